@@ -1,0 +1,1 @@
+"""ssot.yml: schema, loading and strict validation (errors carry file:line)."""

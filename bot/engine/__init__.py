@@ -1,0 +1,1 @@
+"""The functional core: SSOT rules over Python source text. No I/O, no GitHub."""

@@ -1,0 +1,57 @@
+"""The values the engine produces. Pure data, no behaviour beyond (de)serialisation."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Severity = Literal["error", "warning", "notice"]
+SEVERITIES: tuple[Severity, ...] = ("error", "warning", "notice")
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """One finding of one rule in one file.
+
+    ``line``/``column`` are 1-based (column in characters); ``end_line``/``end_column`` are
+    inclusive of the last line and exclusive of the last column, as libcst reports them (+1).
+    ``suggestion`` is the replacement text for lines ``line..end_line`` (without the final
+    newline), or None.
+    """
+
+    rule: str
+    kind: str
+    path: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    severity: Severity
+    message: str
+    new: bool = True
+    fingerprint: str = ""
+    suggestion: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class FileError:
+    """A file the engine could not analyse (not UTF-8, does not parse, over its time budget)."""
+
+    path: str
+    message: str
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class FileResult:
+    """What the engine found in one file: violations, or the error that stopped it."""
+
+    path: str
+    violations: tuple[Violation, ...] = ()
+    error: FileError | None = None
+    parsed: bool = field(default=False, compare=False)
