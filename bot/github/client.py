@@ -1,0 +1,371 @@
+"""The only module that talks HTTP to GitHub.
+
+- :class:`RetryingAPI` is gidgethub's aiohttp client with the retry policy: backoff on 5xx and
+  network errors, ``Retry-After`` / ``x-ratelimit-reset`` on primary and secondary rate limits
+  (through gidgethub's ``handle_rate_limit_error`` hook).
+- :class:`TokenCache` mints installation tokens with the App JWT and keeps each one until shortly
+  before ``expires_at``.
+- :class:`Repo` is one repository seen through one installation: the domain calls the handlers
+  make, each a short method. A 401 refreshes the installation token once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import datetime as dt
+import logging
+import random
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import aiohttp
+import gidgethub
+import gidgethub.aiohttp
+from gidgethub import apps
+
+from bot import __version__
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+USER_AGENT = f"ssot-bot/{__version__}"
+TOKEN_REFRESH_MARGIN = 300.0  # seconds before expires_at at which a cached token is renewed
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to try. ``max_wait`` caps one sleep: a reset an hour away is not waited on."""
+
+    attempts: int = 5
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+    max_wait: float = 120.0
+    secondary_default_wait: float = 60.0  # GitHub: wait at least a minute when no Retry-After
+
+    def backoff(self, attempt: int) -> float:
+        delay = min(self.max_delay, self.base_delay * 2.0 ** (attempt - 1))
+        return delay * (0.5 + random.random() / 2)  # noqa: S311 - jitter, not crypto
+
+
+ResponseHook = Callable[[str, str, int | None, Mapping[str, str]], None]
+
+
+def _header(headers: Mapping[str, str] | None, name: str) -> str | None:
+    if not headers:
+        return None
+    value = headers.get(name)
+    if value is None:
+        value = headers.get(name.lower())
+    return value
+
+
+def rate_limit_wait(
+    status: int, headers: Mapping[str, str] | None, message: str, policy: RetryPolicy
+) -> float | None:
+    """Seconds to wait before retrying a rate-limited answer, or None when it is not one."""
+    retry_after = _header(headers, "retry-after")
+    if status in (403, 429):
+        if retry_after is not None and retry_after.strip().isdigit():
+            return float(retry_after)
+        if _header(headers, "x-ratelimit-remaining") == "0":
+            reset = _header(headers, "x-ratelimit-reset")
+            if reset is not None and reset.isdigit():
+                return max(0.0, float(reset) - time.time()) + 1.0
+            return policy.secondary_default_wait
+        if status == 429 or "secondary rate limit" in message.lower():
+            return policy.secondary_default_wait
+    return None
+
+
+class RetryingAPI(gidgethub.aiohttp.GitHubAPI):
+    """gidgethub's aiohttp client with retries and a per-response hook (metrics, rate limits)."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        *,
+        base_url: str,
+        policy: RetryPolicy | None = None,
+        on_response: ResponseHook | None = None,
+    ) -> None:
+        super().__init__(session, USER_AGENT, base_url=base_url)
+        self.policy = policy or RetryPolicy()
+        self.on_response = on_response
+
+    async def _request(
+        self, method: str, url: str, headers: Mapping[str, str], body: bytes = b""
+    ) -> tuple[int, Mapping[str, str], bytes]:
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                status, resp_headers, data = await super()._request(method, url, headers, body)
+            except (TimeoutError, aiohttp.ClientError) as exc:
+                if self.on_response:
+                    self.on_response(method, url, None, {})
+                if attempt >= self.policy.attempts:
+                    raise
+                delay = self.policy.backoff(attempt)
+                log.warning(
+                    "github network error, retrying",
+                    extra={"method": method, "url": url, "error": type(exc).__name__,
+                           "attempt": attempt, "delay": round(delay, 2)},
+                )
+                await self.sleep(delay)
+                continue
+            if self.on_response:
+                self.on_response(method, url, status, resp_headers)
+            return status, resp_headers, data
+
+    async def handle_rate_limit_error(
+        self, *, method: str, url: str, exception: gidgethub.HTTPException, attempt: int
+    ) -> bool:
+        if attempt >= self.policy.attempts:
+            return False
+        status = int(exception.status_code)
+        message = str(exception)
+        wait = rate_limit_wait(status, exception.headers, message, self.policy)
+        if wait is None and status >= 500:
+            wait = self.policy.backoff(attempt)
+        if wait is None or wait > self.policy.max_wait:
+            return False
+        log.warning(
+            "github answered %s, retrying", status,
+            extra={"method": method, "url": url, "attempt": attempt, "delay": round(wait, 2)},
+        )
+        await self.sleep(wait)
+        return True
+
+
+@dataclass
+class _Token:
+    token: str
+    expires_at: float  # epoch seconds
+
+
+class TokenCache:
+    """Installation access tokens, minted with the App JWT, cached until shortly before expiry."""
+
+    def __init__(self, api: RetryingAPI, *, app_id: str, private_key: str) -> None:
+        self._api = api
+        self._app_id = app_id
+        self._private_key = private_key
+        self._tokens: dict[int, _Token] = {}
+        self._locks: dict[int, asyncio.Lock] = {}
+
+    def app_jwt(self) -> str:
+        return apps.get_jwt(app_id=self._app_id, private_key=self._private_key)
+
+    async def token(self, installation_id: int) -> str:
+        cached = self._tokens.get(installation_id)
+        if cached and cached.expires_at - TOKEN_REFRESH_MARGIN > time.time():
+            return cached.token
+        lock = self._locks.setdefault(installation_id, asyncio.Lock())
+        async with lock:
+            cached = self._tokens.get(installation_id)
+            if cached and cached.expires_at - TOKEN_REFRESH_MARGIN > time.time():
+                return cached.token
+            answer = await apps.get_installation_access_token(
+                self._api,
+                installation_id=str(installation_id),
+                app_id=self._app_id,
+                private_key=self._private_key,
+            )
+            expires = dt.datetime.fromisoformat(str(answer["expires_at"]).replace("Z", "+00:00"))
+            self._tokens[installation_id] = _Token(str(answer["token"]), expires.timestamp())
+            return str(answer["token"])
+
+    def invalidate(self, installation_id: int) -> None:
+        self._tokens.pop(installation_id, None)
+
+
+class GitHub:
+    """One process-wide entry to GitHub: an HTTP session, the retrying client, the token cache."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        *,
+        api_url: str,
+        app_id: str,
+        private_key: str,
+        policy: RetryPolicy | None = None,
+        on_response: ResponseHook | None = None,
+    ) -> None:
+        self.api = RetryingAPI(session, base_url=api_url, policy=policy, on_response=on_response)
+        self.tokens = TokenCache(self.api, app_id=app_id, private_key=private_key)
+        self.app_id = app_id
+
+    def repo(self, installation_id: int, full_name: str) -> Repo:
+        owner, _, name = full_name.partition("/")
+        return Repo(self, installation_id, owner, name)
+
+
+class Repo:
+    """One repository through one installation. Every method is one GitHub REST call (or a
+    paginated series of them); names follow what they do in the domain."""
+
+    def __init__(self, github: GitHub, installation_id: int, owner: str, name: str) -> None:
+        self._gh = github
+        self.installation_id = installation_id
+        self.owner = owner
+        self.name = name
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.owner}/{self.name}"
+
+    def _vars(self, **more: Any) -> dict[str, Any]:
+        return {"owner": self.owner, "repo": self.name, **more}
+
+    async def _authed(self, call: Callable[[str], Awaitable[T]]) -> T:
+        """Run ``call(token)``; a 401 refreshes the installation token once."""
+        token = await self._gh.tokens.token(self.installation_id)
+        try:
+            return await call(token)
+        except gidgethub.BadRequest as exc:
+            if int(exc.status_code) != 401:
+                raise
+            self._gh.tokens.invalidate(self.installation_id)
+            token = await self._gh.tokens.token(self.installation_id)
+            return await call(token)
+
+    async def _get(self, url: str, **url_vars: Any) -> Any:
+        api = self._gh.api
+        return await self._authed(
+            lambda t: api.getitem(url, self._vars(**url_vars), oauth_token=t)
+        )
+
+    async def _list(self, url: str, **url_vars: Any) -> list[Any]:
+        api = self._gh.api
+
+        async def collect(token: str) -> list[Any]:
+            return [
+                item async for item in api.getiter(url, self._vars(**url_vars), oauth_token=token)
+            ]
+
+        return await self._authed(collect)
+
+    async def _post(self, url: str, data: Any, **url_vars: Any) -> Any:
+        api = self._gh.api
+        return await self._authed(
+            lambda t: api.post(url, self._vars(**url_vars), data=data, oauth_token=t)
+        )
+
+    async def _patch(self, url: str, data: Any, **url_vars: Any) -> Any:
+        api = self._gh.api
+        return await self._authed(
+            lambda t: api.patch(url, self._vars(**url_vars), data=data, oauth_token=t)
+        )
+
+    # pull requests ------------------------------------------------------------------------
+    async def pull(self, number: int) -> dict[str, Any]:
+        result: dict[str, Any] = await self._get("/repos/{owner}/{repo}/pulls/{n}", n=number)
+        return result
+
+    async def pull_files(self, number: int) -> list[dict[str, Any]]:
+        return await self._list("/repos/{owner}/{repo}/pulls/{n}/files{?per_page}", n=number,
+                                per_page=100)
+
+    async def open_pulls_for_head(self, head_sha: str) -> list[dict[str, Any]]:
+        pulls = await self._list("/repos/{owner}/{repo}/pulls{?state,per_page}", state="open",
+                                 per_page=100)
+        return [p for p in pulls if p.get("head", {}).get("sha") == head_sha]
+
+    async def review_comments(self, number: int) -> list[dict[str, Any]]:
+        return await self._list("/repos/{owner}/{repo}/pulls/{n}/comments{?per_page}",
+                                n=number, per_page=100)
+
+    async def reviews(self, number: int) -> list[dict[str, Any]]:
+        return await self._list("/repos/{owner}/{repo}/pulls/{n}/reviews{?per_page}",
+                                n=number, per_page=100)
+
+    async def create_review(self, number: int, review: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = await self._post(
+            "/repos/{owner}/{repo}/pulls/{n}/reviews", review, n=number)
+        return result
+
+    async def create_review_comment(self, number: int, comment: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = await self._post(
+            "/repos/{owner}/{repo}/pulls/{n}/comments", comment, n=number)
+        return result
+
+    # contents -----------------------------------------------------------------------------
+    async def blob(self, sha: str) -> bytes:
+        data = await self._get("/repos/{owner}/{repo}/git/blobs/{sha}", sha=sha)
+        if data.get("encoding") == "base64":
+            return base64.b64decode(data["content"])
+        return str(data["content"]).encode("utf-8")
+
+    async def file_at(self, path: str, ref: str) -> bytes | None:
+        """A file's bytes at ``ref``, or None when it does not exist there."""
+        try:
+            data = await self._get("/repos/{owner}/{repo}/contents/{+path}{?ref}", path=path,
+                                   ref=ref)
+        except gidgethub.BadRequest as exc:
+            if int(exc.status_code) == 404:
+                return None
+            raise
+        if not isinstance(data, dict) or data.get("type") != "file":
+            return None
+        if data.get("encoding") == "base64" and data.get("content") is not None:
+            return base64.b64decode(data["content"])
+        # files over 1 MB come without content: fall back to the blob
+        return await self.blob(str(data["sha"]))
+
+    # check runs ---------------------------------------------------------------------------
+    async def create_check_run(self, data: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = await self._post("/repos/{owner}/{repo}/check-runs", data)
+        return result
+
+    async def update_check_run(self, check_run_id: int, data: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = await self._patch(
+            "/repos/{owner}/{repo}/check-runs/{id}", data, id=check_run_id)
+        return result
+
+    async def check_run(self, check_run_id: int) -> dict[str, Any]:
+        result: dict[str, Any] = await self._get("/repos/{owner}/{repo}/check-runs/{id}",
+                                                 id=check_run_id)
+        return result
+
+    # issues and comments ------------------------------------------------------------------
+    async def issue(self, number: int) -> dict[str, Any]:
+        result: dict[str, Any] = await self._get("/repos/{owner}/{repo}/issues/{n}", n=number)
+        return result
+
+    async def update_issue_body(self, number: int, body: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self._patch(
+            "/repos/{owner}/{repo}/issues/{n}", {"body": body}, n=number)
+        return result
+
+    async def issue_comments(self, number: int) -> list[dict[str, Any]]:
+        return await self._list("/repos/{owner}/{repo}/issues/{n}/comments{?per_page}",
+                                n=number, per_page=100)
+
+    async def create_issue_comment(self, number: int, body: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self._post(
+            "/repos/{owner}/{repo}/issues/{n}/comments", {"body": body}, n=number)
+        return result
+
+    async def add_reaction(self, comment_id: int, content: str) -> None:
+        await self._post("/repos/{owner}/{repo}/issues/comments/{id}/reactions",
+                         {"content": content}, id=comment_id)
+
+    async def permission(self, username: str) -> str | None:
+        """The collaborator permission (admin, write, read, none); None: not a collaborator."""
+        try:
+            data = await self._get(
+                "/repos/{owner}/{repo}/collaborators/{username}/permission", username=username)
+        except gidgethub.BadRequest as exc:
+            if int(exc.status_code) == 404:
+                return None
+            raise
+        value = data.get("permission")
+        return str(value) if value is not None else None
+
+
+async def paginate(items: AsyncIterator[T]) -> list[T]:
+    return [item async for item in items]
