@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextvars
 import datetime as dt
 import logging
 import random
@@ -49,6 +50,11 @@ class RetryPolicy:
         delay = min(self.max_delay, self.base_delay * 2.0 ** (attempt - 1))
         return delay * (0.5 + random.random() / 2)  # noqa: S311 - jitter, not crypto
 
+
+# Set while a write whose failure is ambiguous (did GitHub apply it?) is attempted: such a write
+# is not retried blindly on 5xx or network errors; the caller probes for it first.
+_single_attempt: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "ssot_single_attempt", default=False)
 
 ResponseHook = Callable[[str, str, int | None, Mapping[str, str]], None]
 
@@ -106,7 +112,7 @@ class RetryingAPI(gidgethub.aiohttp.GitHubAPI):
             except (TimeoutError, aiohttp.ClientError) as exc:
                 if self.on_response:
                     self.on_response(method, url, None, {})
-                if attempt >= self.policy.attempts:
+                if attempt >= self.policy.attempts or _single_attempt.get():
                     raise
                 delay = self.policy.backoff(attempt)
                 log.warning(
@@ -128,7 +134,7 @@ class RetryingAPI(gidgethub.aiohttp.GitHubAPI):
         status = int(exception.status_code)
         message = str(exception)
         wait = rate_limit_wait(status, exception.headers, message, self.policy)
-        if wait is None and status >= 500:
+        if wait is None and status >= 500 and not _single_attempt.get():
             wait = self.policy.backoff(attempt)
         if wait is None or wait > self.policy.max_wait:
             return False
@@ -261,6 +267,34 @@ class Repo:
             lambda t: api.patch(url, self._vars(**url_vars), data=data, oauth_token=t)
         )
 
+    async def _post_verified(
+        self, url: str, data: Any, probe: Callable[[], Awaitable[T | None]], **url_vars: Any
+    ) -> T | Any:
+        """POST a write that must not be applied twice.
+
+        A 5xx or a network error leaves it unknown whether GitHub applied the write, so instead
+        of retrying blindly, ``probe`` looks for it (by its marker) and only a write that is
+        not there is sent again.
+        """
+        policy = self._gh.api.policy
+        attempt = 0
+        while True:
+            attempt += 1
+            flag = _single_attempt.set(True)
+            try:
+                return await self._post(url, data, **url_vars)
+            except (gidgethub.GitHubBroken, aiohttp.ClientError, TimeoutError) as exc:
+                if attempt >= policy.attempts:
+                    raise
+                log.warning("write failed ambiguously, probing before retry",
+                            extra={"url": url, "error": type(exc).__name__, "attempt": attempt})
+            finally:
+                _single_attempt.reset(flag)
+            await self._gh.api.sleep(policy.backoff(attempt))
+            found = await probe()
+            if found is not None:
+                return found
+
     # pull requests ------------------------------------------------------------------------
     async def pull(self, number: int) -> dict[str, Any]:
         result: dict[str, Any] = await self._get("/repos/{owner}/{repo}/pulls/{n}", n=number)
@@ -283,14 +317,28 @@ class Repo:
         return await self._list("/repos/{owner}/{repo}/pulls/{n}/reviews{?per_page}",
                                 n=number, per_page=100)
 
-    async def create_review(self, number: int, review: dict[str, Any]) -> dict[str, Any]:
-        result: dict[str, Any] = await self._post(
-            "/repos/{owner}/{repo}/pulls/{n}/reviews", review, n=number)
+    async def create_review(
+        self, number: int, review: dict[str, Any], *, marker: str
+    ) -> dict[str, Any]:
+        """Create a review whose body holds ``marker`` (unique to this write)."""
+
+        async def probe() -> dict[str, Any] | None:
+            return next((r for r in await self.reviews(number) if marker in (r.get("body") or "")),
+                        None)
+
+        result: dict[str, Any] = await self._post_verified(
+            "/repos/{owner}/{repo}/pulls/{n}/reviews", review, probe, n=number)
         return result
 
-    async def create_review_comment(self, number: int, comment: dict[str, Any]) -> dict[str, Any]:
-        result: dict[str, Any] = await self._post(
-            "/repos/{owner}/{repo}/pulls/{n}/comments", comment, n=number)
+    async def create_review_comment(
+        self, number: int, comment: dict[str, Any], *, marker: str
+    ) -> dict[str, Any]:
+        async def probe() -> dict[str, Any] | None:
+            return next((c for c in await self.review_comments(number)
+                         if marker in (c.get("body") or "")), None)
+
+        result: dict[str, Any] = await self._post_verified(
+            "/repos/{owner}/{repo}/pulls/{n}/comments", comment, probe, n=number)
         return result
 
     # contents -----------------------------------------------------------------------------
@@ -345,10 +393,22 @@ class Repo:
         return await self._list("/repos/{owner}/{repo}/issues/{n}/comments{?per_page}",
                                 n=number, per_page=100)
 
-    async def create_issue_comment(self, number: int, body: str) -> dict[str, Any]:
-        result: dict[str, Any] = await self._post(
-            "/repos/{owner}/{repo}/issues/{n}/comments", {"body": body}, n=number)
-        return result
+    async def create_issue_comment(
+        self, number: int, body: str, *, marker: str | None = None
+    ) -> dict[str, Any]:
+        """Comment on an issue or PR. With ``marker`` (a string only this comment holds) the
+        write is verified instead of blindly retried."""
+        url = "/repos/{owner}/{repo}/issues/{n}/comments"
+        if marker is None:
+            result: dict[str, Any] = await self._post(url, {"body": body}, n=number)
+            return result
+
+        async def probe() -> dict[str, Any] | None:
+            return next((c for c in await self.issue_comments(number)
+                         if marker in (c.get("body") or "")), None)
+
+        verified: dict[str, Any] = await self._post_verified(url, {"body": body}, probe, n=number)
+        return verified
 
     async def add_reaction(self, comment_id: int, content: str) -> None:
         await self._post("/repos/{owner}/{repo}/issues/comments/{id}/reactions",

@@ -1,0 +1,12 @@
+"""Webhook handlers, one module per event family, each with its own gidgethub Router.
+
+``router`` merges them; the service dispatches every accepted delivery to it.
+"""
+
+from gidgethub import routing
+
+from bot.handlers import checks, issue_comment, pull_request, tracking
+
+router = routing.Router(pull_request.router, tracking.router, issue_comment.router, checks.router)
+
+__all__ = ["router"]

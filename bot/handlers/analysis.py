@@ -1,0 +1,217 @@
+"""The pull request analysis job, shared by every trigger (PR events, `/ssot recheck`, re-runs).
+
+Fetch (config at base, changed files, blobs at head) -> engine (process pool) -> report ->
+write back (check run, review). Everything GitHub-shaped comes from :mod:`bot.report.github`;
+every call goes through :mod:`bot.github.client`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+import gidgethub
+
+from bot.config.loader import bundled_config, load_config_text
+from bot.config.model import Config, ConfigError, ConfigProblem
+from bot.engine.diff import added_lines_from_patch, commentable_lines_from_patch, mark_new
+from bot.engine.model import FileError, Violation
+from bot.engine.paths import path_matches
+from bot.github.client import Repo
+from bot.report.github import (
+    RECHECK_ACTION,
+    CheckRunReport,
+    annotation_batches,
+    check_run_report,
+    comment_body,
+    fingerprints_in,
+    invalid_config_report,
+    plan_review,
+    review_body,
+)
+from bot.service import logs
+from bot.service.context import Bot
+
+log = logging.getLogger(__name__)
+
+REPO_CONFIG_PATH = ".github/ssot.yml"
+BLOB_CONCURRENCY = 16
+T = TypeVar("T")
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def submit_analysis(bot: Bot, installation_id: int, full_name: str, number: int) -> str:
+    """Queue an analysis of the PR's newest head; coalesces with queued/running ones."""
+    key = ("analysis", full_name.lower(), number)
+    context = logs.current()
+
+    async def job() -> None:
+        token = logs.bind(**context, pr=number)
+        try:
+            await analyse_pull_request(bot, installation_id, full_name, number)
+        finally:
+            logs.unbind(token)
+
+    outcome = bot.jobs.submit(key, job)
+    log.info("analysis %s", outcome, extra={"pr": number})
+    return outcome
+
+
+async def _bounded_gather(limit: int, calls: Sequence[Callable[[], Awaitable[T]]]) -> list[T]:
+    sem = asyncio.Semaphore(limit)
+
+    async def one(call: Callable[[], Awaitable[T]]) -> T:
+        async with sem:
+            return await call()
+
+    return list(await asyncio.gather(*(one(c) for c in calls)))
+
+
+async def load_repo_config(repo: Repo, base_ref: str) -> Config:
+    """The base branch's `.github/ssot.yml` (a PR cannot loosen its own rules), else the default."""
+    raw = await repo.file_at(REPO_CONFIG_PATH, base_ref)
+    if raw is None:
+        return bundled_config()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError([ConfigProblem(REPO_CONFIG_PATH, 1, None,
+                                         "configuration is not UTF-8 text")]) from exc
+    return load_config_text(text, REPO_CONFIG_PATH)
+
+
+def _output(report: CheckRunReport, annotations: list[dict[str, Any]]) -> dict[str, Any]:
+    output: dict[str, Any] = {"title": report.title, "summary": report.summary,
+                              "annotations": annotations}
+    if report.text:
+        output["text"] = report.text
+    return output
+
+
+async def analyse_pull_request(bot: Bot, installation_id: int, full_name: str, number: int) -> None:
+    started = time.perf_counter()
+    repo = bot.repo(installation_id, full_name)
+    pr = await repo.pull(number)
+    if pr.get("state") != "open":
+        log.info("pull request is not open; not analysed", extra={"pr": number})
+        return
+    head_sha: str = pr["head"]["sha"]
+    try:
+        config = await load_repo_config(repo, pr["base"]["ref"])
+    except ConfigError as exc:
+        report = invalid_config_report(exc.problems)
+        await repo.create_check_run({
+            "name": bundled_config().check_name, "head_sha": head_sha, "status": "completed",
+            "conclusion": report.conclusion, "completed_at": _now(),
+            "output": {"title": report.title, "summary": report.summary},
+            "actions": [RECHECK_ACTION],
+        })
+        log.info("invalid configuration", extra={"problems": len(exc.problems)})
+        return
+
+    check = await repo.create_check_run({
+        "name": config.check_name, "head_sha": head_sha, "status": "in_progress",
+        "started_at": _now(),
+        "output": {"title": "Analysing…", "summary": "ssot-bot is checking the changed files."},
+    })
+    try:
+        violations, errors, files_checked, files = await _analyse(bot, repo, number, config)
+    except Exception:
+        await repo.update_check_run(check["id"], {
+            "status": "completed", "conclusion": "failure", "completed_at": _now(),
+            "output": {"title": "SSOT analysis failed",
+                       "summary": "ssot-bot could not finish this analysis (GitHub or the "
+                                  "analysis failed after retries). Use **Re-run SSOT** to try "
+                                  "again."},
+            "actions": [RECHECK_ACTION],
+        })
+        raise
+
+    report = check_run_report(violations, errors, config, files_checked=files_checked)
+    batches = annotation_batches(report.annotations) or [[]]
+    for batch in batches[:-1]:
+        await repo.update_check_run(check["id"], {"output": _output(report, batch)})
+    await repo.update_check_run(check["id"], {
+        "status": "completed", "conclusion": report.conclusion, "completed_at": _now(),
+        "output": _output(report, batches[-1]), "actions": [RECHECK_ACTION],
+    })
+    await _review(repo, number, head_sha, config, violations, files, check["id"])
+    log.info("analysis finished", extra={
+        "pr": number, "files": files_checked, "violations": len(violations),
+        "new": sum(v.new for v in violations), "conclusion": report.conclusion,
+        "duration_ms": round((time.perf_counter() - started) * 1000, 1)})
+
+
+async def _analyse(
+    bot: Bot, repo: Repo, number: int, config: Config
+) -> tuple[list[Violation], list[FileError], int, list[dict[str, Any]]]:
+    files = await repo.pull_files(number)
+    checked = [f for f in files
+               if f.get("status") != "removed" and path_matches(config.paths, f["filename"])]
+    contents = await _bounded_gather(
+        BLOB_CONCURRENCY, [lambda f=f: repo.blob(f["sha"]) for f in checked])
+    results = await bot.analyse([(f["filename"], c) for f, c in zip(checked, contents,
+                                                                        strict=True)], config)
+    violations: list[Violation] = []
+    errors: list[FileError] = []
+    for f, result in zip(checked, results, strict=True):
+        if result.error is not None:
+            errors.append(result.error)
+        violations.extend(mark_new(result.violations, added_lines_from_patch(f.get("patch"))))
+    return violations, errors, len(checked), checked
+
+
+async def _review(
+    repo: Repo, number: int, head_sha: str, config: Config, violations: list[Violation],
+    files: list[dict[str, Any]], check_run_id: int,
+) -> None:
+    if config.review == "off" or not any(v.new for v in violations):
+        return
+    already: set[str] = set()
+    for comment in await repo.review_comments(number):
+        if (comment.get("user") or {}).get("type") == "Bot":
+            already |= fingerprints_in(comment.get("body"))
+    for review in await repo.reviews(number):
+        if (review.get("user") or {}).get("type") == "Bot":
+            already |= fingerprints_in(review.get("body"))
+    commentable = {f["filename"]: commentable_lines_from_patch(f.get("patch")) for f in files}
+    plan = plan_review(violations, config, already_commented=already, commentable=commentable)
+    if plan is None:
+        return
+    marker = f"<!-- ssot-bot:review head={head_sha} check-run={check_run_id} -->"
+    review: dict[str, Any] = {
+        "commit_id": head_sha, "event": plan.event,
+        "body": review_body(plan, check_name=config.check_name) + "\n" + marker,
+        "comments": [c.payload for c in plan.comments],
+    }
+    try:
+        await repo.create_review(number, review, marker=marker)
+        return
+    except gidgethub.BadRequest as exc:
+        if int(exc.status_code) != 422 or not plan.comments:
+            raise
+        log.warning("review rejected (422); posting its comments one by one")
+    # One bad line must not lose the rest: each comment on its own; refused ones go in the body.
+    rejected: list[Violation] = []
+    for c in plan.comments:
+        try:
+            await repo.create_review_comment(
+                number, {**c.payload, "commit_id": head_sha},
+                marker=f"ssot-bot:fingerprint={c.violation.fingerprint}")
+        except gidgethub.BadRequest as exc:
+            if int(exc.status_code) != 422:
+                raise
+            rejected.append(c.violation)
+    body = review_body(plan, rejected=rejected, check_name=config.check_name) + "\n" + marker
+    await repo.create_review(number, {"commit_id": head_sha, "event": plan.event, "body": body},
+                             marker=marker)
+
+
+__all__ = ["analyse_pull_request", "comment_body", "submit_analysis"]

@@ -1,0 +1,48 @@
+"""Re-runs from GitHub's checks UI: `check_run` rerequested / requested_action (``recheck``)
+and `check_suite` rerequested, for this app's own checks only."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from gidgethub import routing, sansio
+
+from bot.handlers.analysis import submit_analysis
+from bot.service.context import Bot
+
+log = logging.getLogger(__name__)
+router = routing.Router()
+
+
+async def _rerun(bot: Bot, data: dict[str, Any], run: dict[str, Any]) -> None:
+    if str((run.get("app") or {}).get("id")) != str(bot.app_id):
+        log.info("not this app's check; ignored")
+        return
+    installation_id = data["installation"]["id"]
+    full_name = data["repository"]["full_name"]
+    repo_id = data["repository"].get("id")
+    numbers = [p["number"] for p in run.get("pull_requests") or []
+               if repo_id is None or ((p.get("base") or {}).get("repo") or {}).get("id") == repo_id]
+    if not numbers:  # forks: GitHub leaves pull_requests empty; find the PRs by head sha
+        pulls = await bot.repo(installation_id, full_name).open_pulls_for_head(run["head_sha"])
+        numbers = [p["number"] for p in pulls]
+    for number in numbers:
+        submit_analysis(bot, installation_id, full_name, number)
+
+
+@router.register("check_run", action="rerequested")
+async def check_run_rerequested(event: sansio.Event, bot: Bot) -> None:
+    await _rerun(bot, event.data, event.data["check_run"])
+
+
+@router.register("check_run", action="requested_action")
+async def check_run_action(event: sansio.Event, bot: Bot) -> None:
+    if (event.data.get("requested_action") or {}).get("identifier") != "recheck":
+        return
+    await _rerun(bot, event.data, event.data["check_run"])
+
+
+@router.register("check_suite", action="rerequested")
+async def check_suite_rerequested(event: sansio.Event, bot: Bot) -> None:
+    await _rerun(bot, event.data, event.data["check_suite"])

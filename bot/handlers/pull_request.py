@@ -1,0 +1,20 @@
+"""`pull_request` opened / reopened / synchronize / ready_for_review -> analyse the PR."""
+
+from __future__ import annotations
+
+from gidgethub import routing, sansio
+
+from bot.handlers.analysis import submit_analysis
+from bot.service.context import Bot
+
+router = routing.Router()
+
+
+@router.register("pull_request", action="opened")
+@router.register("pull_request", action="reopened")
+@router.register("pull_request", action="synchronize")
+@router.register("pull_request", action="ready_for_review")
+async def analyse_on_change(event: sansio.Event, bot: Bot) -> None:
+    data = event.data
+    submit_analysis(bot, data["installation"]["id"], data["repository"]["full_name"],
+                    data["pull_request"]["number"])

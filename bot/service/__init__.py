@@ -1,0 +1,1 @@
+"""The webhook service: aiohttp app, background jobs, logging, metrics."""

@@ -1,0 +1,104 @@
+"""The running bot's shared parts, handed to every handler: settings, GitHub access, the job
+queue, per-issue locks, metrics, and the bridge to the analysis process pool."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import aiohttp
+
+from bot.config.model import Config
+from bot.engine.model import FileResult
+from bot.github.client import GitHub, Repo, RetryPolicy
+from bot.service import logs
+from bot.service.jobs import JobQueue, KeyedLocks
+from bot.service.metrics import Metrics
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class Bot:
+    def __init__(self, settings: Settings, *, retry: RetryPolicy | None = None) -> None:
+        from bot.service.app import DeliveryLog
+
+        self.settings = settings
+        self.retry = retry
+        self.metrics = Metrics()
+        self.jobs = JobQueue(settings.max_concurrent_analyses)
+        self.jobs.on_done = self._job_done
+        self.issue_locks = KeyedLocks()
+        self.deliveries = DeliveryLog()
+        self.permission_cache: dict[tuple[str, str], tuple[float, str | None]] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._session: aiohttp.ClientSession | None = None
+        self._github: GitHub | None = None
+        # The engine's process pool is driven from one thread per concurrent analysis, so the
+        # event loop never parses.
+        self._executor = ThreadPoolExecutor(
+            max_workers=settings.max_concurrent_analyses, thread_name_prefix="ssot-analysis")
+
+    @property
+    def app_id(self) -> str | None:
+        return self.settings.app_id
+
+    async def start(self) -> None:
+        if self.settings.can_call_github and self._github is None:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60))
+            assert self.settings.app_id is not None and self.settings.private_key is not None
+            self._github = GitHub(
+                self._session, api_url=self.settings.api_url, app_id=self.settings.app_id,
+                private_key=self.settings.private_key, policy=self.retry,
+                on_response=self._on_github_response)
+
+    async def stop(self) -> None:
+        await self.jobs.shutdown(grace=25.0)
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=5)
+        if self._session is not None:
+            await self._session.close()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def idle(self) -> None:
+        """Wait until every dispatched event and queued job has finished (tests, the demo)."""
+        while self._tasks or self.jobs.running or self.jobs.queued:
+            if self._tasks:
+                await asyncio.gather(*list(self._tasks), return_exceptions=True)
+            await self.jobs.join()
+
+    def repo(self, installation_id: int, full_name: str) -> Repo:
+        if self._github is None:
+            raise RuntimeError("GitHub access is not configured (APP_ID and PRIVATE_KEY)")
+        return self._github.repo(installation_id, full_name)
+
+    async def analyse(self, files: Iterable[tuple[str, bytes]], config: Config) -> list[FileResult]:
+        """Run the engine over ``files`` in the process pool; the event loop only waits."""
+        from bot.engine.pool import analyse_files
+
+        items = list(files)
+        loop = asyncio.get_running_loop()
+        results = await loop.run_in_executor(
+            self._executor,
+            lambda: analyse_files(items, config, workers=self.settings.workers))
+        for r in results:
+            self.metrics.files_analysed.labels("error" if r.error else "ok").inc()
+        return results
+
+    def _job_done(self, key: object, duration: float, error: BaseException | None) -> None:
+        self.metrics.analysis_seconds.labels("error" if error else "ok").observe(duration)
+
+    def _on_github_response(self, method: str, url: str, status: int | None,
+                            headers: Any) -> None:
+        installation = (logs.current().get("installation"))
+        self.metrics.github_response(method, url, status, headers,
+                                     str(installation) if installation else None)
