@@ -1,0 +1,33 @@
+"""``ssot-bot serve``: run the webhook service until SIGTERM / SIGINT, then drain gracefully."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from aiohttp import web
+
+from bot.service import logs
+from bot.service.app import create_app
+from bot.service.context import Bot
+from bot.settings import SettingsError, load_settings
+
+log = logging.getLogger(__name__)
+
+
+def serve_main(args: argparse.Namespace) -> int:
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"ssot-bot serve: {exc}", file=sys.stderr)
+        return 2
+    logs.configure(settings.log_level)
+    host = getattr(args, "host", None) or settings.host
+    port = getattr(args, "port", None) or settings.port
+    app = create_app(Bot(settings))
+    log.info("serving", extra={"host": host, "port": port, "webhook_path": settings.webhook_path,
+                               "api_url": settings.api_url, "app_id": settings.app_id})
+    # aiohttp turns SIGTERM/SIGINT into a graceful shutdown: on_cleanup drains the job queue.
+    web.run_app(app, host=host, port=port, print=None, access_log=None, shutdown_timeout=30.0)
+    return 0
