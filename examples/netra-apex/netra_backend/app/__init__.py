@@ -1,0 +1,1 @@
+"""The Netra backend application package."""

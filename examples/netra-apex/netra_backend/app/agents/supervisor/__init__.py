@@ -1,0 +1,1 @@
+"""The supervisor: builds per-request agent instances."""

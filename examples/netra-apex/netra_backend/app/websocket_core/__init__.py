@@ -1,0 +1,1 @@
+"""WebSocket transport internals. Agents reach WebSockets through AgentWebSocketBridge."""
