@@ -1,0 +1,145 @@
+"""Per-file name resolution: module paths, relative imports, re-export aliases, bindings.
+
+Pure string functions and one small table (:class:`Bindings`), filled by the shared visitor in
+:mod:`bot.engine.rules.facts` while it walks a file. No libcst scope analysis: a local name is
+bound only by an import, a star import, or a module-level definition of the file itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+
+def module_of_path(path: str) -> str | None:
+    """``pkg/sub/mod.py`` -> ``pkg.sub.mod``; ``pkg/__init__.py`` -> ``pkg``; else None."""
+    if not path.endswith(".py"):
+        return None
+    parts = [p for p in path[:-3].split("/") if p and p != "."]
+    if parts and parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts) if parts else None
+
+
+def package_of_path(path: str) -> list[str]:
+    """The package a file's relative imports resolve against, as components.
+
+    ``pkg/sub/mod.py`` -> ``[pkg, sub]``; ``pkg/__init__.py`` -> ``[pkg]`` (the package itself).
+    """
+    parts = [p for p in path.split("/") if p and p != "."]
+    return parts[:-1]
+
+
+def resolve_relative(path: str, level: int, module: str | None) -> str | None:
+    """Absolute module of ``from <'.' * level><module> import ...`` in the file at ``path``.
+
+    Returns None when the import climbs above the repository root (no error: it matches
+    nothing). ``level == 0`` returns ``module`` unchanged.
+    """
+    if level == 0:
+        return module
+    package = package_of_path(path)
+    up = level - 1
+    if up > len(package):
+        return None
+    base = package[: len(package) - up]
+    parts = [*base, *(module.split(".") if module else [])]
+    return ".".join(parts) if parts else None
+
+
+class AliasTable:
+    """``Config.aliases`` (re-exported dotted name -> canonical dotted name), applied by prefix."""
+
+    __slots__ = ("_by_key",)
+
+    def __init__(self, aliases: Mapping[str, str]) -> None:
+        self._by_key = dict(aliases)
+
+    def __bool__(self) -> bool:
+        return bool(self._by_key)
+
+    def expand(self, qualified: str) -> list[str]:
+        """``qualified`` plus what it re-exports (longest matching key first, chains followed)."""
+        out = [qualified]
+        if not self._by_key:
+            return out
+        current = qualified
+        for _ in range(8):  # alias chains are short; a cycle must not loop forever
+            target = self._lookup(current)
+            if target is None or target in out:
+                break
+            out.append(target)
+            current = target
+        return out
+
+    def _lookup(self, qualified: str) -> str | None:
+        hit = self._by_key.get(qualified)
+        if hit is not None:
+            return hit
+        cut = len(qualified)
+        while True:
+            cut = qualified.rfind(".", 0, cut)
+            if cut <= 0:
+                return None
+            hit = self._by_key.get(qualified[:cut])
+            if hit is not None:
+                return hit + qualified[cut:]
+
+    def keys_reaching(self, symbol: str) -> list[str]:
+        """Alias keys through which ``symbol`` (or its module, or a member of it) can be named."""
+        out = []
+        for key, value in self._by_key.items():
+            if (
+                value == symbol
+                or symbol.startswith(value + ".")
+                or value.startswith(symbol + ".")
+            ):
+                out.append(key)
+        return out
+
+
+@dataclass(slots=True)
+class Bindings:
+    """Local name -> qualified names it may stand for, plus star-imported modules."""
+
+    names: dict[str, set[str]] = field(default_factory=dict)
+    stars: list[str] = field(default_factory=list)
+
+    def bind(self, local: str, qualified: str) -> None:
+        self.names.setdefault(local, set()).add(qualified)
+
+    def resolve(self, dotted: str, aliases: AliasTable) -> list[str]:
+        """Every qualified name ``dotted`` (``a.b.C`` as written in the file) may denote.
+
+        Unbound heads resolve only through star imports; an empty list means "matches nothing".
+        """
+        head, dot, rest = dotted.partition(".")
+        found: list[str] = []
+        bound = self.names.get(head)
+        if bound:
+            found.extend(q + dot + rest for q in bound)
+        elif self.stars:
+            found.extend(star + "." + dotted for star in self.stars)
+        if not found or not aliases:
+            return found
+        out: list[str] = []
+        for q in found:
+            out.extend(aliases.expand(q))
+        return out
+
+
+def matches_symbol(qualified: str, symbol: str) -> bool:
+    """``qualified`` is ``symbol`` or lies inside it (a member of a listed module or class)."""
+    return qualified == symbol or qualified.startswith(symbol + ".")
+
+
+def last_component(dotted: str) -> str:
+    return dotted.rpartition(".")[2]
+
+
+def prefixes(dotted: str) -> Iterable[str]:
+    """``a.b.c`` -> ``a.b.c``, ``a.b``, ``a`` (longest first)."""
+    cut = len(dotted)
+    while cut > 0:
+        yield dotted[:cut]
+        cut = dotted.rfind(".", 0, cut)

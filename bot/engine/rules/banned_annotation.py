@@ -1,0 +1,64 @@
+"""``banned-annotation``: a listed symbol referenced inside a type annotation (parameters,
+returns, annotated assignments; inside ``Optional[...]``, ``X | None`` and string annotations)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from bot.config.model import Rule
+from bot.engine.names import last_component
+from bot.engine.rules.base import Example, Finding, NameFix, RuleKind, ref_hit
+from bot.engine.rules.facts import Facts
+
+_IMPORT = "from netra_backend.app.websocket_core.websocket_manager import WebSocketManager\n"
+_RULE = Rule(
+    id="ws-annotation",
+    kind="banned-annotation",
+    message="Annotate with AgentWebSocketBridge.",
+    symbols=("netra_backend.app.websocket_core.websocket_manager.WebSocketManager",),
+    use="netra_backend.app.services.agent_websocket_bridge.AgentWebSocketBridge",
+)
+
+
+class BannedAnnotation(RuleKind):
+    kind = "banned-annotation"
+    VALID: ClassVar[tuple[Example, ...]] = (
+        Example(_IMPORT + "x = WebSocketManager\n", _RULE),
+        Example("class WebSocketManager: ...\ndef f(m: WebSocketManager) -> None: ...\n", _RULE),
+        Example(_IMPORT + "def f(m: 'Literal[\"WebSocketManager\"]'): ...\n", _RULE),
+        Example(_IMPORT + "# m: WebSocketManager\ns = 'x: WebSocketManager'\n", _RULE),
+    )
+    INVALID: ClassVar[tuple[Example, ...]] = (
+        Example(_IMPORT + "def f(m: WebSocketManager) -> None: ...\n", _RULE, lines=(2,)),
+        Example(_IMPORT + "def f() -> 'WebSocketManager': ...\n", _RULE, lines=(2,)),
+        Example(_IMPORT + "x: Optional[WebSocketManager] = None\n", _RULE, lines=(2,)),
+        Example(_IMPORT + "x: WebSocketManager | None = None\n", _RULE, lines=(2,)),
+        Example(_IMPORT + "x: 'Optional[WebSocketManager]' = None\n", _RULE, lines=(2,)),
+        Example(
+            "import netra_backend.app.websocket_core.websocket_manager as wm\n"
+            "def f(\n    a: int,\n    b: wm.WebSocketManager,\n): ...\n",
+            _RULE,
+            lines=(4,),
+        ),
+        Example(
+            "from netra_backend.app.websocket_core.websocket_manager import *\n"
+            "def f(a: WebSocketManager): ...\n",
+            _RULE,
+            lines=(2,),
+        ),
+    )
+
+    def check(self, rule: Rule, facts: Facts) -> list[Finding]:
+        out: list[Finding] = []
+        replacement = last_component(rule.use) if rule.use else None
+        for ref in facts.refs:
+            if not ref.annotation:
+                continue
+            hit = ref_hit(facts, ref, rule.symbols)
+            if hit is None:
+                continue
+            fix = None
+            if replacement and (ref.string is None or ref.string.exact):
+                fix = NameFix(replacement)
+            out.append(Finding(rule, (hit[0],), string=ref.string, fix=fix))
+        return out

@@ -1,0 +1,71 @@
+"""``banned-call``: every call of a listed symbol (direct instantiation, a factory bypass),
+outside the files the rule's ``allow`` globs name."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from bot.config.model import Rule
+from bot.engine.paths import matches_any
+from bot.engine.rules.base import Example, Finding, RuleKind, symbol_hit
+from bot.engine.rules.facts import Facts
+
+_RULE = Rule(
+    id="ws-call",
+    kind="banned-call",
+    message="Create it through the factory.",
+    symbols=("netra_backend.app.websocket_core.websocket_manager.WebSocketManager",),
+    allow=("netra_backend/app/websocket_core/**",),
+)
+_IMPORT = "from netra_backend.app.websocket_core.websocket_manager import WebSocketManager\n"
+
+
+class BannedCall(RuleKind):
+    kind = "banned-call"
+    VALID: ClassVar[tuple[Example, ...]] = (
+        Example("def WebSocketManager(): ...\nWebSocketManager()\n", _RULE),
+        Example(_IMPORT + "WebSocketManager.create()\n", _RULE),
+        Example(_IMPORT + "x = WebSocketManager\n", _RULE),
+        Example(
+            _IMPORT + "m = WebSocketManager()\n",
+            _RULE,
+            path="netra_backend/app/websocket_core/f.py",
+        ),
+        Example("obj.WebSocketManager()\n", _RULE),
+    )
+    INVALID: ClassVar[tuple[Example, ...]] = (
+        Example(_IMPORT + "m = WebSocketManager(user)\n", _RULE, lines=(2,)),
+        Example(
+            "import netra_backend.app.websocket_core.websocket_manager as wm\n"
+            "def f():\n    return wm.WebSocketManager()\n",
+            _RULE,
+            lines=(3,),
+        ),
+        Example(
+            "from netra_backend.app.websocket_core.websocket_manager import WebSocketManager as W\n"
+            "x = [W(), W()]\n",
+            _RULE,
+            lines=(2, 2),
+        ),
+        Example(
+            "import netra_backend\n"
+            "netra_backend.app.websocket_core.websocket_manager.WebSocketManager()\n",
+            _RULE,
+            lines=(2,),
+        ),
+    )
+
+    def check(self, rule: Rule, facts: Facts) -> list[Finding]:
+        if rule.allow and matches_any(rule.allow, facts.path):
+            return []
+        symbols = set(rule.symbols)
+        out: list[Finding] = []
+        for ref in facts.refs:
+            if ref.call is None or ref.string is not None:
+                continue
+            if any(q in symbols for q in facts.resolve(ref)):
+                out.append(Finding(rule, (ref.call,)))
+        return out
+
+
+__all__ = ["BannedCall", "symbol_hit"]

@@ -1,0 +1,114 @@
+"""``banned-import``: every import of a listed symbol; a listed module also bans its submodules
+and the names imported from it. Importing the module that merely holds a banned class is fine."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import libcst as cst
+
+from bot.config.model import Rule
+from bot.engine.rules.base import Example, Finding, ImportFix, RuleKind, split_use, symbol_hit
+from bot.engine.rules.facts import Facts, ImportName
+
+_WS = "netra_backend.app.websocket_core.websocket_manager.WebSocketManager"
+_RULE = Rule(
+    id="ws-import",
+    kind="banned-import",
+    message="Use the bridge factory.",
+    symbols=(_WS,),
+    use="netra_backend.app.services.agent_websocket_bridge.create_agent_websocket_bridge",
+)
+_WSM = "netra_backend.app.websocket_core.websocket_manager"
+_MOD_RULE = Rule(
+    id="ws-module",
+    kind="banned-import",
+    message="Do not import the legacy module.",
+    symbols=("netra_backend.app.websocket_core.websocket_manager",),
+)
+
+
+class BannedImport(RuleKind):
+    kind = "banned-import"
+    VALID: ClassVar[tuple[Example, ...]] = (
+        Example("import netra_backend.app.websocket_core.websocket_manager as wm\n", _RULE),
+        Example("from netra_backend.app.websocket_core import websocket_manager\n", _RULE),
+        Example("from other.place import WebSocketManager\n", _RULE),
+        Example("class WebSocketManager:\n    pass\n", _RULE),
+        Example(f"s = 'from {_WSM} import x'\n", _MOD_RULE),
+        Example("import netra_backend.app.websocket_core\n", _MOD_RULE),
+        Example("from .......far import WebSocketManager\n", _RULE, path="a/b.py"),
+    )
+    INVALID: ClassVar[tuple[Example, ...]] = (
+        Example(
+            "from netra_backend.app.websocket_core.websocket_manager import WebSocketManager\n",
+            _RULE,
+            lines=(1,),
+        ),
+        Example(
+            "import os\nfrom netra_backend.app.websocket_core.websocket_manager import (\n"
+            "    WebSocketManager as W,\n)\n",
+            _RULE,
+            lines=(3,),
+        ),
+        Example(
+            "from .websocket_manager import WebSocketManager\n",
+            _RULE,
+            path="netra_backend/app/websocket_core/other.py",
+            lines=(1,),
+        ),
+        Example(
+            "from . import WebSocketManager\n",
+            _RULE,
+            path="netra_backend/app/websocket_core/websocket_manager/__init__.py",
+            lines=(1,),
+        ),
+        Example(
+            "from netra_backend.app.websocket_core import WebSocketManager\n",
+            _RULE,
+            aliases={"netra_backend.app.websocket_core.WebSocketManager": _WS},
+            lines=(1,),
+        ),
+        Example(
+            "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+            "    from netra_backend.app.websocket_core.websocket_manager import WebSocketManager\n",
+            _RULE,
+            lines=(3,),
+        ),
+        Example(f"import {_WSM} as wm\n", _MOD_RULE, lines=(1,)),
+        Example(f"import {_WSM}.sub\n", _MOD_RULE, lines=(1,)),
+        Example("from netra_backend.app.websocket_core import websocket_manager\n", _MOD_RULE,
+                lines=(1,)),
+        Example(f"from {_WSM} import X\n", _MOD_RULE, lines=(1,)),
+        Example(f"from {_WSM}.a import *\n", _MOD_RULE, lines=(1,)),
+    )
+
+    def check(self, rule: Rule, facts: Facts) -> list[Finding]:
+        out: list[Finding] = []
+        by_stmt: dict[int, list[ImportName]] = {}
+        for imp in facts.imports:
+            by_stmt.setdefault(id(imp.stmt), []).append(imp)
+        use = split_use(rule.use)
+        for group in by_stmt.values():
+            module_sites = [i for i in group if i.from_module]
+            names = [i for i in group if not i.from_module]
+            if module_sites and self._hit(facts, module_sites[0], rule):
+                hits = module_sites[:1]
+                only_banned = True
+            else:
+                hits = [i for i in names if self._hit(facts, i, rule)]
+                only_banned = bool(hits) and len(hits) == len(names)
+            for n, imp in enumerate(hits):
+                fix = None
+                if n == 0 and only_banned and use is not None and _sole_statement(imp):
+                    fix = ImportFix(imp.stmt, imp.line, f"from {use[0]} import {use[1]}")
+                out.append(Finding(rule, (imp.node,), fix=fix))
+        return out
+
+    @staticmethod
+    def _hit(facts: Facts, imp: ImportName, rule: Rule) -> bool:
+        return any(symbol_hit(q, rule.symbols) for q in facts.expand(imp.qualified))
+
+
+def _sole_statement(imp: ImportName) -> bool:
+    return isinstance(imp.line, cst.SimpleStatementLine) and len(imp.line.body) == 1

@@ -1,0 +1,58 @@
+"""``canonical-definition``: a module-level ``class``/``def``/assignment of a listed name in any
+file other than the name's canonical one."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from bot.config.model import Rule
+from bot.engine.names import AliasTable, last_component
+from bot.engine.rules.base import Example, Finding, RuleKind
+from bot.engine.rules.facts import Facts
+
+_CANON = "netra_backend/app/services/agent_websocket_bridge.py"
+_RULE = Rule(
+    id="one-bridge",
+    kind="canonical-definition",
+    message="AgentWebSocketBridge is defined once.",
+    canonical={"AgentWebSocketBridge": _CANON},
+)
+
+
+class CanonicalDefinition(RuleKind):
+    kind = "canonical-definition"
+    VALID: ClassVar[tuple[Example, ...]] = (
+        Example("class AgentWebSocketBridge:\n    pass\n", _RULE, path=_CANON),
+        Example("def f():\n    AgentWebSocketBridge = 1\n", _RULE),
+        Example("class A:\n    AgentWebSocketBridge = None\n", _RULE),
+        Example("from x import AgentWebSocketBridge\nAgentWebSocketBridge()\n", _RULE),
+    )
+    INVALID: ClassVar[tuple[Example, ...]] = (
+        Example("class AgentWebSocketBridge:\n    pass\n", _RULE, lines=(1,)),
+        Example("@decorate\nclass AgentWebSocketBridge:\n    pass\n", _RULE, lines=(2,)),
+        Example("async def AgentWebSocketBridge(): ...\n", _RULE, lines=(1,)),
+        Example("try:\n    import y\nexcept ImportError:\n    AgentWebSocketBridge = None\n", _RULE,
+                lines=(4,)),
+        Example("a, AgentWebSocketBridge = 1, 2\nAgentWebSocketBridge: int = 3\n", _RULE,
+                lines=(1, 2)),
+    )
+
+    def required_names(self, rule: Rule, aliases: AliasTable) -> tuple[frozenset[str], ...]:
+        return (frozenset(last_component(n) for n in rule.canonical),)
+
+    def check(self, rule: Rule, facts: Facts) -> list[Finding]:
+        here = _norm(facts.path)
+        wanted = {
+            last_component(name): _norm(path) for name, path in rule.canonical.items()
+        }
+        out: list[Finding] = []
+        for d in facts.definitions:
+            canonical = wanted.get(d.name)
+            if canonical is not None and canonical != here:
+                out.append(Finding(rule, (d.node,)))
+        return out
+
+
+def _norm(path: str) -> str:
+    parts = [p for p in path.replace("\\", "/").split("/") if p and p != "."]
+    return "/".join(parts)

@@ -1,0 +1,386 @@
+"""The one visit: collect a file's imports, references, annotations, calls and definitions.
+
+Every rule kind filters these facts; none walks the tree again. The walk is iterative (deep
+expressions do not hit the recursion limit) and skips pure-whitespace fields. Positions are not
+computed here: :func:`positions` runs one partial code generation for the few nodes that end up
+in a violation (libcst's PositionProvider would cost ~3x the parse for every file).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import libcst as cst
+from libcst._nodes.internal import CodegenState
+
+from bot.engine.names import AliasTable, Bindings, module_of_path, resolve_relative
+
+
+@dataclass(slots=True)
+class StringAnnotation:
+    """A string annotation (``"Optional[X]"``) parsed into ``root``; positions map into the file."""
+
+    string: cst.SimpleString
+    root: cst.BaseExpression
+    exact: bool  # the string has no escapes: inner columns map 1:1 into the file
+    offset: int  # characters from the string's first character to the expression's first
+
+
+@dataclass(slots=True)
+class Ref:
+    """A ``Name`` or ``Attribute`` chain as written (``wm.WebSocketManager``), outermost node."""
+
+    node: cst.BaseExpression
+    dotted: str
+    annotation: bool
+    call: cst.Call | None  # the call this chain is the callee of
+    string: StringAnnotation | None
+
+
+@dataclass(slots=True)
+class ImportName:
+    """One name an import statement brings in (or, ``from_module``, the module names come from)."""
+
+    node: cst.CSTNode  # the alias's name, or ``ImportFrom.module``
+    qualified: str | None  # None: a relative import that climbs above the root
+    stmt: cst.Import | cst.ImportFrom
+    line: cst.SimpleStatementLine | cst.SimpleStatementSuite
+    from_module: bool
+
+
+@dataclass(slots=True)
+class Definition:
+    """A module-level ``class``/``def``/assignment target."""
+
+    name: str
+    node: cst.Name
+
+
+@dataclass(slots=True)
+class Facts:
+    path: str
+    module: cst.Module
+    aliases: AliasTable
+    bindings: Bindings = field(default_factory=Bindings)
+    imports: list[ImportName] = field(default_factory=list)
+    refs: list[Ref] = field(default_factory=list)
+    definitions: list[Definition] = field(default_factory=list)
+
+    def resolve(self, ref: Ref) -> list[str]:
+        return self.bindings.resolve(ref.dotted, self.aliases)
+
+    def expand(self, qualified: str | None) -> list[str]:
+        return [] if qualified is None else self.aliases.expand(qualified)
+
+
+_SKIP_FIELDS = frozenset(
+    {
+        "lpar", "rpar", "leading_lines", "lines_after_decorators", "header", "footer", "comma",
+        "semicolon", "colon", "dot", "operator", "equal", "star", "asynchronous", "lbracket",
+        "rbracket", "lbrace", "rbrace", "arrow", "encoding", "default_indent", "default_newline",
+        "has_trailing_newline", "prefix", "quote", "trailing_whitespace", "whitespace",
+        "indent", "newline",
+    }
+)
+_FIELDS: dict[type[Any], tuple[str, ...]] = {}
+
+
+def _fields(t: type[Any]) -> tuple[str, ...]:
+    names = _FIELDS.get(t)
+    if names is None:
+        names = tuple(
+            f.name
+            for f in dataclasses.fields(t)
+            if f.name not in _SKIP_FIELDS and "whitespace" not in f.name
+        )
+        _FIELDS[t] = names
+    return names
+
+
+def _dotted(node: cst.CSTNode) -> str | None:
+    """``a.b.c`` for a pure Name/Attribute chain, else None."""
+    parts: list[str] = []
+    while isinstance(node, cst.Attribute):
+        parts.append(node.attr.value)
+        node = node.value
+    if not isinstance(node, cst.Name):
+        return None
+    parts.append(node.value)
+    return ".".join(reversed(parts))
+
+
+def _chain_base(node: cst.Attribute) -> cst.BaseExpression:
+    base: cst.BaseExpression = node
+    while isinstance(base, cst.Attribute):
+        base = base.value
+    return base
+
+
+_Item = tuple[cst.CSTNode, bool, "StringAnnotation | None"]
+
+
+def collect(module: cst.Module, path: str, aliases: AliasTable) -> Facts:
+    """Walk ``module`` once and return its facts (bindings filled, nothing matched yet)."""
+    facts = Facts(path=path, module=module, aliases=aliases)
+    _module_definitions(module.body, facts)
+    own = module_of_path(path)
+    if own:
+        for d in facts.definitions:
+            facts.bindings.bind(d.name, f"{own}.{d.name}")
+
+    refs = facts.refs
+    stack: list[_Item] = [(stmt, False, None) for stmt in reversed(module.body)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        node, ann, sa = pop()
+        t = type(node)
+        if t is cst.Name:
+            refs.append(Ref(node, node.value, ann, None, sa))  # type: ignore[attr-defined,arg-type]
+        elif t is cst.Attribute:
+            dotted = _dotted(node)
+            if dotted is not None:
+                refs.append(Ref(node, dotted, ann, None, sa))  # type: ignore[arg-type]
+            else:
+                push((_chain_base(node), ann, sa))  # type: ignore[arg-type]
+        elif t is cst.Call:
+            call: cst.Call = node  # type: ignore[assignment]
+            func = call.func
+            dotted = _dotted(func) if isinstance(func, (cst.Name, cst.Attribute)) else None
+            if dotted is not None:
+                refs.append(Ref(func, dotted, ann, call, sa))
+            elif isinstance(func, cst.Attribute):
+                push((_chain_base(func), ann, sa))
+            else:
+                push((func, ann, sa))
+            for arg in call.args:
+                push((arg.value, ann, sa))
+        elif t is cst.Annotation:
+            push((node.annotation, True, sa))  # type: ignore[attr-defined]
+        elif t is cst.SimpleStatementLine or t is cst.SimpleStatementSuite:
+            for small in node.body:  # type: ignore[attr-defined]
+                if isinstance(small, (cst.Import, cst.ImportFrom)):
+                    _import(small, node, facts)  # type: ignore[arg-type]
+                else:
+                    push((small, ann, sa))
+        elif t is cst.SimpleString:
+            if ann and sa is None:
+                parsed = _string_annotation(node)  # type: ignore[arg-type]
+                if parsed is not None:
+                    push((parsed.root, True, parsed))
+        elif t is cst.FunctionDef:
+            fd: cst.FunctionDef = node  # type: ignore[assignment]
+            for dec in fd.decorators:
+                push((dec.decorator, ann, sa))
+            push((fd.params, ann, sa))
+            if fd.returns is not None:
+                push((fd.returns, ann, sa))
+            push((fd.body, ann, sa))
+        elif t is cst.ClassDef:
+            cd: cst.ClassDef = node  # type: ignore[assignment]
+            for dec in cd.decorators:
+                push((dec.decorator, ann, sa))
+            for arg in (*cd.bases, *cd.keywords):
+                push((arg.value, ann, sa))
+            push((cd.body, ann, sa))
+        elif t is cst.Param:
+            p: cst.Param = node  # type: ignore[assignment]
+            if p.annotation is not None:
+                push((p.annotation, ann, sa))
+            if p.default is not None:
+                push((p.default, ann, sa))
+        elif t is cst.Arg:
+            push((node.value, ann, sa))  # type: ignore[attr-defined]
+        elif t is cst.Subscript and ann and _is_literal(node):  # type: ignore[arg-type]
+            push((node.value, ann, sa))  # type: ignore[attr-defined]  # Literal["x"]: no names
+        elif t is cst.Global or t is cst.Nonlocal or t is cst.EmptyLine or t is cst.Comment:
+            continue
+        else:
+            for name in _fields(t):
+                value = getattr(node, name)
+                if isinstance(value, cst.CSTNode):
+                    push((value, ann, sa))
+                elif isinstance(value, (tuple, list)):
+                    for item in value:
+                        if isinstance(item, cst.CSTNode):
+                            push((item, ann, sa))
+    return facts
+
+
+def _is_literal(node: cst.Subscript) -> bool:
+    dotted = _dotted(node.value)
+    return dotted is not None and dotted.rpartition(".")[2] == "Literal"
+
+
+def _string_annotation(node: cst.SimpleString) -> StringAnnotation | None:
+    if node.prefix.lower() not in ("", "u"):  # bytes, raw or odd prefixes: not annotations
+        return None
+    try:
+        value = node.evaluated_value
+    except Exception:
+        return None
+    if not isinstance(value, str):
+        return None
+    stripped = value.lstrip(" \t")
+    try:
+        root = cst.parse_expression(stripped)
+    except Exception:
+        return None
+    raw = node.raw_value
+    exact = raw == value
+    offset = len(node.prefix) + len(node.quote) + (len(value) - len(stripped))
+    return StringAnnotation(node, root, exact, offset)
+
+
+def _import(
+    stmt: cst.Import | cst.ImportFrom,
+    line: cst.SimpleStatementLine | cst.SimpleStatementSuite,
+    facts: Facts,
+) -> None:
+    b = facts.bindings
+    if isinstance(stmt, cst.Import):
+        for alias in stmt.names:
+            dotted = _dotted(alias.name)
+            if dotted is None:
+                continue
+            facts.imports.append(ImportName(alias.name, dotted, stmt, line, False))
+            asname = alias.asname
+            if asname is not None and isinstance(asname.name, cst.Name):
+                b.bind(asname.name.value, dotted)
+            else:
+                head = dotted.partition(".")[0]
+                b.bind(head, head)
+        return
+    mod_dotted = _dotted(stmt.module) if stmt.module is not None else None
+    if stmt.module is not None and mod_dotted is None:
+        return
+    base = resolve_relative(facts.path, len(stmt.relative), mod_dotted)
+    if stmt.module is not None:
+        facts.imports.append(ImportName(stmt.module, base, stmt, line, True))
+    if isinstance(stmt.names, cst.ImportStar):
+        if base is not None:
+            b.stars.append(base)
+        return
+    for alias in stmt.names:
+        name = _dotted(alias.name)
+        if name is None:
+            continue
+        qualified = f"{base}.{name}" if base is not None else None
+        facts.imports.append(ImportName(alias.name, qualified, stmt, line, False))
+        if qualified is None:
+            continue
+        asname = alias.asname
+        local = name
+        if asname is not None and isinstance(asname.name, cst.Name):
+            local = asname.name.value
+        b.bind(local, qualified)
+
+
+def _module_definitions(body: Iterable[cst.CSTNode], facts: Facts) -> None:
+    """Module-level definitions, looking into ``if``/``try``/``with``/loops but not into defs."""
+    for stmt in body:
+        if isinstance(stmt, (cst.ClassDef, cst.FunctionDef)):
+            facts.definitions.append(Definition(stmt.name.value, stmt.name))
+        elif isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                if isinstance(small, cst.Assign):
+                    for target in small.targets:
+                        _targets(target.target, facts)
+                elif isinstance(small, cst.AnnAssign):
+                    _targets(small.target, facts)
+        elif isinstance(stmt, (cst.If, cst.Try, cst.TryStar, cst.With, cst.For, cst.While)):
+            for name in ("body", "orelse", "finalbody", "handlers"):
+                part = getattr(stmt, name, None)
+                if part is None:
+                    continue
+                parts = part if isinstance(part, (tuple, list)) else [part]
+                for p in parts:
+                    inner = getattr(p, "body", None)
+                    if isinstance(inner, cst.BaseSuite):
+                        _module_definitions(_suite(inner), facts)
+                    elif isinstance(p, cst.BaseSuite):
+                        _module_definitions(_suite(p), facts)
+
+
+def _suite(suite: cst.BaseSuite) -> Sequence[cst.CSTNode]:
+    body: Sequence[cst.CSTNode] = suite.body
+    return body
+
+
+def _targets(target: cst.BaseExpression, facts: Facts) -> None:
+    if isinstance(target, cst.Name):
+        facts.definitions.append(Definition(target.value, target))
+    elif isinstance(target, (cst.Tuple, cst.List)):
+        for el in target.elements:
+            _targets(el.value, facts)
+
+
+# ---------------------------------------------------------------------------------- positions
+
+Span = tuple[int, int, int, int]  # line (1-based), col (0-based chars), end_line, end_col (excl.)
+
+
+class _Done(Exception):
+    pass
+
+
+class _Recorder(CodegenState):
+    """Code generation that only remembers where the wanted nodes start and end."""
+
+    wanted: dict[int, list[int]]
+    remaining: int
+
+    def before_codegen(self, node: cst.CSTNode) -> None:
+        slot = self.wanted.get(id(node))
+        if slot is not None:
+            slot[0] = len(self.tokens)
+
+    def after_codegen(self, node: cst.CSTNode) -> None:
+        slot = self.wanted.get(id(node))
+        if slot is not None and slot[1] < 0:
+            slot[1] = len(self.tokens)
+            self.remaining -= 1
+            if self.remaining <= 0:
+                raise _Done
+
+
+def positions(
+    root: cst.CSTNode, module: cst.Module, nodes: Iterable[cst.CSTNode]
+) -> dict[int, Span]:
+    """Spans of ``nodes`` (by ``id``) within the code generated for ``root``.
+
+    Code generation stops right after the last wanted node, so a violation near the top of a
+    file costs a fraction of generating the whole file.
+    """
+    wanted: dict[int, list[int]] = {id(n): [-1, -1] for n in nodes}
+    if not wanted:
+        return {}
+    state = _Recorder(default_indent=module.default_indent, default_newline=module.default_newline)
+    state.wanted = wanted
+    state.remaining = len(wanted)
+    with contextlib.suppress(_Done):
+        root._codegen(state)
+    tokens = state.tokens
+    marks = sorted({i for slot in wanted.values() for i in slot if i >= 0})
+    where: dict[int, tuple[int, int]] = {}
+    line, col, prev = 1, 0, 0
+    for idx in marks:
+        chunk = "".join(tokens[prev:idx])
+        newlines = chunk.count("\n")
+        if newlines:
+            line += newlines
+            col = len(chunk) - chunk.rfind("\n") - 1
+        else:
+            col += len(chunk)
+        where[idx] = (line, col)
+        prev = idx
+    out: dict[int, Span] = {}
+    for key, (start, end) in wanted.items():
+        if start < 0 or end < 0:
+            continue
+        (l1, c1), (l2, c2) = where[start], where[end]
+        out[key] = (l1, c1, l2, c2)
+    return out

@@ -1,0 +1,236 @@
+"""One file through the engine: prefilter -> one parse -> one visit -> every rule -> violations.
+
+Pure and in-process; :mod:`bot.engine.pool` spreads files over worker processes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import libcst as cst
+
+from bot.config.model import Config, Rule
+from bot.engine.fingerprint import with_fingerprints
+from bot.engine.model import FileError, FileResult, Violation
+from bot.engine.names import AliasTable
+from bot.engine.paths import path_matches
+from bot.engine.rules import KINDS
+from bot.engine.rules.base import Finding, ImportFix, NameFix
+from bot.engine.rules.facts import Span, collect, positions
+from bot.engine.suppress import is_suppressed, suppressions
+
+NOT_UTF8 = "not UTF-8 text"
+
+
+def rules_for_path(config: Config, path: str) -> tuple[Rule, ...]:
+    """The rules that apply to ``path``: the config's ``paths`` and the rule's ``paths`` match."""
+    if not path_matches(config.paths, path):
+        return ()
+    return tuple(r for r in config.rules if path_matches(r.paths, path))
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    config: Config
+    aliases: AliasTable
+    required: dict[int, tuple[tuple[str, ...], ...]]  # id(rule) -> groups of names
+
+
+_CACHE: dict[int, _Compiled] = {}
+
+
+def _compiled(config: Config) -> _Compiled:
+    hit = _CACHE.get(id(config))
+    if hit is not None and hit.config is config:
+        return hit
+    aliases = AliasTable(config.aliases)
+    required = {
+        id(r): tuple(tuple(sorted(g)) for g in KINDS[r.kind].required_names(r, aliases))
+        for r in config.rules
+        if r.kind in KINDS
+    }
+    compiled = _Compiled(config, aliases, required)
+    if len(_CACHE) > 16:
+        _CACHE.clear()
+    _CACHE[id(config)] = compiled
+    return compiled
+
+
+def may_match(config: Config, rule: Rule, text: str | bytes) -> bool:
+    """Prefilter: False only when ``rule`` cannot possibly match ``text`` (no parse needed)."""
+    groups = _compiled(config).required.get(id(rule))
+    if groups is None:
+        return True
+    if isinstance(text, bytes):
+        return all(any(n.encode() in text for n in g) for g in groups)
+    return all(any(n in text for n in g) for g in groups)
+
+
+def decode(path: str, source: bytes) -> str | FileError:
+    """UTF-8 (a BOM is fine, and dropped) or the error that lists the file."""
+    try:
+        text = source.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return FileError(path, f"{NOT_UTF8} (byte {exc.start})")
+    return text[1:] if text.startswith("\ufeff") else text
+
+
+def plan(
+    path: str, source: bytes, config: Config, *, prefilter: bool = True
+) -> tuple[str, tuple[Rule, ...]] | FileResult:
+    """Cheap part of the analysis: a finished result, or the text and the rules left to run."""
+    if not path_matches(config.paths, path):
+        return FileResult(path)
+    text = decode(path, source)
+    if isinstance(text, FileError):
+        return FileResult(path, error=text)
+    rules = rules_for_path(config, path)
+    if prefilter:
+        rules = tuple(r for r in rules if may_match(config, r, text))
+    if not rules:
+        return FileResult(path)
+    return text, rules
+
+
+def analyse_source(
+    path: str, source: bytes, config: Config, *, prefilter: bool = True
+) -> FileResult:
+    """Violations of ``config``'s rules in one file (``path`` root-relative, ``/``-separated)."""
+    planned = plan(path, source, config, prefilter=prefilter)
+    if isinstance(planned, FileResult):
+        return planned
+    text, rules = planned
+    return analyse_text(path, text, config, rules)
+
+
+def analyse_text(path: str, text: str, config: Config, rules: Sequence[Rule]) -> FileResult:
+    try:
+        module = cst.parse_module(text)
+    except cst.ParserSyntaxError as exc:
+        return FileResult(
+            path, error=FileError(path, f"does not parse: line {exc.raw_line}: {exc.message}")
+        )
+    except RecursionError:
+        return FileResult(path, error=FileError(path, "too deeply nested to parse"))
+    try:
+        violations = _violations(path, text, module, config, rules)
+    except RecursionError:
+        return FileResult(path, error=FileError(path, "too deeply nested to analyse"), parsed=True)
+    return FileResult(path, tuple(violations), parsed=True)
+
+
+def _violations(
+    path: str, text: str, module: cst.Module, config: Config, rules: Sequence[Rule]
+) -> list[Violation]:
+    facts = collect(module, path, _compiled(config).aliases)
+    findings: list[Finding] = []
+    for rule in rules:
+        kind = KINDS.get(rule.kind)
+        if kind is not None:
+            findings.extend(kind.check(rule, facts))
+    if not findings:
+        return []
+    spans = _spans(module, findings)
+    lines = [ln[:-1] if ln.endswith("\r") else ln for ln in text.split("\n")]
+
+    placed: list[tuple[Finding, Span]] = []
+    for f in findings:
+        found = [spans[id(n)] for n in f.nodes if id(n) in spans]
+        if found:
+            placed.append((f, min(found)))
+    name_edits: dict[str, list[tuple[Span, str]]] = {}
+    for f, span in placed:
+        if isinstance(f.fix, NameFix):
+            name_edits.setdefault(f.rule.id, []).append((span, f.fix.text))
+
+    sup = suppressions(text)
+    out: list[Violation] = []
+    for f, (l1, c1, l2, c2) in placed:
+        if is_suppressed(sup, l1, f.rule.id):
+            continue
+        suggestion: str | None = None
+        if isinstance(f.fix, ImportFix):
+            suggestion = _import_suggestion(f.fix, (l1, c1, l2, c2), spans, lines)
+        elif isinstance(f.fix, NameFix):
+            suggestion = _name_suggestion(name_edits[f.rule.id], l1, l2, lines)
+        out.append(
+            Violation(
+                rule=f.rule.id,
+                kind=f.rule.kind,
+                path=path,
+                line=l1,
+                column=c1 + 1,
+                end_line=l2,
+                end_column=c2 + 1,
+                severity=f.rule.severity,
+                message=f.rule.message,
+                suggestion=suggestion,
+            )
+        )
+    out.sort(key=lambda v: (v.line, v.column, v.rule))
+    return with_fingerprints(out, lines)
+
+
+def _spans(module: cst.Module, findings: Sequence[Finding]) -> dict[int, Span]:
+    """Spans (by node id) of every node the findings need, in one partial code generation."""
+    outer: list[cst.CSTNode] = []
+    inner: dict[int, tuple[cst.BaseExpression, list[cst.CSTNode]]] = {}
+    strings: dict[int, tuple[cst.SimpleString, int, bool]] = {}
+    for f in findings:
+        if f.string is None:
+            outer.extend(f.nodes)
+        else:
+            outer.append(f.string.string)
+            root = f.string.root
+            inner.setdefault(id(root), (root, []))[1].extend(f.nodes)
+            for n in f.nodes:
+                strings[id(n)] = (f.string.string, f.string.offset, f.string.exact)
+        if isinstance(f.fix, ImportFix):
+            outer.append(f.fix.stmt)
+    spans = positions(module, module, outer)
+    for root, nodes in inner.values():
+        for key, (l1, c1, l2, c2) in positions(root, module, nodes).items():
+            string, offset, exact = strings[key]
+            where = spans.get(id(string))
+            if where is None:
+                continue
+            if not exact:
+                spans[key] = where
+                continue
+            sl, sc = where[0], where[1]
+            start = (sl, sc + offset + c1) if l1 == 1 else (sl + l1 - 1, c1)
+            end = (sl, sc + offset + c2) if l2 == 1 else (sl + l2 - 1, c2)
+            spans[key] = (*start, *end)
+    return spans
+
+
+def _import_suggestion(
+    fix: ImportFix, site: Span, spans: dict[int, Span], lines: Sequence[str]
+) -> str | None:
+    stmt = spans.get(id(fix.stmt))
+    if stmt is None or (stmt[0], stmt[2]) != (site[0], site[2]):
+        return None  # the reference does not cover the statement's lines: no clean line edit
+    indent = lines[stmt[0] - 1][: stmt[1]]
+    if indent.strip():
+        return None
+    return indent + fix.text + lines[stmt[2] - 1][stmt[3] :]
+
+
+def _name_suggestion(
+    edits: Sequence[tuple[Span, str]], first: int, last: int, lines: Sequence[str]
+) -> str:
+    """Lines ``first..last`` with every edit of the rule inside them applied."""
+    segment = lines[first - 1 : last]
+    starts = [0]
+    for ln in segment:
+        starts.append(starts[-1] + len(ln) + 1)
+    text = "\n".join(segment)
+    chosen = sorted(
+        ((s, t) for s, t in edits if s[0] >= first and s[2] <= last), reverse=True
+    )
+    for (l1, c1, l2, c2), replacement in chosen:
+        a = starts[l1 - first] + c1
+        b = starts[l2 - first] + c2
+        text = text[:a] + replacement + text[b:]
+    return text
