@@ -127,6 +127,7 @@ class _Doc:
     lines: list[_Line]
     items: list[_Item]
     fenced: list[bool]  # per line: a fence marker or inside a fenced code block
+    open_after: list[bool]  # per line: a fenced code block is still open after this line
     headings: list[int]  # line indices of headings (outside fences)
     list_lines: list[bool]  # per line: a list item line (outside fences)
     sections: dict[Section, int]  # first heading line of each section
@@ -179,19 +180,23 @@ class _Doc:
             None,
         )
         if last_list is None:
-            last = next(
+            # no list yet: after the last line of text (the heading itself if none)
+            j = next(
                 (j for j in range(end - 1, start, -1) if self.lines[j].content.strip()),
                 start,
             )
-            return last + 1
-        j = last_list
-        while j + 1 < end:
-            content = self.lines[j + 1].content
-            if not content.strip():
-                break
-            if not (self.fenced[j + 1] or self.list_lines[j + 1] or content[:1].isspace()):
-                break
-            j += 1
+        else:
+            # after the last list item and its continuation lines
+            j = last_list
+            while j + 1 < end:
+                content = self.lines[j + 1].content
+                if not content.strip():
+                    break
+                if not (self.fenced[j + 1] or self.list_lines[j + 1] or content[:1].isspace()):
+                    break
+                j += 1
+        while j > start and self.open_after[j]:  # never inside a fenced code block
+            j -= 1
         return j + 1
 
 
@@ -203,6 +208,7 @@ def _parse(body: str) -> _Doc:
     lines = _split(body)
     items: list[_Item] = []
     fenced = [False] * len(lines)
+    open_after = [False] * len(lines)
     list_lines = [False] * len(lines)
     headings: list[int] = []
     sections: dict[Section, int] = {}
@@ -218,11 +224,12 @@ def _parse(body: str) -> _Doc:
             stripped = content.strip()
             if stripped and set(stripped) == {fence[0]} and len(stripped) >= len(fence):
                 fence = None
+            open_after[i] = fence is not None
             continue
         fm = _FENCE_OPEN.match(content)
         if fm and not (fm.group("fence")[0] == "`" and "`" in fm.group("info")):
             fence = fm.group("fence")
-            fenced[i] = True
+            fenced[i] = open_after[i] = True
             continue
         hm = _HEADING.match(content)
         if hm:
@@ -270,7 +277,7 @@ def _parse(body: str) -> _Doc:
             items[parent].children.append(k)
         stack.append((indent, k))
 
-    return _Doc(lines, items, fenced, headings, list_lines, sections)
+    return _Doc(lines, items, fenced, open_after, headings, list_lines, sections)
 
 
 # --- public model ----------------------------------------------------------------------------

@@ -378,3 +378,18 @@ def test_link_error_comment_lists_problems_and_marker() -> None:
     assert "- issue #9 not found" in text and "- step 7 not found in #1103" in text
     assert text.endswith(LINK_ERROR_MARKER)
     assert LINK_ERROR_MARKER == "<!-- ssot-bot:link-error -->"
+
+
+def test_a_block_never_lands_inside_an_unclosed_fence() -> None:
+    # found by the property test: "````" is not closed by "```", so the rest is code
+    body = (
+        "- [ ] **Step 0**: a\n# IN PROGRESS\n# Pending\n# COMPLETED\n"
+        "````md\n- [ ] **Step 3**: fake\n```\n# COMPLETED\n"
+    )
+    edit = complete_steps(body, ["0"], pr_number=1, merged_on=D)
+    assert edit.body == (
+        "# IN PROGRESS\n# Pending\n# COMPLETED\n- [x] **Step 0**: a\n"
+        "````md\n- [ ] **Step 3**: fake\n```\n# COMPLETED\n"
+    )
+    step = parse_checklist(edit.body).get("0")
+    assert step is not None and step.checked and step.section == "completed"
