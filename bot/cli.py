@@ -203,7 +203,7 @@ def check_main(args: argparse.Namespace) -> int:
     except UsageError as exc:
         return _fail(str(exc))
 
-    from bot.engine.pool import analyse_files  # type: ignore[import-not-found, unused-ignore]
+    from bot.engine.pool import analyse_files
 
     progress = _Progress.start(len(inputs.files), enabled=not args.no_progress)
     read_errors: list[FileResult] = []

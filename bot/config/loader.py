@@ -390,7 +390,7 @@ class _Validator:
         fields = self.mapping(node, label, "symbols") or {}
         out: dict[str, str] = {}
         for name, (key_node, value_node) in fields.items():
-            if not name.isidentifier() or keyword.iskeyword(name):
+            if not is_dotted_name(name):
                 self.problem(key_node, label, f"symbols: {name!r} is not a Python name")
                 continue
             path = self.string(value_node, label, f"symbols.{name}")
