@@ -1,0 +1,443 @@
+"""Engine results -> what the bot writes on GitHub: the check run output and the review.
+
+Pure builders, no I/O: :mod:`bot.handlers.analysis` sends what these return. GitHub's limits
+are honoured here (summary/text <= 65,535 characters, annotation fields <= 64 KB, 50 annotations
+per request, action label/description lengths), so callers never have to think about them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.config.model import Config, ConfigProblem
+from bot.engine.model import FileError, Violation
+
+__all__ = [
+    "ANNOTATION_LEVEL",
+    "FINGERPRINT_MARKER",
+    "MAX_OUTPUT_CHARS",
+    "RECHECK_ACTION",
+    "CheckRunReport",
+    "ReviewComment",
+    "ReviewPlan",
+    "annotation_batches",
+    "check_run_report",
+    "comment_body",
+    "fingerprint_marker",
+    "fingerprints_in",
+    "invalid_config_report",
+    "plan_review",
+    "review_body",
+]
+
+FINGERPRINT_MARKER = "<!-- ssot-bot:fingerprint={fp} -->"
+_FINGERPRINT_RE = re.compile(r"<!--\s*ssot-bot:fingerprint=([^\s<>]+?)\s*-->")
+
+ANNOTATION_LEVEL: dict[str, str] = {"error": "failure", "warning": "warning", "notice": "notice"}
+
+RECHECK_ACTION: dict[str, str] = {
+    "label": "Re-run SSOT",
+    "description": "Analyse this pull request again",
+    "identifier": "recheck",
+}
+
+MAX_OUTPUT_CHARS = 65_535  # check run output.summary / output.text
+MAX_ANNOTATION_BYTES = 64 * 1024  # annotation message / raw_details
+MAX_ANNOTATION_TITLE = 255
+MAX_REVIEW_BODY_CHARS = 60_000  # GitHub allows 65,536; the caller appends a marker line
+MAX_ROW_CHARS = 2_000  # one table row / list item in a summary, text or review body
+_OMISSION_RESERVE = 80  # room kept for one "... N more rows omitted" note
+
+_SEVERITY_RANK: dict[str, int] = {"error": 0, "warning": 1, "notice": 2}
+_EVENT = {"comment": "COMMENT", "request-changes": "REQUEST_CHANGES"}
+
+
+# --------------------------------------------------------------------------- small helpers
+
+
+def fingerprint_marker(fp: str) -> str:
+    """The hidden HTML comment that tags a comment with a violation's fingerprint."""
+    return FINGERPRINT_MARKER.format(fp=fp)
+
+
+def fingerprints_in(text: str | None) -> set[str]:
+    """Every fingerprint marked in a comment or review body (``None`` -> empty)."""
+    if not text:
+        return set()
+    return set(_FINGERPRINT_RE.findall(text))
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def _new_title(count: int) -> str:
+    if count == 0:
+        return "No new SSOT violations"
+    return f"{count} new SSOT violation" + ("" if count == 1 else "s")
+
+
+def _clip_bytes(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` UTF-8 bytes (on a character boundary), marked if cut."""
+    raw = text.encode("utf-8", "surrogatepass")
+    if len(raw) <= limit:
+        return text
+    note = "\n… (truncated)"
+    keep = raw[: max(0, limit - len(note.encode()))].decode("utf-8", "ignore")
+    return keep + note
+
+
+def _clip_chars(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return text[: max(0, limit - 1)] + "…"
+
+
+def _code(text: str) -> str:
+    """``text`` as a Markdown code span whatever backticks it holds (one line)."""
+    text = " ".join(text.splitlines())
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") or not text.strip() else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _cell(text: str) -> str:
+    """Text safe inside one Markdown table cell or list item: one line, pipes escaped."""
+    return _clip_chars(" ".join(text.split()).replace("|", "\\|"), MAX_ROW_CHARS)
+
+
+def _fence_for(text: str) -> str:
+    longest = max((len(run) for run in re.findall(r"`{3,}", text)), default=0)
+    return "`" * max(3, longest + 1)
+
+
+def _omitted(count: int) -> str:
+    return f"_… {_plural(count, 'more row')} omitted_"
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """Rows (table rows, list items) of a document, built lazily: most of a huge list is cut."""
+
+    count: int
+    rows: Iterable[str]
+
+
+def _fit(blocks: Sequence[str | _Rows], limit: int) -> str:
+    """Join ``blocks`` with newlines within ``limit`` characters.
+
+    A ``str`` block is fixed text; rows are dropped from a :class:`_Rows` block's end when
+    space runs out, leaving a "… N more rows omitted" note.
+    """
+    row_blocks = sum(1 for b in blocks if isinstance(b, _Rows))
+    fixed = sum(len(b) + 1 for b in blocks if isinstance(b, str))
+    budget = limit - fixed - _OMISSION_RESERVE * row_blocks
+    lines: list[str] = []
+    for block in blocks:
+        if isinstance(block, str):
+            lines.append(block)
+            continue
+        taken = 0
+        for row in block.rows:
+            cost = len(row) + 1
+            if cost > budget:
+                break
+            budget -= cost
+            lines.append(row)
+            taken += 1
+        if taken < block.count:
+            lines.extend(["", _omitted(block.count - taken)])
+    return _clip_chars("\n".join(lines), limit)
+
+
+# --------------------------------------------------------------------------- check run
+
+
+@dataclass(frozen=True)
+class CheckRunReport:
+    """The completed check run's ``conclusion`` and ``output`` (annotations unbatched)."""
+
+    conclusion: str
+    title: str
+    summary: str
+    annotations: list[dict[str, Any]]
+    text: str | None = None
+
+
+def _fails(violations: Sequence[Violation], fail_on: str) -> bool:
+    if fail_on == "never":
+        return False
+    return any(v.severity == "error" and (fail_on == "any" or v.new) for v in violations)
+
+
+def _violation_annotation(v: Violation) -> dict[str, Any]:
+    start = max(1, v.line)
+    end = max(start, v.end_line)
+    title = v.rule if v.new else f"{v.rule} (pre-existing)"
+    message = v.message
+    if v.suggestion is not None:
+        message += "\n\nSuggested fix: replace these lines with the text in the details."
+    annotation: dict[str, Any] = {
+        "path": v.path,
+        "start_line": start,
+        "end_line": end,
+        "annotation_level": ANNOTATION_LEVEL[v.severity] if v.new else "notice",
+        "title": _clip_chars(title, MAX_ANNOTATION_TITLE),
+        "message": _clip_bytes(message, MAX_ANNOTATION_BYTES),
+    }
+    if start == end and v.column >= 1:
+        # GitHub: columns only on single-line annotations; ours end exclusive, GitHub's inclusive.
+        annotation["start_column"] = v.column
+        annotation["end_column"] = max(v.column, v.end_column - 1)
+    if v.suggestion is not None:
+        annotation["raw_details"] = _clip_bytes(v.suggestion, MAX_ANNOTATION_BYTES)
+    return annotation
+
+
+def _error_annotation(e: FileError) -> dict[str, Any]:
+    return {
+        "path": e.path,
+        "start_line": 1,
+        "end_line": 1,
+        "annotation_level": "warning",
+        "title": "File skipped by ssot-bot",
+        "message": _clip_bytes(e.message, MAX_ANNOTATION_BYTES),
+    }
+
+
+def _rule_rows(violations: Sequence[Violation], config: Config) -> _Rows:
+    counts: dict[str, list[int]] = {r.id: [0, 0] for r in config.rules}
+    kinds: dict[str, str] = {r.id: r.kind for r in config.rules}
+    severities: dict[str, str] = {r.id: r.severity for r in config.rules}
+    for v in violations:
+        pair = counts.setdefault(v.rule, [0, 0])
+        kinds.setdefault(v.rule, v.kind)
+        severities.setdefault(v.rule, v.severity)
+        pair[0 if v.new else 1] += 1
+    rows = (
+        f"| {_code(rule)} | {_cell(kinds[rule])} | {_cell(severities[rule])} | {new} | {old} |"
+        for rule, (new, old) in counts.items()
+    )
+    return _Rows(len(counts), rows)
+
+
+def _violation_rows(violations: Sequence[Violation]) -> _Rows:
+    rows = (
+        f"- {_code(f'{v.path}:{v.line}')} **{_cell(v.rule)}** ({v.severity}) {_cell(v.message)}"
+        for v in violations
+    )
+    return _Rows(len(violations), rows)
+
+
+def check_run_report(
+    violations: Sequence[Violation],
+    errors: Sequence[FileError],
+    config: Config,
+    *,
+    files_checked: int,
+) -> CheckRunReport:
+    """The completed check run for one analysis (contract §4.3)."""
+    new = [v for v in violations if v.new]
+    old = [v for v in violations if not v.new]
+    conclusion = "failure" if _fails(violations, config.fail_on) else "success"
+    title = _new_title(len(new))
+
+    headline = f"**{title}**"
+    if old:
+        headline += f" ({_plural(len(old), 'pre-existing violation')} in the changed files)"
+    policy = {
+        "new": "The check fails on new `error`-severity violations (`fail_on: new`).",
+        "any": "The check fails on any `error`-severity violation in the changed files "
+        "(`fail_on: any`).",
+        "never": "The check never fails (`fail_on: never`).",
+    }[config.fail_on]
+    blocks: list[str | _Rows] = [
+        headline,
+        "",
+        "| Rule | Kind | Severity | New | Pre-existing |",
+        "| --- | --- | --- | ---: | ---: |",
+        _rule_rows(violations, config),
+        "",
+        f"Files checked: {files_checked} · Files skipped: {len(errors)}",
+    ]
+    if errors:
+        blocks.append("")
+        blocks.append(_Rows(len(errors), (f"- {_code(e.path)}: {_cell(e.message)}"
+                                          for e in errors)))
+    blocks += ["", policy]
+    summary = _fit(blocks, MAX_OUTPUT_CHARS)
+
+    text: str | None = None
+    if violations:
+        text_blocks: list[str | _Rows] = []
+        if new:
+            text_blocks += ["### New violations", "", _violation_rows(new)]
+        if old:
+            if text_blocks:
+                text_blocks.append("")
+            text_blocks += ["### Pre-existing violations", "", _violation_rows(old)]
+        text = _fit(text_blocks, MAX_OUTPUT_CHARS)
+
+    annotations = [_violation_annotation(v) for v in violations]
+    annotations += [_error_annotation(e) for e in errors]
+    return CheckRunReport(conclusion, title, summary, annotations, text)
+
+
+def invalid_config_report(problems: Sequence[ConfigProblem]) -> CheckRunReport:
+    """A failed check run naming every configuration problem as ``FILE:LINE: [rule] message``."""
+    rows = _Rows(len(problems),
+                 (f"- {_code(_clip_chars(str(p), MAX_ROW_CHARS))}" for p in problems))
+    blocks: list[str | _Rows] = [
+        "ssot-bot could not use this repository's SSOT configuration, so nothing was checked. "
+        "Fix these problems on the base branch:",
+        "",
+        rows,
+    ]
+    summary = _fit(blocks, MAX_OUTPUT_CHARS)
+    return CheckRunReport("failure", "Invalid SSOT configuration", summary, [])
+
+
+def annotation_batches(
+    annotations: Sequence[dict[str, Any]], size: int = 50
+) -> list[list[dict[str, Any]]]:
+    """Annotations in chunks of at most ``size`` (GitHub takes 50 per request); [] for none."""
+    if size < 1:
+        raise ValueError("batch size must be positive")
+    return [list(annotations[i : i + size]) for i in range(0, len(annotations), size)]
+
+
+# --------------------------------------------------------------------------- review
+
+
+@dataclass(frozen=True)
+class ReviewComment:
+    """One inline review comment: the violation it is about and the payload GitHub takes."""
+
+    violation: Violation
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ReviewPlan:
+    """The review to post: inline comments, new violations left out of it, and its event."""
+
+    comments: tuple[ReviewComment, ...]
+    overflow: tuple[Violation, ...]
+    event: str
+
+
+def comment_body(v: Violation) -> str:
+    """An inline comment: rule id and severity, message, a suggestion block, the marker."""
+    head = [f"**{v.rule}** · {v.severity}", "", v.message.strip() or v.rule, ""]
+    marker = fingerprint_marker(v.fingerprint)
+    if v.suggestion is not None:
+        fence = _fence_for(v.suggestion)
+        body = "\n".join([*head, f"{fence}suggestion", v.suggestion, fence, "", marker])
+        if len(body) <= MAX_REVIEW_BODY_CHARS:
+            return body
+        # A cut suggestion would be a wrong fix: too long to post, it is left to the check run.
+    text = _clip_chars("\n".join(head[:-1]), MAX_REVIEW_BODY_CHARS - len(marker) - 2)
+    return f"{text}\n\n{marker}"
+
+
+def _payload(v: Violation) -> dict[str, Any]:
+    payload: dict[str, Any] = {"path": v.path}
+    if v.end_line > v.line:
+        payload |= {"start_line": v.line, "start_side": "RIGHT"}
+        payload |= {"line": v.end_line, "side": "RIGHT"}
+    else:
+        payload |= {"line": v.line, "side": "RIGHT"}
+    payload["body"] = comment_body(v)
+    return payload
+
+
+def _placeable(v: Violation, commentable: Mapping[str, frozenset[int]] | None) -> bool:
+    if v.line < 1:
+        return False
+    if commentable is None:
+        return True
+    lines = commentable.get(v.path)
+    if not lines:
+        return False
+    # GitHub takes a (multi-line) comment only on lines its diff shows, all in one hunk.
+    return all(n in lines for n in range(v.line, max(v.line, v.end_line) + 1))
+
+
+def _review_order(v: Violation) -> tuple[int, str, int, int, str]:
+    return (_SEVERITY_RANK.get(v.severity, 3), v.path, v.line, v.column, v.rule)
+
+
+def plan_review(
+    violations: Sequence[Violation],
+    config: Config,
+    *,
+    already_commented: set[str],
+    commentable: Mapping[str, frozenset[int]] | None = None,
+) -> ReviewPlan | None:
+    """The review for the new violations not yet commented on this PR, or None for no review.
+
+    Errors come first, then warnings, then notices (each by path and line); the first
+    ``max_review_comments`` that GitHub can take inline become comments, the rest overflow
+    (they are in the check run). None when ``review`` is ``off`` or there is nothing to comment.
+    """
+    if config.review == "off":
+        return None
+    seen: set[str | tuple[str, str, int, int, str]] = set()
+    fresh: list[Violation] = []
+    for v in violations:
+        if not v.new or (v.fingerprint and v.fingerprint in already_commented):
+            continue
+        key = v.fingerprint or (v.rule, v.path, v.line, v.column, v.message)
+        if key in seen:
+            continue
+        seen.add(key)
+        fresh.append(v)
+    fresh.sort(key=_review_order)
+    comments: list[ReviewComment] = []
+    overflow: list[Violation] = []
+    limit = max(0, config.max_review_comments)
+    for v in fresh:
+        if len(comments) < limit and _placeable(v, commentable):
+            comments.append(ReviewComment(v, _payload(v)))
+        else:
+            overflow.append(v)
+    if not comments:
+        return None
+    return ReviewPlan(tuple(comments), tuple(overflow), _EVENT[config.review])
+
+
+def review_body(
+    plan: ReviewPlan, *, rejected: Sequence[Violation] = (), check_name: str = "SSOT"
+) -> str:
+    """The review's own body: a count, comments GitHub refused inline (with their markers, so
+    they are neither lost nor repeated), and how many new violations are only in the check run."""
+    total = len(plan.comments) + len(plan.overflow)
+    inline = len(plan.comments) - len(rejected)
+    blocks: list[str | _Rows] = [
+        f"ssot-bot found {_plural(total, 'new SSOT violation')}"
+        + (f"; {inline} commented inline." if inline > 0 else ".")
+    ]
+    if rejected:
+        blocks += [
+            "",
+            "GitHub did not accept these as inline comments:",
+            "",
+            _Rows(len(rejected), (
+                f"- {_code(f'{v.path}:{v.line}')} **{_cell(v.rule)}** {_cell(v.message)} "
+                f"{fingerprint_marker(v.fingerprint)}"
+                for v in rejected
+            )),
+        ]
+    if plan.overflow:
+        blocks += [
+            "",
+            f"{_plural(len(plan.overflow), 'more new violation')} "
+            f"{'is' if len(plan.overflow) == 1 else 'are'} not commented inline; "
+            f"the {_code(check_name)} check run lists every violation.",
+        ]
+    return _fit(blocks, MAX_REVIEW_BODY_CHARS)
+
