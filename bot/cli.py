@@ -54,13 +54,13 @@ class UsageError(Exception):
 # -- argument parsing ------------------------------------------------------------------------
 
 
-def _positive_int(text: str) -> int:
+def _jobs(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 (in this process) or more")
     return value
 
 
@@ -122,7 +122,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--format", choices=FORMATS, default="text", help="output format")
     check.add_argument(
-        "--jobs", "-j", type=_positive_int, metavar="N", help="worker processes (default: auto)"
+        "--jobs",
+        "-j",
+        type=_jobs,
+        metavar="N",
+        help="worker processes (default: one per CPU; 0: analyse in this process)",
     )
     check.add_argument(
         "--no-prefilter",

@@ -214,7 +214,7 @@ def test_missing_config_file_is_a_configuration_error(
 def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", "--format", "xml"]) == 2
     assert main(["check", "--diff", "a", "--diff-base", "b"]) == 2
-    assert main(["check", "--jobs", "0"]) == 2
+    assert main(["check", "--jobs", "-1"]) == 2
     assert main([]) == 2
     assert main(["--version"]) == 0
     capsys.readouterr()
@@ -409,6 +409,8 @@ def test_engine_options_are_passed_through(
     monkeypatch.setattr(sys.modules["bot.engine.pool"], "analyse_files", spy)
     run(capsys, "check", "--root", str(repo), "--jobs", "3", "--no-prefilter")
     assert seen["workers"] == 3 and seen["prefilter"] is False
+    run(capsys, "check", "--root", str(repo), "--jobs", "0")
+    assert seen["workers"] == 0 and seen["prefilter"] is True
 
 
 # -- end to end: the real engine on the example repository ----------------------------------
