@@ -33,7 +33,7 @@ def compile_globs(patterns: tuple[str, ...]) -> Spec:
     for p in patterns:
         _check(p)
     try:
-        spec: Spec = pathspec.PathSpec.from_lines("gitwildmatch", patterns)
+        spec: Spec = pathspec.PathSpec.from_lines("gitignore", patterns)
         return spec
     except Exception as exc:  # pathspec raises several types for bad patterns
         raise GlobError(f"invalid glob in {list(patterns)}: {exc}") from exc
