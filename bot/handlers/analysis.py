@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -27,7 +28,6 @@ from bot.report.github import (
     CheckRunReport,
     annotation_batches,
     check_run_report,
-    comment_body,
     fingerprints_in,
     invalid_config_report,
     plan_review,
@@ -156,7 +156,7 @@ async def _analyse(
     checked = [f for f in files
                if f.get("status") != "removed" and path_matches(config.paths, f["filename"])]
     contents = await _bounded_gather(
-        BLOB_CONCURRENCY, [lambda f=f: repo.blob(f["sha"]) for f in checked])
+        BLOB_CONCURRENCY, [functools.partial(repo.blob, f["sha"]) for f in checked])
     results = await bot.analyse([(f["filename"], c) for f, c in zip(checked, contents,
                                                                         strict=True)], config)
     violations: list[Violation] = []
@@ -178,9 +178,9 @@ async def _review(
     for comment in await repo.review_comments(number):
         if (comment.get("user") or {}).get("type") == "Bot":
             already |= fingerprints_in(comment.get("body"))
-    for review in await repo.reviews(number):
-        if (review.get("user") or {}).get("type") == "Bot":
-            already |= fingerprints_in(review.get("body"))
+    for earlier in await repo.reviews(number):
+        if (earlier.get("user") or {}).get("type") == "Bot":
+            already |= fingerprints_in(earlier.get("body"))
     commentable = {f["filename"]: commentable_lines_from_patch(f.get("patch")) for f in files}
     plan = plan_review(violations, config, already_commented=already, commentable=commentable)
     if plan is None:
@@ -214,4 +214,4 @@ async def _review(
                              marker=marker)
 
 
-__all__ = ["analyse_pull_request", "comment_body", "submit_analysis"]
+__all__ = ["analyse_pull_request", "submit_analysis"]

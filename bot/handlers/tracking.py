@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -112,10 +113,9 @@ async def pr_merged(event: sansio.Event, bot: Bot) -> None:
     number = pr["number"]
     merged_on = _merged_on(pr)
     for link in links:
-        repo, edit, problem = await _apply(
-            bot, installation_id, link,
-            lambda body, link=link: complete_steps(body, link.steps, pr_number=number,
-                                                   merged_on=merged_on))
+        complete = functools.partial(complete_steps, steps=link.steps, pr_number=number,
+                                     merged_on=merged_on)
+        repo, edit, problem = await _apply(bot, installation_id, link, complete)
         if problem:
             problems.append(problem)
         if edit is None or set(edit.missing) >= set(link.steps):
@@ -143,8 +143,8 @@ async def pr_started(event: sansio.Event, bot: Bot) -> None:
         return
     installation_id = data["installation"]["id"]
     for link in links:
-        _, _, problem = await _apply(bot, installation_id, link,
-                                     lambda body, link=link: start_steps(body, link.steps))
+        start = functools.partial(start_steps, steps=link.steps)
+        _, _, problem = await _apply(bot, installation_id, link, start)
         if problem:
             problems.append(problem)
     await _report_link_problems(bot.repo(installation_id, data["repository"]["full_name"]),
