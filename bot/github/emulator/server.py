@@ -119,7 +119,15 @@ def _not_found(doc: str = DOCS) -> HTTPError:
 
 
 def _unprocessable(*errors: str) -> HTTPError:
+    """422 as the reviews endpoint answers it: ``errors`` is a list of strings."""
     return HTTPError(422, "Unprocessable Entity", errors=list(errors))
+
+
+def _validation_failed(resource: str, field: str, message: str,
+                       code: str = "custom") -> HTTPError:
+    """422 as most endpoints answer it: ``errors`` holds objects with a ``code``."""
+    return HTTPError(422, "Validation Failed", errors=[
+        {"resource": resource, "code": code, "field": field, "message": message}])
 
 
 @dataclass
@@ -355,7 +363,9 @@ class GitHubEmulator(EmulatorState):
         else:
             self._check_token(call, auth_kind, credential, perms, level)
         if problems:
-            raise HTTPError(422, "Invalid request.\n\n" + "\n".join(problems), errors=problems)
+            raise HTTPError(422, "Invalid request.\n\n" + "\n".join(problems), errors=[
+                {"resource": "Request", "code": "custom", "field": "", "message": problem}
+                for problem in problems])
         if raw and body is None:
             raise HTTPError(400, "Problems parsing JSON")
         return handler(self, call)
@@ -542,8 +552,10 @@ class GitHubEmulator(EmulatorState):
         if wanted:
             for name, value in wanted.items():
                 if _LEVELS.get(granted.get(name, ""), 0) < _LEVELS.get(value, 9):
-                    raise _unprocessable(f"The permissions requested are not granted to this "
-                                         f"installation: {name}")
+                    raise _validation_failed(
+                        "Installation", "permissions",
+                        f"The permissions requested are not granted to this installation: "
+                        f"{name}")
             granted = dict(wanted)
         token = "ghs_" + secrets.token_hex(18)
         expires = self.clock() + self.token_lifetime
@@ -689,7 +701,7 @@ class GitHubEmulator(EmulatorState):
         assert call.repo is not None
         body = call.body.get("body") if isinstance(call.body, dict) else None
         if not isinstance(body, str) or not body.strip():
-            raise _unprocessable("Body cannot be blank")
+            raise _validation_failed("IssueComment", "body", "Body cannot be blank")
         comment_id = self.add_issue_comment(call.full_name, number, body, call.actor, "Bot",
                                             via_app=True)
         self.issue(call.full_name, number).updated_at = self.clock()
@@ -717,7 +729,7 @@ class GitHubEmulator(EmulatorState):
         assert call.repo is not None
         body = call.body.get("body") if isinstance(call.body, dict) else None
         if not isinstance(body, str):
-            raise _unprocessable("Body cannot be blank")
+            raise _validation_failed("IssueComment", "body", "Body cannot be blank")
         comment.body = body
         comment.updated_at = self.clock()
         return Reply(200, self.shapes.comment(call.repo, comment))
@@ -728,7 +740,8 @@ class GitHubEmulator(EmulatorState):
         comment_id = self._comment_or_404(call)
         content = call.body.get("content") if isinstance(call.body, dict) else None
         if content not in REACTIONS:
-            raise _unprocessable("content is not a valid reaction")
+            raise _validation_failed("Reaction", "content", "content is not a valid reaction",
+                                     "invalid")
         reaction, new = self.add_reaction(call.full_name, comment_id, call.actor, str(content))
         return Reply(201 if new else 200, self.shapes.reaction(reaction))
 
@@ -816,7 +829,19 @@ class GitHubEmulator(EmulatorState):
 
     def _place(self, call: Call, number: int, commit_id: str, raw: dict[str, Any],
                review_id: int | None) -> ReviewComment:
-        """A review comment if GitHub could place it on the diff, else 422."""
+        """A review comment if GitHub could place it on the diff, else 422 (in the shape of
+        the reviews endpoint, or of the single-comment endpoint when ``review_id`` is None)."""
+        try:
+            return self._placed(call, number, commit_id, raw, review_id)
+        except HTTPError as exc:
+            if review_id is not None:
+                raise
+            raise _validation_failed(
+                "PullRequestReviewComment", "pull_request_review_thread.line",
+                "pull_request_review_thread.line must be part of the diff") from exc
+
+    def _placed(self, call: Call, number: int, commit_id: str, raw: dict[str, Any],
+                review_id: int | None) -> ReviewComment:
         files = self._files(call.full_name, number, head=commit_id)
         path = raw.get("path")
         item = files.get(str(path)) if path is not None else None
@@ -890,7 +915,8 @@ class GitHubEmulator(EmulatorState):
                                     call.actor, "Bot", self.clock(), in_reply_to_id=parent.id)
         else:
             if not data.get("body"):
-                raise _unprocessable("Body cannot be blank")
+                raise _validation_failed("PullRequestReviewComment", "body", "missing_field",
+                                         "missing_field")
             commit_id = self._commit_of(call, number, data.get("commit_id"))
             comment = self._place(call, number, commit_id, data, None)
             review = Review(self.next_id(), number, "COMMENT", "", commit_id, call.actor,
