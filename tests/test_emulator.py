@@ -291,6 +291,8 @@ async def test_pulls_list_and_merge(gh: gidgethub.aiohttp.GitHubAPI, emu: GitHub
     assert pulls[0]["head"]["sha"] == emu.repo(REPO).branches["feature"]
     assert pulls[0]["head"]["ref"] == "feature" and pulls[0]["base"]["ref"] == "main"
     assert pulls[0]["head"]["repo"]["full_name"] == REPO
+    emu.commit(REPO, "feature", {"app/more.py": "pass\n"})
+    assert (await gh.getitem(f"/repos/{REPO}/pulls/{number}", oauth_token=token))["commits"] == 2
 
     emu.merge_pull_request(REPO, number, merged_by="maintainer")
     assert emu.file_at(REPO, "app/new.py", "main") == b"x = 1\ny = 2\n"
@@ -299,6 +301,7 @@ async def test_pulls_list_and_merge(gh: gidgethub.aiohttp.GitHubAPI, emu: GitHub
     pull = await gh.getitem(f"/repos/{REPO}/pulls/{number}", oauth_token=token)
     assert pull["merged"] is True and pull["state"] == "closed"
     assert pull["merged_at"] and pull["merged_by"]["login"] == "maintainer"
+    assert pull["commits"] == 2 and pull["changed_files"] == 3
     assert await gh.getitem(f"/repos/{REPO}/pulls", oauth_token=token) == []
     closed = await gh.getitem(f"/repos/{REPO}/pulls{{?state}}", {"state": "closed"},
                               oauth_token=token)
@@ -620,9 +623,33 @@ async def test_requests_violating_the_description(
         f"GET /repos/{REPO}/branches: endpoint not in the OpenAPI description")
 
 
-def test_without_a_description_nothing_is_validated() -> None:
-    emu = GitHubEmulator(None)
-    assert emu.validator is None
+async def test_without_a_description_github_rules_still_hold(
+    session: aiohttp.ClientSession,
+) -> None:
+    emu = GitHubEmulator(None)  # what the demo does: the description is not packaged
+    emu.add_installation(INSTALLATION, "acme")
+    emu.add_repo(REPO, BASE_FILES, installation_id=INSTALLATION)
+    token = emu.issue_token(INSTALLATION)
+    head = emu.repo(REPO).branches["main"]
+    async with EmulatorServer(emu) as base_url:
+        async with session.post(f"{base_url}/repos/{REPO}/check-runs", headers=auth(token),
+                                json={"name": "SSOT", "head_sha": head,
+                                      "output": {"title": "t", "summary": "s",
+                                                 "annotations": _annotations(5)}}) as response:
+            run_id = (await response.json())["id"]
+        async with session.patch(f"{base_url}/repos/{REPO}/check-runs/{run_id}",
+                                 headers=auth(token),
+                                 json={"status": "completed", "conclusion": "success",
+                                       "output": {"title": "t", "summary": "s",
+                                                  "annotations": _annotations(51)}}) as response:
+            assert response.status == 422
+        async with session.get(f"{base_url}/repos/{REPO}/nothing",
+                               headers=auth(token)) as response:
+            assert response.status == 404
+    run = emu.check_runs(REPO)[0]
+    assert run.status == "queued" and len(run.output["annotations"]) == 5  # refused: unchanged
+    assert emu.openapi_violations == [f"GET /repos/{REPO}/nothing: endpoint not in the OpenAPI "
+                                      "description"]
 
 
 # webhooks -------------------------------------------------------------------------------------

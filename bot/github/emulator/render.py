@@ -255,13 +255,17 @@ class Shapes:
         }
         if full:
             files = self.state.pull_files(name, number)
+            # a merged PR counts its commits against the base as it was before the merge
+            counted_from = repo.commits[pull.merge_commit_sha].parents[0] \
+                if pull.merge_commit_sha else base
             result.update({
                 "merged": pull.merged, "mergeable": None if pull.merged else True,
                 "rebaseable": None if pull.merged else True,
                 "mergeable_state": "unknown" if pull.merged else "clean",
                 "merged_by": self.user(pull.merged_by) if pull.merged_by else None,
                 "comments": len(issue.comments), "review_comments": len(pull.review_comments),
-                "maintainer_can_modify": False, "commits": 1,
+                "maintainer_can_modify": False,
+                "commits": self.state.commits_between(name, counted_from, head),
                 "additions": sum(f.additions for f in files),
                 "deletions": sum(f.deletions for f in files), "changed_files": len(files),
             })

@@ -339,6 +339,11 @@ class EmulatorState:
             queue.extend(repo.commits[current].parents)
         return seen
 
+    def commits_between(self, full_name: str, base: str, head: str) -> int:
+        """How many commits ``head`` has that ``base`` does not (a PR's ``commits``)."""
+        repo = self.repo(full_name)
+        return len(set(self._ancestors(repo, head)) - set(self._ancestors(repo, base)))
+
     def merge_base(self, full_name: str, a: str, b: str) -> str:
         repo = self.repo(full_name)
         of_b = set(self._ancestors(repo, b))
