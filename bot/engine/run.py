@@ -5,6 +5,7 @@ Pure and in-process; :mod:`bot.engine.pool` spreads files over worker processes.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -13,10 +14,10 @@ import libcst as cst
 from bot.config.model import Config, Rule
 from bot.engine.fingerprint import with_fingerprints
 from bot.engine.model import FileError, FileResult, Violation
-from bot.engine.names import AliasTable
+from bot.engine.names import AliasTable, module_of_path
 from bot.engine.paths import path_matches
 from bot.engine.rules import KINDS
-from bot.engine.rules.base import Finding, ImportFix, NameFix
+from bot.engine.rules.base import Finding, ImportFix, NameFix, Need
 from bot.engine.rules.facts import Span, collect, positions
 from bot.engine.suppress import is_suppressed, suppressions
 
@@ -31,13 +32,40 @@ def rules_for_path(config: Config, path: str) -> tuple[Rule, ...]:
 
 
 @dataclass(frozen=True, slots=True)
+class _Group:
+    """Prefilter need, compiled (see :class:`bot.engine.rules.base.Need`)."""
+
+    literals: tuple[str, ...]
+    pattern: re.Pattern[str]
+    packages: frozenset[str]
+    owned: tuple[str, ...]
+
+    def found_in(self, text: str, top: str, module: str | None) -> bool:
+        if module is not None and any(o.startswith(module + ".") for o in self.owned):
+            return True  # the file's own definitions may be the symbols
+        if top in self.packages and _RELATIVE.search(text) is not None:
+            return True  # relative imports reach the package's symbols without naming it
+        # substring tests are nearly free; the regex only confirms a hit
+        return any(n in text for n in self.literals) and self.pattern.search(text) is not None
+
+
+_RELATIVE = re.compile(r"(?<!\w)from[\s\\]+\.")
+
+
+@dataclass(frozen=True, slots=True)
 class _Compiled:
     config: Config
     aliases: AliasTable
-    required: dict[int, tuple[tuple[str, ...], ...]]  # id(rule) -> groups of names
+    required: dict[int, tuple[_Group, ...]]  # id(rule) -> groups of names
 
 
 _CACHE: dict[int, _Compiled] = {}
+
+
+def _group(need: Need) -> _Group:
+    return _Group(
+        tuple(sorted(need.literals)), re.compile(need.pattern), need.packages, tuple(need.owned)
+    )
 
 
 def _compiled(config: Config) -> _Compiled:
@@ -46,7 +74,7 @@ def _compiled(config: Config) -> _Compiled:
         return hit
     aliases = AliasTable(config.aliases)
     required = {
-        id(r): tuple(tuple(sorted(g)) for g in KINDS[r.kind].required_names(r, aliases))
+        id(r): tuple(_group(g) for g in KINDS[r.kind].required_names(r, aliases))
         for r in config.rules
         if r.kind in KINDS
     }
@@ -57,14 +85,14 @@ def _compiled(config: Config) -> _Compiled:
     return compiled
 
 
-def may_match(config: Config, rule: Rule, text: str | bytes) -> bool:
-    """Prefilter: False only when ``rule`` cannot possibly match ``text`` (no parse needed)."""
+def may_match(config: Config, rule: Rule, path: str, text: str) -> bool:
+    """Prefilter: False only when ``rule`` cannot match the file (so it need not be parsed)."""
     groups = _compiled(config).required.get(id(rule))
     if groups is None:
         return True
-    if isinstance(text, bytes):
-        return all(any(n.encode() in text for n in g) for g in groups)
-    return all(any(n in text for n in g) for g in groups)
+    top = path.split("/", 1)[0].removesuffix(".py")
+    module = module_of_path(path)
+    return all(g.found_in(text, top, module) for g in groups)
 
 
 def decode(path: str, source: bytes) -> str | FileError:
@@ -87,7 +115,7 @@ def plan(
         return FileResult(path, error=text)
     rules = rules_for_path(config, path)
     if prefilter:
-        rules = tuple(r for r in rules if may_match(config, r, text))
+        rules = tuple(r for r in rules if may_match(config, r, path, text))
     if not rules:
         return FileResult(path)
     return text, rules

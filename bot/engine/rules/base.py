@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -60,20 +61,66 @@ class RuleKind:
     VALID: ClassVar[tuple[Example, ...]] = ()
     INVALID: ClassVar[tuple[Example, ...]] = ()
 
-    def required_names(self, rule: Rule, aliases: AliasTable) -> tuple[frozenset[str], ...]:
-        """Prefilter: groups of identifiers; the rule can only match text holding one of each."""
-        return (_names_for(rule.symbols, aliases),)
+    def required_names(self, rule: Rule, aliases: AliasTable) -> tuple[Need, ...]:
+        """Prefilter: the rule can only match text holding a word of each :class:`Need`."""
+        return needs_for(rule.symbols, aliases)
 
     def check(self, rule: Rule, facts: Facts) -> list[Finding]:
         raise NotImplementedError
 
 
-def _names_for(symbols: Sequence[str], aliases: AliasTable) -> frozenset[str]:
-    names: set[str] = set()
-    for s in symbols:
-        names.add(last_component(s))
-        names.update(last_component(k) for k in aliases.keys_reaching(s))
-    return frozenset(n for n in names if n)
+@dataclass(frozen=True, slots=True)
+class Need:
+    """Prefilter: a file can only match when ``pattern`` occurs in its text.
+
+    ``literals``: one of them occurs in every text ``pattern`` matches (a cheap first test).
+    Needed nothing: a file inside one of the top-level ``packages`` that has a relative import,
+    and a file whose own module holds one of the ``owned`` names (its definitions are them).
+    """
+
+    literals: frozenset[str]
+    pattern: str
+    packages: frozenset[str] = frozenset()
+    owned: frozenset[str] = frozenset()
+
+
+def words(names: Iterable[str]) -> str:
+    """Regex: one of ``names`` as a whole word."""
+    alternation = "|".join(re.escape(n) for n in sorted(names)) or "(?!)"
+    return rf"(?<!\w)(?:{alternation})(?!\w)"
+
+
+def needs_for(symbols: Sequence[str], aliases: AliasTable) -> tuple[Need, ...]:
+    """What the text of a file that references one of ``symbols`` must hold.
+
+    A reference to ``pkg.mod.Name`` either accesses it as an attribute (``.Name``), or imports
+    it from its package (``from pkg...``, also for star imports), or is the one-word module
+    itself; and the file names ``pkg`` somewhere. Re-exports count with their own names.
+    """
+    lasts: set[str] = set()
+    heads: set[str] = set()
+    single: set[str] = set()
+    names = (*symbols, *(k for s in symbols for k in aliases.keys_reaching(s)))
+    for name in names:
+        lasts.add(last_component(name))
+        heads.add(name.partition(".")[0])
+        if "." not in name:
+            single.add(name)
+    lasts.discard("")
+    heads.discard("")
+    dotted = "|".join(re.escape(n) for n in sorted(lasts)) or "(?!)"
+    packages = "|".join(re.escape(n) for n in sorted(heads)) or "(?!)"
+    reference = "|".join(
+        (
+            rf"\.[\s\\]*(?:{dotted})(?!\w)",
+            rf"(?<!\w)from[\s\\]+(?:{packages})(?!\w)",
+            words(single) if single else "(?!)",
+        )
+    )
+    return (
+        Need(frozenset(lasts), reference, frozenset(heads), frozenset(names)),
+        Need(frozenset(heads), words(heads), frozenset(heads), frozenset(names)),
+    )
 
 
 def symbol_hit(qualified: str, symbols: Sequence[str]) -> str | None:

@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from bot.config.model import Rule
 from bot.engine.names import AliasTable, last_component
-from bot.engine.rules.base import Example, Finding, RuleKind
+from bot.engine.rules.base import Example, Finding, Need, RuleKind, words
 from bot.engine.rules.facts import Facts
 
 _CANON = "netra_backend/app/services/agent_websocket_bridge.py"
@@ -37,8 +37,9 @@ class CanonicalDefinition(RuleKind):
                 lines=(1, 2)),
     )
 
-    def required_names(self, rule: Rule, aliases: AliasTable) -> tuple[frozenset[str], ...]:
-        return (frozenset(last_component(n) for n in rule.canonical),)
+    def required_names(self, rule: Rule, aliases: AliasTable) -> tuple[Need, ...]:
+        names = frozenset(last_component(n) for n in rule.canonical)
+        return (Need(names, words(names)),)
 
     def check(self, rule: Rule, facts: Facts) -> list[Finding]:
         here = _norm(facts.path)

@@ -9,7 +9,15 @@ import libcst as cst
 
 from bot.config.model import Rule
 from bot.engine.names import AliasTable
-from bot.engine.rules.base import Example, Finding, RuleKind, _names_for, ref_hit, symbol_hit
+from bot.engine.rules.base import (
+    Example,
+    Finding,
+    Need,
+    RuleKind,
+    needs_for,
+    ref_hit,
+    symbol_hit,
+)
 from bot.engine.rules.facts import Facts
 
 _RULE = Rule(
@@ -41,8 +49,8 @@ class DualPattern(RuleKind):
         ),
     )
 
-    def required_names(self, rule: Rule, aliases: AliasTable) -> tuple[frozenset[str], ...]:
-        return (_names_for(rule.legacy, aliases), _names_for(rule.ssot, aliases))
+    def required_names(self, rule: Rule, aliases: AliasTable) -> tuple[Need, ...]:
+        return needs_for(rule.legacy, aliases) + needs_for(rule.ssot, aliases)
 
     def check(self, rule: Rule, facts: Facts) -> list[Finding]:
         legacy: list[cst.CSTNode] = []
