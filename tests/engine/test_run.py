@@ -503,3 +503,13 @@ def test_prefilter_single_component_module() -> None:
     r = rule("banned-import", symbols=("asyncore",))
     assert [v.line for v in check("import os\nimport asyncore\n", r)] == [2]
     assert check("import os  # asyncore is gone\n", r) == []
+
+
+def test_string_annotations_with_padding_escapes_and_newlines() -> None:
+    (v,) = check(WS_IMPORT + "x: '  WebSocketManager  '\n", ANN_RULE)
+    assert (v.line, v.column, v.suggestion) == (2, 7, "x: '  AgentWebSocketBridge  '")
+    # escapes: columns inside the string are not exact -> the whole string, no suggestion
+    (v,) = check(WS_IMPORT + "x: 'Opt\\x69onal[WebSocketManager]'\n", ANN_RULE)
+    assert (v.line, v.column, v.suggestion) == (2, 4, None)
+    (v,) = check(WS_IMPORT + "x: '''\n  Optional[WebSocketManager]'''\n", ANN_RULE)
+    assert (v.line, v.end_line, v.suggestion) == (2, 3, None)

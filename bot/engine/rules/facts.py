@@ -224,14 +224,15 @@ def _string_annotation(node: cst.SimpleString) -> StringAnnotation | None:
         return None
     if not isinstance(value, str):
         return None
-    stripped = value.lstrip(" \t")
+    body = value.lstrip()
+    leading = value[: len(value) - len(body)]
     try:
-        root = cst.parse_expression(stripped)
+        root = cst.parse_expression(body.rstrip())
     except Exception:
         return None
-    raw = node.raw_value
-    exact = raw == value
-    offset = len(node.prefix) + len(node.quote) + (len(value) - len(stripped))
+    # columns inside the string map 1:1 into the file unless escapes or a leading newline
+    exact = node.raw_value == value and "\n" not in leading and "\r" not in leading
+    offset = len(node.prefix) + len(node.quote) + len(leading)
     return StringAnnotation(node, root, exact, offset)
 
 
