@@ -18,7 +18,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection, wait
 from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
@@ -144,6 +144,13 @@ def _worker_main(conn: Connection, config: Config) -> None:
         conn.send((index, result))
 
 
+def _portable(config: Config) -> Config:
+    """The config with plain dicts for its mappings (a read-only mapping proxy cannot be
+    pickled to a worker). Rule order is kept: tasks name rules by index."""
+    rules = tuple(replace(r, canonical=dict(r.canonical)) for r in config.rules)
+    return replace(config, rules=rules, aliases=dict(config.aliases))
+
+
 def _context() -> BaseContext:
     if sys.platform.startswith("linux") and "forkserver" in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context("forkserver")
@@ -176,7 +183,8 @@ class _Pool:
     def _spawn(self) -> None:
         parent, child = self.ctx.Pipe()
         proc = self.ctx.Process(  # type: ignore[attr-defined]
-            target=_worker_main, args=(child, self.config), daemon=True, name="ssot-engine"
+            target=_worker_main, args=(child, _portable(self.config)), daemon=True,
+            name="ssot-engine",
         )
         proc.start()
         child.close()

@@ -97,3 +97,13 @@ def test_in_process_budget_is_checked() -> None:
     cfg = budget_config(0.05)
     (r,) = analyse_files([(SEED_PATH, slow)], cfg, workers=0)
     assert r.error is not None and r.error.message == budget_message(0.05)
+
+
+def test_read_only_mappings_reach_the_workers() -> None:
+    from types import MappingProxyType
+
+    base = seed_config()
+    cfg = Config(rules=base.rules, aliases=MappingProxyType({"a.B": "c.D"}))
+    good = (WS_IMPORT + "def f(m: WebSocketManager) -> None: ...\n").encode()
+    (r,) = analyse_files([(SEED_PATH, good)], cfg, workers=1)
+    assert [v.line for v in r.violations] == [1, 2]
