@@ -1,0 +1,94 @@
+"""The real service and the GitHub emulator on loopback, wired as GitHub wires them."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from bot.github.client import RetryPolicy
+from bot.github.emulator import EmulatorServer, GitHubEmulator
+from bot.service.app import create_app
+from bot.service.context import Bot
+from bot.settings import Settings
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+ROOT = Path(__file__).resolve().parent.parent.parent
+EXAMPLE = ROOT / "examples" / "netra-apex"
+SECRET = "integration-secret"
+INSTALLATION = 8080
+REPO = "netra-systems/netra-apex"
+FAST_RETRIES = RetryPolicy(attempts=5, base_delay=0.01, max_delay=0.05, max_wait=5.0,
+                           secondary_default_wait=0.05)
+
+
+def example_files() -> dict[str, bytes]:
+    return {p.relative_to(EXAMPLE).as_posix(): p.read_bytes()
+            for p in sorted(EXAMPLE.rglob("*")) if p.is_file() and "__pycache__" not in p.parts}
+
+
+@dataclass
+class Harness:
+    emu: GitHubEmulator
+    bot: Bot
+    url: str
+
+    async def send(self, event: str, payload: Mapping[str, Any], *,
+                   delivery_id: str | None = None, settle: bool = True) -> int:
+        status = await self.emu.deliver(self.url, SECRET, event, dict(payload),
+                                        delivery_id=delivery_id)
+        if settle:
+            await self.bot.idle()
+        return status
+
+    async def open_pr(self, files: Mapping[str, str | bytes | None], *, branch: str = "feature",
+                      body: str | None = None, user: str = "octocat", settle: bool = True,
+                      title: str = "A change") -> int:
+        self.emu.commit(REPO, branch, files)
+        number = self.emu.open_pull_request(REPO, branch, title=title, body=body, user=user)
+        await self.send("pull_request",
+                        self.emu.payload_pull_request(REPO, number, "opened"), settle=settle)
+        return number
+
+    async def push(self, number: int, files: Mapping[str, str | bytes | None],
+                   *, branch: str = "feature") -> None:
+        self.emu.commit(REPO, branch, files)
+        await self.send("pull_request",
+                        self.emu.payload_pull_request(REPO, number, "synchronize"))
+
+    def calls(self, method: str, path_fragment: str) -> list[Any]:
+        return [r for r in self.emu.requests
+                if r.method == method and path_fragment in r.path and not r.fault]
+
+
+@contextlib.asynccontextmanager
+async def running(files: Mapping[str, str | bytes] | None = None, *, workers: int | None = 0,
+                  validate: bool = True) -> AsyncIterator[Harness]:
+    """Emulator + service on loopback. On exit, no request the bot made may have failed the
+    OpenAPI check."""
+    emu = GitHubEmulator(DATA / "openapi-subset.json" if validate else None)
+    emu.validate_responses = validate
+    emu.add_installation(INSTALLATION, REPO.split("/")[0])
+    emu.add_repo(REPO, dict(example_files() if files is None else files),
+                 installation_id=INSTALLATION)
+    async with EmulatorServer(emu) as api_url:
+        settings = Settings(webhook_secrets=(SECRET,), app_id=str(emu.app_id),
+                            private_key=emu.private_key_pem, api_url=api_url, workers=workers)
+        bot = Bot(settings, retry=FAST_RETRIES)
+        runner = web.AppRunner(create_app(bot))
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        try:
+            yield Harness(emu, bot, f"http://127.0.0.1:{port}{settings.webhook_path}")
+            await bot.idle()
+        finally:
+            await runner.cleanup()
+        assert emu.openapi_violations == [], emu.openapi_violations
+        if validate:
+            assert emu.response_violations == [], emu.response_violations

@@ -1,0 +1,224 @@
+"""Pull request checks end to end: signed webhooks over HTTP into the real service, GitHub played
+by the emulator (every request checked against GitHub's OpenAPI description)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from tests.integration.harness import REPO, Harness, example_files, running
+
+FACTORY = "netra_backend/app/agents/supervisor/agent_instance_factory.py"
+LEGACY_IMPORT = "from netra_backend.app.websocket_core.websocket_manager import WebSocketManager"
+BRIDGE_IMPORT = "from netra_backend.app.services.agent_websocket_bridge import AgentWebSocketBridge"
+
+
+def base_files() -> dict[str, bytes]:
+    """The example before the regression: the factory uses only the bridge at lines 46 and 98."""
+    files = example_files()
+    lines = files[FACTORY].decode().split("\n")
+    assert lines[45] == LEGACY_IMPORT
+    lines[45] = BRIDGE_IMPORT
+    lines[97] = lines[97].replace("Optional[WebSocketManager]", "Optional[AgentWebSocketBridge]")
+    files[FACTORY] = "\n".join(lines).encode()
+    return files
+
+
+def regression() -> dict[str, str | bytes | None]:
+    """The PR: lines 46 and 98 go back to the legacy WebSocketManager (the seed's state)."""
+    return {FACTORY: example_files()[FACTORY]}
+
+
+async def test_opened_pr_gets_failing_check_and_review_at_the_changed_lines() -> None:
+    async with running(base_files()) as h:
+        number = await h.open_pr(regression())
+        runs = h.emu.check_runs(REPO)
+        assert len(runs) == 1
+        run = runs[0]
+        assert (run.name, run.status, run.conclusion) == ("SSOT", "completed", "failure")
+        assert run.head_sha == h.emu.head_sha(REPO, number)
+        assert run.output["title"] == "3 new SSOT violations"
+        assert any(a["identifier"] == "recheck" for a in run.actions)
+        levels = {(a["start_line"], a["title"].split()[0], a["annotation_level"])
+                  for a in run.output["annotations"]}
+        assert (46, "ws-legacy-import", "failure") in levels
+        assert (46, "ws-dual-pattern", "failure") in levels
+        assert (98, "ws-legacy-annotation", "failure") in levels
+        assert (103, "ws-legacy-annotation", "notice") in levels  # pre-existing line
+
+        reviews = h.emu.reviews(REPO, number)
+        assert len(reviews) == 1
+        review = reviews[0]
+        assert review.event == "COMMENT"
+        assert review.commit_id == run.head_sha
+        assert sorted((c.path, c.line) for c in review.comments) == [
+            (FACTORY, 46), (FACTORY, 46), (FACTORY, 98)]
+        line98 = next(c for c in review.comments if c.line == 98)
+        assert "```suggestion\n        self._websocket_manager: Optional[AgentWebSocketBridge]" \
+               " = None\n```" in line98.body
+        assert "<!-- ssot-bot:fingerprint=" in line98.body
+        line46 = [c for c in review.comments if c.line == 46]
+        assert any("create_agent_websocket_bridge" in c.body and "```suggestion" in c.body
+                   for c in line46)
+
+
+async def test_synchronize_adds_a_check_run_and_never_repeats_a_comment() -> None:
+    async with running(base_files()) as h:
+        number = await h.open_pr(regression())
+        first = [c.body for r in h.emu.reviews(REPO, number) for c in r.comments]
+        # an unrelated push: same violations, one more unrelated line
+        content = example_files()[FACTORY] + b"\n\nEXTRA = 1\n"
+        await h.push(number, {FACTORY: content})
+        runs = h.emu.check_runs(REPO)
+        assert len(runs) == 2
+        assert runs[1].head_sha == h.emu.head_sha(REPO, number)
+        assert runs[1].conclusion == "failure"
+        all_comments = [c.body for r in h.emu.reviews(REPO, number) for c in r.comments]
+        assert sorted(all_comments) == sorted(first)  # no second review, no duplicate comment
+        assert len(h.emu.reviews(REPO, number)) == 1
+
+
+async def test_clean_pr_passes_without_review() -> None:
+    async with running(base_files()) as h:
+        number = await h.open_pr({"netra_backend/app/services/util.py": "def helper():\n"
+                                                                        "    return 1\n"})
+        [run] = h.emu.check_runs(REPO)
+        assert run.conclusion == "success"
+        assert run.output["title"] == "No new SSOT violations"
+        assert h.emu.reviews(REPO, number) == []
+
+
+async def test_base_branch_config_wins_over_the_pr_editing_it() -> None:
+    files = base_files()
+    files[".github/ssot.yml"] = (
+        b"version: 1\ncheck_name: SSOT strict\nrules:\n"
+        b"  - id: no-legacy\n    kind: banned-import\n"
+        b"    symbols: [netra_backend.app.websocket_core.websocket_manager.WebSocketManager]\n"
+        b"    message: No legacy manager.\n")
+    async with running(files) as h:
+        relaxed = b"version: 1\ncheck_name: SSOT strict\nrules: []\n"
+        number = await h.open_pr({**regression(), ".github/ssot.yml": relaxed})
+        [run] = h.emu.check_runs(REPO)
+        assert run.name == "SSOT strict"
+        assert run.conclusion == "failure"
+        assert run.output["title"] == "1 new SSOT violation"
+        [review] = h.emu.reviews(REPO, number)
+        assert [c.line for c in review.comments] == [46]
+        assert "no-legacy" in review.comments[0].body
+
+
+async def test_invalid_config_fails_the_check_with_file_and_line() -> None:
+    files = base_files()
+    files[".github/ssot.yml"] = b"version: 1\nrules:\n  - id: Bad Id\n    kind: nope\n"
+    async with running(files) as h:
+        number = await h.open_pr(regression())
+        [run] = h.emu.check_runs(REPO)
+        assert run.name == "SSOT"  # the bundled default's check_name
+        assert run.conclusion == "failure"
+        assert run.output["title"] == "Invalid SSOT configuration"
+        assert ".github/ssot.yml:3" in run.output["summary"]
+        assert ".github/ssot.yml:4" in run.output["summary"]
+        assert h.emu.reviews(REPO, number) == []
+
+
+async def test_redelivered_webhook_is_not_processed_again() -> None:
+    async with running(base_files()) as h:
+        h.emu.commit(REPO, "feature", regression())
+        number = h.emu.open_pull_request(REPO, "feature")
+        payload = h.emu.payload_pull_request(REPO, number, "opened")
+        assert await h.send("pull_request", payload, delivery_id="abc") == 202
+        assert await h.send("pull_request", payload, delivery_id="abc") == 202
+        assert len(h.emu.check_runs(REPO)) == 1
+        assert len(h.emu.reviews(REPO, number)) == 1
+
+
+async def test_github_faults_are_retried_to_one_check_run_and_one_review() -> None:
+    async with running(base_files()) as h:
+        h.emu.inject("GET", r"/pulls/\d+/files", status=502, times=2)
+        h.emu.inject("POST", r"/check-runs$", rate_limit="secondary", retry_after=0, status=403)
+        h.emu.inject("GET", r"/git/blobs/", status=500, times=1)
+        h.emu.inject("PATCH", r"/check-runs/\d+", status=503, times=1)
+        h.emu.inject("POST", r"/pulls/\d+/reviews", status=502, times=1)
+        number = await h.open_pr(regression())
+        runs = h.emu.check_runs(REPO)
+        assert len(runs) == 1
+        assert runs[0].conclusion == "failure"
+        assert len(h.emu.reviews(REPO, number)) == 1
+        assert len(h.emu.reviews(REPO, number)[0].comments) >= 2
+
+
+async def test_primary_rate_limit_waits_for_reset() -> None:
+    async with running(base_files()) as h:
+        h.emu.inject("GET", r"/pulls/\d+$", rate_limit="primary", retry_after=1, status=403)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await h.open_pr(regression())
+        assert loop.time() - started >= 0.5
+        assert len(h.emu.check_runs(REPO)) == 1
+
+
+async def test_installation_token_is_cached_and_refreshed_after_a_401() -> None:
+    async with running(base_files()) as h:
+        number = await h.open_pr(regression())
+        assert len(h.calls("POST", "/access_tokens")) == 1  # one token for the whole analysis
+        for issued in h.emu.tokens.values():  # GitHub revokes/expires it early
+            issued.expires_at = 0
+        await h.send("pull_request", h.emu.payload_pull_request(REPO, number, "synchronize"))
+        assert len(h.emu.check_runs(REPO)) == 2
+        assert len(h.calls("POST", "/access_tokens")) == 2
+        assert [r for r in h.emu.requests if r.status == 401]  # it did see the 401
+
+
+async def test_comment_outside_the_diff_never_loses_the_others() -> None:
+    # GitHub omits the patch of huge files: the bot cannot know which lines take a comment.
+    async with running(base_files()) as h:
+        h.emu.omit_patches_over = 1
+        number = await h.open_pr(regression())
+        [run] = h.emu.check_runs(REPO)
+        assert run.conclusion == "failure"  # every line of a patch-less file counts as new
+        reviews = h.emu.reviews(REPO, number)
+        # nothing could be commented inline, so no review, but every finding is in the check run
+        assert reviews == [] or all(not r.comments for r in reviews)
+        assert {a["start_line"] for a in run.output["annotations"]} >= {46, 98}
+
+
+async def test_unrelated_event_is_accepted_and_ignored() -> None:
+    async with running(base_files()) as h:
+        status = await h.send("star", {"action": "created", "repository": {"full_name": REPO},
+                                       "installation": {"id": 1}})
+        assert status == 202
+        assert [r for r in h.emu.requests if r.method != "GET"] == []
+
+
+@pytest.mark.parametrize("action", ["reopened", "ready_for_review"])
+async def test_other_triggers_analyse_too(action: str) -> None:
+    async with running(base_files()) as h:
+        h.emu.commit(REPO, "feature", regression())
+        number = h.emu.open_pull_request(REPO, "feature")
+        await h.send("pull_request", h.emu.payload_pull_request(REPO, number, action))
+        assert len(h.emu.check_runs(REPO)) == 1
+
+
+async def test_a_burst_of_pushes_coalesces_into_few_analyses_of_the_newest_head() -> None:
+    async with running(base_files()) as h:
+        h.emu.latency = 0.02
+        number = await h.open_pr(regression(), settle=False)
+        for i in range(5):
+            h.emu.commit(REPO, "feature", {"extra.py": f"X = {i}\n"})
+            await h.send("pull_request", h.emu.payload_pull_request(REPO, number, "synchronize"),
+                         settle=False)
+        await h.bot.idle()
+        runs = h.emu.check_runs(REPO)
+        assert 1 <= len(runs) <= 3  # the first, at most one running and one follow-up
+        assert runs[-1].head_sha == h.emu.head_sha(REPO, number)
+
+
+async def test_process_pool_analysis(tmp_path: object) -> None:
+    async with running(base_files(), workers=2) as h:
+        await h.open_pr(regression())
+        [run] = h.emu.check_runs(REPO)
+        assert run.output["title"] == "3 new SSOT violations"
+
+
+_ = Harness
