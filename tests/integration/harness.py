@@ -10,6 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot import demo
 from bot.github.client import RetryPolicy
 from bot.github.emulator import EmulatorServer, GitHubEmulator
 from bot.service.app import create_app
@@ -27,8 +28,7 @@ FAST_RETRIES = RetryPolicy(attempts=5, base_delay=0.01, max_delay=0.05, max_wait
 
 
 def example_files() -> dict[str, bytes]:
-    return {p.relative_to(EXAMPLE).as_posix(): p.read_bytes()
-            for p in sorted(EXAMPLE.rglob("*")) if p.is_file() and "__pycache__" not in p.parts}
+    return demo.example_files(EXAMPLE)
 
 
 @dataclass

@@ -7,21 +7,14 @@ import asyncio
 
 import pytest
 
-from tests.integration.harness import REPO, Harness, example_files, running
-
-FACTORY = "netra_backend/app/agents/supervisor/agent_instance_factory.py"
-LEGACY_IMPORT = "from netra_backend.app.websocket_core.websocket_manager import WebSocketManager"
-BRIDGE_IMPORT = "from netra_backend.app.services.agent_websocket_bridge import AgentWebSocketBridge"
+from bot.demo import FACTORY, factory_before
+from tests.integration.harness import REPO, example_files, running
 
 
 def base_files() -> dict[str, bytes]:
     """The example before the regression: the factory uses only the bridge at lines 46 and 98."""
     files = example_files()
-    lines = files[FACTORY].decode().split("\n")
-    assert lines[45] == LEGACY_IMPORT
-    lines[45] = BRIDGE_IMPORT
-    lines[97] = lines[97].replace("Optional[WebSocketManager]", "Optional[AgentWebSocketBridge]")
-    files[FACTORY] = "\n".join(lines).encode()
+    files[FACTORY] = factory_before(files)
     return files
 
 
@@ -220,5 +213,3 @@ async def test_process_pool_analysis(tmp_path: object) -> None:
         [run] = h.emu.check_runs(REPO)
         assert run.output["title"] == "3 new SSOT violations"
 
-
-_ = Harness
