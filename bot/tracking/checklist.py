@@ -383,7 +383,9 @@ def _keep_final_newline(before: Sequence[_Line], after: list[_Line]) -> None:
     """Line endings act as separators: a body without a final newline stays without one.
 
     If the unterminated last line moved away from the end, it takes the ending of the line
-    that is now last, and that line becomes the unterminated one.
+    that is now last, and that line becomes the unterminated one. If that line is empty (a
+    blank line was in front of the block), it has no bytes left and the body ends with the
+    separator before it: every byte is kept, none is added, so the body ends in a newline.
     """
     if not before or before[-1].ending or not after:
         return

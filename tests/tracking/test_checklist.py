@@ -319,6 +319,40 @@ def test_missing_final_newline_when_the_block_lands_at_the_end() -> None:
     )
 
 
+def test_missing_final_newline_when_a_blank_line_is_left_last() -> None:
+    # Found by the property test: the last block moves away from behind a blank line, into an
+    # empty COMPLETED section directly followed by another heading. The block takes the
+    # separator in front of it; the blank line stays, now the unterminated (empty) last line,
+    # so the body ends with the newline that separated the heading from it. No byte is added
+    # or lost; dropping the blank line would lose one.
+    body = (
+        "- [ ] **Step 0**: A\n- [ ] **Step 1**: A\n# IN PROGRESS\n- [ ] **Step 3**: A\n"
+        "  - [ ] 3.1: A\n- [ ] **Step 4**: A\n  - [ ] 4.1: A\n  - [ ] 4.2: A\n  - [ ] 4.3: A\n"
+        "A\n# COMPLETED\n# Pending\n\n- [ ] **Step 2**: A\n  - [ ] 2.1: A"
+    )
+    edit = complete_steps(body, ["2"], pr_number=1, merged_on=D)
+    assert edit.body == (
+        "- [ ] **Step 0**: A\n- [ ] **Step 1**: A\n# IN PROGRESS\n- [ ] **Step 3**: A\n"
+        "  - [ ] 3.1: A\n- [ ] **Step 4**: A\n  - [ ] 4.1: A\n  - [ ] 4.2: A\n  - [ ] 4.3: A\n"
+        "A\n# COMPLETED\n- [x] **Step 2**: A\n  - [x] 2.1: A\n# Pending\n"
+    )
+    assert edit.moved == ("2",) and edit.ticked == ("2", "2.1")
+    assert sorted(edit.body.replace("[x]", "[ ]")) == sorted(body)  # same bytes
+    again = complete_steps(edit.body, ["2"], pr_number=1, merged_on=D)
+    assert again.body == edit.body and not again.changed
+    # the same on open, CRLF: the parent of the linked sub-step moves to IN PROGRESS
+    body2 = crlf(
+        "### COMPLETED\n### IN PROGRESS\n- [ ] **Step 1**: a\n### PENDING\n\n"
+        "- [ ] **Step 2**: b\n  - [ ] 2.1: b1"
+    )
+    edit2 = start_steps(body2, ["2.1"])
+    assert edit2.body == crlf(
+        "### COMPLETED\n### IN PROGRESS\n- [ ] **Step 1**: a\n- [ ] **Step 2**: b\n"
+        "  - [ ] 2.1: b1\n### PENDING\n"
+    )
+    assert sorted(edit2.body) == sorted(body2)
+
+
 def test_missing_step_ids_are_reported_and_the_rest_applied(seed: str) -> None:
     edit = complete_steps(seed, ["9", "1", "1.7"], pr_number=1201, merged_on=MERGES[1])
     assert edit.missing == ("9", "1.7")
