@@ -513,3 +513,27 @@ def test_string_annotations_with_padding_escapes_and_newlines() -> None:
     assert (v.line, v.column, v.suggestion) == (2, 4, None)
     (v,) = check(WS_IMPORT + "x: '''\n  Optional[WebSocketManager]'''\n", ANN_RULE)
     assert (v.line, v.end_line, v.suggestion) == (2, 3, None)
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "class AgentWebSocketBridge(Base): ...\n",
+        "async def AgentWebSocketBridge(): ...\n",
+        "AgentWebSocketBridge = make()\n",
+        "AgentWebSocketBridge: type = make()\n",
+        "(a,\n AgentWebSocketBridge\n) = 1, 2\n",
+        "[a, AgentWebSocketBridge] = 1, 2\n",
+        "try:\n    pass\nexcept ImportError:\n    x = AgentWebSocketBridge = None\n",
+    ],
+)
+def test_canonical_definition_prefilter_is_sound(code: str) -> None:
+    assert check(code, CANON) and check(code, CANON) == check(code, CANON, prefilter=False)
+
+
+def test_canonical_definition_prefilter_skips_mere_uses(monkeypatch: pytest.MonkeyPatch) -> None:
+    def boom(*a: object, **kw: object) -> None:
+        raise AssertionError("parsed")
+
+    monkeypatch.setattr(run_module.cst, "parse_module", boom)
+    check("from x import AgentWebSocketBridge\nb = AgentWebSocketBridge()\n", CANON)

@@ -38,8 +38,15 @@ class CanonicalDefinition(RuleKind):
     )
 
     def required_names(self, rule: Rule, aliases: AliasTable) -> tuple[Need, ...]:
+        # a definition is ``class N``/``def N`` or N as an assignment target (``N =``, ``N:``,
+        # ``N, x =``, ``(x, N) =``); the pattern may say yes to more, never no to one of these
         names = frozenset(last_component(n) for n in rule.canonical)
-        return (Need(names, words(names)),)
+        alternation = words(names)
+        pattern = (
+            rf"(?<!\w)(?:class|def)[\s\\]+{alternation}"
+            rf"|(?<!\.){alternation}[\s\\]*(?:=(?!=)|:|,|\)|\])"
+        )
+        return (Need(names, pattern),)
 
     def check(self, rule: Rule, facts: Facts) -> list[Finding]:
         here = _norm(facts.path)
