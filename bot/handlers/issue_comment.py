@@ -36,10 +36,13 @@ async def _permission(bot: Bot, repo: Repo, login: str) -> str | None:
     return value
 
 
-async def _reply_once(repo: Repo, number: int, body: str, marker: str) -> None:
-    if any(marker in (c.get("body") or "") for c in await repo.issue_comments(number)):
-        return
-    await repo.create_issue_comment(number, f"{body}\n{marker}", marker=marker)
+async def _reply_once(bot: Bot, repo: Repo, number: int, body: str, marker: str) -> None:
+    """Reply unless a reply with ``marker`` exists; overlapping replays of one comment are
+    serialised so that only one of them writes."""
+    async with bot.issue_locks.hold(("reply", repo.full_name.lower(), marker)):
+        if any(marker in (c.get("body") or "") for c in await repo.issue_comments(number)):
+            return
+        await repo.create_issue_comment(number, f"{body}\n{marker}", marker=marker)
 
 
 @router.register("issue_comment", action="created")
@@ -68,7 +71,7 @@ async def on_comment(event: sansio.Event, bot: Bot) -> None:
             submit_analysis(bot, data["installation"]["id"], data["repository"]["full_name"],
                             number)
         elif command.name == "help":
-            await _reply_once(repo, number, help_text(), marker)
+            await _reply_once(bot, repo, number, help_text(), marker)
         else:
             await repo.add_reaction(comment_id, "confused")
-            await _reply_once(repo, number, unknown_command_text(command), marker)
+            await _reply_once(bot, repo, number, unknown_command_text(command), marker)

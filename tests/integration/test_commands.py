@@ -309,10 +309,6 @@ async def test_replayed_unknown_command_is_answered_once() -> None:
         assert reactions(h, comment_id) == ["confused"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bot/handlers/issue_comment.py _reply_once (line 39) checks the reply marker and then "
-    "posts without holding a lock: two deliveries of one comment handled at the same time "
-    "both find no reply and both post one"))
 async def test_concurrent_replays_of_help_are_answered_once() -> None:
     async with running() as h:
         number = await h.open_pr(CHANGE)
