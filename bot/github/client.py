@@ -304,10 +304,9 @@ class Repo:
         return await self._list("/repos/{owner}/{repo}/pulls/{n}/files{?per_page}", n=number,
                                 per_page=100)
 
-    async def open_pulls_for_head(self, head_sha: str) -> list[dict[str, Any]]:
-        pulls = await self._list("/repos/{owner}/{repo}/pulls{?state,per_page}", state="open",
-                                 per_page=100)
-        return [p for p in pulls if p.get("head", {}).get("sha") == head_sha]
+    async def open_pulls(self) -> list[dict[str, Any]]:
+        return await self._list("/repos/{owner}/{repo}/pulls{?state,per_page}", state="open",
+                                per_page=100)
 
     async def review_comments(self, number: int) -> list[dict[str, Any]]:
         return await self._list("/repos/{owner}/{repo}/pulls/{n}/comments{?per_page}",

@@ -24,9 +24,14 @@ async def _rerun(bot: Bot, data: dict[str, Any], run: dict[str, Any]) -> None:
     repo_id = data["repository"].get("id")
     numbers = [p["number"] for p in run.get("pull_requests") or []
                if repo_id is None or ((p.get("base") or {}).get("repo") or {}).get("id") == repo_id]
-    if not numbers:  # forks: GitHub leaves pull_requests empty; find the PRs by head sha
-        pulls = await bot.repo(installation_id, full_name).open_pulls_for_head(run["head_sha"])
-        numbers = [p["number"] for p in pulls]
+    if not numbers:
+        # GitHub leaves pull_requests empty for forks and for runs on a commit that is no longer
+        # a head: find the open PRs by head sha, else by the suite's head branch.
+        branch = run.get("head_branch") or (run.get("check_suite") or {}).get("head_branch")
+        pulls = await bot.repo(installation_id, full_name).open_pulls()
+        numbers = [p["number"] for p in pulls if (p.get("head") or {}).get("sha") == run[
+            "head_sha"]] or [p["number"] for p in pulls
+                             if branch and (p.get("head") or {}).get("ref") == branch]
     for number in numbers:
         submit_analysis(bot, installation_id, full_name, number)
 
