@@ -213,3 +213,15 @@ async def test_process_pool_analysis(tmp_path: object) -> None:
         [run] = h.emu.check_runs(REPO)
         assert run.output["title"] == "3 new SSOT violations"
 
+
+
+async def test_no_token_or_key_reaches_the_logs(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("DEBUG")
+    async with running(base_files()) as h:
+        h.emu.inject("GET", r"/pulls/\d+/files", status=502, times=1)
+        await h.open_pr(regression())
+        secrets = [*h.emu.tokens, h.emu.private_key_pem.splitlines()[1], "integration-secret"]
+    text = "\n".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
+    assert "retrying" in text  # the retry was logged ...
+    for secret in secrets:
+        assert secret not in text  # ... without a credential
