@@ -39,7 +39,7 @@ def test_key_from_path_and_defaults(tmp_path: Path) -> None:
     s = load_settings({"WEBHOOK_SECRET": "x", "APP_ID": "7", "PRIVATE_KEY_PATH": str(key)},
                       dotenv_path=None)
     assert s.private_key == PEM
-    assert (s.host, s.port, s.webhook_path) == ("0.0.0.0", 3000, "/api/github/webhooks")
+    assert (s.host, s.port, s.webhook_path) == ("0.0.0.0", 3000, "/api/github/webhooks")  # noqa: S104
     assert s.api_url == "https://api.github.com"
     with pytest.raises(SettingsError, match="cannot be read"):
         load_settings({"WEBHOOK_SECRET": "x", "APP_ID": "7",
