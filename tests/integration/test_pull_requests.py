@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
+import aiohttp
 import pytest
 
 from bot.demo import FACTORY, factory_before
@@ -225,3 +226,34 @@ async def test_no_token_or_key_reaches_the_logs(caplog: pytest.LogCaptureFixture
     assert "retrying" in text  # the retry was logged ...
     for secret in secrets:
         assert secret not in text  # ... without a credential
+
+
+async def test_hostile_file_is_reported_and_skipped_while_the_bot_stays_responsive() -> None:
+    files = base_files()
+    files[".github/ssot.yml"] = (
+        b"version: 1\nfile_time_budget: 1\nrules:\n"
+        b"  - id: no-legacy\n    kind: banned-import\n"
+        b"    symbols: [netra_backend.app.websocket_core.websocket_manager.WebSocketManager]\n"
+        b"    message: No legacy manager.\n")
+    hostile = ("from netra_backend.app.websocket_core.websocket_manager import "
+               "WebSocketManager\n" + "x = " + " + ".join(["a"] * 20000) + "\n")
+    async with running(files, workers=1) as h:
+        number = await h.open_pr({"hostile.py": hostile, FACTORY: example_files()[FACTORY]},
+                                 settle=False)
+        base = h.url.rsplit("/api/", 1)[0]
+        loop = asyncio.get_running_loop()
+        async with aiohttp.ClientSession() as session:
+            for _ in range(5):  # the event loop answers while the worker is stuck
+                started = loop.time()
+                async with session.get(f"{base}/healthz") as resp:
+                    assert resp.status == 200
+                assert loop.time() - started < 0.5
+                await asyncio.sleep(0.1)
+        await h.bot.idle()
+        [run] = h.emu.check_runs(REPO)
+        notes = {(a["path"], a["annotation_level"]) for a in run.output["annotations"]}
+        assert ("hostile.py", "warning") in notes
+        assert (FACTORY, "failure") in notes  # the other file's finding is not lost
+        assert "time budget" in " ".join(a["message"] for a in run.output["annotations"])
+        assert run.conclusion == "failure"
+        assert len(h.emu.reviews(REPO, number)) == 1
