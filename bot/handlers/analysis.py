@@ -15,6 +15,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
+import aiohttp
 import gidgethub
 
 from bot.config.loader import bundled_config, load_config_text
@@ -39,6 +40,7 @@ from bot.service.context import Bot
 log = logging.getLogger(__name__)
 
 REPO_CONFIG_PATH = ".github/ssot.yml"
+JOB_ATTEMPTS = 3
 BLOB_CONCURRENCY = 16
 T = TypeVar("T")
 
@@ -55,7 +57,19 @@ def submit_analysis(bot: Bot, installation_id: int, full_name: str, number: int)
     async def job() -> None:
         token = logs.bind(**context, pr=number)
         try:
-            await analyse_pull_request(bot, installation_id, full_name, number)
+            for attempt in range(1, JOB_ATTEMPTS + 1):
+                try:
+                    await analyse_pull_request(bot, installation_id, full_name, number)
+                    return
+                except (gidgethub.GitHubBroken, aiohttp.ClientError, TimeoutError) as exc:
+                    # GitHub stayed down through the client's retries: try the whole analysis
+                    # again later rather than drop it.
+                    if attempt == JOB_ATTEMPTS:
+                        raise
+                    delay = bot.retry_policy.max_delay
+                    log.warning("analysis failed on GitHub errors; trying again", extra={
+                        "pr": number, "error": type(exc).__name__, "delay": delay})
+                    await asyncio.sleep(delay)
         finally:
             logs.unbind(token)
 

@@ -43,6 +43,10 @@ class Bot:
             max_workers=settings.max_concurrent_analyses, thread_name_prefix="ssot-analysis")
 
     @property
+    def retry_policy(self) -> RetryPolicy:
+        return self.retry or RetryPolicy()
+
+    @property
     def app_id(self) -> str | None:
         return self.settings.app_id
 

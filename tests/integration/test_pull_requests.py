@@ -257,3 +257,13 @@ async def test_hostile_file_is_reported_and_skipped_while_the_bot_stays_responsi
         assert "time budget" in " ".join(a["message"] for a in run.output["annotations"])
         assert run.conclusion == "failure"
         assert len(h.emu.reviews(REPO, number)) == 1
+
+
+async def test_github_down_through_all_retries_the_analysis_runs_again_later() -> None:
+    async with running(base_files()) as h:
+        h.emu.inject("GET", r"/pulls/\d+$", status=502, times=5)  # the client's 5 attempts
+        number = await h.open_pr(regression())
+        [run] = h.emu.check_runs(REPO)
+        assert run.conclusion == "failure"
+        assert run.output["title"] == "3 new SSOT violations"
+        assert len(h.emu.reviews(REPO, number)) == 1
