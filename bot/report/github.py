@@ -14,6 +14,7 @@ from typing import Any
 
 from bot.config.model import Config, ConfigProblem
 from bot.engine.model import FileError, Violation
+from bot.report.local import fails
 
 __all__ = [
     "ANNOTATION_LEVEL",
@@ -168,12 +169,6 @@ class CheckRunReport:
     text: str | None = None
 
 
-def _fails(violations: Sequence[Violation], fail_on: str) -> bool:
-    if fail_on == "never":
-        return False
-    return any(v.severity == "error" and (fail_on == "any" or v.new) for v in violations)
-
-
 def _violation_annotation(v: Violation) -> dict[str, Any]:
     start = max(1, v.line)
     end = max(start, v.end_line)
@@ -243,7 +238,7 @@ def check_run_report(
     """The completed check run for one analysis (contract §4.3)."""
     new = [v for v in violations if v.new]
     old = [v for v in violations if not v.new]
-    conclusion = "failure" if _fails(violations, config.fail_on) else "success"
+    conclusion = "failure" if fails(violations, config.fail_on) else "success"
     title = _new_title(len(new))
 
     headline = f"**{title}**"
