@@ -86,12 +86,20 @@ def load_settings(
             private_key = key_path.read_text(encoding="utf-8")
         except OSError as exc:
             problems.append(f"PRIVATE_KEY_PATH {key_path} cannot be read: {exc.strerror}")
+    if private_key is not None:
+        from cryptography.hazmat.primitives import serialization
+
+        try:
+            serialization.load_pem_private_key(private_key.encode("utf-8"), password=None)
+        except (ValueError, TypeError):
+            problems.append("the private key is not a valid unencrypted PEM private key")
+            private_key = None
     if require_app:
         if app_id is None:
             problems.append("APP_ID is required (the GitHub App's id)")
         elif not app_id.isdigit():
             problems.append(f"APP_ID must be a number, got {app_id!r}")
-        if private_key is None and not any("PRIVATE_KEY" in p for p in problems):
+        if private_key is None and not any("private key" in p.lower() for p in problems):
             problems.append("PRIVATE_KEY (PEM or base64 PEM) or PRIVATE_KEY_PATH is required")
 
     port_text = env.get("PORT", "3000").strip()

@@ -13,6 +13,7 @@ import aiohttp
 
 from bot.config.model import Config
 from bot.engine.model import FileResult
+from bot.engine.pool import analyse_files  # imports libcst now, not on the first PR
 from bot.github.client import GitHub, Repo, RetryPolicy
 from bot.service import logs
 from bot.service.jobs import JobQueue, KeyedLocks
@@ -87,8 +88,6 @@ class Bot:
 
     async def analyse(self, files: Iterable[tuple[str, bytes]], config: Config) -> list[FileResult]:
         """Run the engine over ``files`` in the process pool; the event loop only waits."""
-        from bot.engine.pool import analyse_files
-
         items = list(files)
         loop = asyncio.get_running_loop()
         results = await loop.run_in_executor(

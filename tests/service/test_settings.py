@@ -6,10 +6,14 @@ import base64
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot.settings import SettingsError, load_settings
 
-PEM = "-----BEGIN RSA PRIVATE KEY-----\nMIIBOgIBAAJBAK\n-----END RSA PRIVATE KEY-----\n"
+PEM = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+    serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+    serialization.NoEncryption()).decode()
 
 
 def test_every_missing_variable_is_named(tmp_path: Path) -> None:
@@ -26,6 +30,10 @@ def test_pem_or_base64_pem_and_secret_rotation(tmp_path: Path) -> None:
     s = load_settings(env, dotenv_path=None)
     assert s.webhook_secrets == ("old", "new")
     assert s.private_key is not None and s.private_key.startswith("-----BEGIN")
+    env["PRIVATE_KEY"] = "-----BEGIN RSA PRIVATE KEY-----\nnope\n-----END RSA PRIVATE KEY-----"
+    with pytest.raises(SettingsError, match="not a valid unencrypted PEM"):
+        load_settings(env, dotenv_path=None)
+    env["PRIVATE_KEY"] = PEM
     env["PRIVATE_KEY"] = base64.b64encode(PEM.encode()).decode()
     assert load_settings(env, dotenv_path=None).private_key == PEM
     env["PRIVATE_KEY"] = "not a key"
