@@ -23,6 +23,9 @@ def serve_main(args: argparse.Namespace) -> int:
         print(f"ssot-bot serve: {exc}", file=sys.stderr)
         return 2
     logs.configure(settings.log_level)
+    # The analysis thread holds the GIL while it prepares files for the worker processes; a
+    # shorter switch interval lets the event loop answer webhooks within milliseconds meanwhile.
+    sys.setswitchinterval(0.0005)
     host = getattr(args, "host", None) or settings.host
     port = getattr(args, "port", None) or settings.port
     app = create_app(Bot(settings))
