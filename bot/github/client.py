@@ -330,17 +330,6 @@ class Repo:
             "/repos/{owner}/{repo}/pulls/{n}/reviews", review, probe, n=number)
         return result
 
-    async def create_review_comment(
-        self, number: int, comment: dict[str, Any], *, marker: str
-    ) -> dict[str, Any]:
-        async def probe() -> dict[str, Any] | None:
-            return next((c for c in await self.review_comments(number)
-                         if marker in (c.get("body") or "")), None)
-
-        result: dict[str, Any] = await self._post_verified(
-            "/repos/{owner}/{repo}/pulls/{n}/comments", comment, probe, n=number)
-        return result
-
     # contents -----------------------------------------------------------------------------
     async def blob(self, sha: str) -> bytes:
         data = await self._get("/repos/{owner}/{repo}/git/blobs/{sha}", sha=sha)

@@ -27,6 +27,7 @@ from bot.github.client import Repo
 from bot.report.github import (
     RECHECK_ACTION,
     CheckRunReport,
+    ReviewComment,
     annotation_batches,
     check_run_report,
     fingerprints_in,
@@ -200,32 +201,36 @@ async def _review(
     if plan is None:
         return
     marker = f"<!-- ssot-bot:review head={head_sha} check-run={check_run_id} -->"
-    review: dict[str, Any] = {
-        "commit_id": head_sha, "event": plan.event,
-        "body": review_body(plan, check_name=config.check_name) + "\n" + marker,
-        "comments": [c.payload for c in plan.comments],
-    }
-    try:
-        await repo.create_review(number, review, marker=marker)
-        return
-    except gidgethub.BadRequest as exc:
-        if int(exc.status_code) != 422 or not plan.comments:
-            raise
-        log.warning("review rejected (422); posting its comments one by one")
-    # One bad line must not lose the rest: each comment on its own; refused ones go in the body.
-    rejected: list[Violation] = []
-    for c in plan.comments:
+    added = {f["filename"]: added_lines_from_patch(f.get("patch")) for f in files}
+
+    def on_added_lines(c: ReviewComment) -> bool:
+        lines = added.get(c.violation.path)
+        first = c.payload.get("start_line", c.payload["line"])
+        return lines is not None and all(n in lines for n in range(first, c.payload["line"] + 1))
+
+    # GitHub refuses a whole review (422) for one comment it cannot place. One review per
+    # analysis, and nothing lost: retry with only comments on added lines, then with none;
+    # whatever is not inline is listed in the review body with its fingerprint marker.
+    attempts: list[Callable[[ReviewComment], bool]] = [
+        lambda c: True, on_added_lines, lambda c: False]
+    for attempt, keep in enumerate(attempts, start=1):
+        inline = [c for c in plan.comments if keep(c)]
+        rejected = [c.violation for c in plan.comments if not keep(c)]
+        review: dict[str, Any] = {
+            "commit_id": head_sha, "event": plan.event,
+            "body": review_body(plan, rejected=rejected, check_name=config.check_name)
+            + "\n" + marker,
+        }
+        if inline:
+            review["comments"] = [c.payload for c in inline]
         try:
-            await repo.create_review_comment(
-                number, {**c.payload, "commit_id": head_sha},
-                marker=f"ssot-bot:fingerprint={c.violation.fingerprint}")
+            await repo.create_review(number, review, marker=marker)
+            return
         except gidgethub.BadRequest as exc:
-            if int(exc.status_code) != 422:
+            if int(exc.status_code) != 422 or attempt == len(attempts):
                 raise
-            rejected.append(c.violation)
-    body = review_body(plan, rejected=rejected, check_name=config.check_name) + "\n" + marker
-    await repo.create_review(number, {"commit_id": head_sha, "event": plan.event, "body": body},
-                             marker=marker)
+            log.warning("review refused (422); retrying with fewer inline comments",
+                        extra={"attempt": attempt, "comments": len(inline)})
 
 
 __all__ = ["analyse_pull_request", "submit_analysis"]

@@ -267,3 +267,26 @@ async def test_github_down_through_all_retries_the_analysis_runs_again_later() -
         assert run.conclusion == "failure"
         assert run.output["title"] == "3 new SSOT violations"
         assert len(h.emu.reviews(REPO, number)) == 1
+
+
+async def test_a_refused_review_is_retried_as_one_review_and_loses_nothing() -> None:
+    async with running(base_files()) as h:
+        h.emu.inject("POST", r"/pulls/\d+/reviews$", status=422, times=1)
+        number = await h.open_pr(regression())
+        [review] = h.emu.reviews(REPO, number)
+        assert len(review.comments) == 3  # every comment is on an added line: all kept
+
+
+async def test_a_review_refused_twice_carries_its_findings_in_the_body() -> None:
+    async with running(base_files()) as h:
+        h.emu.inject("POST", r"/pulls/\d+/reviews$", status=422, times=2)
+        number = await h.open_pr(regression())
+        [review] = h.emu.reviews(REPO, number)
+        assert review.comments == []
+        body = review.body or ""
+        assert body.count("<!-- ssot-bot:fingerprint=") == 3
+        assert "agent_instance_factory.py:98" in body
+        # a later analysis repeats none of them
+        await h.push(number, {"unrelated.py": "U = 1\n"})
+        assert len(h.emu.reviews(REPO, number)) == 1
+        assert h.emu.review_comments(REPO, number) == []
