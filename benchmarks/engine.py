@@ -21,6 +21,8 @@ import libcst
 from bot.config.model import Config, PathFilter, Rule
 from bot.engine.model import FileResult
 from bot.engine.pool import analyse_files
+from bot.engine.rules.gate import gate
+from bot.engine.run import _compiled, analyse_text, plan
 
 RULES = (
     Rule(
@@ -149,6 +151,45 @@ class Meter:
         return text
 
 
+def stages(files: list[tuple[str, bytes]], size: float, bare: Meter) -> None:
+    """Prefilter-on run again, stage by stage: text test, ast gate, libcst analysis."""
+    aliases = _compiled(CONFIG).aliases
+    text_s = gate_s = cst_s = 0.0
+    text_pass: list[tuple[str, str, int, tuple[Rule, ...]]] = []
+    gate_pass: list[tuple[str, str, int, tuple[Rule, ...]]] = []
+    for path, data in files:
+        t0 = time.perf_counter()
+        planned = plan(path, data, CONFIG)
+        t1 = time.perf_counter()
+        text_s += t1 - t0
+        if isinstance(planned, FileResult):
+            continue
+        text, rules = planned
+        text_pass.append((path, text, len(data), rules))
+        kept = gate(path, text, rules, aliases)
+        t2 = time.perf_counter()
+        gate_s += t2 - t1
+        if kept is None or kept:
+            gate_pass.append((path, text, len(data), rules if kept is None else kept))
+            analyse_text(path, text, CONFIG, rules if kept is None else kept, gate=False)
+            cst_s += time.perf_counter() - t2
+    total = len(files)
+    mb = size * 1e6
+
+    def share(rows: list[tuple[str, str, int, tuple[Rule, ...]]]) -> str:
+        return (
+            f"{len(rows):5d} files ({len(rows) / total:6.1%})"
+            f" {sum(r[2] for r in rows) / mb:6.1%} of bytes"
+        )
+
+    print("stages of prefilter=on (files passing each stage; time as a multiple of bare parsing):")
+    print(f"    text prefilter   {share(text_pass)}  {text_s:7.2f} s  {text_s / bare.wall:5.3f}x")
+    print(f"    ast gate         {share(gate_pass)}  {gate_s:7.2f} s  {gate_s / bare.wall:5.3f}x")
+    print(f"    libcst analysis  {'':37}{cst_s:7.2f} s  {cst_s / bare.wall:5.3f}x")
+    whole = text_s + gate_s + cst_s
+    print(f"    sum              {'':37}{whole:7.2f} s  {whole / bare.wall:5.3f}x")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[1])
     ap.add_argument("--limit", type=int, default=None, help="at most N files")
@@ -180,6 +221,8 @@ def main() -> None:
         print(m.line(len(files), size, bare))
     per_rule = Counter(v.rule for r in modes[-1].results for v in r.violations)
     print("    violations per rule:", dict(sorted(per_rule.items())))
+    if not args.no_prefilter:
+        stages(files, size, bare)
     if args.pool:
         for m in modes:
             on = m.label.endswith("on")

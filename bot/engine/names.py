@@ -7,15 +7,41 @@ bound only by an import, a star import, or a module-level definition of the file
 
 from __future__ import annotations
 
+import keyword
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 
+def module_parts(path: str) -> list[str]:
+    """The components of ``path`` (root-relative, ``/``-separated) below its import root.
+
+    The import root is the repository root, except that the dotted module path starts after
+    the last leading folder that is not a valid Python identifier (``examples/netra-apex/``
+    holds a project checked from the repository above it: no module can live in
+    ``netra-apex``), and a ``src/`` folder right below the import root is dropped (the
+    ``src`` layout). Pure string work: no filesystem look-ups.
+
+    ``examples/netra-apex/pkg/mod.py`` -> ``[pkg, mod.py]``; ``src/pkg/mod.py`` ->
+    ``[pkg, mod.py]``; ``pkg/mod.py`` -> ``[pkg, mod.py]``.
+    """
+    parts = [p for p in path.split("/") if p and p != "."]
+    start = 0
+    for i, part in enumerate(parts[:-1]):
+        if not part.isidentifier() or keyword.iskeyword(part):
+            start = i + 1
+    if len(parts) - start > 1 and parts[start] == "src":
+        start += 1
+    return parts[start:]
+
+
 def module_of_path(path: str) -> str | None:
-    """``pkg/sub/mod.py`` -> ``pkg.sub.mod``; ``pkg/__init__.py`` -> ``pkg``; else None."""
+    """``pkg/sub/mod.py`` -> ``pkg.sub.mod``; ``pkg/__init__.py`` -> ``pkg``; else None.
+
+    Components below the import root only (see :func:`module_parts`).
+    """
     if not path.endswith(".py"):
         return None
-    parts = [p for p in path[:-3].split("/") if p and p != "."]
+    parts = module_parts(path[:-3])
     if parts and parts[-1] == "__init__":
         parts.pop()
     return ".".join(parts) if parts else None
@@ -25,9 +51,9 @@ def package_of_path(path: str) -> list[str]:
     """The package a file's relative imports resolve against, as components.
 
     ``pkg/sub/mod.py`` -> ``[pkg, sub]``; ``pkg/__init__.py`` -> ``[pkg]`` (the package itself).
+    Components below the import root only (see :func:`module_parts`).
     """
-    parts = [p for p in path.split("/") if p and p != "."]
-    return parts[:-1]
+    return module_parts(path)[:-1]
 
 
 def resolve_relative(path: str, level: int, module: str | None) -> str | None:
@@ -57,6 +83,9 @@ class AliasTable:
 
     def __bool__(self) -> bool:
         return bool(self._by_key)
+
+    def keys(self) -> Iterable[str]:
+        return self._by_key.keys()
 
     def expand(self, qualified: str) -> list[str]:
         """``qualified`` plus what it re-exports (longest matching key first, chains followed)."""
@@ -100,10 +129,15 @@ class AliasTable:
 
 @dataclass(slots=True)
 class Bindings:
-    """Local name -> qualified names it may stand for, plus star-imported modules."""
+    """Local name -> qualified names it may stand for, plus star-imported modules.
+
+    ``stars_always``: resolve through star imports even when the name is bound (a superset of
+    the real resolution, for the ast gate of :mod:`bot.engine.rules.gate`).
+    """
 
     names: dict[str, set[str]] = field(default_factory=dict)
     stars: list[str] = field(default_factory=list)
+    stars_always: bool = False
 
     def bind(self, local: str, qualified: str) -> None:
         self.names.setdefault(local, set()).add(qualified)
@@ -118,7 +152,7 @@ class Bindings:
         bound = self.names.get(head)
         if bound:
             found.extend(q + dot + rest for q in bound)
-        elif self.stars:
+        if self.stars and (not bound or self.stars_always):
             found.extend(star + "." + dotted for star in self.stars)
         if not found or not aliases:
             return found

@@ -32,7 +32,8 @@ from bot.engine.run import analyse_text, plan
 _STARTUP_TIMEOUT = 60.0
 _MAX_START_FAILURES = 3
 
-_Task = tuple[int, str, str, tuple[int, ...]]  # index, path, text, indexes into config.rules
+# index, path, text, indexes into config.rules, ast gate on (the prefilter's second stage)
+_Task = tuple[int, str, str, tuple[int, ...], bool]
 
 
 def budget_message(budget: float) -> str:
@@ -69,7 +70,8 @@ def analyse_files(
             done(index, planned)
         else:
             text, rules = planned
-            tasks.append((index, path, text, tuple(rule_index[id(r)] for r in rules)))
+            rule_ids = tuple(rule_index[id(r)] for r in rules)
+            tasks.append((index, path, text, rule_ids, prefilter))
 
     count = (os.cpu_count() or 1) if workers is None else max(0, workers)
     if tasks:
@@ -93,7 +95,7 @@ def _raise_timeout(signum: int, frame: FrameType | None) -> None:
 
 
 def _in_process(task: _Task, config: Config) -> FileResult:
-    _, path, text, rule_ids = task
+    _, path, text, rule_ids, gate = task
     rules = tuple(config.rules[k] for k in rule_ids)
     budget = config.file_time_budget
     use_alarm = (
@@ -103,12 +105,12 @@ def _in_process(task: _Task, config: Config) -> FileResult:
     )
     start = time.monotonic()
     if not use_alarm:
-        result = analyse_text(path, text, config, rules)
+        result = analyse_text(path, text, config, rules, gate=gate)
     else:
         previous = signal.signal(signal.SIGALRM, _raise_timeout)
         try:
             signal.setitimer(signal.ITIMER_REAL, budget)
-            result = analyse_text(path, text, config, rules)
+            result = analyse_text(path, text, config, rules, gate=gate)
         except _Timeout:
             result = FileResult(path, error=FileError(path, budget_message(budget)))
         finally:
@@ -134,10 +136,10 @@ def _worker_main(conn: Connection, config: Config) -> None:
             return
         if task is None:
             return
-        index, path, text, rule_ids = task
+        index, path, text, rule_ids, gate = task
         try:
             rules = tuple(config.rules[k] for k in rule_ids)
-            result = analyse_text(path, text, config, rules)
+            result = analyse_text(path, text, config, rules, gate=gate)
         except Exception as exc:  # one bad file must not end the run
             message = f"internal error: {type(exc).__name__}"
             result = FileResult(path, error=FileError(path, message))

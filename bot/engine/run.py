@@ -1,5 +1,9 @@
 """One file through the engine: prefilter -> one parse -> one visit -> every rule -> violations.
 
+The prefilter has two stages: a text test (:func:`may_match`, in the parent process) and, in
+:func:`analyse_text`, an ``ast`` gate (:mod:`bot.engine.rules.gate`) that keeps only the
+rules that could fire, so libcst parses only files that may hold a violation.
+
 Pure and in-process; :mod:`bot.engine.pool` spreads files over worker processes.
 """
 
@@ -17,8 +21,9 @@ from bot.engine.model import FileError, FileResult, Violation
 from bot.engine.names import AliasTable, module_of_path
 from bot.engine.paths import path_matches
 from bot.engine.rules import KINDS
-from bot.engine.rules.base import Finding, ImportFix, NameFix, Need
+from bot.engine.rules.base import Finding, ImportFix, NameFix, Need, words
 from bot.engine.rules.facts import Span, collect, positions
+from bot.engine.rules.gate import gate as ast_gate
 from bot.engine.suppress import is_suppressed, suppressions
 
 NOT_UTF8 = "not UTF-8 text"
@@ -35,18 +40,19 @@ def rules_for_path(config: Config, path: str) -> tuple[Rule, ...]:
 class _Group:
     """Prefilter need, compiled (see :class:`bot.engine.rules.base.Need`)."""
 
-    literals: tuple[str, ...]
+    literals: frozenset[str]
     pattern: re.Pattern[str]
     packages: frozenset[str]
     owned: tuple[str, ...]
+    scanned: bool  # every literal is an identifier, so the word scan sees it
+    words_only: bool  # the pattern is "one of the literals as a word": the scan decides
 
-    def found_in(self, text: str, top: str, module: str | None) -> bool:
+    def exempt(self, text: str, top: str, module: str | None) -> bool:
+        """The file may match without naming any word of the need."""
         if module is not None and any(o.startswith(module + ".") for o in self.owned):
             return True  # the file's own definitions may be the symbols
-        if top in self.packages and _RELATIVE.search(text) is not None:
-            return True  # relative imports reach the package's symbols without naming it
-        # substring tests are nearly free; the regex only confirms a hit
-        return any(n in text for n in self.literals) and self.pattern.search(text) is not None
+        # relative imports reach the package's symbols without naming it
+        return top in self.packages and _RELATIVE.search(text) is not None
 
 
 _RELATIVE = re.compile(r"(?<!\w)from[\s\\]+\.")
@@ -57,14 +63,27 @@ class _Compiled:
     config: Config
     aliases: AliasTable
     required: dict[int, tuple[_Group, ...]]  # id(rule) -> groups of names
+    # every group's literal words, whole words, in one pattern: one scan per file. ASCII word
+    # boundaries may see a word where a non-ASCII letter touches it, never miss one.
+    scan: re.Pattern[str]
+
+    def words_in(self, text: str) -> set[str]:
+        return set(self.scan.findall(text))
 
 
 _CACHE: dict[int, _Compiled] = {}
 
 
 def _group(need: Need) -> _Group:
+    scanned = all(w.isidentifier() for w in need.literals)
+    words_only = scanned and need.pattern == words(need.literals)
     return _Group(
-        tuple(sorted(need.literals)), re.compile(need.pattern), need.packages, tuple(need.owned)
+        need.literals,
+        re.compile(need.pattern),
+        need.packages,
+        tuple(need.owned),
+        scanned,
+        words_only,
     )
 
 
@@ -78,21 +97,48 @@ def _compiled(config: Config) -> _Compiled:
         for r in config.rules
         if r.kind in KINDS
     }
-    compiled = _Compiled(config, aliases, required)
+    literals = {
+        w for groups in required.values() for g in groups if g.scanned for w in g.literals
+    }
+    alternation = "|".join(re.escape(w) for w in sorted(literals, key=lambda w: (-len(w), w)))
+    scan = re.compile(rf"\b(?:{alternation or '(?!)'})\b", re.ASCII)
+    compiled = _Compiled(config, aliases, required, scan)
     if len(_CACHE) > 16:
         _CACHE.clear()
     _CACHE[id(config)] = compiled
     return compiled
 
 
-def may_match(config: Config, rule: Rule, path: str, text: str) -> bool:
-    """Prefilter: False only when ``rule`` cannot match the file (so it need not be parsed)."""
-    groups = _compiled(config).required.get(id(rule))
+def _top_and_module(path: str) -> tuple[str, str | None]:
+    """The file's top-level package (the first component of its module) and its module."""
+    module = module_of_path(path)
+    top = module.partition(".")[0] if module else path.split("/", 1)[0].removesuffix(".py")
+    return top, module
+
+
+def may_match(
+    config: Config, rule: Rule, path: str, text: str, present: set[str] | None = None
+) -> bool:
+    """Prefilter: False only when ``rule`` cannot match the file (so it need not be parsed).
+
+    ``present``: the words of the config's scan found in ``text`` (computed when None).
+    """
+    compiled = _compiled(config)
+    groups = compiled.required.get(id(rule))
     if groups is None:
         return True
-    top = path.split("/", 1)[0].removesuffix(".py")
-    module = module_of_path(path)
-    return all(g.found_in(text, top, module) for g in groups)
+    if present is None:
+        present = compiled.words_in(text)
+    top, module = _top_and_module(path)
+    confirm: list[_Group] = []
+    for g in groups:  # set lookups first; a regex only when every word test passed
+        if g.exempt(text, top, module):
+            continue
+        if g.scanned and g.literals.isdisjoint(present):
+            return False
+        if not g.words_only:
+            confirm.append(g)
+    return all(g.pattern.search(text) is not None for g in confirm)
 
 
 def decode(path: str, source: bytes) -> str | FileError:
@@ -114,8 +160,9 @@ def plan(
     if isinstance(text, FileError):
         return FileResult(path, error=text)
     rules = rules_for_path(config, path)
-    if prefilter:
-        rules = tuple(r for r in rules if may_match(config, r, path, text))
+    if prefilter and rules:
+        present = _compiled(config).words_in(text)
+        rules = tuple(r for r in rules if may_match(config, r, path, text, present))
     if not rules:
         return FileResult(path)
     return text, rules
@@ -129,10 +176,20 @@ def analyse_source(
     if isinstance(planned, FileResult):
         return planned
     text, rules = planned
-    return analyse_text(path, text, config, rules)
+    return analyse_text(path, text, config, rules, gate=prefilter)
 
 
-def analyse_text(path: str, text: str, config: Config, rules: Sequence[Rule]) -> FileResult:
+def analyse_text(
+    path: str, text: str, config: Config, rules: Sequence[Rule], *, gate: bool = True
+) -> FileResult:
+    """``rules`` over ``text``. ``gate``: first drop, with the ast gate, the rules that cannot
+    fire (no rule left: no libcst parse)."""
+    if gate:
+        kept = ast_gate(path, text, rules, _compiled(config).aliases)
+        if kept is not None:
+            if not kept:
+                return FileResult(path)
+            rules = kept
     try:
         module = cst.parse_module(text)
     except cst.ParserSyntaxError as exc:

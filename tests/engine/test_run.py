@@ -215,6 +215,10 @@ def test_type_checking_imports_are_imports() -> None:
         "list[WebSocketManager]",
         "'WebSocketManager | None'",
         "Union[int, 'WebSocketManager']",
+        "(WebSocketManager)",
+        "Optional[(WebSocketManager)]",
+        "((WebSocketManager)) | None",
+        "'(WebSocketManager)'",
     ],
 )
 def test_annotation_forms(annotation: str) -> None:
@@ -223,6 +227,14 @@ def test_annotation_forms(annotation: str) -> None:
     line = code.splitlines()[1]
     assert (v.line, v.column) == (2, line.index("WebSocketManager") + 1)
     assert v.suggestion == line.replace("WebSocketManager", "AgentWebSocketBridge")
+
+
+def test_parenthesised_annotation_span_is_the_name_itself() -> None:
+    (v,) = check(WS_IMPORT + "def f(m: ( WebSocketManager )): ...\n", ANN_RULE)
+    assert (v.column, v.end_column) == (12, 28)
+    assert v.suggestion == "def f(m: ( AgentWebSocketBridge )): ..."
+    (v,) = check(WS_IMPORT + "x = (WebSocketManager())\n", CALL_RULE)
+    assert (v.column, v.end_column) == (6, 24)  # a call: the call, not its parentheses
 
 
 def test_parameter_on_its_own_line_in_multiline_def() -> None:

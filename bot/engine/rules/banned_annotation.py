@@ -22,6 +22,7 @@ _RULE = Rule(
 
 class BannedAnnotation(RuleKind):
     kind = "banned-annotation"
+    reads_string_annotations = True
     VALID: ClassVar[tuple[Example, ...]] = (
         Example(_IMPORT + "x = WebSocketManager\n", _RULE),
         Example("class WebSocketManager: ...\ndef f(m: WebSocketManager) -> None: ...\n", _RULE),

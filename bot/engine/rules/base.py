@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import ClassVar, cast
 
 import libcst as cst
 
@@ -60,6 +60,8 @@ class RuleKind:
     kind: ClassVar[str]
     VALID: ClassVar[tuple[Example, ...]] = ()
     INVALID: ClassVar[tuple[Example, ...]] = ()
+    # matches references inside string annotations (which the ast gate does not parse)
+    reads_string_annotations: ClassVar[bool] = False
 
     def required_names(self, rule: Rule, aliases: AliasTable) -> tuple[Need, ...]:
         """Prefilter: the rule can only match text holding a word of each :class:`Need`."""
@@ -144,8 +146,7 @@ def ref_hit(
             extra = qualified.count(".") - symbol.count(".")
             node = ref.node
             for _ in range(min(extra, ref.dotted.count("."))):
-                assert isinstance(node, cst.Attribute)
-                node = node.value
+                node = cast(cst.Attribute, node).value  # (an ast.Attribute in the ast gate)
             return node, symbol
     return None
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,7 +63,7 @@ class Definition:
 @dataclass(slots=True)
 class Facts:
     path: str
-    module: cst.Module
+    module: cst.Module | None  # None: facts gathered by the ast gate (bot.engine.rules.gate)
     aliases: AliasTable
     bindings: Bindings = field(default_factory=Bindings)
     imports: list[ImportName] = field(default_factory=list)
@@ -341,6 +341,26 @@ class _Recorder(CodegenState):
 
     def after_codegen(self, node: cst.CSTNode) -> None:
         slot = self.wanted.get(id(node))
+        if slot is not None and slot[1] < 0:
+            slot[1] = len(self.tokens)
+            self.remaining -= 1
+            if self.remaining <= 0:
+                raise _Done
+
+    @contextlib.contextmanager
+    def record_syntactic_position(
+        self,
+        node: cst.CSTNode,
+        *,
+        start_node: cst.CSTNode | None = None,
+        end_node: cst.CSTNode | None = None,
+    ) -> Iterator[None]:
+        """A parenthesised expression's span is the expression itself, without ``(``/``)``
+        (so ``x: (WebSocketManager)`` keeps its parentheses in the suggestion)."""
+        slot = self.wanted.get(id(node)) if getattr(node, "lpar", None) else None
+        if slot is not None:
+            slot[0] = len(self.tokens)
+        yield
         if slot is not None and slot[1] < 0:
             slot[1] = len(self.tokens)
             self.remaining -= 1
