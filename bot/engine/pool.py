@@ -153,6 +153,15 @@ def _portable(config: Config) -> Config:
     return replace(config, rules=rules, aliases=dict(config.aliases))
 
 
+def warm_up() -> None:
+    """Start the worker machinery now (the forkserver, with the engine imported), so that the
+    first analysis does not pay for it. Safe to call from any thread, and more than once."""
+    if _context().get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+
+
 def _context() -> BaseContext:
     if sys.platform.startswith("linux") and "forkserver" in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context("forkserver")

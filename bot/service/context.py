@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine, Iterable
+from collections.abc import Awaitable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -13,7 +13,7 @@ import aiohttp
 
 from bot.config.model import Config
 from bot.engine.model import FileResult
-from bot.engine.pool import analyse_files  # imports libcst now, not on the first PR
+from bot.engine.pool import analyse_files, warm_up  # imports libcst now, not on the first PR
 from bot.github.client import GitHub, Repo, RetryPolicy
 from bot.service import logs
 from bot.service.jobs import JobQueue, KeyedLocks
@@ -35,7 +35,7 @@ class Bot:
         self.issue_locks = KeyedLocks()
         self.deliveries = DeliveryLog()
         self.permission_cache: dict[tuple[str, str], tuple[float, str | None]] = {}
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks: set[asyncio.Future[Any]] = set()
         self._session: aiohttp.ClientSession | None = None
         self._github: GitHub | None = None
         # The engine's process pool is driven from one thread per concurrent analysis, so the
@@ -52,6 +52,9 @@ class Bot:
         return self.settings.app_id
 
     async def start(self) -> None:
+        if self.settings.workers != 0:
+            loop = asyncio.get_running_loop()
+            self.spawn(loop.run_in_executor(self._executor, warm_up))
         if self.settings.can_call_github and self._github is None:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60))
             assert self.settings.app_id is not None and self.settings.private_key is not None
@@ -68,8 +71,9 @@ class Bot:
             await self._session.close()
         self._executor.shutdown(wait=False, cancel_futures=True)
 
-    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
-        task = asyncio.create_task(coro)
+    def spawn(self, work: Awaitable[Any]) -> asyncio.Future[Any]:
+        """Run ``work`` in the background, tracked so that shutdown and tests can wait for it."""
+        task = asyncio.ensure_future(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
