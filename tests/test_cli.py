@@ -1,6 +1,7 @@
 """``ssot-bot check`` through ``main([...])``: file selection, diffs, config errors, formats, exit
-codes. The first part runs a stand-in engine (so the command's own logic is tested exactly);
-the end-to-end part runs the real engine over ``examples/netra-apex``."""
+codes, all with the real engine: first over a small temporary repository whose code the
+``no-legacy`` rule (a ``banned-call`` of ``pkg.legacy.Legacy``) flags, then over
+``examples/netra-apex``."""
 
 from __future__ import annotations
 
@@ -10,16 +11,12 @@ import shutil
 import subprocess
 import sys
 import textwrap
-import types
-from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.cli import main
-from bot.config.model import Config
-from bot.engine.model import FileError, FileResult, Violation
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "netra-apex"
@@ -35,68 +32,25 @@ rules:
     message: Do not use Legacy.
 """
 
-
-# -- a stand-in engine: one violation per line that mentions LEGACY ----------------------------
-
-
-def fake_analyse_files(
-    files: Iterable[tuple[str, bytes]],
-    config: Config,
-    *,
-    workers: int | None = None,
-    prefilter: bool = True,
-    on_result: Callable[[FileResult], None] | None = None,
-) -> list[FileResult]:
-    results = []
-    for path, data in files:
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            result = FileResult(path=path, error=FileError(path, "not UTF-8 text"))
-        else:
-            found = tuple(
-                Violation(
-                    rule=config.rules[0].id if config.rules else "rule",
-                    kind="banned-call",
-                    path=path,
-                    line=number,
-                    column=line.index("LEGACY") + 1,
-                    end_line=number,
-                    end_column=line.index("LEGACY") + 7,
-                    severity="error",
-                    message="Do not use Legacy.",
-                    fingerprint=f"{path}:{number}",
-                )
-                for number, line in enumerate(text.splitlines(), start=1)
-                if "LEGACY" in line
-            )
-            result = FileResult(path=path, violations=found, parsed=True)
-        if on_result is not None:
-            on_result(result)
-        results.append(result)
-    return results
+IMPORT = "from pkg.legacy import Legacy\n"
+# Every call of Legacy after IMPORT is a violation of no-legacy; `x = Legacy()` is at column 5.
+FLAGGED = IMPORT + "Legacy()\n"
 
 
 @pytest.fixture
-def fake_engine(monkeypatch: pytest.MonkeyPatch) -> None:
-    module = types.ModuleType("bot.engine.pool")
-    module.analyse_files = fake_analyse_files  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "bot.engine.pool", module)
-
-
-@pytest.fixture
-def repo(tmp_path: Path, fake_engine: None) -> Path:
-    """A small repository: two files with LEGACY lines, one clean, some that are skipped."""
+def repo(tmp_path: Path) -> Path:
+    """A small repository: two files that call Legacy (line 2 of each), one clean, and some
+    that are skipped (they would be flagged if they were checked)."""
     files = {
         ".github/ssot.yml": CONFIG,
         "pkg/__init__.py": "",
-        "pkg/a.py": "import os\nx = LEGACY\ny = 1\n",
-        "pkg/b.py": "z = 2\nw = LEGACY\n",
+        "pkg/a.py": IMPORT + "x = Legacy()\ny = 1\n",
+        "pkg/b.py": IMPORT + "w = Legacy()\n",
         "pkg/clean.py": "ok = True\n",
-        "README.md": "LEGACY in a non-Python file\n",
-        ".venv/lib/site.py": "LEGACY\n",
-        "node_modules/x/y.py": "LEGACY\n",
-        "pkg/__pycache__/a.py": "LEGACY\n",
+        "README.md": FLAGGED,  # not a Python file
+        ".venv/lib/site.py": FLAGGED,
+        "node_modules/x/y.py": FLAGGED,
+        "pkg/__pycache__/a.py": FLAGGED,
     }
     for name, text in files.items():
         path = tmp_path / name
@@ -131,7 +85,8 @@ def test_walks_the_root_with_the_repository_config(
     assert code == 1
     assert found(doc) == [("pkg/a.py", 2, True), ("pkg/b.py", 2, True)]
     assert doc["files_checked"] == 4  # __init__, a, b, clean; .venv, node_modules... skipped
-    assert doc["violations"][0]["rule"] == "no-legacy"
+    assert {v["rule"] for v in doc["violations"]} == {"no-legacy"}
+    assert (doc["violations"][0]["column"], doc["violations"][0]["end_column"]) == (5, 13)
     assert doc["errors"] == []
 
 
@@ -146,7 +101,7 @@ def test_paths_are_files_or_directories_relative_to_the_root(
     monkeypatch.chdir(repo / "pkg")
     code, doc = run_json(capsys, "check", "--root", "..", ".")
     assert doc["files_checked"] == 4
-    assert found(doc)[0][0] == "pkg/a.py"
+    assert found(doc) == [("pkg/a.py", 2, True), ("pkg/b.py", 2, True)]
 
 
 def test_missing_path_and_path_outside_root_are_usage_errors(
@@ -173,8 +128,16 @@ def test_bundled_config_without_a_repository_config(
     repo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (repo / ".github" / "ssot.yml").unlink()
-    _code, doc = run_json(capsys, "check", "--root", str(repo))
-    assert doc["violations"][0]["rule"] == "ws-legacy-import"  # the stand-in takes rule 0
+    (repo / "pkg" / "ws.py").write_text(
+        "from netra_backend.app.websocket_core.websocket_manager import WebSocketManager\n"
+        "manager = WebSocketManager()\n"
+    )
+    code, doc = run_json(capsys, "check", "--root", str(repo))
+    # the bundled rules know nothing of pkg.legacy; they do ban building WebSocketManager
+    assert code == 1
+    assert [(v["rule"], v["path"], v["line"]) for v in doc["violations"]] == [
+        ("ws-direct-instantiation", "pkg/ws.py", 2)
+    ]
 
 
 def test_unreadable_and_undecodable_files_are_errors_not_crashes(
@@ -182,7 +145,8 @@ def test_unreadable_and_undecodable_files_are_errors_not_crashes(
 ) -> None:
     (repo / "pkg" / "latin.py").write_bytes(b"x = '\xe9'\n")
     code, doc = run_json(capsys, "check", "--root", str(repo))
-    assert doc["errors"] == [{"path": "pkg/latin.py", "message": "not UTF-8 text"}]
+    assert doc["errors"] == [{"path": "pkg/latin.py", "message": "not UTF-8 text (byte 5)"}]
+    assert found(doc) == [("pkg/a.py", 2, True), ("pkg/b.py", 2, True)]
     assert code == 1
 
 
@@ -228,8 +192,8 @@ index 1..2 100644
 --- a/pkg/a.py
 +++ b/pkg/a.py
 @@ -1,3 +1,3 @@
- import os
- x = LEGACY
+ from pkg.legacy import Legacy
+ x = Legacy()
 -y = 0
 +y = 1
 """
@@ -240,9 +204,9 @@ index 1..2 100644
 --- a/pkg/b.py
 +++ b/pkg/b.py
 @@ -1,2 +1,2 @@
- z = 2
--w = OLD
-+w = LEGACY
+ from pkg.legacy import Legacy
+-w = None
++w = Legacy()
 """
 
 
@@ -251,6 +215,7 @@ def test_diff_checks_only_files_in_it_and_marks_touched_lines_new(
 ) -> None:
     diff = repo / "change.diff"
     diff.write_text(A_DIFF + B_DIFF)
+    (repo / "pkg" / "c.py").write_text(FLAGGED)  # flagged, but not in the diff
     code, doc = run_json(capsys, "check", "--root", str(repo), "--diff", str(diff))
     assert code == 1
     assert doc["files_checked"] == 2
@@ -282,13 +247,13 @@ new file mode 100644
 --- /dev/null
 +++ b/pkg/a.py
 @@ -0,0 +1,3 @@
-+import os
-+x = LEGACY
++from pkg.legacy import Legacy
++x = Legacy()
 +y = 1
 """
     monkeypatch.setattr(sys, "stdin", io.StringIO(new_file))
     code, doc = run_json(capsys, "check", "--root", str(repo), "--diff", "-")
-    assert (code, found(doc)) == (1, [("pkg/a.py", 2, True)])
+    assert (code, found(doc), doc["files_checked"]) == (1, [("pkg/a.py", 2, True)], 1)
 
 
 def test_missing_diff_file_is_a_usage_error(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -316,14 +281,14 @@ def test_diff_base_against_the_merge_base(repo: Path, capsys: pytest.CaptureFixt
     git(repo, "add", ".")
     git(repo, "commit", "-q", "-m", "base")
     git(repo, "checkout", "-q", "-b", "feature")
-    (repo / "pkg" / "a.py").write_text("import os\nx = LEGACY\ny = 2\nv = LEGACY\n")
+    (repo / "pkg" / "a.py").write_text(IMPORT + "x = Legacy()\ny = 2\nv = Legacy()\n")
     git(repo, "commit", "-q", "-am", "feature work")
     git(repo, "checkout", "-q", "main")
-    (repo / "pkg" / "clean.py").write_text("ok = LEGACY\n")  # main moves on; not our change
+    (repo / "pkg" / "clean.py").write_text(FLAGGED)  # main moves on; not our change
     git(repo, "commit", "-q", "-am", "main moves")
     git(repo, "checkout", "-q", "feature")
-    (repo / "pkg" / "b.py").write_text("z = 3\nw = LEGACY\n")  # uncommitted work-tree edit
-    (repo / "pkg" / "untracked.py").write_text("u = LEGACY\n")
+    (repo / "pkg" / "b.py").write_text(IMPORT + "w = Legacy()\nz = 3\n")  # uncommitted edit
+    (repo / "pkg" / "untracked.py").write_text(IMPORT + "u = Legacy()\n")
 
     code, doc = run_json(capsys, "check", "--root", str(repo), "--diff-base", "main")
     assert code == 1
@@ -331,7 +296,7 @@ def test_diff_base_against_the_merge_base(repo: Path, capsys: pytest.CaptureFixt
         ("pkg/a.py", 2, False),
         ("pkg/a.py", 4, True),
         ("pkg/b.py", 2, False),
-        ("pkg/untracked.py", 1, True),
+        ("pkg/untracked.py", 2, True),
     ]
     assert doc["files_checked"] == 3
 
@@ -344,7 +309,7 @@ def test_diff_base_from_a_subfolder_root(repo: Path, capsys: pytest.CaptureFixtu
     git(repo, "init", "-q", "-b", "main")
     git(repo, "add", "pkg", ".github")
     git(repo, "commit", "-q", "-m", "base")
-    (repo / "pkg" / "b.py").write_text("z = 2\nw = LEGACY\nq = LEGACY\n")
+    (repo / "pkg" / "b.py").write_text(IMPORT + "w = Legacy()\nq = Legacy()\n")
     (repo / "pkg" / ".github").mkdir()
     (repo / "pkg" / ".github" / "ssot.yml").write_text(CONFIG)
     code, doc = run_json(capsys, "check", "--root", str(repo / "pkg"), "--diff-base", "HEAD")
@@ -387,7 +352,7 @@ def test_progress_bar_only_on_a_terminal_and_never_on_stdout(
         (repo / "pkg" / f"m{i}.py").write_text("pass\n")
     terminal = _Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)
-    _code, doc = run_json(capsys, "check", "--root", str(repo))
+    _code, doc = run_json(capsys, "check", "--root", str(repo))  # json.loads: stdout is clean
     assert doc["files_checked"] == 34
     assert "] 34/34 files" in terminal.getvalue()
     assert terminal.getvalue().startswith("\r[")
@@ -397,34 +362,40 @@ def test_progress_bar_only_on_a_terminal_and_never_on_stdout(
     assert terminal.getvalue() == ""
 
 
-def test_engine_options_are_passed_through(
-    repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+def test_jobs_do_not_change_the_result(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--jobs 0 (in this process) and --jobs 2 (worker processes) report the same."""
+    (repo / "pkg" / "broken.py").write_text(IMPORT + "Legacy(\n")  # a parse error, in a worker
+    outputs = []
+    for jobs in ("0", "2"):
+        code, out, err = run(capsys, "check", "--root", str(repo), "--format", "json", "-j", jobs)
+        assert (code, err) == (1, "")
+        outputs.append(out)
+    assert outputs[0] == outputs[1]
+    doc = json.loads(outputs[0])
+    assert found(doc) == [("pkg/a.py", 2, True), ("pkg/b.py", 2, True)]
+    assert [e["path"] for e in doc["errors"]] == ["pkg/broken.py"]
+
+
+def test_no_prefilter_parses_files_that_name_no_rule_symbol(
+    repo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    seen: dict[str, Any] = {}
-
-    def spy(files: Iterable[tuple[str, bytes]], config: Config, **kwargs: Any) -> list[FileResult]:
-        seen.update(kwargs)
-        return fake_analyse_files(files, config)
-
-    monkeypatch.setattr(sys.modules["bot.engine.pool"], "analyse_files", spy)
-    run(capsys, "check", "--root", str(repo), "--jobs", "3", "--no-prefilter")
-    assert seen["workers"] == 3 and seen["prefilter"] is False
-    run(capsys, "check", "--root", str(repo), "--jobs", "0")
-    assert seen["workers"] == 0 and seen["prefilter"] is True
+    """With the prefilter, a file that never names Legacy is not parsed, so its syntax error
+    goes unseen; --no-prefilter parses every file and reports it."""
+    (repo / "pkg" / "broken.py").write_text("def f(:\n")
+    for jobs in ("0", "2"):
+        code, doc = run_json(capsys, "check", "--root", str(repo), "-j", jobs)
+        assert (code, doc["errors"]) == (1, [])
+        code, doc = run_json(capsys, "check", "--root", str(repo), "-j", jobs, "--no-prefilter")
+        assert code == 1
+        assert [e["path"] for e in doc["errors"]] == ["pkg/broken.py"]
+        assert doc["errors"][0]["message"].startswith("does not parse: line 1")
+        assert found(doc) == [("pkg/a.py", 2, True), ("pkg/b.py", 2, True)]
 
 
 # -- end to end: the real engine on the example repository ----------------------------------
 
 
-@pytest.fixture
-def real_engine() -> Iterator[None]:
-    pytest.importorskip("bot.engine.pool", reason="the engine's pool has not landed yet")
-    yield
-
-
-def test_example_repository_end_to_end(
-    real_engine: None, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_example_repository_end_to_end(capsys: pytest.CaptureFixture[str]) -> None:
     code, doc = run_json(capsys, "check", "--root", str(EXAMPLE), "--jobs", "1")
     assert code == 1
     assert doc["errors"] == []
@@ -447,7 +418,7 @@ def test_example_repository_end_to_end(
 
 
 def test_example_checked_from_the_repository_root(
-    real_engine: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """``ssot-bot check examples/netra-apex`` from this repository: paths keep their prefix."""
     monkeypatch.chdir(ROOT)
@@ -463,7 +434,7 @@ def test_example_checked_from_the_repository_root(
 
 
 def test_example_with_a_diff_of_only_the_annotation(
-    real_engine: None, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     diff = tmp_path / "pr.diff"
     diff.write_text(
