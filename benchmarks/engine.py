@@ -21,7 +21,7 @@ import libcst
 from bot.config.model import Config, PathFilter, Rule
 from bot.engine.model import FileResult
 from bot.engine.pool import analyse_files
-from bot.engine.rules.gate import gate
+from bot.engine.rules.gate import gate_tree
 from bot.engine.run import _compiled, analyse_text, plan
 
 RULES = (
@@ -166,12 +166,13 @@ def stages(files: list[tuple[str, bytes]], size: float, bare: Meter) -> None:
             continue
         text, rules = planned
         text_pass.append((path, text, len(data), rules))
-        kept = gate(path, text, rules, aliases)
+        kept, tree = gate_tree(path, text, rules, aliases)
         t2 = time.perf_counter()
         gate_s += t2 - t1
         if kept is None or kept:
             gate_pass.append((path, text, len(data), rules if kept is None else kept))
-            analyse_text(path, text, CONFIG, rules if kept is None else kept, gate=False)
+            kept_rules = rules if kept is None else kept
+            analyse_text(path, text, CONFIG, kept_rules, gate=False, tree=tree)
             cst_s += time.perf_counter() - t2
     total = len(files)
     mb = size * 1e6

@@ -2,13 +2,16 @@
 
 The prefilter has two stages: a text test (:func:`may_match`, in the parent process) and, in
 :func:`analyse_text`, an ``ast`` gate (:mod:`bot.engine.rules.gate`) that keeps only the
-rules that could fire, so libcst parses only files that may hold a violation.
+rules that could fire, so libcst parses only files that may hold a violation. The gate's ast
+tree then locates the statements holding violations, so that only their code is generated to
+find positions (:mod:`bot.engine.rules.positions`).
 
 Pure and in-process; :mod:`bot.engine.pool` spreads files over worker processes.
 """
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,8 +25,10 @@ from bot.engine.names import AliasTable, module_of_path
 from bot.engine.paths import path_matches
 from bot.engine.rules import KINDS
 from bot.engine.rules.base import Finding, ImportFix, NameFix, Need, words
-from bot.engine.rules.facts import Span, collect, positions
-from bot.engine.rules.gate import gate as ast_gate
+from bot.engine.rules.facts import Facts, Span, collect, positions
+from bot.engine.rules.gate import gate_tree
+from bot.engine.rules.gate import parse as ast_parse
+from bot.engine.rules.positions import place
 from bot.engine.suppress import is_suppressed, suppressions
 
 NOT_UTF8 = "not UTF-8 text"
@@ -180,12 +185,19 @@ def analyse_source(
 
 
 def analyse_text(
-    path: str, text: str, config: Config, rules: Sequence[Rule], *, gate: bool = True
+    path: str,
+    text: str,
+    config: Config,
+    rules: Sequence[Rule],
+    *,
+    gate: bool = True,
+    tree: ast.Module | None = None,
 ) -> FileResult:
     """``rules`` over ``text``. ``gate``: first drop, with the ast gate, the rules that cannot
-    fire (no rule left: no libcst parse)."""
+    fire (no rule left: no libcst parse). ``tree``: ``text``'s ast when the caller has it
+    (it locates violations cheaply; parsed when needed otherwise)."""
     if gate:
-        kept = ast_gate(path, text, rules, _compiled(config).aliases)
+        kept, tree = gate_tree(path, text, rules, _compiled(config).aliases)
         if kept is not None:
             if not kept:
                 return FileResult(path)
@@ -199,15 +211,24 @@ def analyse_text(
     except RecursionError:
         return FileResult(path, error=FileError(path, "too deeply nested to parse"))
     try:
-        violations = _violations(path, text, module, config, rules)
+        # with the gate, no tree means that ast cannot parse the text: no need to try again
+        violations = _violations(path, text, module, config, rules, tree, parse_ast=not gate)
     except RecursionError:
         return FileResult(path, error=FileError(path, "too deeply nested to analyse"), parsed=True)
     return FileResult(path, tuple(violations), parsed=True)
 
 
 def _violations(
-    path: str, text: str, module: cst.Module, config: Config, rules: Sequence[Rule]
+    path: str,
+    text: str,
+    module: cst.Module,
+    config: Config,
+    rules: Sequence[Rule],
+    tree: ast.Module | None = None,
+    *,
+    parse_ast: bool = True,
 ) -> list[Violation]:
+    """``tree``: ``text``'s ast (parsed here when needed, unless not ``parse_ast``)."""
     facts = collect(module, path, _compiled(config).aliases)
     findings: list[Finding] = []
     for rule in rules:
@@ -216,7 +237,9 @@ def _violations(
             findings.extend(kind.check(rule, facts))
     if not findings:
         return []
-    spans = _spans(module, findings)
+    if tree is None and parse_ast:
+        tree = ast_parse(text)
+    spans = _spans(module, findings, facts, text, tree)
     lines = [ln[:-1] if ln.endswith("\r") else ln for ln in text.split("\n")]
 
     placed: list[tuple[Finding, Span]] = []
@@ -257,14 +280,26 @@ def _violations(
     return with_fingerprints(out, lines)
 
 
-def _spans(module: cst.Module, findings: Sequence[Finding]) -> dict[int, Span]:
-    """Spans (by node id) of every node the findings need, in one partial code generation."""
+def _spans(
+    module: cst.Module,
+    findings: Sequence[Finding],
+    facts: Facts,
+    text: str,
+    tree: ast.Module | None,
+) -> dict[int, Span]:
+    """Spans (by node id) of every node the findings need (of several candidates, at least the
+    earliest one): code generation of only the statements that hold them
+    (:func:`bot.engine.rules.positions.place`), else one partial code generation of the file."""
     outer: list[cst.CSTNode] = []
+    choices: list[Sequence[cst.CSTNode]] = []
     inner: dict[int, tuple[cst.BaseExpression, list[cst.CSTNode]]] = {}
     strings: dict[int, tuple[cst.SimpleString, int, bool]] = {}
     for f in findings:
         if f.string is None:
-            outer.extend(f.nodes)
+            if len(f.nodes) > 1:
+                choices.append(f.nodes)
+            else:
+                outer.extend(f.nodes)
         else:
             outer.append(f.string.string)
             root = f.string.root
@@ -273,7 +308,9 @@ def _spans(module: cst.Module, findings: Sequence[Finding]) -> dict[int, Span]:
                 strings[id(n)] = (f.string.string, f.string.offset, f.string.exact)
         if isinstance(f.fix, ImportFix):
             outer.append(f.fix.stmt)
-    spans = positions(module, module, outer)
+    spans = place(module, text, tree, facts, outer, choices)
+    if spans is None:
+        spans = positions(module, module, [*outer, *(n for c in choices for n in c)])
     for root, nodes in inner.values():
         for key, (l1, c1, l2, c2) in positions(root, module, nodes).items():
             string, offset, exact = strings[key]

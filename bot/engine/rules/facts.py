@@ -2,8 +2,10 @@
 
 Every rule kind filters these facts; none walks the tree again. The walk is iterative (deep
 expressions do not hit the recursion limit) and skips pure-whitespace fields. Positions are not
-computed here: :func:`positions` runs one partial code generation for the few nodes that end up
-in a violation (libcst's PositionProvider would cost ~3x the parse for every file).
+computed here: every fact keeps the statement it sits in (:data:`Site`), and
+:mod:`bot.engine.rules.positions` generates the code of only those statements for the few nodes
+that end up in a violation (:func:`positions`, from the top of the file, when that fails;
+libcst's PositionProvider would cost ~3x the parse for every file).
 """
 
 from __future__ import annotations
@@ -18,6 +20,11 @@ import libcst as cst
 from libcst._nodes.internal import CodegenState
 
 from bot.engine.names import AliasTable, Bindings, module_of_path, resolve_relative
+
+# The statement a node sits in, innermost first: (its site in the enclosing block's statement,
+# or None at module level; the statement itself). Only statements of a module body or of an
+# ``IndentedBlock`` get a site (see :mod:`bot.engine.rules.positions`).
+Site = tuple["Site | None", cst.BaseStatement]
 
 
 @dataclass(slots=True)
@@ -39,6 +46,7 @@ class Ref:
     annotation: bool
     call: cst.Call | None  # the call this chain is the callee of
     string: StringAnnotation | None
+    site: Site | None = None  # None: gathered by the ast gate
 
 
 @dataclass(slots=True)
@@ -50,6 +58,7 @@ class ImportName:
     stmt: cst.Import | cst.ImportFrom
     line: cst.SimpleStatementLine | cst.SimpleStatementSuite
     from_module: bool
+    site: Site | None = None
 
 
 @dataclass(slots=True)
@@ -58,6 +67,7 @@ class Definition:
 
     name: str
     node: cst.Name
+    site: Site | None = None
 
 
 @dataclass(slots=True)
@@ -120,93 +130,96 @@ def _chain_base(node: cst.Attribute) -> cst.BaseExpression:
     return base
 
 
-_Item = tuple[cst.CSTNode, bool, "StringAnnotation | None"]
+_Item = tuple[cst.CSTNode, bool, "StringAnnotation | None", Site]
 
 
 def collect(module: cst.Module, path: str, aliases: AliasTable) -> Facts:
     """Walk ``module`` once and return its facts (bindings filled, nothing matched yet)."""
     facts = Facts(path=path, module=module, aliases=aliases)
-    _module_definitions(module.body, facts)
+    _module_definitions(module.body, facts, None)
     own = module_of_path(path)
     if own:
         for d in facts.definitions:
             facts.bindings.bind(d.name, f"{own}.{d.name}")
 
     refs = facts.refs
-    stack: list[_Item] = [(stmt, False, None) for stmt in reversed(module.body)]
+    stack: list[_Item] = [(stmt, False, None, (None, stmt)) for stmt in reversed(module.body)]
     pop, push = stack.pop, stack.append
     while stack:
-        node, ann, sa = pop()
+        node, ann, sa, at = pop()
         t = type(node)
         if t is cst.Name:
-            refs.append(Ref(node, node.value, ann, None, sa))  # type: ignore[attr-defined,arg-type]
+            refs.append(Ref(node, node.value, ann, None, sa, at))  # type: ignore[attr-defined,arg-type]
         elif t is cst.Attribute:
             dotted = _dotted(node)
             if dotted is not None:
-                refs.append(Ref(node, dotted, ann, None, sa))  # type: ignore[arg-type]
+                refs.append(Ref(node, dotted, ann, None, sa, at))  # type: ignore[arg-type]
             else:
-                push((_chain_base(node), ann, sa))  # type: ignore[arg-type]
+                push((_chain_base(node), ann, sa, at))  # type: ignore[arg-type]
         elif t is cst.Call:
             call: cst.Call = node  # type: ignore[assignment]
             func = call.func
             dotted = _dotted(func) if isinstance(func, (cst.Name, cst.Attribute)) else None
             if dotted is not None:
-                refs.append(Ref(func, dotted, ann, call, sa))
+                refs.append(Ref(func, dotted, ann, call, sa, at))
             elif isinstance(func, cst.Attribute):
-                push((_chain_base(func), ann, sa))
+                push((_chain_base(func), ann, sa, at))
             else:
-                push((func, ann, sa))
+                push((func, ann, sa, at))
             for arg in call.args:
-                push((arg.value, ann, sa))
+                push((arg.value, ann, sa, at))
         elif t is cst.Annotation:
-            push((node.annotation, True, sa))  # type: ignore[attr-defined]
+            push((node.annotation, True, sa, at))  # type: ignore[attr-defined]
         elif t is cst.SimpleStatementLine or t is cst.SimpleStatementSuite:
             for small in node.body:  # type: ignore[attr-defined]
                 if isinstance(small, (cst.Import, cst.ImportFrom)):
-                    _import(small, node, facts)  # type: ignore[arg-type]
+                    _import(small, node, facts, at)  # type: ignore[arg-type]
                 else:
-                    push((small, ann, sa))
+                    push((small, ann, sa, at))
         elif t is cst.SimpleString:
             if ann and sa is None:
                 parsed = _string_annotation(node)  # type: ignore[arg-type]
                 if parsed is not None:
-                    push((parsed.root, True, parsed))
+                    push((parsed.root, True, parsed, at))
         elif t is cst.FunctionDef:
             fd: cst.FunctionDef = node  # type: ignore[assignment]
             for dec in fd.decorators:
-                push((dec.decorator, ann, sa))
-            push((fd.params, ann, sa))
+                push((dec.decorator, ann, sa, at))
+            push((fd.params, ann, sa, at))
             if fd.returns is not None:
-                push((fd.returns, ann, sa))
-            push((fd.body, ann, sa))
+                push((fd.returns, ann, sa, at))
+            push((fd.body, ann, sa, at))
         elif t is cst.ClassDef:
             cd: cst.ClassDef = node  # type: ignore[assignment]
             for dec in cd.decorators:
-                push((dec.decorator, ann, sa))
+                push((dec.decorator, ann, sa, at))
             for arg in (*cd.bases, *cd.keywords):
-                push((arg.value, ann, sa))
-            push((cd.body, ann, sa))
+                push((arg.value, ann, sa, at))
+            push((cd.body, ann, sa, at))
         elif t is cst.Param:
             p: cst.Param = node  # type: ignore[assignment]
             if p.annotation is not None:
-                push((p.annotation, ann, sa))
+                push((p.annotation, ann, sa, at))
             if p.default is not None:
-                push((p.default, ann, sa))
+                push((p.default, ann, sa, at))
         elif t is cst.Arg:
-            push((node.value, ann, sa))  # type: ignore[attr-defined]
+            push((node.value, ann, sa, at))  # type: ignore[attr-defined]
         elif t is cst.Subscript and ann and _is_literal(node):  # type: ignore[arg-type]
-            push((node.value, ann, sa))  # type: ignore[attr-defined]  # Literal["x"]: no names
+            push((node.value, ann, sa, at))  # type: ignore[attr-defined]  # Literal["x"]: no names
+        elif t is cst.IndentedBlock:
+            for stmt in node.body:  # type: ignore[attr-defined]
+                push((stmt, ann, sa, (at, stmt)))
         elif t is cst.Global or t is cst.Nonlocal or t is cst.EmptyLine or t is cst.Comment:
             continue
         else:
             for name in _fields(t):
                 value = getattr(node, name)
                 if isinstance(value, cst.CSTNode):
-                    push((value, ann, sa))
+                    push((value, ann, sa, at))
                 elif isinstance(value, (tuple, list)):
                     for item in value:
                         if isinstance(item, cst.CSTNode):
-                            push((item, ann, sa))
+                            push((item, ann, sa, at))
     return facts
 
 
@@ -240,6 +253,7 @@ def _import(
     stmt: cst.Import | cst.ImportFrom,
     line: cst.SimpleStatementLine | cst.SimpleStatementSuite,
     facts: Facts,
+    at: Site,
 ) -> None:
     b = facts.bindings
     if isinstance(stmt, cst.Import):
@@ -247,7 +261,7 @@ def _import(
             dotted = _dotted(alias.name)
             if dotted is None:
                 continue
-            facts.imports.append(ImportName(alias.name, dotted, stmt, line, False))
+            facts.imports.append(ImportName(alias.name, dotted, stmt, line, False, at))
             asname = alias.asname
             if asname is not None and isinstance(asname.name, cst.Name):
                 b.bind(asname.name.value, dotted)
@@ -260,7 +274,7 @@ def _import(
         return
     base = resolve_relative(facts.path, len(stmt.relative), mod_dotted)
     if stmt.module is not None:
-        facts.imports.append(ImportName(stmt.module, base, stmt, line, True))
+        facts.imports.append(ImportName(stmt.module, base, stmt, line, True, at))
     if isinstance(stmt.names, cst.ImportStar):
         if base is not None:
             b.stars.append(base)
@@ -270,7 +284,7 @@ def _import(
         if name is None:
             continue
         qualified = f"{base}.{name}" if base is not None else None
-        facts.imports.append(ImportName(alias.name, qualified, stmt, line, False))
+        facts.imports.append(ImportName(alias.name, qualified, stmt, line, False, at))
         if qualified is None:
             continue
         asname = alias.asname
@@ -280,18 +294,26 @@ def _import(
         b.bind(local, qualified)
 
 
-def _module_definitions(body: Iterable[cst.CSTNode], facts: Facts) -> None:
-    """Module-level definitions, looking into ``if``/``try``/``with``/loops but not into defs."""
+def _module_definitions(
+    body: Iterable[cst.CSTNode], facts: Facts, outer: Site | None
+) -> None:
+    """Module-level definitions, looking into ``if``/``try``/``with``/loops but not into defs.
+
+    ``body``: a module's or an ``IndentedBlock``'s statements (whose site is ``outer``), or a
+    ``SimpleStatementSuite``'s small statements (no definitions are looked for there)."""
     for stmt in body:
+        if not isinstance(stmt, cst.BaseStatement):
+            continue
+        at: Site = (outer, stmt)
         if isinstance(stmt, (cst.ClassDef, cst.FunctionDef)):
-            facts.definitions.append(Definition(stmt.name.value, stmt.name))
+            facts.definitions.append(Definition(stmt.name.value, stmt.name, at))
         elif isinstance(stmt, cst.SimpleStatementLine):
             for small in stmt.body:
                 if isinstance(small, cst.Assign):
                     for target in small.targets:
-                        _targets(target.target, facts)
+                        _targets(target.target, facts, at)
                 elif isinstance(small, cst.AnnAssign):
-                    _targets(small.target, facts)
+                    _targets(small.target, facts, at)
         elif isinstance(stmt, (cst.If, cst.Try, cst.TryStar, cst.With, cst.For, cst.While)):
             for name in ("body", "orelse", "finalbody", "handlers"):
                 part = getattr(stmt, name, None)
@@ -301,9 +323,9 @@ def _module_definitions(body: Iterable[cst.CSTNode], facts: Facts) -> None:
                 for p in parts:
                     inner = getattr(p, "body", None)
                     if isinstance(inner, cst.BaseSuite):
-                        _module_definitions(_suite(inner), facts)
+                        _module_definitions(_suite(inner), facts, at)
                     elif isinstance(p, cst.BaseSuite):
-                        _module_definitions(_suite(p), facts)
+                        _module_definitions(_suite(p), facts, at)
 
 
 def _suite(suite: cst.BaseSuite) -> Sequence[cst.CSTNode]:
@@ -311,12 +333,12 @@ def _suite(suite: cst.BaseSuite) -> Sequence[cst.CSTNode]:
     return body
 
 
-def _targets(target: cst.BaseExpression, facts: Facts) -> None:
+def _targets(target: cst.BaseExpression, facts: Facts, at: Site) -> None:
     if isinstance(target, cst.Name):
-        facts.definitions.append(Definition(target.value, target))
+        facts.definitions.append(Definition(target.value, target, at))
     elif isinstance(target, (cst.Tuple, cst.List)):
         for el in target.elements:
-            _targets(el.value, facts)
+            _targets(el.value, facts, at)
 
 
 # ---------------------------------------------------------------------------------- positions
@@ -376,10 +398,30 @@ def positions(
     Code generation stops right after the last wanted node, so a violation near the top of a
     file costs a fraction of generating the whole file.
     """
+    return spans_in(root, module, nodes) or {}
+
+
+def spans_in(
+    root: cst.CSTNode,
+    module: cst.Module,
+    nodes: Iterable[cst.CSTNode],
+    *,
+    indents: Sequence[str] = (),
+    line: int = 1,
+    text: str | None = None,
+    offset: int = 0,
+) -> dict[int, Span] | None:
+    """Spans of ``nodes`` (by ``id``) when the code generated for ``root`` starts at column 0 of
+    ``line``, inside blocks indented by ``indents``.
+
+    ``text``: the generated code must be ``text`` from ``offset`` on, else None (also None when
+    a node is not generated). Without ``text``: the nodes that were generated, nothing checked.
+    """
     wanted: dict[int, list[int]] = {id(n): [-1, -1] for n in nodes}
     if not wanted:
         return {}
     state = _Recorder(default_indent=module.default_indent, default_newline=module.default_newline)
+    state.indent_tokens = list(indents)
     state.wanted = wanted
     state.remaining = len(wanted)
     with contextlib.suppress(_Done):
@@ -387,9 +429,13 @@ def positions(
     tokens = state.tokens
     marks = sorted({i for slot in wanted.values() for i in slot if i >= 0})
     where: dict[int, tuple[int, int]] = {}
-    line, col, prev = 1, 0, 0
+    col, prev = 0, 0
     for idx in marks:
         chunk = "".join(tokens[prev:idx])
+        if text is not None:
+            if not text.startswith(chunk, offset):
+                return None
+            offset += len(chunk)
         newlines = chunk.count("\n")
         if newlines:
             line += newlines
@@ -401,6 +447,8 @@ def positions(
     out: dict[int, Span] = {}
     for key, (start, end) in wanted.items():
         if start < 0 or end < 0:
+            if text is not None:
+                return None
             continue
         (l1, c1), (l2, c2) = where[start], where[end]
         out[key] = (l1, c1, l2, c2)

@@ -45,12 +45,27 @@ def gate(
     path: str, text: str, rules: Sequence[Rule], aliases: AliasTable
 ) -> tuple[Rule, ...] | None:
     """The rules of ``rules`` that may fire in ``text``; None when ``ast`` cannot parse it."""
+    return gate_tree(path, text, rules, aliases)[0]
+
+
+def parse(text: str) -> ast.Module | None:
+    """``text``'s ast, or None when ``ast`` cannot parse it."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # invalid escapes etc.: libcst decides, not us
-            tree = ast.parse(text)
+            return ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
         return None
+
+
+def gate_tree(
+    path: str, text: str, rules: Sequence[Rule], aliases: AliasTable
+) -> tuple[tuple[Rule, ...] | None, ast.Module | None]:
+    """:func:`gate`, and the ast it parsed (None when it could not), which locates statements
+    for :mod:`bot.engine.rules.positions`."""
+    tree = parse(text)
+    if tree is None:
+        return None, None
     facts, strings = collect_ast(tree, path, aliases, _symbols(rules))
     keep: list[Rule] = []
     for rule in rules:
@@ -61,7 +76,7 @@ def gate(
             or (kind.reads_string_annotations and _strings_may_hit(facts, strings, rule.symbols))
         ):
             keep.append(rule)
-    return tuple(keep)
+    return tuple(keep), tree
 
 
 def _symbols(rules: Iterable[Rule]) -> tuple[str, ...]:
