@@ -18,7 +18,7 @@ import datetime as dt
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -399,6 +399,14 @@ class Repo:
         verified: dict[str, Any] = await self._post_verified(url, {"body": body}, probe, n=number)
         return verified
 
+    async def comment_once(self, number: int, body: str, *, marker: str) -> bool:
+        """Comment unless a comment holding ``marker`` is already there (``body`` must hold it
+        too). True when a comment was written."""
+        if any(marker in (c.get("body") or "") for c in await self.issue_comments(number)):
+            return False
+        await self.create_issue_comment(number, body, marker=marker)
+        return True
+
     async def add_reaction(self, comment_id: int, content: str) -> None:
         await self._post("/repos/{owner}/{repo}/issues/comments/{id}/reactions",
                          {"content": content}, id=comment_id)
@@ -415,6 +423,3 @@ class Repo:
         value = data.get("permission")
         return str(value) if value is not None else None
 
-
-async def paginate(items: AsyncIterator[T]) -> list[T]:
-    return [item async for item in items]

@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 router = routing.Router()
 
 PERMISSION_TTL = 60.0  # seconds a collaborator permission answer is trusted
+PERMISSION_CACHE_SIZE = 4096
 
 
 def _is_bot(comment: dict[str, Any], app_id: str | None) -> bool:
@@ -32,7 +33,12 @@ async def _permission(bot: Bot, repo: Repo, login: str) -> str | None:
     if cached and time.monotonic() - cached[0] < PERMISSION_TTL:
         return cached[1]
     value = await repo.permission(login)
-    bot.permission_cache[key] = (time.monotonic(), value)
+    now = time.monotonic()
+    if len(bot.permission_cache) >= PERMISSION_CACHE_SIZE:  # keep it bounded: drop stale ones
+        for stale in [k for k, (at, _) in bot.permission_cache.items()
+                      if now - at >= PERMISSION_TTL]:
+            del bot.permission_cache[stale]
+    bot.permission_cache[key] = (now, value)
     return value
 
 
@@ -40,9 +46,7 @@ async def _reply_once(bot: Bot, repo: Repo, number: int, body: str, marker: str)
     """Reply unless a reply with ``marker`` exists; overlapping replays of one comment are
     serialised so that only one of them writes."""
     async with bot.issue_locks.hold(("reply", repo.full_name.lower(), marker)):
-        if any(marker in (c.get("body") or "") for c in await repo.issue_comments(number)):
-            return
-        await repo.create_issue_comment(number, f"{body}\n{marker}", marker=marker)
+        await repo.comment_once(number, f"{body}\n{marker}", marker=marker)
 
 
 @router.register("issue_comment", action="created")

@@ -84,13 +84,8 @@ async def _apply(
 
 
 async def _report_link_problems(pr_repo: Repo, number: int, problems: list[str]) -> None:
-    if not problems:
-        return
-    comments = await pr_repo.issue_comments(number)
-    if any(LINK_ERROR_MARKER in (c.get("body") or "") for c in comments):
-        return
-    await pr_repo.create_issue_comment(number, link_error_comment(problems),
-                                       marker=LINK_ERROR_MARKER)
+    if problems:
+        await pr_repo.comment_once(number, link_error_comment(problems), marker=LINK_ERROR_MARKER)
 
 
 def _links(data: dict[str, Any]) -> tuple[list[StepLink], list[str]]:
@@ -120,12 +115,8 @@ async def pr_merged(event: sansio.Event, bot: Bot) -> None:
             problems.append(problem)
         if edit is None or set(edit.missing) >= set(link.steps):
             continue
-        marker = step_done_marker(number, link.steps)
-        comments = await repo.issue_comments(link.issue.number)
-        if not any(marker in (c.get("body") or "") for c in comments):
-            await repo.create_issue_comment(link.issue.number,
-                                            completion_comment(number, link.steps, edit),
-                                            marker=marker)
+        if await repo.comment_once(link.issue.number, completion_comment(number, link.steps, edit),
+                                   marker=step_done_marker(number, link.steps)):
             log.info("tracking steps completed",
                      extra={"issue": link.issue.number, "steps": list(link.steps), "pr": number})
     await _report_link_problems(bot.repo(installation_id, data["repository"]["full_name"]),
