@@ -21,11 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
-
 from bot.github.client import RetryPolicy
 from bot.github.emulator import EmulatorServer, GitHubEmulator
-from bot.service.app import create_app
+from bot.service.app import serving
 from bot.service.context import Bot
 from bot.settings import Settings
 
@@ -151,21 +149,15 @@ async def play(story: Story, files: dict[str, bytes], seed: str, *,
         settings = Settings(webhook_secrets=(secret,), app_id=str(emu.app_id),
                             private_key=emu.private_key_pem, api_url=api_url, workers=1)
         bot = Bot(settings, retry=RetryPolicy(base_delay=0.05, max_delay=0.5))
-        runner = web.AppRunner(create_app(bot))
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        url = f"http://127.0.0.1:{port}{settings.webhook_path}"
-        story.say(s.bold("ssot-bot demo") + s.dim(
-            f" - GitHub emulator at {api_url}, ssot-bot at {url} (loopback only)"))
-        story.say(s.dim(f"   repository {REPO}: examples/netra-apex, tracking issue #{issue} "
-                        "(the seed), rules: the bundled config/ssot.yml"))
-        try:
-            await _story(story, emu, bot, url, secret, files, issue)
-        finally:
-            await bot.idle()
-            await runner.cleanup()
+        async with serving(bot) as url:
+            story.say(s.bold("ssot-bot demo") + s.dim(
+                f" - GitHub emulator at {api_url}, ssot-bot at {url} (loopback only)"))
+            story.say(s.dim(f"   repository {REPO}: examples/netra-apex, tracking issue "
+                            f"#{issue} (the seed), rules: the bundled config/ssot.yml"))
+            try:
+                await _story(story, emu, bot, url, secret, files, issue)
+            finally:
+                await bot.idle()
     story.say()
     checked = "; every request matched GitHub's OpenAPI description" if spec else ""
     story.say(s.green("done") + f" in {time.perf_counter() - started:.1f} s: "

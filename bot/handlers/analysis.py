@@ -67,7 +67,7 @@ def submit_analysis(bot: Bot, installation_id: int, full_name: str, number: int)
                     # again later rather than drop it.
                     if attempt == JOB_ATTEMPTS:
                         raise
-                    delay = bot.retry_policy.max_delay
+                    delay = bot.retry.max_delay
                     log.warning("analysis failed on GitHub errors; trying again", extra={
                         "pr": number, "error": type(exc).__name__, "delay": delay})
                     await asyncio.sleep(delay)

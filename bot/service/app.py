@@ -7,12 +7,13 @@ routers in the background; it answers in milliseconds. Refusals in the contract'
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
 import logging
 import time
-from collections import OrderedDict
+from collections.abc import AsyncIterator
 from typing import Any
 
 from aiohttp import web
@@ -28,23 +29,6 @@ log = logging.getLogger(__name__)
 
 MAX_BODY = 25 * 1024 * 1024
 BOT_KEY: web.AppKey[Bot] = web.AppKey("bot", Bot)
-
-
-class DeliveryLog:
-    """Delivery ids seen recently (bounded: the oldest are forgotten first)."""
-
-    def __init__(self, capacity: int = 50_000) -> None:
-        self._ids: OrderedDict[str, None] = OrderedDict()
-        self._capacity = capacity
-
-    def seen(self, delivery_id: str) -> bool:
-        return delivery_id in self._ids
-
-    def remember(self, delivery_id: str) -> None:
-        self._ids[delivery_id] = None
-        self._ids.move_to_end(delivery_id)
-        while len(self._ids) > self._capacity:
-            self._ids.popitem(last=False)
 
 
 def signature_ok(body: bytes, header: str | None, secrets: tuple[str, ...]) -> bool:
@@ -170,3 +154,17 @@ def create_app(bot: Bot) -> web.Application:
     app.cleanup_ctx.append(lifecycle)
     return app
 
+
+@contextlib.asynccontextmanager
+async def serving(bot: Bot, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
+    """Serve the app inside a running event loop (tests, the demo); yields the webhook URL.
+    ``ssot-bot serve`` uses :func:`aiohttp.web.run_app` instead, for its signal handling."""
+    runner = web.AppRunner(create_app(bot))
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    try:
+        bound_port = runner.addresses[0][1]
+        yield f"http://{host}:{bound_port}{bot.settings.webhook_path}"
+    finally:
+        await runner.cleanup()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -23,12 +24,27 @@ from bot.settings import Settings
 log = logging.getLogger(__name__)
 
 
+class DeliveryLog:
+    """Delivery ids seen recently (bounded: the oldest are forgotten first)."""
+
+    def __init__(self, capacity: int = 50_000) -> None:
+        self._ids: OrderedDict[str, None] = OrderedDict()
+        self._capacity = capacity
+
+    def seen(self, delivery_id: str) -> bool:
+        return delivery_id in self._ids
+
+    def remember(self, delivery_id: str) -> None:
+        self._ids[delivery_id] = None
+        self._ids.move_to_end(delivery_id)
+        while len(self._ids) > self._capacity:
+            self._ids.popitem(last=False)
+
+
 class Bot:
     def __init__(self, settings: Settings, *, retry: RetryPolicy | None = None) -> None:
-        from bot.service.app import DeliveryLog
-
         self.settings = settings
-        self.retry = retry
+        self.retry = retry or RetryPolicy()
         self.metrics = Metrics()
         self.jobs = JobQueue(settings.max_concurrent_analyses)
         self.jobs.on_done = self._job_done
@@ -42,10 +58,6 @@ class Bot:
         # event loop never parses.
         self._executor = ThreadPoolExecutor(
             max_workers=settings.max_concurrent_analyses, thread_name_prefix="ssot-analysis")
-
-    @property
-    def retry_policy(self) -> RetryPolicy:
-        return self.retry or RetryPolicy()
 
     @property
     def app_id(self) -> str | None:
@@ -107,5 +119,5 @@ class Bot:
     def _on_github_response(self, method: str, url: str, status: int | None,
                             headers: Any) -> None:
         installation = (logs.current().get("installation"))
-        self.metrics.github_response(method, url, status, headers,
+        self.metrics.github_response(method, status, headers,
                                      str(installation) if installation else None)

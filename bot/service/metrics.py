@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from urllib.parse import urlsplit
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -33,18 +32,15 @@ class Metrics:
             "ssot_files_analysed", "Files analysed by outcome", ["outcome"], registry=r)
 
     def github_response(
-        self, method: str, url: str, status: int | None, headers: Mapping[str, str],
+        self, method: str, status: int | None, headers: Mapping[str, str],
         installation: str | None = None,
     ) -> None:
+        """One GitHub answer (the path is no label: its cardinality is unbounded)."""
         self.github_requests.labels(method, str(status) if status else "network-error").inc()
         remaining = headers.get("x-ratelimit-remaining") if headers else None
         if remaining is not None and remaining.isdigit() and installation is not None:
             self.rate_limit_remaining.labels(installation).set(int(remaining))
-        del url  # the path is not a label: unbounded cardinality
 
     def render(self) -> bytes:
         return bytes(generate_latest(self.registry))
 
-
-def path_of(url: str) -> str:
-    return urlsplit(url).path

@@ -8,12 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
-
 from bot import demo
 from bot.github.client import RetryPolicy
 from bot.github.emulator import EmulatorServer, GitHubEmulator
-from bot.service.app import create_app
+from bot.service.app import serving
 from bot.service.context import Bot
 from bot.settings import Settings
 
@@ -79,16 +77,9 @@ async def running(files: Mapping[str, str | bytes] | None = None, *, workers: in
         settings = Settings(webhook_secrets=(SECRET,), app_id=str(emu.app_id),
                             private_key=emu.private_key_pem, api_url=api_url, workers=workers)
         bot = Bot(settings, retry=FAST_RETRIES)
-        runner = web.AppRunner(create_app(bot))
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        try:
-            yield Harness(emu, bot, f"http://127.0.0.1:{port}{settings.webhook_path}")
+        async with serving(bot) as url:
+            yield Harness(emu, bot, url)
             await bot.idle()
-        finally:
-            await runner.cleanup()
         assert emu.openapi_violations == [], emu.openapi_violations
         if validate:
             assert emu.response_violations == [], emu.response_violations
