@@ -99,7 +99,8 @@ async def load_repo_config(repo: Repo, base_ref: str) -> Config:
     except UnicodeDecodeError as exc:
         raise ConfigError([ConfigProblem(REPO_CONFIG_PATH, 1, None,
                                          "configuration is not UTF-8 text")]) from exc
-    return load_config_text(text, REPO_CONFIG_PATH)
+    # a config may be up to 1 MiB of YAML: parse it off the event loop
+    return await asyncio.to_thread(load_config_text, text, REPO_CONFIG_PATH)
 
 
 def _output(report: CheckRunReport, annotations: list[dict[str, Any]]) -> dict[str, Any]:
@@ -149,7 +150,10 @@ async def analyse_pull_request(bot: Bot, installation_id: int, full_name: str, n
         })
         raise
 
-    report = check_run_report(violations, errors, config, files_checked=files_checked)
+    # a PR with many findings makes this a few hundred ms of CPU: keep it off the event loop
+    report = await asyncio.to_thread(
+        functools.partial(check_run_report, violations, errors, config,
+                          files_checked=files_checked))
     batches = annotation_batches(report.annotations) or [[]]
     for batch in batches[:-1]:
         await repo.update_check_run(check["id"], {"output": _output(report, batch)})
@@ -197,7 +201,8 @@ async def _review(
         if (earlier.get("user") or {}).get("type") == "Bot":
             already |= fingerprints_in(earlier.get("body"))
     commentable = {f["filename"]: commentable_lines_from_patch(f.get("patch")) for f in files}
-    plan = plan_review(violations, config, already_commented=already, commentable=commentable)
+    plan = await asyncio.to_thread(functools.partial(
+        plan_review, violations, config, already_commented=already, commentable=commentable))
     if plan is None:
         return
     marker = f"<!-- ssot-bot:review head={head_sha} check-run={check_run_id} -->"
