@@ -4,7 +4,7 @@
 
 Three processes on loopback, as in production the measured service has its own event loop:
 
-* ``emulator``: the GitHub emulator (``bot.github.emulator``) with a repository of generated
+* ``emulator``: the GitHub emulator (``ssot_emulator``) with a repository of generated
   Python files and four pull requests (one changing 300 files for the load test, then 10, 100
   and 300), plus a small control app (``GET /state``, ``GET /requests?since=N``);
 * ``service``: the real ``python -m bot serve`` configured by environment variables;
@@ -150,7 +150,7 @@ def _emulator_role(info_path: Path, parent_pid: int) -> int:
 
 
 def _build_emulator() -> tuple[Any, dict[str, int]]:
-    from bot.github.emulator import GitHubEmulator
+    from ssot_emulator import GitHubEmulator
 
     class Emulator(GitHubEmulator):
         """The emulator, with each pull request's file list (its diffs) computed once: GitHub
@@ -293,7 +293,7 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
 
 
 async def _emulator_main(info_path: Path, parent_pid: int) -> int:
-    from bot.github.emulator import EmulatorServer
+    from ssot_emulator import EmulatorServer
 
     emu, numbers = _build_emulator()
     async with EmulatorServer(emu) as api_url:

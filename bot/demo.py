@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from bot.github.client import RetryPolicy
-from bot.github.emulator import EmulatorServer, GitHubEmulator
 from bot.service.app import serving
 from bot.service.context import Bot
 from bot.settings import Settings
+from ssot_emulator import EmulatorServer, GitHubEmulator
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "netra-apex"

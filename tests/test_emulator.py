@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from gidgethub import apps
 
-from bot.github.emulator import EmulatorServer, GitHubEmulator, blob_sha, resolve_line
+from ssot_emulator import EmulatorServer, GitHubEmulator, blob_sha, resolve_line
 
 SPEC = Path(__file__).parent / "data" / "openapi-subset.json"
 REPO = "acme/app"

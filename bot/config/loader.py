@@ -7,6 +7,7 @@ problem it finds and raises one :class:`ConfigError` listing them all.
 
 from __future__ import annotations
 
+import fnmatch
 import keyword
 import math
 import re
@@ -20,15 +21,20 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from bot.config.model import (
+    LIMIT_BOUNDS,
     RULE_KINDS,
     Config,
     ConfigError,
     ConfigProblem,
     FailOn,
+    InventoryTarget,
+    Limits,
     PathFilter,
     ReviewMode,
     Rule,
     RuleKind,
+    Tracking,
+    is_repository_name,
 )
 from bot.engine.model import SEVERITIES, Severity
 from bot.engine.paths import GlobError, validate_glob
@@ -59,6 +65,8 @@ _TOP_KEYS = (
     "paths",
     "rules",
     "aliases",
+    "limits",
+    "tracking",
 )
 _COMMON_RULE_KEYS = ("id", "kind", "message", "severity", "paths")
 _KIND_KEYS: dict[str, tuple[str, ...]] = {
@@ -434,18 +442,140 @@ class _Validator:
                 values[key] = count
             elif key == "file_time_budget":
                 budget = self.number(value_node, "file_time_budget", integer=False)
-                if budget is not None and budget <= 0:
-                    self.problem(value_node, None, "file_time_budget must be more than 0 seconds")
+                if budget is not None and not 0 < budget <= 60:
+                    self.problem(
+                        value_node, None, "file_time_budget must be more than 0 and at most 60"
+                    )
+                    budget = None
                 values[key] = None if budget is None else float(budget)
+            elif key == "limits":
+                values[key] = self.limits(value_node)
             elif key == "paths":
                 values[key] = self.path_filter(value_node, None, "paths", ("**/*.py",))
             elif key == "aliases":
                 values[key] = self.aliases(value_node)
             elif key == "rules":
                 values[key] = self.rules(value_node)
+        if "tracking" in fields:
+            # After the rules: inventory rule ids and globs are checked against them.
+            key_node, value_node = fields["tracking"]
+            values["tracking"] = self.tracking(value_node, values.get("rules") or ())
         if self.problems:
             return None
         return Config(source=self.source, **{k: v for k, v in values.items() if v is not None})
+
+    def limits(self, node: Node) -> Limits | None:
+        if isinstance(node, ScalarNode) and node.tag == _NULL:
+            return Limits()
+        fields = self.mapping(node, None, "limits")
+        if fields is None:
+            return None
+        values: dict[str, int | float] = {}
+        for key, (key_node, value_node) in fields.items():
+            if key not in LIMIT_BOUNDS:
+                self.problem(
+                    key_node, None, f"unknown key '{key}' in limits ({', '.join(LIMIT_BOUNDS)})"
+                )
+                continue
+            integer = key != "analysis_time_budget"
+            value = self.number(value_node, f"limits.{key}", integer=integer)
+            if value is None:
+                continue
+            low, high = LIMIT_BOUNDS[key]
+            if not low <= value <= high:
+                self.problem(
+                    value_node, None, f"limits.{key} must be from {low:.0f} to {high:.0f}, not {value}"
+                )
+                continue
+            values[key] = value if integer else float(value)
+        return Limits(**values)  # type: ignore[arg-type]
+
+    def tracking(self, node: Node, rules: tuple[Rule, ...]) -> Tracking | None:
+        if isinstance(node, ScalarNode) and node.tag == _NULL:
+            return Tracking()
+        fields = self.mapping(node, None, "tracking")
+        if fields is None:
+            return None
+        known = ("repositories", "closing_step", "inventory")
+        repositories: tuple[str, ...] = ()
+        closing: str | None = "last"
+        inventory: tuple[InventoryTarget, ...] = ()
+        for key, (key_node, value_node) in fields.items():
+            if key == "repositories":
+                repositories = tuple(
+                    r.lower()
+                    for r in self.string_list(
+                        value_node,
+                        None,
+                        "tracking.repositories",
+                        _repository_error,
+                        allow_null=True,
+                    )
+                    or ()
+                )
+            elif key == "closing_step":
+                closing = self.choice(value_node, None, "tracking.closing_step", ("last", "none"))
+            elif key == "inventory":
+                inventory = self.inventory(value_node, rules)
+            else:
+                self.problem(
+                    key_node, None, f"unknown key '{key}' in tracking ({', '.join(known)})"
+                )
+        if closing is None:
+            return None
+        return Tracking(
+            repositories=repositories,
+            closing_step=cast(Any, closing),
+            inventory=inventory,
+        )
+
+    def inventory(self, node: Node, rules: tuple[Rule, ...]) -> tuple[InventoryTarget, ...]:
+        if isinstance(node, ScalarNode) and node.tag == _NULL:
+            return ()
+        if not isinstance(node, SequenceNode):
+            self.problem(node, None, f"tracking.inventory must be a list, not {_describe(node)}")
+            return ()
+        ids = [rule.id for rule in rules]
+        out: list[InventoryTarget] = []
+        for index, item in enumerate(node.value):
+            what = f"tracking.inventory[{index}]"
+            fields = self.mapping(item, None, what)
+            if fields is None:
+                continue
+            issue: int | None = None
+            selected: list[str] = []
+            ok = True
+            for key, (key_node, value_node) in fields.items():
+                if key == "issue":
+                    number = self.number(value_node, f"{what}.issue", integer=True)
+                    if number is not None and number < 1:
+                        self.problem(value_node, None, f"{what}.issue must be an issue number")
+                    elif number is not None:
+                        issue = int(number)
+                elif key == "rules":
+                    patterns = self.string_list(value_node, None, f"{what}.rules", non_empty=True)
+                    if patterns is None:
+                        ok = False
+                        continue
+                    for pattern, pattern_node in zip(patterns, value_node.value, strict=True):
+                        matched = [i for i in ids if fnmatch.fnmatchcase(i, pattern)]
+                        if not matched:
+                            self.problem(
+                                pattern_node,
+                                None,
+                                f"{what}.rules: {pattern!r} names no rule of this file",
+                            )
+                            ok = False
+                        selected.extend(m for m in matched if m not in selected)
+                else:
+                    self.problem(key_node, None, f"unknown key '{key}' in {what} (issue, rules)")
+            if "issue" not in fields:
+                self.problem(item, None, f"{what}: missing required key 'issue'")
+            if "rules" not in fields:
+                self.problem(item, None, f"{what}: missing required key 'rules'")
+            if issue is not None and ok and selected:
+                out.append(InventoryTarget(issue=issue, rules=tuple(selected), line=_line(item)))
+        return tuple(out)
 
     def rules(self, node: Node) -> tuple[Rule, ...]:
         if isinstance(node, ScalarNode) and node.tag == _NULL:
@@ -496,6 +626,12 @@ def _glob_error(pattern: str) -> str | None:
     except GlobError as exc:
         return str(exc)
     return None
+
+
+def _repository_error(name: str) -> str | None:
+    if is_repository_name(name):
+        return None
+    return f"{name!r} is not a repository (owner/name)"
 
 
 def _dotted_error(name: str) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
@@ -54,6 +55,72 @@ class Rule:
     line: int = 0  # line of the rule in its file, for messages
 
 
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """``limits:`` of ssot.yml: hard bounds on what one analysis may cost (hostile input)."""
+
+    max_file_bytes: int = 1 * MIB  # a file larger than this is skipped (judged by listed size)
+    max_files: int = 3000  # files checked per analysis; the rest are skipped and counted
+    max_total_bytes: int = 50 * MIB  # bytes fetched per analysis
+    max_annotations: int = 1000  # annotations per check run; the summary counts the rest
+    analysis_time_budget: float = 300.0  # seconds; past it the check completes as neutral
+    max_module_fetches: int = 200  # extra blob reads per analysis to follow re-exports
+    max_inventory_files: int = 50000  # a larger repository gets the inventory block's notice
+
+
+# (lowest, highest) accepted for each limit; anything else is a configuration error.
+LIMIT_BOUNDS: Mapping[str, tuple[float, float]] = {
+    "max_file_bytes": (1, 20 * MIB),
+    "max_files": (1, 3000),
+    "max_total_bytes": (1, 200 * MIB),
+    "max_annotations": (0, 10000),
+    "analysis_time_budget": (1, 3600),
+    "max_module_fetches": (0, 2000),
+    "max_inventory_files": (1, 200000),
+}
+
+ClosingStep = Literal["last", "none"]
+
+
+@dataclass(frozen=True, slots=True)
+class InventoryTarget:
+    """``tracking.inventory[i]``: keep the inventory block of ``issue`` for these rules."""
+
+    issue: int
+    rules: tuple[str, ...]  # rule ids, globs already expanded against ``rules``
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Tracking:
+    """``tracking:`` of ssot.yml (read from the base branch, so maintainers choose it)."""
+
+    # Other repositories whose issues PRs of this one may link to (``owner/name``, lowercase).
+    repositories: tuple[str, ...] = ()
+    # What a ``Closes #N`` link to a tracking issue completes: the last top-level step, or none.
+    closing_step: ClosingStep = "last"
+    inventory: tuple[InventoryTarget, ...] = ()
+
+
+_OWNER = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}\Z")
+_NAME = re.compile(r"[A-Za-z0-9._-]{1,100}\Z")
+
+
+def is_repository_name(full_name: str) -> bool:
+    """``owner/name`` as GitHub allows them (no ``.``/``..`` names, no extra slashes)."""
+    owner, sep, name = full_name.partition("/")
+    return (
+        bool(sep)
+        and _OWNER.match(owner) is not None
+        and _NAME.match(name) is not None
+        and name not in (".", "..")
+        and not name.endswith(".git")
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     version: int = 1
@@ -65,6 +132,8 @@ class Config:
     paths: PathFilter = field(default_factory=PathFilter)
     rules: tuple[Rule, ...] = ()
     aliases: Mapping[str, str] = field(default_factory=dict)
+    limits: Limits = field(default_factory=Limits)
+    tracking: Tracking = field(default_factory=Tracking)
     source: str = "<config>"  # file name the config came from, for messages
 
 

@@ -1,1 +1,1 @@
-"""Everything that speaks GitHub's REST API: the bot's client and a local emulator of GitHub."""
+"""Everything that speaks GitHub's REST API: the bot's only client of GitHub."""

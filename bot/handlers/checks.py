@@ -8,8 +8,8 @@ from typing import Any
 
 from gidgethub import routing, sansio
 
-from bot.handlers.analysis import submit_analysis
 from bot.service.context import Bot
+from bot.usecases.analysis import submit_analysis
 
 log = logging.getLogger(__name__)
 router = routing.Router()

@@ -10,8 +10,8 @@ from gidgethub import routing, sansio
 
 from bot.commands import help_text, is_allowed_to_recheck, parse_commands, unknown_command_text
 from bot.github.client import Repo
-from bot.handlers.analysis import submit_analysis
 from bot.service.context import Bot
+from bot.usecases.analysis import submit_analysis
 
 log = logging.getLogger(__name__)
 router = routing.Router()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from gidgethub import routing, sansio
 
-from bot.handlers.analysis import submit_analysis
 from bot.service.context import Bot
+from bot.usecases.analysis import submit_analysis
 
 router = routing.Router()
 

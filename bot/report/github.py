@@ -1,6 +1,6 @@
 """Engine results -> what the bot writes on GitHub: the check run output and the review.
 
-Pure builders, no I/O: :mod:`bot.handlers.analysis` sends what these return. GitHub's limits
+Pure builders, no I/O: :mod:`bot.usecases.analysis` sends what these return. GitHub's limits
 are honoured here (summary/text <= 65,535 characters, annotation fields <= 64 KB, 50 annotations
 per request, action label/description lengths), so callers never have to think about them.
 """

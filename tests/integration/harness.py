@@ -10,10 +10,10 @@ from typing import Any
 
 from bot import demo
 from bot.github.client import RetryPolicy
-from bot.github.emulator import EmulatorServer, GitHubEmulator
 from bot.service.app import serving
 from bot.service.context import Bot
 from bot.settings import Settings
+from ssot_emulator import EmulatorServer, GitHubEmulator
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 ROOT = Path(__file__).resolve().parent.parent.parent

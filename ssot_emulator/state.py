@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.github.emulator.diff import count_changes, unified_patch
+from ssot_emulator.diff import count_changes, unified_patch
 
 
 class NotFound(LookupError):

@@ -8,7 +8,7 @@ import base64
 from collections.abc import Callable
 from typing import Any
 
-from bot.github.emulator.state import (
+from ssot_emulator.state import (
     CheckRun,
     EmulatorState,
     Issue,

@@ -26,10 +26,10 @@ from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from bot.github.emulator.diff import hunks, resolve_line
-from bot.github.emulator.openapi import RequestValidator
-from bot.github.emulator.render import REACTIONS, Shapes
-from bot.github.emulator.state import (
+from ssot_emulator.diff import hunks, resolve_line
+from ssot_emulator.openapi import RequestValidator
+from ssot_emulator.render import REACTIONS, Shapes
+from ssot_emulator.state import (
     CheckRun,
     EmulatorState,
     NotFound,

@@ -11,8 +11,8 @@ records requests, injects faults, and sends signed webhooks. ::
         ...
 """
 
-from bot.github.emulator.diff import hunks, resolve_line, unified_patch
-from bot.github.emulator.server import (
+from ssot_emulator.diff import hunks, resolve_line, unified_patch
+from ssot_emulator.server import (
     EmulatorServer,
     Fault,
     GitHubEmulator,
@@ -20,7 +20,7 @@ from bot.github.emulator.server import (
     IssuedToken,
     Recorded,
 )
-from bot.github.emulator.state import (
+from ssot_emulator.state import (
     CheckRun,
     Commit,
     EmulatorState,
