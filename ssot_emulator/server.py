@@ -209,6 +209,7 @@ class GitHubEmulator(EmulatorState):
         self.base_url: str | None = None
         self.latency = 0.0
         self.omit_patches_over: int | None = None
+        self.tree_limit = 100_000  # GitHub truncates a recursive tree listing past this
         self.openapi_violations: list[str] = []
         # self-check: answers validated against the description's response schemas
         self.validate_responses = False
@@ -631,6 +632,38 @@ class GitHubEmulator(EmulatorState):
             "sha": sha, "node_id": base64.b64encode(f"05:Blob{sha}".encode()).decode(),
             "size": len(data), "url": f"{self.shapes.api()}/repos/{call.full_name}/git/blobs/{sha}",
             "content": _b64_lines(data), "encoding": "base64"})
+
+    @route("GET", r"/git/trees/(?P<sha>[^/]+)", perms=("contents",))
+    def _tree(self, call: Call) -> Reply:
+        """A commit's tree (by commit sha or branch); ``recursive`` lists every level."""
+        try:
+            commit = self.resolve_ref(call.full_name, call.params["sha"])
+        except NotFound:
+            raise _not_found(f"{DOCS}/git/trees#get-a-tree") from None
+        api = f"{self.shapes.api()}/repos/{call.full_name}/git"
+        recursive = call.arg("recursive") not in (None, "", "0", "false")
+        entries: dict[str, dict[str, Any]] = {}
+        for path, blob in sorted(commit.tree.items()):
+            parts = path.split("/")
+            if not recursive and len(parts) > 1:
+                entries.setdefault(parts[0], self._tree_entry(api, parts[0], None))
+                continue
+            for depth in range(1, len(parts)):
+                folder = "/".join(parts[:depth])
+                entries.setdefault(folder, self._tree_entry(api, folder, None))
+            entries[path] = self._tree_entry(api, path, blob)
+        listed = [entries[key] for key in sorted(entries)]
+        truncated = len(listed) > self.tree_limit
+        return Reply(200, {"sha": commit.sha, "url": f"{api}/trees/{commit.sha}",
+                           "tree": listed[: self.tree_limit], "truncated": truncated})
+
+    def _tree_entry(self, api: str, path: str, blob: str | None) -> dict[str, Any]:
+        if blob is None:  # a folder: its sha is derived from its path (stable, not git's)
+            sha = hashlib.sha1(path.encode(), usedforsecurity=False).hexdigest()
+            return {"path": path, "mode": "040000", "type": "tree", "sha": sha,
+                    "url": f"{api}/trees/{sha}"}
+        return {"path": path, "mode": "100644", "type": "blob", "sha": blob,
+                "size": len(self.blobs[blob]), "url": f"{api}/blobs/{blob}"}
 
     # handlers: collaborators ------------------------------------------------------------------
     @route("GET", r"/collaborators/(?P<username>[^/]+)/permission", perms=("metadata",))

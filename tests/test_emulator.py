@@ -225,6 +225,29 @@ async def test_blob_round_trip(gh: gidgethub.aiohttp.GitHubAPI, emu: GitHubEmula
     assert info.value.status_code == 404
 
 
+async def test_git_tree_lists_every_blob_with_its_size(gh: gidgethub.aiohttp.GitHubAPI,
+                                                       emu: GitHubEmulator) -> None:
+    token = await install_token(gh, emu)
+    head = emu.repo(REPO).branches["main"]
+    url = f"/repos/{REPO}/git/trees/{{sha}}{{?recursive}}"
+    tree = await gh.getitem(url, {"sha": head, "recursive": 1}, oauth_token=token)
+    blobs = {e["path"]: e for e in tree["tree"] if e["type"] == "blob"}
+    assert tree["sha"] == head and tree["truncated"] is False
+    assert sorted(blobs) == sorted(BASE_FILES)
+    assert blobs["app/other.py"]["size"] == 6
+    assert blobs["app/other.py"]["sha"] == blob_sha(b"a = 1\n")
+    assert [e["path"] for e in tree["tree"] if e["type"] == "tree"] == ["app"]
+    by_branch = await gh.getitem(url, {"sha": "main"}, oauth_token=token)
+    assert sorted(e["path"] for e in by_branch["tree"]) == ["README.md", "app"]
+    emu.tree_limit = 2
+    cut = await gh.getitem(url, {"sha": head, "recursive": 1}, oauth_token=token)
+    assert cut["truncated"] is True and len(cut["tree"]) == 2
+    with pytest.raises(gidgethub.BadRequest) as info:
+        await gh.getitem(url, {"sha": "no-such-branch"}, oauth_token=token)
+    assert info.value.status_code == 404
+    assert emu.openapi_violations == []
+
+
 # pull requests and files ---------------------------------------------------------------------
 
 async def test_pull_files_patches(gh: gidgethub.aiohttp.GitHubAPI, emu: GitHubEmulator) -> None:

@@ -484,7 +484,9 @@ class _Validator:
             low, high = LIMIT_BOUNDS[key]
             if not low <= value <= high:
                 self.problem(
-                    value_node, None, f"limits.{key} must be from {low:.0f} to {high:.0f}, not {value}"
+                    value_node,
+                    None,
+                    f"limits.{key} must be from {low:.0f} to {high:.0f}, not {value}",
                 )
                 continue
             values[key] = value if integer else float(value)

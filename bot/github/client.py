@@ -37,6 +37,24 @@ USER_AGENT = f"ssot-bot/{__version__}"
 TOKEN_REFRESH_MARGIN = 300.0  # seconds before expires_at at which a cached token is renewed
 
 
+@dataclass(frozen=True, slots=True)
+class TreeEntry:
+    """A file of a commit's tree, as the Git Trees API lists it (size without fetching it)."""
+
+    path: str
+    sha: str  # blob sha
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class Tree:
+    """Every file (blob) of a commit, from one ``GET /git/trees/{sha}?recursive=1``."""
+
+    sha: str
+    files: Mapping[str, TreeEntry]
+    truncated: bool  # GitHub cut the listing short (over 100,000 entries or 7 MB)
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """How hard to try. ``max_wait`` caps one sleep: a reset an hour away is not waited on."""
@@ -336,6 +354,18 @@ class Repo:
         if data.get("encoding") == "base64":
             return base64.b64decode(data["content"])
         return str(data["content"]).encode("utf-8")
+
+    async def tree(self, ref: str) -> Tree:
+        """Every blob of the commit (or branch) ``ref`` with its size: one request."""
+        data = await self._get("/repos/{owner}/{repo}/git/trees/{sha}{?recursive}", sha=ref,
+                               recursive=1)
+        files = {
+            str(item["path"]): TreeEntry(str(item["path"]), str(item["sha"]),
+                                         int(item.get("size") or 0))
+            for item in data.get("tree", [])
+            if item.get("type") == "blob"
+        }
+        return Tree(str(data["sha"]), files, bool(data.get("truncated")))
 
     async def file_at(self, path: str, ref: str) -> bytes | None:
         """A file's bytes at ``ref``, or None when it does not exist there."""
