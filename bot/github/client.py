@@ -38,6 +38,33 @@ TOKEN_REFRESH_MARGIN = 300.0  # seconds before expires_at at which a cached toke
 
 
 @dataclass(frozen=True, slots=True)
+class AppIdentity:
+    """Who the App is on GitHub, to tell its own comments from anyone else's."""
+
+    id: int
+    slug: str
+
+    @property
+    def bot_login(self) -> str:
+        return f"{self.slug}[bot]"
+
+    def wrote(self, item: Mapping[str, Any] | None) -> bool:
+        """True when a comment, review or review comment was written by this App.
+
+        Issue comments carry ``performed_via_github_app``; review comments and reviews only
+        their author, the App's bot user. Anyone else's text (a pasted marker) never counts.
+        """
+        if not item:
+            return False
+        via = item.get("performed_via_github_app")
+        if isinstance(via, Mapping) and via.get("id") is not None:
+            return str(via["id"]) == str(self.id)
+        user = item.get("user")
+        return (isinstance(user, Mapping) and user.get("type") == "Bot"
+                and str(user.get("login", "")).lower() == self.bot_login.lower())
+
+
+@dataclass(frozen=True, slots=True)
 class TreeEntry:
     """A file of a commit's tree, as the Git Trees API lists it (size without fetching it)."""
 
@@ -223,6 +250,16 @@ class GitHub:
         self.api = RetryingAPI(session, base_url=api_url, policy=policy, on_response=on_response)
         self.tokens = TokenCache(self.api, app_id=app_id, private_key=private_key)
         self.app_id = app_id
+        self._identity: AppIdentity | None = None
+        self._identity_lock = asyncio.Lock()
+
+    async def identity(self) -> AppIdentity:
+        """The App's id and slug (``GET /app`` with the App's JWT, once per process)."""
+        async with self._identity_lock:
+            if self._identity is None:
+                answer = await self.api.getitem("/app", jwt=self.tokens.app_jwt())
+                self._identity = AppIdentity(int(answer["id"]), str(answer["slug"]))
+            return self._identity
 
     def repo(self, installation_id: int, full_name: str) -> Repo:
         owner, _, name = full_name.partition("/")
@@ -242,6 +279,10 @@ class Repo:
     @property
     def full_name(self) -> str:
         return f"{self.owner}/{self.name}"
+
+    async def identity(self) -> AppIdentity:
+        """The App itself (to trust only markers in comments it wrote)."""
+        return await self._gh.identity()
 
     def _vars(self, **more: Any) -> dict[str, Any]:
         return {"owner": self.owner, "repo": self.name, **more}
