@@ -28,6 +28,7 @@ class Settings:
     log_level: str = "INFO"
     workers: int | None = None  # analysis processes; None = cpu count
     max_concurrent_analyses: int = 4
+    worker_memory_mb: int | None = 1536  # RLIMIT_AS of each engine worker; None = no ceiling
 
     @property
     def can_call_github(self) -> bool:
@@ -116,6 +117,13 @@ def load_settings(
         problems.append(f"GITHUB_API_URL must be an http(s) URL, got {api_url!r}")
     workers_text = env.get("SSOT_WORKERS", "").strip()
     workers = int(workers_text) if workers_text.isdigit() else None
+    memory_text = env.get("SSOT_WORKER_MEMORY_MB", "").strip()
+    memory_mb: int | None = 1536
+    if memory_text:
+        if not memory_text.isdigit():
+            problems.append(f"SSOT_WORKER_MEMORY_MB must be a number of MB, got {memory_text!r}")
+        else:
+            memory_mb = int(memory_text) or None  # 0: no ceiling
 
     if problems:
         raise SettingsError("; ".join(problems))
@@ -129,4 +137,5 @@ def load_settings(
         webhook_path=path,
         log_level=(env.get("LOG_LEVEL", "INFO").strip() or "INFO").upper(),
         workers=workers,
+        worker_memory_mb=memory_mb,
     )

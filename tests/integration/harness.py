@@ -10,6 +10,7 @@ from typing import Any
 
 from bot import demo
 from bot.github.client import RetryPolicy
+from bot.handlers import router
 from bot.service.app import serving
 from bot.service.context import Bot
 from bot.settings import Settings
@@ -77,7 +78,7 @@ async def running(files: Mapping[str, str | bytes] | None = None, *, workers: in
         settings = Settings(webhook_secrets=(SECRET,), app_id=str(emu.app_id),
                             private_key=emu.private_key_pem, api_url=api_url, workers=workers)
         bot = Bot(settings, retry=FAST_RETRIES)
-        async with serving(bot) as url:
+        async with serving(bot, router) as url:
             yield Harness(emu, bot, url)
             await bot.idle()
         assert emu.openapi_violations == [], emu.openapi_violations
