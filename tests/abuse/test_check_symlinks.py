@@ -32,7 +32,7 @@ def test_symlinked_file_and_folder_pointing_outside_the_root_are_skipped_and_rep
     (repo / "pkg" / "vendored").symlink_to(outside / "pkg", target_is_directory=True)
     (repo / "pkg" / "inside.py").symlink_to(repo / "pkg" / "b.py")  # stays in the root: read
 
-    code, doc = _json(capsys, "check", "--root", str(repo))
+    _, doc = _json(capsys, "check", "--root", str(repo))
     paths = {v["path"] for v in doc["violations"]}  # type: ignore[attr-defined]
     assert "pkg/leak.py" not in paths and not any("deep" in p for p in paths)
     assert "pkg/inside.py" in paths
@@ -43,7 +43,7 @@ def test_symlinked_file_and_folder_pointing_outside_the_root_are_skipped_and_rep
     }
 
     # named explicitly, a link out of the root is not followed either
-    code, doc = _json(capsys, "check", "--root", str(repo), str(repo / "pkg" / "leak.py"),
-                      str(repo / "pkg" / "vendored"))
+    _, doc = _json(capsys, "check", "--root", str(repo), str(repo / "pkg" / "leak.py"),
+                   str(repo / "pkg" / "vendored"))
     assert doc["violations"] == []
     assert len(doc["errors"]) == 2  # type: ignore[arg-type]
