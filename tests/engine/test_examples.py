@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from bot.config.model import Config
+from bot.engine.reexports import build_index
 from bot.engine.rules import KINDS
 from bot.engine.rules.base import Example
-from bot.engine.reexports import build_index
 from bot.engine.run import analyse_source
 
 CASES = [
