@@ -8,6 +8,7 @@ every call goes through :mod:`bot.github.client`.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import functools
 import logging
@@ -23,6 +24,7 @@ from bot.config.loader import bundled_config, load_config_text
 from bot.config.model import Config, ConfigError, ConfigProblem
 from bot.engine.diff import added_lines_from_patch, commentable_lines_from_patch, mark_new
 from bot.engine.model import FileError, Violation
+from bot.engine.reexports import symbols_of
 from bot.github.client import Repo
 from bot.report.github import (
     RECHECK_ACTION,
@@ -44,6 +46,7 @@ from bot.usecases.budget import (
     plan_fetches,
     timed_out_summary,
 )
+from bot.usecases.modules import ModuleReads, cache_for, reexport_config
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +151,7 @@ async def analyse_pull_request(bot: Bot, installation_id: int, full_name: str, n
     try:
         async with deadline:
             ctx = AnalysisContext(repo, number, head_sha, config, await repo.tree(head_sha))
-            violations, errors, files_checked, files = await _analyse(bot, ctx)
+            violations, errors, files_checked, files, reads = await _analyse(bot, ctx)
             # many findings make this a few hundred ms of CPU: keep it off the event loop
             report = await asyncio.to_thread(
                 functools.partial(check_run_report, violations, errors, config,
@@ -171,6 +174,8 @@ async def analyse_pull_request(bot: Bot, installation_id: int, full_name: str, n
         })
         raise
 
+    if reads is not None:  # re-exports read from the head (docs/behaviour.md §10)
+        report = dataclasses.replace(report, summary=f"{report.summary}\n\n{reads.summary()}")
     batches = annotation_batches(report.annotations) or [[]]
     for batch in batches[:-1]:
         await repo.update_check_run(check["id"], {"output": _output(report, batch)})
@@ -187,7 +192,7 @@ async def analyse_pull_request(bot: Bot, installation_id: int, full_name: str, n
 
 async def _analyse(
     bot: Bot, ctx: AnalysisContext
-) -> tuple[list[Violation], list[FileError], int, list[dict[str, Any]]]:
+) -> tuple[list[Violation], list[FileError], int, list[dict[str, Any]], ModuleReads | None]:
     repo, config = ctx.repo, ctx.config
     files = await repo.pull_files(ctx.number)
     # path matching is CPU on hostile globs and paths: never on the event loop
@@ -207,13 +212,18 @@ async def _analyse(
             errors.append(late)
         else:
             fetched.append((f, content))
-    results = await bot.analyse([(f["filename"], c) for f, c in fetched], config)
+    sources = [(f["filename"], c) for f, c in fetched]
+    reads = None
+    if symbols_of(config):  # re-exports, resolved over the head's tree listed above
+        config, reads = await reexport_config(config, ctx.tree, sources, repo.blob,
+                                              cache_for(bot))
+    results = await bot.analyse(sources, config)
     violations: list[Violation] = []
     for (f, _), result in zip(fetched, results, strict=True):
         if result.error is not None:
             errors.append(result.error)
         violations.extend(mark_new(result.violations, added_lines_from_patch(f.get("patch"))))
-    return violations, errors, len(checked), checked
+    return violations, errors, len(checked), checked, reads
 
 
 async def _review(
