@@ -54,7 +54,7 @@ class PassStats:
     analysed: int = 0  # open PRs without a completed check run, submitted for analysis
     up_to_date: int = 0  # open PRs whose head has a completed check run of this App
     merges: int = 0  # merged PRs with tracking links, applied (idempotently)
-    cut_at_bound: int = 0  # installations that had more PRs than the bound
+    cut_at_bound: int = 0  # installations whose PRs reached the bound
     rate_limited: int = 0  # installations left for the next pass (rate limit low)
     errors: int = 0
     paced_seconds: float = 0.0
@@ -120,7 +120,6 @@ class Reconciler:
                 raise
             except Exception:  # one bad pass must not end catching up
                 log.exception("catch-up pass failed")
-                self.m_passes.labels("error").inc()
             await self.sleep(self.interval)
 
     # one pass ---------------------------------------------------------------------------------
@@ -142,15 +141,22 @@ class Reconciler:
             stats.errors += 1
             log.warning("catch-up pass could not list installations",
                         extra={"error": type(exc).__name__})
+        except asyncio.CancelledError:
+            outcome = "cancelled"  # the service is stopping; the next start catches up
+            raise
+        except Exception:
+            outcome = "error"
+            raise
         finally:
-            self.last = stats
             self.m_passes.labels(outcome).inc()
             log.info("catch-up pass", extra={
-                **asdict(stats), "paced_seconds": round(stats.paced_seconds, 2),
+                "outcome": outcome, **asdict(stats),
+                "paced_seconds": round(stats.paced_seconds, 2),
                 "duration_ms": round((time.perf_counter() - started) * 1000, 1)})
-            async with self._done:
-                self.passes += 1
-                self._done.notify_all()
+        self.last = stats
+        async with self._done:
+            self.passes += 1
+            self._done.notify_all()
         return stats
 
     async def _installation(self, installation_id: int, since: dt.datetime,
@@ -163,7 +169,6 @@ class Reconciler:
             stats.repositories += len(repos)
             for repo_data in repos:
                 if budget <= 0:
-                    stats.cut_at_bound += 1
                     break
                 if not await self._pace(key, stats):
                     return
@@ -172,6 +177,8 @@ class Reconciler:
                 pulls = await repo.pulls_updated_since(since, budget)
                 budget -= len(pulls)
                 stats.pull_requests += len(pulls)
+                if budget <= 0:
+                    stats.cut_at_bound += 1  # the rest waits for a later pass
                 for pr in pulls:
                     if not await self._pace(key, stats):
                         return
