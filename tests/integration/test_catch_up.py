@@ -256,7 +256,8 @@ async def test_passes_repeat_on_the_interval_and_stopping_cancels_one_in_flight(
         async with service(emu, api_url) as (bot, _):
             reconciler = bot.reconciler
             assert reconciler is not None
-            while not any(r.path.endswith("/installation/repositories")
+            # the emulator's request log says when the pass is under way
+            while not any(r.path.endswith("/installation/repositories")  # noqa: ASYNC110
                           for r in emu.requests[-3:]):
                 await asyncio.sleep(0.01)
         assert reconciler.passes == 0 and reconciler._task is None
