@@ -29,6 +29,10 @@ class Settings:
     workers: int | None = None  # analysis processes; None = cpu count
     max_concurrent_analyses: int = 4
     worker_memory_mb: int | None = 1536  # RLIMIT_AS of each engine worker; None = no ceiling
+    # Catch-up pass (docs/behaviour.md §12): minutes between passes, 0 = off (no pass at start
+    # either). The environment's default is 30 (SSOT_RECONCILE_MINUTES); built in code (tests,
+    # the demo) the service runs no pass unless asked.
+    reconcile_minutes: float = 0.0
 
     @property
     def can_call_github(self) -> bool:
@@ -124,6 +128,15 @@ def load_settings(
             problems.append(f"SSOT_WORKER_MEMORY_MB must be a number of MB, got {memory_text!r}")
         else:
             memory_mb = int(memory_text) or None  # 0: no ceiling
+    reconcile_text = env.get("SSOT_RECONCILE_MINUTES", "").strip() or "30"
+    reconcile_minutes = 30.0
+    try:
+        reconcile_minutes = float(reconcile_text)
+        if not 0 <= reconcile_minutes <= 24 * 60:
+            raise ValueError(reconcile_text)
+    except ValueError:
+        problems.append("SSOT_RECONCILE_MINUTES must be a number of minutes 0-1440 "
+                        f"(0 turns the catch-up pass off), got {reconcile_text!r}")
 
     if problems:
         raise SettingsError("; ".join(problems))
@@ -138,4 +151,5 @@ def load_settings(
         log_level=(env.get("LOG_LEVEL", "INFO").strip() or "INFO").upper(),
         workers=workers,
         worker_memory_mb=memory_mb,
+        reconcile_minutes=reconcile_minutes,
     )
