@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from bot.markdown_lines import scan_lines
+
 __all__ = [
     "HELP_MARKER",
     "KNOWN_COMMANDS",
@@ -28,7 +30,6 @@ RECHECK_PERMISSIONS = frozenset({"admin", "maintain", "write"})
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _COMMAND = re.compile(r"/[sS][sS][oO][tT](?:\s+(?P<rest>.*))?")  # ASCII case only (no long s)
-_FENCE_OPEN = re.compile(r"(?P<fence>`{3,}|~{3,})(?P<info>.*)")
 _MAX_SHOWN_NAME = 60
 
 
@@ -40,24 +41,6 @@ class Command:
     name: str
     args: tuple[str, ...]
     line: int
-
-
-def _indent(line: str) -> int:
-    """Columns of leading whitespace (a tab advances to the next multiple of 4)."""
-    width = 0
-    for ch in line:
-        if ch == " ":
-            width += 1
-        elif ch == "\t":
-            width += 4 - width % 4
-        else:
-            break
-    return width
-
-
-def _closes(line: str, fence: str) -> bool:
-    stripped = line.strip()
-    return len(stripped) >= len(fence) and set(stripped) == {fence[0]}
 
 
 def _command_in(line: str, number: int) -> Command | None:
@@ -75,44 +58,12 @@ def parse_commands(body: str | None) -> list[Command]:
         return []
     found: list[Command] = []
     seen: set[tuple[str, tuple[str, ...]]] = set()
-    fence: str | None = None  # the open fenced code block's fence
-    in_html_comment = False
-    in_indented_code = False
-    previous_blank = True  # the start of a comment counts as after a blank line
-    for number, line in enumerate(_LINE_BREAK.split(body), start=1):
-        stripped = line.strip()
-        blank = not stripped
-        if fence is not None:
-            if _closes(line, fence):
-                fence = None
-            previous_blank = False
-            continue
-        if in_html_comment:
-            in_html_comment = "-->" not in line
-            previous_blank = False
-            continue
-        if in_indented_code:
-            if blank or _indent(line) >= 4:
-                previous_blank = blank
-                continue
-            in_indented_code = False
-        if blank:
-            previous_blank = True
-            continue
-        if _indent(line) >= 4 and previous_blank:
-            in_indented_code = True
-            continue
-        previous_blank = False
-        opened = _FENCE_OPEN.fullmatch(stripped)
-        if opened and not (opened["fence"][0] == "`" and "`" in opened["info"]):
-            fence = opened["fence"]
-            continue
-        if stripped.startswith("<!--"):
-            in_html_comment = "-->" not in stripped[4:]
-            continue
-        if stripped.startswith(">"):
-            continue  # a quoted reply, however deeply nested
-        command = _command_in(line, number)
+    lines = _LINE_BREAK.split(body)
+    for number, (raw, md) in enumerate(
+            zip(lines, scan_lines(lines, indented_code=True), strict=True), start=1):
+        if not md.visible or md.text != raw:
+            continue  # code, quotes, and lines an HTML comment touches are not commands
+        command = _command_in(raw, number)
         if command is None:
             continue
         key = (command.name, command.args)
