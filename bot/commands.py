@@ -8,9 +8,11 @@ or indented code blocks, HTML comments and code spans are not commands.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.markdown_lines import scan_lines
+from bot.report.markdown import code_span
 
 __all__ = [
     "HELP_MARKER",
@@ -20,10 +22,14 @@ __all__ = [
     "help_text",
     "is_allowed_to_recheck",
     "parse_commands",
+    "reply_to",
     "unknown_command_text",
 ]
 
-KNOWN_COMMANDS = ("recheck", "help")
+# ``inventory`` is answered on tracking issues by the inventory handler; on a PR it is known,
+# not valid there.
+KNOWN_COMMANDS = ("recheck", "help", "inventory")
+MAX_LISTED_UNKNOWN = 5
 HELP_MARKER = "<!-- ssot-bot:help -->"
 MAX_COMMANDS = 10  # per comment: a comment cannot make the bot answer without end
 RECHECK_PERMISSIONS = frozenset({"admin", "maintain", "write"})
@@ -87,6 +93,8 @@ def help_text() -> str:
         "(check run and review). | The pull request's author, and people with write or "
         "admin permission on the repository. |",
         "| `/ssot help` | Show this list. | Anyone. |",
+        "| `/ssot inventory` | Refresh the inventory block of a tracking issue (in a comment "
+        "on that issue, not on a pull request). | People with write or admin permission. |",
         "",
         "The **Re-run SSOT** button on the check run does the same as `/ssot recheck`. "
         "Commands in quotes or code blocks are ignored.",
@@ -96,18 +104,38 @@ def help_text() -> str:
 
 
 def _shown(cmd: Command) -> str:
-    text = f"/ssot {cmd.name}".rstrip()
-    if len(text) > _MAX_SHOWN_NAME:
-        text = text[: _MAX_SHOWN_NAME - 1] + "…"
-    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
-    fence = "`" * (longest + 1)
-    pad = " " if text.endswith("`") else ""
-    return f"{fence}{text}{pad}{fence}"
+    return code_span(f"/ssot {cmd.name}".rstrip(), limit=_MAX_SHOWN_NAME)
 
 
 def unknown_command_text(cmd: Command) -> str:
     """The reply to an unknown ``/ssot ...``: says which, then the help."""
     return f"Unknown command {_shown(cmd)}.\n\n{help_text()}"
+
+
+def reply_to(commands: Sequence[Command]) -> tuple[str | None, bool]:
+    """The one reply to a comment's commands other than ``recheck`` (help, unknown ones,
+    ``inventory`` on a pull request) and whether to react ``confused``: ``(None, False)`` when
+    nothing needs saying. However many ``/ssot`` lines a comment holds, it gets one reply."""
+    unknown = [c for c in commands if c.name not in KNOWN_COMMANDS]
+    wants_help = any(c.name == "help" for c in commands)
+    inventory = any(c.name == "inventory" for c in commands)
+    parts: list[str] = []
+    if unknown:
+        shown = ", ".join(_shown(c) for c in unknown[:MAX_LISTED_UNKNOWN])
+        more = len(unknown) - MAX_LISTED_UNKNOWN
+        if more > 0:
+            shown += f" and {more} more"
+        word = "command" if len(unknown) == 1 else "commands"
+        parts.append(f"Unknown {word} {shown}.")
+    if inventory:
+        parts.append("`/ssot inventory` works in a comment on a tracking issue that the "
+                     "configuration lists under `tracking: {inventory: ...}`, not on a pull "
+                     "request.")
+    if not parts and not wants_help:
+        return None, False
+    if unknown or wants_help:
+        parts.append(help_text())
+    return "\n\n".join(parts), bool(unknown)
 
 
 def is_allowed_to_recheck(*, commenter: str, pr_author: str, permission: str | None) -> bool:

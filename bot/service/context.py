@@ -50,7 +50,6 @@ class Bot:
         self.jobs.on_done = self._job_done
         self.issue_locks = KeyedLocks()
         self.deliveries = DeliveryLog()
-        self.permission_cache: dict[tuple[str, str], tuple[float, str | None]] = {}
         self._tasks: set[asyncio.Future[Any]] = set()
         self._session: aiohttp.ClientSession | None = None
         self._github: GitHub | None = None

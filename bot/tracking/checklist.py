@@ -371,19 +371,19 @@ def _parse(body: str) -> _Doc:
     for i in headings:
         if i in heading_nodes:
             continue
-        section = _section_of(heading_texts[i])
-        if section is None:
+        group = _section_of(heading_texts[i])
+        if group is None:
             continue
         end = next((h for h in headings if h > i and levels[h] <= levels[i]), n)
         prose, tasks = paragraphs_and_tasks(i + 1, end)
         if tasks or not prose:
-            groups.append((i, section))
+            groups.append((i, group))
     group_at = dict(groups)
 
     section: Section | None = None
     owner: int | None = None  # the heading step whose block we are in
     stack: list[tuple[int, int | None]] = []
-    for i, line in enumerate(lines):
+    for i in range(n):
         if not md[i].visible:
             continue
         content = md[i].text
@@ -421,7 +421,11 @@ def _parse(body: str) -> _Doc:
             continue
         rest = tm.group("rest")
         found = _task_label(rest)
-        step_id, word, title = found if found else (None, "none", rest.strip())
+        step_id: str | None = None
+        word: Word = "none"
+        title = rest.strip()
+        if found is not None:
+            step_id, word, title = found
         if parent is None and owner is not None and step_id is not None and "." in step_id:
             parent = owner  # "N.M" items in a heading step's block are its sub-steps
         node = _Node(kind="task", line=i, indent=indent, box_col=tm.start("box"),

@@ -118,8 +118,8 @@ def _parse_steps(value: str) -> tuple[list[str], list[str]]:
     """(ids, problems) of an ``SSOT-Step`` value: ``4``, ``1.1``, ``3, 4``, ``Steps 3 and 4``."""
     ids: list[str] = []
     problems: list[str] = []
-    for m in _QUOTED.finditer(value):
-        title = " ".join((m.group("a") or m.group("b") or "").split())
+    for quoted in _QUOTED.finditer(value):
+        title = " ".join((quoted.group("a") or quoted.group("b") or "").split())
         if title:
             ids.append(f'"{title}"')
     value = _QUOTED.sub(" ", value)
@@ -200,7 +200,8 @@ def _scan(
     for group in groups:
         steps = tuple(dict.fromkeys(group.steps))
         if not steps:
-            problems.append(f"SSOT-Tracking {code_span(ref_text(group.issue))} given without SSOT-Step")
+            shown = code_span(ref_text(group.issue))
+            problems.append(f"SSOT-Tracking {shown} given without SSOT-Step")
             continue
         links.append(StepLink(issue=group.issue, steps=steps))
     claimed = {g.issue for g in groups}

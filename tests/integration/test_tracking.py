@@ -36,9 +36,11 @@ async def test_merging_the_step_1_pr_yields_the_contract_body_and_one_comment() 
         assert h.emu.issue(REPO, issue).body == SEED  # Step 1 is IN PROGRESS already
         await merge(h, number, delivery_id="merge-1")
 
-        today = dt.datetime.now(dt.UTC).date().isoformat()
+        merged_at = h.emu.pull(REPO, number).merged_at
+        assert merged_at is not None
+        day = dt.datetime.fromtimestamp(merged_at, dt.UTC).date().isoformat()  # the merge's date
         want = expected("after-step-1.md").replace(
-            "2025-09-20 - Step 1 completed via #1201", f"{today} - Step 1 completed via #{number}")
+            "2025-09-20 - Step 1 completed via #1201", f"{day} - Step 1 completed via #{number}")
         assert h.emu.issue(REPO, issue).body == want
         comments = h.emu.issue(REPO, issue).comments
         assert len(comments) == 1
@@ -58,6 +60,7 @@ async def test_merging_the_step_1_pr_yields_the_contract_body_and_one_comment() 
 async def test_opening_a_pr_for_a_pending_step_moves_it_to_in_progress() -> None:
     async with running() as h:
         issue = h.emu.create_issue(REPO, "Tracking", SEED)
+        h.emu.set_permission(REPO, "octocat", "write")  # a maintainer's PR
         await h.open_pr({"tests/test_plan.py": "X = 1\n"}, body=linked_body(issue, "2"))
         assert h.emu.issue(REPO, issue).body == expected("started-step-2.md")
         assert h.emu.issue(REPO, issue).comments == []

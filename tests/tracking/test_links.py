@@ -116,7 +116,8 @@ def test_several_tracking_issues_pair_with_the_steps_that_follow() -> None:
 
 def test_tracking_without_step_is_a_problem_not_a_link() -> None:
     assert links("SSOT-Tracking: #1103") == []
-    assert link_problems("SSOT-Tracking: #1103") == ["SSOT-Tracking `#1103` given without SSOT-Step"]
+    assert link_problems("SSOT-Tracking: #1103") == [
+        "SSOT-Tracking `#1103` given without SSOT-Step"]
 
 
 def test_step_without_tracking_is_a_problem_not_a_link() -> None:
