@@ -188,8 +188,14 @@ async def _report(bot: Bot, installation_id: int, full_name: str, number: int,
             number, link_error_comment(problems), marker=LINK_ERROR_MARKER)
 
 
-async def apply_merge(bot: Bot, installation_id: int, full_name: str, pr: dict[str, Any]) -> None:
-    """A merged PR: tick its linked steps, say so once on each issue, report bad links."""
+async def apply_merge(bot: Bot, installation_id: int, full_name: str, pr: dict[str, Any], *,
+                      catch_up: bool = False) -> None:
+    """A merged PR: tick its linked steps, say so once on each issue, report bad links.
+
+    ``catch_up`` (docs/behaviour.md §12, the pass after downtime): the issue is edited only
+    when a linked step is still unticked, so re-applying an older merge never rewrites the
+    status lines a later merge wrote; the completion comment is still ensured once.
+    """
     if not pr.get("merged") and not pr.get("merged_at"):
         return
     links, problems = _links(full_name, pr)
@@ -216,8 +222,10 @@ async def apply_merge(bot: Bot, installation_id: int, full_name: str, pr: dict[s
             return complete_steps(body, wanted, pr_number=number, merged_on=merged_on,
                                   pr_ref=pr_ref)
 
-        repo, edit, found = await _apply(bot, installation_id, target,
-                                         _closing_guard(target, complete, tracking))
+        change = _closing_guard(target, complete, tracking)
+        if catch_up:
+            change = functools.partial(_only_if_unticked, change)
+        repo, edit, found = await _apply(bot, installation_id, target, change)
         if edit is None or (target.link.closing
                             and not parse_checklist(edit.body).is_tracking):
             problems.extend(found if edit is None else [])
@@ -238,6 +246,14 @@ async def apply_merge(bot: Bot, installation_id: int, full_name: str, pr: dict[s
                      extra={"issue": target.link.issue.number, "steps": list(linked),
                             "pr": number})
     await _report(bot, installation_id, full_name, number, problems)
+
+
+def _only_if_unticked(change: Callable[[str], Edit], body: str) -> Edit:
+    edit = change(body)
+    if edit.ticked or edit.completed:
+        return edit
+    return Edit(body=body, changed=False, ticked=(), moved=(), missing=edit.missing,
+                no_box=edit.no_box, unmatched=edit.unmatched)
 
 
 async def apply_start(bot: Bot, installation_id: int, full_name: str, pr: dict[str, Any]) -> None:
