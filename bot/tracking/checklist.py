@@ -16,6 +16,7 @@ linked id is ticked.
 
 from __future__ import annotations
 
+import bisect
 import datetime
 import re
 from collections.abc import Sequence
@@ -206,6 +207,9 @@ class _Doc:
     groups: list[tuple[int, Section]]  # group headings in order
     boxless: dict[tuple[int, ...], int]  # step ids named by lines without a box -> line
     boxes: dict[int, list[int]] = field(default_factory=dict)  # heading node -> its boxes
+    by_key: dict[tuple[int, ...], list[int]] | None = None  # step id -> nodes (built lazily)
+    heading_set: frozenset[int] = frozenset()
+    task_lines: list[tuple[int, int]] = field(default_factory=list)  # (line, node) of tasks
 
     def last_group(self, section: Section) -> int | None:
         found = [line for line, s in self.groups if s == section]
@@ -219,11 +223,17 @@ class _Doc:
     def candidates(self, key: tuple[int, ...]) -> list[int]:
         """The nodes a link to ``key`` means (§9 precedence): task items labelled Step (or
         unlabelled), else Phase/Stage task items, else Step headings, else Phase headings."""
+        if self.by_key is None:
+            self.by_key = {}
+            for j, node in enumerate(self.nodes):
+                node_key = _id_key(node.step_id) if node.step_id is not None else None
+                if node_key is not None:
+                    self.by_key.setdefault(node_key, []).append(j)
         tiers: dict[tuple[str, Word], list[int]] = {}
-        for k, node in enumerate(self.nodes):
-            if node.step_id is not None and _id_key(node.step_id) == key:
-                word: Word = "phase" if node.word == "phase" else "step"
-                tiers.setdefault((node.kind, word), []).append(k)
+        for k in self.by_key.get(key, ()):
+            node = self.nodes[k]
+            word: Word = "phase" if node.word == "phase" else "step"
+            tiers.setdefault((node.kind, word), []).append(k)
         for tier in (("task", "step"), ("task", "phase"), ("heading", "step"),
                      ("heading", "phase")):
             if tier in tiers:
@@ -238,7 +248,8 @@ class _Doc:
     def block_end(self, k: int) -> int:
         """Exclusive end line of task k's block: its line and the more-indented lines after it."""
         item = self.nodes[k]
-        headings = set(self.headings)
+        headings = self.heading_set or frozenset(self.headings)
+        self.heading_set = headings
         j = item.line + 1
         end = j
         while j < len(self.lines):
@@ -336,6 +347,14 @@ def _parse(body: str) -> _Doc:
     heading_nodes: dict[int, int] = {}  # heading line -> node index
 
     # headings: steps, then groups (a step heading is never a group)
+    ends: dict[int, int] = {}  # heading line -> end of its block (next heading of level <=)
+    open_headings: list[int] = []
+    for h in headings:
+        while open_headings and levels[open_headings[-1]] >= levels[h]:
+            ends[open_headings.pop()] = h
+        open_headings.append(h)
+    for h in open_headings:
+        ends[h] = n
     heading_texts: dict[int, str] = {}
     for i in headings:
         text = md[i].text.lstrip(" ")[levels[i]:]
@@ -343,7 +362,7 @@ def _parse(body: str) -> _Doc:
         hm = _HEADING_STEP.match(text)
         if hm is None or not hm.group("word"):
             continue
-        end = next((h for h in headings if h > i and levels[h] <= levels[i]), n)
+        end = ends[i]
         status, deco = _heading_status(text)
         title = _clean_title(hm)
         ts = _STATUS_END.search(title)
@@ -374,7 +393,7 @@ def _parse(body: str) -> _Doc:
         group = _section_of(heading_texts[i])
         if group is None:
             continue
-        end = next((h for h in headings if h > i and levels[h] <= levels[i]), n)
+        end = ends[i]
         prose, tasks = paragraphs_and_tasks(i + 1, end)
         if tasks or not prose:
             groups.append((i, group))
@@ -445,9 +464,13 @@ def _heading_boxes(doc: _Doc, k: int) -> list[int]:
     """The task items in heading step k's block (every box it owns)."""
     cached = doc.boxes.get(k)
     if cached is None:
+        if not doc.task_lines:
+            doc.task_lines = sorted((node.line, j) for j, node in enumerate(doc.nodes)
+                                    if node.kind == "task")
         start, end = doc.nodes[k].block
-        cached = [j for j, node in enumerate(doc.nodes)
-                  if node.kind == "task" and start <= node.line < end]
+        lo = bisect.bisect_left(doc.task_lines, (start, -1))
+        hi = bisect.bisect_left(doc.task_lines, (end, -1))
+        cached = [j for _, j in doc.task_lines[lo:hi]]
         doc.boxes[k] = cached
     return cached
 

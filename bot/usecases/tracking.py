@@ -63,7 +63,7 @@ async def edit_issue(repo: Repo, number: int, change: Callable[[str], Edit], *,
     delay = 0.2
     for _attempt in range(EDIT_ATTEMPTS):
         body = (await repo.issue(number)).get("body") or ""
-        edit = change(body)
+        edit = await asyncio.to_thread(change, body)  # up to 64 KiB of Markdown: off the loop
         if not edit.changed or not write:
             return edit
         await repo.update_issue_body(number, edit.body)
