@@ -21,13 +21,14 @@ import contextlib
 import datetime as dt
 import logging
 import time
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import aiohttp
 import gidgethub
-from prometheus_client import Counter
+from prometheus_client import CollectorRegistry, Counter
 
 from bot.github.ratelimit import STOP
 from bot.service import logs
@@ -80,17 +81,8 @@ class Reconciler:
         self._done = asyncio.Condition()
         self._task: asyncio.Task[None] | None = None
         self._merged_seen: dict[tuple[str, int], float] = {}  # applied merges, by merge time
-        registry = bot.metrics.registry
-        self.m_passes = Counter("ssot_reconcile_passes", "Catch-up passes by outcome",
-                                ["outcome"], registry=registry)
-        self.m_analysed = Counter("ssot_reconcile_prs_analysed",
-                                  "Open PRs the catch-up pass sent to analysis", registry=registry)
-        self.m_merges = Counter("ssot_reconcile_merges_applied",
-                                "Merged PRs whose tracking links the catch-up pass applied",
-                                registry=registry)
-        self.m_rate_limited = Counter(
-            "ssot_reconcile_rate_limited", "Installations a pass left for later (rate limit)",
-            registry=registry)
+        self.m_passes, self.m_analysed, self.m_merges, self.m_rate_limited = _counters(
+            bot.metrics.registry)
 
     # lifecycle ------------------------------------------------------------------------------
     def start(self) -> None:
@@ -144,9 +136,10 @@ class Reconciler:
         except asyncio.CancelledError:
             outcome = "cancelled"  # the service is stopping; the next start catches up
             raise
-        except Exception:
+        except Exception:  # a bug, not GitHub: say so, and let the next pass try again
             outcome = "error"
-            raise
+            stats.errors += 1
+            log.exception("catch-up pass failed")
         finally:
             self.m_passes.labels(outcome).inc()
             log.info("catch-up pass", extra={
@@ -192,6 +185,10 @@ class Reconciler:
                         log.warning("catch-up could not handle a pull request", extra={
                             "repo": full_name, "pr": pr.get("number"),
                             "error": type(exc).__name__})
+                    except Exception:  # one PR's surprise must not end the pass
+                        stats.errors += 1
+                        log.exception("catch-up could not handle a pull request", extra={
+                            "repo": full_name, "pr": pr.get("number")})
         except (gidgethub.GitHubException, aiohttp.ClientError, TimeoutError) as exc:
             stats.errors += 1
             log.warning("catch-up could not list an installation's pull requests",
@@ -249,6 +246,26 @@ class Reconciler:
         cutoff = since.timestamp()
         for key in [k for k, at in self._merged_seen.items() if at < cutoff]:
             del self._merged_seen[key]
+
+
+_COUNTERS: weakref.WeakKeyDictionary[CollectorRegistry, tuple[Counter, Counter, Counter, Counter]] \
+    = weakref.WeakKeyDictionary()
+
+
+def _counters(registry: CollectorRegistry) -> tuple[Counter, Counter, Counter, Counter]:
+    """The pass's counters in the service's registry (made once per registry)."""
+    if registry not in _COUNTERS:
+        _COUNTERS[registry] = (
+            Counter("ssot_reconcile_passes", "Catch-up passes by outcome", ["outcome"],
+                    registry=registry),
+            Counter("ssot_reconcile_prs_analysed", "Open PRs the catch-up pass sent to analysis",
+                    registry=registry),
+            Counter("ssot_reconcile_merges_applied",
+                    "Merged PRs whose tracking links the catch-up pass applied",
+                    registry=registry),
+            Counter("ssot_reconcile_rate_limited",
+                    "Installations a pass left for later (rate limit low)", registry=registry))
+    return _COUNTERS[registry]
 
 
 class _RateLimited(Exception):
