@@ -33,12 +33,13 @@ from __future__ import annotations
 
 import ast
 import re
-import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 
 from bot.config.model import Config
 from bot.engine.names import module_of_path, prefixes, resolve_relative
+from bot.engine.rules.syntax import ast_dotted as _dotted
+from bot.engine.rules.syntax import parse_ast as parse
 
 _COMPOUND = (
     ast.If, ast.Try, ast.TryStar, ast.With, ast.AsyncWith, ast.For, ast.AsyncFor, ast.While,
@@ -71,15 +72,6 @@ class ModuleInfo:
         if self.all is not None:
             return name in self.all
         return not name.startswith("_")
-
-
-def parse(text: str) -> ast.Module | None:
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return ast.parse(text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
-        return None
 
 
 def module_info(path: str, text: str, tree: ast.Module | None = None) -> ModuleInfo | None:
@@ -213,17 +205,6 @@ class _Reader:
 
 def _is_all(node: ast.expr) -> bool:
     return isinstance(node, ast.Name) and node.id == "__all__"
-
-
-def _dotted(node: ast.AST) -> str | None:
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if not isinstance(node, ast.Name):
-        return None
-    parts.append(node.id)
-    return ".".join(reversed(parts))
 
 
 # ------------------------------------------------------------------------------ the index
