@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_API_URL = "https://api.github.com"
+DEFAULT_STATE_DIR = ".ssot-state"  # relative to the working directory
 
 
 class SettingsError(Exception):
@@ -28,6 +29,7 @@ class Settings:
     log_level: str = "INFO"
     workers: int | None = None  # analysis processes; None = cpu count
     max_concurrent_analyses: int = 4
+    state_dir: str = DEFAULT_STATE_DIR  # SSOT_STATE_DIR: the inventory's on-disk cache
 
     @property
     def can_call_github(self) -> bool:
@@ -129,4 +131,5 @@ def load_settings(
         webhook_path=path,
         log_level=(env.get("LOG_LEVEL", "INFO").strip() or "INFO").upper(),
         workers=workers,
+        state_dir=env.get("SSOT_STATE_DIR", "").strip() or DEFAULT_STATE_DIR,
     )

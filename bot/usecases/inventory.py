@@ -1,0 +1,366 @@
+"""The inventory of a tracking issue (docs/behaviour.md §11): on a push to the default branch,
+or `/ssot inventory`, analyse the whole default branch with the inventory's rules and keep the
+issue's block (counts, top files, history, chart) up to date.
+
+Cost: results per file are cached by blob sha in :attr:`Bot.store`; the default branch is read
+incrementally when the store knows an earlier commit (the push's changed paths, else the compare
+API), and as one tarball otherwise. Runs per repository are serialised and coalesced by the job
+queue: pushes that arrive during a run fold into one follow-up of the newest commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import functools
+import logging
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import gidgethub
+
+from bot.config.loader import load_config_text
+from bot.config.model import Config, ConfigError, InventoryTarget
+from bot.engine.paths import path_matches
+from bot.github.client import ArchiveTooLarge, Repo
+from bot.inventory import archive
+from bot.inventory.block import (
+    Inventory,
+    clear_comment,
+    clear_marker,
+    parse_history,
+    previous_total,
+    too_large,
+    update_body,
+)
+from bot.inventory.scan import analysis_key, batches, inventory_rules, record_of, restricted, take
+from bot.service import logs
+from bot.service.context import Bot
+from bot.state.store import FileRecord, Snapshot
+from bot.tracking.checklist import Edit
+from bot.usecases.tracking import edit_issue
+
+log = logging.getLogger(__name__)
+
+CONFIG_PATH = ".github/ssot.yml"
+FETCH_CONCURRENCY = 8
+PUSH_PAYLOAD_COMMITS = 20  # GitHub lists at most 20 commits in a push payload
+COMPARE_FILES = 300  # ... and at most 300 files in a compare answer
+COMPARE_COMMITS = 250
+MAX_ARCHIVE_BYTES = 2 << 30  # the compressed tarball
+MAX_EXTRACTED_BYTES = 4 << 30  # the files the rules look at, unpacked
+ZERO_SHA = "0" * 40
+
+
+@dataclass(frozen=True)
+class Push:
+    """What a ``push`` payload tells: the commits moved from ``before`` to ``after``, and the
+    paths they touched (path -> exists at ``after``) when the payload lists every commit."""
+
+    before: str
+    after: str
+    changed: Mapping[str, bool] | None = None
+    date: str | None = None
+
+    @classmethod
+    def from_payload(cls, data: Mapping[str, Any]) -> Push:
+        commits = data.get("commits") or []
+        changed: dict[str, bool] | None = {}
+        complete = (isinstance(commits, list) and len(commits) < PUSH_PAYLOAD_COMMITS
+                    and not data.get("forced") and not data.get("created"))
+        if complete and changed is not None:
+            for commit in commits:
+                for path in commit.get("added", []) + commit.get("modified", []):
+                    changed[str(path)] = True
+                for path in commit.get("removed", []):
+                    changed[str(path)] = False
+        else:
+            changed = None
+        head = data.get("head_commit") or {}
+        stamp = str(head.get("timestamp") or "")
+        date = None
+        if stamp:
+            try:
+                date = dt.datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone(
+                    dt.UTC).strftime("%Y-%m-%d")
+            except ValueError:
+                date = None
+        return cls(str(data.get("before") or ZERO_SHA), str(data["after"]), changed, date)
+
+
+@dataclass
+class Run:
+    """Counters of one run (logged, and read by the benchmark)."""
+
+    mode: str = ""  # cached | push | compare | archive | too-large
+    analysed: int = 0
+    fetched: int = 0
+    inventories: list[Inventory] = field(default_factory=list)
+
+
+def submit_inventory(bot: Bot, installation_id: int, full_name: str, *, html_base: str,
+                     push: Push | None = None) -> str:
+    """Queue an inventory of the default branch (the push's ``after``, else its newest commit).
+
+    One run per repository at a time; triggers during a run fold into one follow-up (the job
+    queue keeps the newest)."""
+    key = ("inventory", full_name.lower())
+    context = logs.current()
+
+    async def job() -> None:
+        token = logs.bind(**context, inventory=full_name)
+        try:
+            await run_inventory(bot, installation_id, full_name, html_base=html_base, push=push)
+        finally:
+            logs.unbind(token)
+
+    outcome = bot.jobs.submit(key, job)
+    log.info("inventory %s", outcome, extra={"repo": full_name})
+    return outcome
+
+
+async def _config(bot: Bot, repo: Repo, name: str, ref: str, push: Push | None) -> Config | None:
+    """The configuration at ``ref``; a push that did not touch it reuses the one read at its
+    ``before`` (no request)."""
+    cached = await asyncio.to_thread(bot.store.config, name)
+    if (push is not None and cached is not None and cached[0] == push.before
+            and push.changed is not None and CONFIG_PATH not in push.changed):
+        text = cached[1]
+    else:
+        raw = await repo.file_at(CONFIG_PATH, ref)
+        try:
+            text = None if raw is None else raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            log.info("inventory: configuration is not UTF-8; nothing to do")
+            return None
+    if push is not None:
+        await asyncio.to_thread(bot.store.put_config, name, push.after, text)
+    if text is None:
+        return None  # the bundled default has no tracking.inventory
+    try:
+        return await asyncio.to_thread(load_config_text, text, CONFIG_PATH)
+    except ConfigError as exc:
+        log.info("inventory: invalid configuration", extra={"problems": len(exc.problems)})
+        return None
+
+
+async def _analyse(bot: Bot, config: Config, items: Sequence[tuple[str, bytes]]
+                   ) -> dict[str, FileRecord]:
+    results = await bot.analyse(items, config)
+    return {r.path: record_of(r) for r in results}
+
+
+async def _fetch_changed(
+    bot: Bot, repo: Repo, config: Config, sha: str, paths: Sequence[str], run: Run,
+    known: Mapping[str, str] | None = None,
+) -> tuple[dict[str, str], dict[str, FileRecord]]:
+    """Fetch and analyse ``paths`` at ``sha``: (path -> blob sha, path -> new record).
+    ``known``: blob shas already known (from compare): a blob the store has is not fetched."""
+    sem = asyncio.Semaphore(FETCH_CONCURRENCY)
+    limit = config.limits.max_file_bytes
+    cached = ({} if known is None else await asyncio.to_thread(
+        bot.store.results, repo.full_name.lower(), analysis_key(config), known))
+
+    async def one(path: str) -> tuple[str, str | None, bytes | None, bool]:
+        async with sem:
+            if known is not None and path in cached:
+                return path, known[path], None, False
+            if known is not None:
+                run.fetched += 1
+                return path, known[path], await repo.blob(known[path]), True
+            run.fetched += 1
+            entry = await repo.file_entry(path, sha, max_bytes=limit)
+            if entry is None:
+                return path, None, None, False
+            return path, entry[0], entry[1], True
+
+    got = await asyncio.gather(*(one(p) for p in paths))
+    blobs = {p: s for p, s, _, _ in got if s is not None}
+    records: dict[str, FileRecord] = {}
+    items: list[tuple[str, bytes]] = []
+    for path, blob_sha, data, fetched in got:
+        if blob_sha is None or not fetched:
+            continue
+        if data is None or len(data) > limit:
+            records[path] = FileRecord(skipped=True)
+        else:
+            items.append((path, data))
+    if items:
+        records.update(await _analyse(bot, config, items))
+        run.analysed += len(items)
+    return blobs, records
+
+
+async def _full_scan(bot: Bot, repo: Repo, config: Config, sha: str, run: Run
+                     ) -> tuple[dict[str, str], dict[str, FileRecord], str | None]:
+    """The whole commit from its tarball: (path -> blob sha, new records, too-large reason)."""
+    name, key = repo.full_name.lower(), analysis_key(config)
+    limits = config.limits
+    with tempfile.TemporaryDirectory(prefix="ssot-inventory-") as tmp:
+        archive_path = Path(tmp) / "archive.tar.gz"
+        try:
+            with archive_path.open("wb") as sink:
+                await repo.tarball(sha, sink, max_bytes=MAX_ARCHIVE_BYTES)
+        except ArchiveTooLarge:
+            return {}, {}, f"an archive over {MAX_ARCHIVE_BYTES >> 20:,} MiB"
+        run.fetched += 1
+        files_dir = Path(tmp) / "files"
+        files_dir.mkdir()
+        extracted = await asyncio.to_thread(
+            archive.extract, archive_path, files_dir,
+            wanted=functools.partial(path_matches, config.paths),
+            max_file_bytes=limits.max_file_bytes, max_files=limits.max_inventory_files,
+            max_total_bytes=MAX_EXTRACTED_BYTES)
+        if extracted.too_large:
+            return {}, {}, extracted.too_large
+        blobs = {**extracted.files, **extracted.large}
+        cached = await asyncio.to_thread(bot.store.results, name, key, blobs)
+        records: dict[str, FileRecord] = {p: FileRecord(skipped=True) for p in extracted.large}
+        todo = sorted(p for p in extracted.files if p not in cached)
+        for chunk in batches(todo):
+            items = await asyncio.to_thread(
+                lambda c=chunk: [(p, (files_dir / p).read_bytes()) for p in c])
+            records.update(await _analyse(bot, config, items))
+            run.analysed += len(items)
+    return blobs, records, None
+
+
+async def _head_and_files(
+    bot: Bot, repo: Repo, config: Config, push: Push | None, branch: str | None,
+    snapshot: Snapshot | None, run: Run,
+) -> tuple[str, dict[str, str] | None, dict[str, FileRecord], str | None]:
+    """The commit analysed, its files (None: take the tarball), the new records, and a
+    too-large reason."""
+    if push is not None:
+        sha = push.after
+        if snapshot is not None and snapshot.sha == sha:
+            run.mode = "cached"
+            return sha, dict(snapshot.files), {}, None
+        if snapshot is not None and push.changed is not None and push.before == snapshot.sha:
+            run.mode = "push"
+            files = dict(snapshot.files)
+            wanted = []
+            for path, exists in push.changed.items():
+                files.pop(path, None)
+                if exists and path_matches(config.paths, path):
+                    wanted.append(path)
+            blobs, records = await _fetch_changed(bot, repo, config, sha, sorted(wanted), run)
+            files.update(blobs)
+            return sha, files, records, None
+        target = sha
+    else:
+        assert branch is not None
+        target = branch
+    if snapshot is not None:
+        compared = await repo.compare(snapshot.sha, target)
+        commits = compared.get("commits") or []
+        changed = compared.get("files") or []
+        if compared.get("status") == "identical":
+            run.mode = "cached"
+            return snapshot.sha, dict(snapshot.files), {}, None
+        if (compared.get("status") == "ahead" and commits
+                and int(compared.get("total_commits") or 0) <= COMPARE_COMMITS
+                and len(changed) < COMPARE_FILES):
+            run.mode = "compare"
+            sha = str(commits[-1]["sha"])
+            files = dict(snapshot.files)
+            known: dict[str, str] = {}
+            for f in changed:
+                files.pop(str(f["filename"]), None)
+                if f.get("previous_filename"):
+                    files.pop(str(f["previous_filename"]), None)
+                if f.get("status") != "removed" and path_matches(config.paths, f["filename"]):
+                    known[str(f["filename"])] = str(f["sha"])
+            blobs, records = await _fetch_changed(bot, repo, config, sha, sorted(known), run,
+                                                  known=known)
+            files.update(blobs)
+            return sha, files, records, None
+    if push is None:
+        compared = await repo.compare(target, target)
+        sha = str(compared["base_commit"]["sha"])
+    else:
+        sha = push.after
+    run.mode = "archive"
+    blobs, records, reason = await _full_scan(bot, repo, config, sha, run)
+    return sha, (None if reason else blobs), records, reason
+
+
+async def run_inventory(
+    bot: Bot, installation_id: int, full_name: str, *, html_base: str,
+    push: Push | None = None,
+) -> Run:
+    """One inventory of the default branch; every target issue's block is brought up to date."""
+    run = Run()
+    repo = bot.repo(installation_id, full_name)
+    name = full_name.lower()
+    branch = None
+    if push is None:
+        branch = str((await repo.repository()).get("default_branch") or "main")
+    config = await _config(bot, repo, name, push.after if push else str(branch), push)
+    if config is None or not config.tracking.inventory:
+        return run
+    rules = inventory_rules(config)
+    config = restricted(config, rules)
+    key = analysis_key(config)
+    snapshot = await asyncio.to_thread(bot.store.snapshot, name, key)
+    sha, files, records, reason = await _head_and_files(
+        bot, repo, config, push, branch, snapshot, run)
+    date = (push.date if push and push.date else None) or dt.datetime.now(dt.UTC).strftime(
+        "%Y-%m-%d")
+    if files is not None and len(files) > config.limits.max_inventory_files:
+        reason = (f"more than {config.limits.max_inventory_files:,} files to check "
+                  "(`limits.max_inventory_files`)")
+    if reason is not None or files is None:
+        run.mode = "too-large"
+        inventories = {t.issue: too_large(t.rules, sha=sha, date=date,
+                                          reason=reason or "unknown") for t in
+                       config.tracking.inventory}
+    else:
+        if records:
+            await asyncio.to_thread(bot.store.put_results, name, key,
+                                    [(p, files[p], r) for p, r in records.items() if p in files])
+        all_records = await asyncio.to_thread(bot.store.results, name, key, files)
+        await asyncio.to_thread(bot.store.put_snapshot, name, key, Snapshot(sha, files))
+        inventories = {t.issue: take(all_records, t.rules, sha=sha, date=date)
+                       for t in config.tracking.inventory}
+    for target in config.tracking.inventory:
+        inventory = inventories[target.issue]
+        run.inventories.append(inventory)
+        await _write(bot, repo, target, inventory, html_base)
+    log.info("inventory taken", extra={
+        "repo": full_name, "sha": sha, "mode": run.mode, "analysed": run.analysed,
+        "fetched": run.fetched, "totals": [i.total for i in run.inventories]})
+    return run
+
+
+async def _write(bot: Bot, repo: Repo, target: InventoryTarget, inventory: Inventory,
+                 html_base: str) -> None:
+    """Put the block in the issue (re-read / write / verify, under the issue's lock); say once
+    when the total went from above 0 to 0 (docs/behaviour.md §11)."""
+    before: list[int | None] = []
+
+    def change(body: str) -> Edit:
+        before[:] = [previous_total(parse_history(body), inventory.sha)]
+        new, _ = update_body(body, inventory, html_base=html_base)
+        return Edit(new, new != body, (), (), ())
+
+    async with bot.issue_locks.hold((repo.full_name.lower(), target.issue)):
+        try:
+            await edit_issue(repo, target.issue, change)
+        except gidgethub.BadRequest as exc:
+            if int(exc.status_code) in (404, 410):
+                log.info("inventory issue not found", extra={"issue": target.issue})
+                return
+            raise
+    previous = before[0] if before else None
+    if inventory.too_large is None and inventory.total == 0 and previous:
+        await repo.comment_once(target.issue, clear_comment(inventory.sha, html_base),
+                                marker=clear_marker(inventory.sha))
+
+
+def html_base_of(repository: Mapping[str, Any]) -> str:
+    """``https://<host>/<owner>/<repo>`` from a webhook's ``repository``."""
+    return str(repository.get("html_url") or f"https://github.com/{repository['full_name']}")
