@@ -184,10 +184,10 @@ def _file_link(base: str | None, sha: str, f: FileCount) -> str:
 
 
 def _axis_max(totals: Sequence[int]) -> int:
-    top = max(totals, default=0)
+    top: int = max(totals, default=0)
     if top < 10:
         return max(top + 1, 1)
-    magnitude = 10 ** (len(str(top)) - 1)
+    magnitude: int = 10 ** (len(str(top)) - 1)
     return (top // magnitude + 1) * magnitude
 
 

@@ -221,11 +221,14 @@ async def _full_scan(bot: Bot, repo: Repo, config: Config, sha: str, run: Run
         records: dict[str, FileRecord] = {p: FileRecord(skipped=True) for p in extracted.large}
         todo = sorted(p for p in extracted.files if p not in cached)
         for chunk in batches(todo):
-            items = await asyncio.to_thread(
-                lambda c=chunk: [(p, (files_dir / p).read_bytes()) for p in c])
+            items = await asyncio.to_thread(_read_files, files_dir, chunk)
             records.update(await _analyse(bot, config, items))
             run.analysed += len(items)
     return blobs, records, None
+
+
+def _read_files(root: Path, paths: Sequence[str]) -> list[tuple[str, bytes]]:
+    return [(p, (root / p).read_bytes()) for p in paths]
 
 
 async def _head_and_files(

@@ -187,7 +187,7 @@ async def test_a_push_to_another_branch_or_without_inventory_does_nothing(tmp_pa
 
 async def test_a_repository_over_max_inventory_files_gets_the_sentence(tmp_path: Path) -> None:
     async with running(example_files()) as h:
-        issue, sha = await setup(h, tmp_path, extra_config="limits:\n  max_inventory_files: 3\n")
+        issue, _ = await setup(h, tmp_path, extra_config="limits:\n  max_inventory_files: 3\n")
         block = block_of(h.emu.issue(REPO, issue).body or "")
         assert "too large to take the inventory" in block
         assert "more than 3 files to check (`limits.max_inventory_files`)" in block
