@@ -8,6 +8,7 @@ every call goes through :mod:`bot.github.client`.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import functools
 import logging
@@ -37,6 +38,7 @@ from bot.report.github import (
 )
 from bot.service import logs
 from bot.service.context import Bot
+from bot.usecases.inventory import pull_request_note
 
 log = logging.getLogger(__name__)
 
@@ -154,6 +156,9 @@ async def analyse_pull_request(bot: Bot, installation_id: int, full_name: str, n
     report = await asyncio.to_thread(
         functools.partial(check_run_report, violations, errors, config,
                           files_checked=files_checked))
+    note = await _inventory_note(bot, repo, pr, config, violations)
+    if note:  # docs/behaviour.md §11: pre-existing inventory violations the PR removes
+        report = dataclasses.replace(report, summary=f"{report.summary}\n\n{note}")
     batches = annotation_batches(report.annotations) or [[]]
     for batch in batches[:-1]:
         await repo.update_check_run(check["id"], {"output": _output(report, batch)})
@@ -185,6 +190,15 @@ async def _analyse(
             errors.append(result.error)
         violations.extend(mark_new(result.violations, added_lines_from_patch(f.get("patch"))))
     return violations, errors, len(checked), checked
+
+
+async def _inventory_note(bot: Bot, repo: Repo, pr: dict[str, Any], config: Config,
+                          violations: list[Violation]) -> str | None:
+    try:
+        return await pull_request_note(bot, repo, pr, config, violations)
+    except (gidgethub.GitHubException, aiohttp.ClientError, TimeoutError, OSError):
+        log.warning("inventory note skipped", exc_info=True)
+        return None
 
 
 async def _review(

@@ -367,3 +367,73 @@ async def _write(bot: Bot, repo: Repo, target: InventoryTarget, inventory: Inven
 def html_base_of(repository: Mapping[str, Any]) -> str:
     """``https://<host>/<owner>/<repo>`` from a webhook's ``repository``."""
     return str(repository.get("html_url") or f"https://github.com/{repository['full_name']}")
+
+
+# --- the PR check's summary (docs/behaviour.md §11) -----------------------------------------
+
+MAX_BASE_FETCHES = 30  # base versions of touched files read per PR when the store lacks them
+
+
+async def pull_request_note(
+    bot: Bot, repo: Repo, pr: Mapping[str, Any], config: Config,
+    violations: Sequence[Any],
+) -> str | None:
+    """How many pre-existing inventory violations the PR removes, for its check summary (None
+    when the repository keeps no inventory). Base counts come from the inventory's store when
+    the PR targets the default branch and the store knows the files; otherwise the base
+    versions are read (at most :data:`MAX_BASE_FETCHES`); every extra request is counted."""
+    if not config.tracking.inventory:
+        return None
+    rules = inventory_rules(config)
+    wanted = set(rules)
+    inv_config = restricted(config, rules)
+    name, key = repo.full_name.lower(), analysis_key(inv_config)
+    requests = 0
+    files = await repo.pull_files(int(pr["number"]))
+    requests += max(1, -(-len(files) // 100))
+    touched: dict[str, str | None] = {}  # base path -> head path (None: removed)
+    for f in files:
+        status, head_path = f.get("status"), str(f["filename"])
+        base_path = str(f.get("previous_filename") or head_path)
+        if status in ("modified", "renamed", "changed", "removed") and path_matches(
+                inv_config.paths, base_path):
+            touched[base_path] = None if status == "removed" else head_path
+    if not touched:
+        return None
+    base = pr.get("base") or {}
+    base_records: dict[str, FileRecord] = {}
+    snapshot = await asyncio.to_thread(bot.store.snapshot, name, key)
+    if snapshot is not None and base.get("ref") == (base.get("repo") or {}).get(
+            "default_branch"):
+        known = {p: snapshot.files[p] for p in touched if p in snapshot.files}
+        base_records = await asyncio.to_thread(bot.store.results, name, key, known)
+    missing = [p for p in sorted(touched) if p not in base_records]
+    fetch, unread = missing[:MAX_BASE_FETCHES], len(missing[MAX_BASE_FETCHES:])
+    limit = inv_config.limits.max_file_bytes
+    items: list[tuple[str, bytes]] = []
+    for path in fetch:
+        requests += 1
+        entry = await repo.file_entry(path, str(base.get("sha")), max_bytes=limit)
+        if entry is not None and entry[1] is not None:
+            items.append((path, entry[1]))
+    if items:
+        base_records.update(await _analyse(bot, inv_config, items))
+    head_counts: dict[str, int] = {}
+    for v in violations:
+        if v.rule in wanted:
+            head_counts[v.path] = head_counts.get(v.path, 0) + 1
+    before = after = removed = 0
+    for base_path, target in touched.items():
+        record = base_records.get(base_path)
+        if record is None:
+            continue
+        old = sum(1 for r, _ in record.findings if r in wanted)
+        new = 0 if target is None else head_counts.get(target, 0)
+        before, after, removed = before + old, after + new, removed + max(0, old - new)
+    issues = ", ".join(f"#{t.issue}" for t in config.tracking.inventory)
+    text = (f"**Inventory** ({issues}): this PR removes **{removed}** pre-existing "
+            f"violation{'s' if removed != 1 else ''} of the inventory's rules "
+            f"({before} → {after} in the files it touches)")
+    if unread:
+        text += f"; {unread} more touched files were not compared (limit {MAX_BASE_FETCHES})"
+    return text + f". ({requests} extra GitHub request{'s' if requests != 1 else ''}.)"

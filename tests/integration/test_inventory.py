@@ -192,3 +192,15 @@ async def test_a_repository_over_max_inventory_files_gets_the_sentence(tmp_path:
         assert "too large to take the inventory" in block
         assert "more than 3 files to check (`limits.max_inventory_files`)" in block
         assert parse_history(h.emu.issue(REPO, issue).body) == []
+
+
+async def test_pr_check_summary_counts_the_inventory_violations_it_removes(
+        tmp_path: Path) -> None:
+    async with running() as h:
+        await setup(h, tmp_path)  # the store knows the default branch
+        number = await h.open_pr({EXTRA: FIXED_TEXT})
+        run = [r for r in h.emu.check_runs(REPO) if r.head_sha == h.emu.head_sha(REPO, number)]
+        summary = run[-1].output["summary"]
+        assert "this PR removes **1** pre-existing violation of the inventory's rules" in summary
+        assert "(1 → 0 in the files it touches)" in summary
+        assert "(1 extra GitHub request.)" in summary  # the file list; base counts from the store
