@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from bot import __version__
+from bot.config.globs import path_matches
 from bot.config.loader import bundled_config, load_config_file
 from bot.config.model import Config, ConfigError
 from bot.engine.diff import added_lines_from_diff, mark_new
 from bot.engine.model import FileError, FileResult
-from bot.engine.paths import path_matches
 from bot.report.local import (
     FORMATS,
     fails,

@@ -20,7 +20,7 @@ PERMISSION_FOR = [
     (r"^/repos/\{owner\}/\{repo\}/pulls", ("pull_requests", "read")),
     (r"^/repos/\{owner\}/\{repo\}/pulls/\{n\}/(reviews|comments)", ("pull_requests", "write")),
     (r"^/repos/\{owner\}/\{repo\}/contents/", ("contents", "read")),
-    (r"^/repos/\{owner\}/\{repo\}/git/blobs/", ("contents", "read")),
+    (r"^/repos/\{owner\}/\{repo\}/git/(blobs|trees)/", ("contents", "read")),
     (r"^/repos/\{owner\}/\{repo\}/check-runs", ("checks", "write")),
     (r"^/repos/\{owner\}/\{repo\}/issues", ("issues", "write")),
     (r"^/repos/\{owner\}/\{repo\}/collaborators/", ("metadata", "read")),

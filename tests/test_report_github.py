@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from bot.config.model import Config, ConfigProblem, Rule
-from bot.engine.model import FileError, Severity, Violation
+from bot.config.model import Config, ConfigProblem, Rule, Severity
+from bot.engine.model import FileError, Violation
 from bot.report.github import (
     ANNOTATION_LEVEL,
     RECHECK_ACTION,

@@ -20,9 +20,11 @@ from typing import Any, cast
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from bot.config.globs import GlobError, validate_glob
 from bot.config.model import (
     LIMIT_BOUNDS,
     RULE_KINDS,
+    SEVERITIES,
     Config,
     ConfigError,
     ConfigProblem,
@@ -33,11 +35,10 @@ from bot.config.model import (
     ReviewMode,
     Rule,
     RuleKind,
+    Severity,
     Tracking,
     is_repository_name,
 )
-from bot.engine.model import SEVERITIES, Severity
-from bot.engine.paths import GlobError, validate_glob
 
 __all__ = [
     "BUNDLED_SOURCE",

@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from bot.engine.model import Severity
+Severity = Literal["error", "warning", "notice"]
+SEVERITIES: tuple[Severity, ...] = ("error", "warning", "notice")
 
 FailOn = Literal["new", "any", "never"]
 ReviewMode = Literal["comment", "request-changes", "off"]

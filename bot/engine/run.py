@@ -18,11 +18,11 @@ from dataclasses import dataclass
 
 import libcst as cst
 
+from bot.config.globs import path_matches
 from bot.config.model import Config, Rule
 from bot.engine.fingerprint import with_fingerprints
 from bot.engine.model import FileError, FileResult, Violation
 from bot.engine.names import AliasTable, module_of_path
-from bot.engine.paths import path_matches
 from bot.engine.rules import KINDS
 from bot.engine.rules.base import Finding, ImportFix, NameFix, Need, words
 from bot.engine.rules.facts import Facts, Span, collect, positions

@@ -10,8 +10,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from bot import __version__
-from bot.config.model import FailOn, Rule
-from bot.engine.model import FileError, FileResult, Severity, Violation
+from bot.config.model import FailOn, Rule, Severity
+from bot.engine.model import FileError, FileResult, Violation
 
 __all__ = [
     "FORMATS",

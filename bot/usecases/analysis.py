@@ -19,11 +19,11 @@ from typing import Any, TypeVar
 import aiohttp
 import gidgethub
 
+from bot.config.globs import path_matches
 from bot.config.loader import bundled_config, load_config_text
 from bot.config.model import Config, ConfigError, ConfigProblem
 from bot.engine.diff import added_lines_from_patch, commentable_lines_from_patch, mark_new
 from bot.engine.model import FileError, Violation
-from bot.engine.paths import path_matches
 from bot.github.client import Repo
 from bot.report.github import (
     RECHECK_ACTION,

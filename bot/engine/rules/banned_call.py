@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from bot.config.globs import matches_any
 from bot.config.model import Rule
-from bot.engine.paths import matches_any
 from bot.engine.rules.base import Example, Finding, RuleKind, symbol_hit
 from bot.engine.rules.facts import Facts
 

@@ -1,4 +1,7 @@
-"""Path globs with .gitignore conventions (via pathspec), over root-relative ``/`` paths."""
+"""Path globs of ssot.yml: validation and matching with .gitignore conventions (pathspec).
+
+Configuration owns what a glob means; the engine and the service match paths through here.
+"""
 
 from __future__ import annotations
 
