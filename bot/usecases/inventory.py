@@ -22,9 +22,9 @@ from typing import Any
 
 import gidgethub
 
+from bot.config.globs import path_matches
 from bot.config.loader import load_config_text
 from bot.config.model import Config, ConfigError, InventoryTarget
-from bot.engine.paths import path_matches
 from bot.github.client import ArchiveTooLarge, Repo
 from bot.inventory import archive
 from bot.inventory.block import (
