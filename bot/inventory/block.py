@@ -238,8 +238,8 @@ def render_block(
                       else f" ({diff:,} more than before)")
         lines += [
             f"**{_plural(inventory.total, 'violation')} left** at {at} ({inventory.date}) "
-            f"in {_plural(inventory.files_with_violations, 'file')}{change}; "
-            f"{_plural(inventory.files_checked, 'file')} checked.",
+            f"in {_plural(inventory.files_with_violations, 'file')}; "
+            f"{_plural(inventory.files_checked, 'file')} checked{change}.",
             "",
             "| rule | violations |",
             "|---|---:|",

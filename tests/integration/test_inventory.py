@@ -204,3 +204,21 @@ async def test_pr_check_summary_counts_the_inventory_violations_it_removes(
         assert "this PR removes **1** pre-existing violation of the inventory's rules" in summary
         assert "(1 → 0 in the files it touches)" in summary
         assert "(1 extra GitHub request.)" in summary  # the file list; base counts from the store
+
+
+async def test_pushes_during_a_run_fold_into_one_follow_up_of_the_newest(
+        tmp_path: Path) -> None:
+    async with running() as h:
+        h.bot.store = open_store(tmp_path)
+        issue = h.emu.create_issue(REPO, "Tracking", SEED)
+        h.emu.inject("GET", r"/tarball/", status=None, delay=0.5)  # the first run is slow
+        first = await push(h, {".github/ssot.yml": config(issue), EXTRA: EXTRA_TEXT},
+                           settle=False)
+        await asyncio.sleep(0.2)
+        await push(h, {"a.py": "x = 1\n"}, settle=False)
+        last = await push(h, {EXTRA: FIXED_TEXT}, settle=False)
+        await h.bot.idle()
+        history = parse_history(h.emu.issue(REPO, issue).body)
+        assert [(p.sha, p.total) for p in history] == [(first, 5), (last, 4)]
+        assert len(h.calls("GET", "/tarball/")) == 1
+        assert len(h.calls("GET", "/compare/")) == 1  # the follow-up reads what changed since
