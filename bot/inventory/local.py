@@ -50,7 +50,7 @@ def _head(root: Path) -> str:
 
 
 def inventory_main(args: argparse.Namespace) -> int:
-    from bot.cli import UsageError, _collect, _load_config, _Progress, _read
+    from bot.cli import UsageError, _collect, _load_config, _Progress, _read, _with_reexports
     from bot.engine.pool import analyse_files
 
     root = Path(args.path)
@@ -66,7 +66,7 @@ def inventory_main(args: argparse.Namespace) -> int:
         rules = select_rules(config, args.rules)
     except ValueError as exc:
         return _fail(str(exc))
-    config = restricted(config, rules)
+    config = _with_reexports(root, restricted(config, rules))  # docs/behaviour.md §10
     try:
         inputs = _collect(root, [str(root)], config, None)
     except UsageError as exc:

@@ -44,10 +44,13 @@ class FileRecord:
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
-    """The files of one analysed commit (path -> blob sha), only those the rules look at."""
+    """The files of one analysed commit (path -> blob sha), only those the rules look at, and
+    the re-export index the results were computed with (docs/behaviour.md §10): cached results
+    hold only under that index."""
 
     sha: str
     files: Mapping[str, str] = field(default_factory=dict)
+    index: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 class StateStore(Protocol):
@@ -82,7 +85,7 @@ CREATE TABLE IF NOT EXISTS results (
     data TEXT NOT NULL, PRIMARY KEY (repo, key, path, sha));
 CREATE TABLE IF NOT EXISTS snapshots (
     repo TEXT NOT NULL, key TEXT NOT NULL, sha TEXT NOT NULL, files TEXT NOT NULL,
-    PRIMARY KEY (repo, key));
+    reexports TEXT NOT NULL DEFAULT '{}', PRIMARY KEY (repo, key));
 CREATE TABLE IF NOT EXISTS configs (
     repo TEXT PRIMARY KEY, sha TEXT NOT NULL, text TEXT);
 """
@@ -125,19 +128,23 @@ class SQLiteStore:
 
     def snapshot(self, repo: str, key: str) -> Snapshot | None:
         with self._lock:
-            row = self._db.execute("SELECT sha, files FROM snapshots WHERE repo = ? AND key = ?",
-                                   (repo, key)).fetchone()
+            row = self._db.execute(
+                "SELECT sha, files, reexports FROM snapshots WHERE repo = ? AND key = ?",
+                (repo, key)).fetchone()
         if row is None:
             return None
-        return Snapshot(str(row[0]), {str(p): str(s) for p, s in json.loads(row[1]).items()})
+        return Snapshot(str(row[0]), {str(p): str(s) for p, s in json.loads(row[1]).items()},
+                        {str(k): tuple(v) for k, v in json.loads(row[2]).items()})
 
     def put_snapshot(self, repo: str, key: str, snapshot: Snapshot) -> None:
         files = dict(snapshot.files)
         with self._lock:
             self._db.execute("BEGIN")
             self._db.execute(
-                "INSERT OR REPLACE INTO snapshots (repo, key, sha, files) VALUES (?, ?, ?, ?)",
-                (repo, key, snapshot.sha, json.dumps(files, separators=(",", ":"))))
+                "INSERT OR REPLACE INTO snapshots (repo, key, sha, files, reexports) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (repo, key, snapshot.sha, json.dumps(files, separators=(",", ":")),
+                 json.dumps({k: list(v) for k, v in snapshot.index.items()})))
             stale = [(repo, key, path, sha) for path, sha in self._db.execute(
                 "SELECT path, sha FROM results WHERE repo = ? AND key = ?", (repo, key))
                 if files.get(path) != sha]

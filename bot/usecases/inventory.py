@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import functools
 import logging
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,8 @@ import gidgethub
 from bot.config.globs import path_matches
 from bot.config.loader import load_config_text
 from bot.config.model import Config, ConfigError, InventoryTarget
+from bot.engine.names import module_of_path
+from bot.engine.reexports import build_index, symbols_of
 from bot.github.client import ArchiveTooLarge, Repo
 from bot.inventory import archive
 from bot.inventory.block import (
@@ -153,12 +154,54 @@ async def _analyse(bot: Bot, config: Config, items: Sequence[tuple[str, bytes]]
     return {r.path: record_of(r) for r in results}
 
 
+Reexports = Mapping[str, tuple[str, ...]]
+
+
+def _index_of(root: Path, paths: Sequence[str], config: Config) -> dict[str, tuple[str, ...]]:
+    """The re-export index (docs/behaviour.md §10) over every Python module of the archive,
+    checked or not: the one ``ssot-bot check`` builds for the same tree."""
+    sources: list[tuple[str, str]] = []
+    for path in paths:
+        if path.endswith(".py"):
+            try:
+                sources.append((path, (root / path).read_bytes().decode("utf-8-sig")))
+            except (OSError, UnicodeDecodeError):
+                continue  # a file that cannot be read re-exports nothing
+    return dict(build_index(sources, config).entries)
+
+
+def _updated_index(index: Reexports, config: Config,
+                   changed: Mapping[str, bytes | None]) -> dict[str, tuple[str, ...]]:
+    """``index`` after the changed modules (path -> new bytes, None: removed): their own
+    entries recomputed from their new text. Chains through unchanged modules are kept as the
+    last full read found them (they are re-read on the next tarball run)."""
+    modules = {module_of_path(p) for p in changed} - {None}
+    kept = {k: v for k, v in index.items() if k.rpartition(".")[0] not in modules}
+    sources: list[tuple[str, str]] = []
+    for path, data in changed.items():
+        if data is not None and path.endswith(".py"):
+            try:
+                sources.append((path, data.decode("utf-8-sig")))
+            except UnicodeDecodeError:
+                continue
+    if sources:
+        # the kept keys count as names, so a changed module re-exporting one is found
+        known = replace(config, aliases={**config.aliases, **{k: k for k in kept}})
+        fresh = build_index(sources, known).entries
+        kept.update({k: v for k, v in fresh.items() if k.rpartition(".")[0] in modules})
+    return kept
+
+
 async def _fetch_changed(
     bot: Bot, repo: Repo, config: Config, sha: str, paths: Sequence[str], run: Run,
-    known: Mapping[str, str] | None = None,
-) -> tuple[dict[str, str], dict[str, FileRecord]]:
-    """Fetch and analyse ``paths`` at ``sha``: (path -> blob sha, path -> new record).
-    ``known``: blob shas already known (from compare): a blob the store has is not fetched."""
+    known: Mapping[str, str] | None = None, index: Reexports | None = None,
+    removed: Sequence[str] = (),
+) -> tuple[dict[str, str], dict[str, FileRecord], dict[str, tuple[str, ...]]]:
+    """Fetch and analyse ``paths`` at ``sha``: (path -> blob sha, path -> new record, the
+    re-export index after them). ``known``: blob shas already known (from compare): a blob
+    the store has is not fetched (unless re-exports are followed: its text may bind names)."""
+    index = dict(index or {})
+    follow = bool(symbols_of(config))
     sem = asyncio.Semaphore(FETCH_CONCURRENCY)
     limit = config.limits.max_file_bytes
     cached = ({} if known is None else await asyncio.to_thread(
@@ -166,7 +209,7 @@ async def _fetch_changed(
 
     async def one(path: str) -> tuple[str, str | None, bytes | None, bool]:
         async with sem:
-            if known is not None and path in cached:
+            if known is not None and path in cached and not follow:
                 return path, known[path], None, False
             if known is not None:
                 run.fetched += 1
@@ -179,6 +222,11 @@ async def _fetch_changed(
 
     got = await asyncio.gather(*(one(p) for p in paths))
     blobs = {p: s for p, s, _, _ in got if s is not None}
+    if follow:
+        changed: dict[str, bytes | None] = dict.fromkeys(removed)
+        changed.update({p: data for p, _, data, _ in got})
+        index = await asyncio.to_thread(_updated_index, index, config, changed)
+        config = replace(config, reexports=index)
     records: dict[str, FileRecord] = {}
     items: list[tuple[str, bytes]] = []
     for path, blob_sha, data, fetched in got:
@@ -191,12 +239,16 @@ async def _fetch_changed(
     if items:
         records.update(await _analyse(bot, config, items))
         run.analysed += len(items)
-    return blobs, records
+    return blobs, records, index
 
 
-async def _full_scan(bot: Bot, repo: Repo, config: Config, sha: str, run: Run
-                     ) -> tuple[dict[str, str], dict[str, FileRecord], str | None]:
-    """The whole commit from its tarball: (path -> blob sha, new records, too-large reason)."""
+async def _full_scan(bot: Bot, repo: Repo, config: Config, sha: str, run: Run,
+                     previous: Reexports | None,
+                     ) -> tuple[dict[str, str], dict[str, FileRecord], str | None,
+                                dict[str, tuple[str, ...]]]:
+    """The whole commit from its tarball: (path -> blob sha, new records, too-large reason,
+    the re-export index over every module). Cached results count only under an unchanged
+    index (``previous``: the index they were computed with)."""
     name, key = repo.full_name.lower(), analysis_key(config)
     limits = config.limits
     with tempfile.TemporaryDirectory(prefix="ssot-inventory-") as tmp:
@@ -205,26 +257,38 @@ async def _full_scan(bot: Bot, repo: Repo, config: Config, sha: str, run: Run
             with archive_path.open("wb") as sink:
                 await repo.tarball(sha, sink, max_bytes=MAX_ARCHIVE_BYTES)
         except ArchiveTooLarge:
-            return {}, {}, f"an archive over {MAX_ARCHIVE_BYTES >> 20:,} MiB"
+            return {}, {}, f"an archive over {MAX_ARCHIVE_BYTES >> 20:,} MiB", {}
         run.fetched += 1
         files_dir = Path(tmp) / "files"
         files_dir.mkdir()
+        follow = bool(symbols_of(config))
+
+        def wanted(path: str) -> bool:  # every module when re-exports are followed
+            return path_matches(config.paths, path) or (follow and path.endswith(".py"))
+
         extracted = await asyncio.to_thread(
-            archive.extract, archive_path, files_dir,
-            wanted=functools.partial(path_matches, config.paths),
+            archive.extract, archive_path, files_dir, wanted=wanted,
             max_file_bytes=limits.max_file_bytes, max_files=limits.max_inventory_files,
             max_total_bytes=MAX_EXTRACTED_BYTES)
         if extracted.too_large:
-            return {}, {}, extracted.too_large
-        blobs = {**extracted.files, **extracted.large}
-        cached = await asyncio.to_thread(bot.store.results, name, key, blobs)
-        records: dict[str, FileRecord] = {p: FileRecord(skipped=True) for p in extracted.large}
-        todo = sorted(p for p in extracted.files if p not in cached)
+            return {}, {}, extracted.too_large, {}
+        index: dict[str, tuple[str, ...]] = {}
+        if follow:
+            index = await asyncio.to_thread(_index_of, files_dir, sorted(extracted.files),
+                                            config)
+            config = replace(config, reexports=index)
+        blobs = {p: s for p, s in {**extracted.files, **extracted.large}.items()
+                 if path_matches(config.paths, p)}
+        cached = (await asyncio.to_thread(bot.store.results, name, key, blobs)
+                  if previous is None or dict(previous) == index else {})
+        records: dict[str, FileRecord] = {p: FileRecord(skipped=True) for p in extracted.large
+                                          if p in blobs}
+        todo = sorted(p for p in extracted.files if p in blobs and p not in cached)
         for chunk in batches(todo):
             items = await asyncio.to_thread(_read_files, files_dir, chunk)
             records.update(await _analyse(bot, config, items))
             run.analysed += len(items)
-    return blobs, records, None
+    return blobs, records, None, index
 
 
 def _read_files(root: Path, paths: Sequence[str]) -> list[tuple[str, bytes]]:
@@ -234,14 +298,16 @@ def _read_files(root: Path, paths: Sequence[str]) -> list[tuple[str, bytes]]:
 async def _head_and_files(
     bot: Bot, repo: Repo, config: Config, push: Push | None, branch: str | None,
     snapshot: Snapshot | None, run: Run,
-) -> tuple[str, dict[str, str] | None, dict[str, FileRecord], str | None]:
-    """The commit analysed, its files (None: take the tarball), the new records, and a
-    too-large reason."""
+) -> tuple[str, dict[str, str] | None, dict[str, FileRecord], str | None,
+           dict[str, tuple[str, ...]]]:
+    """The commit analysed, its files (None: too large), the new records, a too-large
+    reason, and the re-export index."""
+    index = dict(snapshot.index) if snapshot is not None else {}
     if push is not None:
         sha = push.after
         if snapshot is not None and snapshot.sha == sha:
             run.mode = "cached"
-            return sha, dict(snapshot.files), {}, None
+            return sha, dict(snapshot.files), {}, None, index
         if snapshot is not None and push.changed is not None and push.before == snapshot.sha:
             run.mode = "push"
             files = dict(snapshot.files)
@@ -250,9 +316,11 @@ async def _head_and_files(
                 files.pop(path, None)
                 if exists and path_matches(config.paths, path):
                     wanted.append(path)
-            blobs, records = await _fetch_changed(bot, repo, config, sha, sorted(wanted), run)
+            gone = [p for p, exists in push.changed.items() if not exists]
+            blobs, records, index = await _fetch_changed(bot, repo, config, sha, sorted(wanted),
+                                                         run, index=index, removed=gone)
             files.update(blobs)
-            return sha, files, records, None
+            return sha, files, records, None, index
         target = sha
     else:
         assert branch is not None
@@ -263,7 +331,7 @@ async def _head_and_files(
         changed = compared.get("files") or []
         if compared.get("status") == "identical":
             run.mode = "cached"
-            return snapshot.sha, dict(snapshot.files), {}, None
+            return snapshot.sha, dict(snapshot.files), {}, None, index
         if (compared.get("status") == "ahead" and commits
                 and int(compared.get("total_commits") or 0) <= COMPARE_COMMITS
                 and len(changed) < COMPARE_FILES):
@@ -277,18 +345,22 @@ async def _head_and_files(
                     files.pop(str(f["previous_filename"]), None)
                 if f.get("status") != "removed" and path_matches(config.paths, f["filename"]):
                     known[str(f["filename"])] = str(f["sha"])
-            blobs, records = await _fetch_changed(bot, repo, config, sha, sorted(known), run,
-                                                  known=known)
+            gone = [str(f.get("previous_filename") or f["filename"]) for f in changed
+                    if f.get("status") in ("removed", "renamed")]
+            blobs, records, index = await _fetch_changed(bot, repo, config, sha, sorted(known),
+                                                         run, known=known, index=index,
+                                                         removed=gone)
             files.update(blobs)
-            return sha, files, records, None
+            return sha, files, records, None, index
     if push is None:
         compared = await repo.compare(target, target)
         sha = str(compared["base_commit"]["sha"])
     else:
         sha = push.after
     run.mode = "archive"
-    blobs, records, reason = await _full_scan(bot, repo, config, sha, run)
-    return sha, (None if reason else blobs), records, reason
+    blobs, records, reason, index = await _full_scan(
+        bot, repo, config, sha, run, snapshot.index if snapshot is not None else None)
+    return sha, (None if reason else blobs), records, reason, index
 
 
 async def run_inventory(
@@ -309,7 +381,7 @@ async def run_inventory(
     config = restricted(config, rules)
     key = analysis_key(config)
     snapshot = await asyncio.to_thread(bot.store.snapshot, name, key)
-    sha, files, records, reason = await _head_and_files(
+    sha, files, records, reason, index = await _head_and_files(
         bot, repo, config, push, branch, snapshot, run)
     date = (push.date if push and push.date else None) or dt.datetime.now(dt.UTC).strftime(
         "%Y-%m-%d")
@@ -326,7 +398,7 @@ async def run_inventory(
             await asyncio.to_thread(bot.store.put_results, name, key,
                                     [(p, files[p], r) for p, r in records.items() if p in files])
         all_records = await asyncio.to_thread(bot.store.results, name, key, files)
-        await asyncio.to_thread(bot.store.put_snapshot, name, key, Snapshot(sha, files))
+        await asyncio.to_thread(bot.store.put_snapshot, name, key, Snapshot(sha, files, index))
         inventories = {t.issue: take(all_records, t.rules, sha=sha, date=date)
                        for t in config.tracking.inventory}
     for target in config.tracking.inventory:
@@ -417,6 +489,8 @@ async def pull_request_note(
         if entry is not None and entry[1] is not None:
             items.append((path, entry[1]))
     if items:
+        if snapshot is not None:
+            inv_config = replace(inv_config, reexports=snapshot.index)
         base_records.update(await _analyse(bot, inv_config, items))
     head_counts: dict[str, int] = {}
     for v in violations:

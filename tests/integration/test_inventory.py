@@ -222,3 +222,26 @@ async def test_pushes_during_a_run_fold_into_one_follow_up_of_the_newest(
         assert [(p.sha, p.total) for p in history] == [(first, 5), (last, 4)]
         assert len(h.calls("GET", "/tarball/")) == 1
         assert len(h.calls("GET", "/compare/")) == 1  # the follow-up reads what changed since
+
+
+async def test_reexports_are_followed_with_the_index_of_the_whole_archive(
+        tmp_path: Path) -> None:
+    """docs/behaviour.md §10: a name imported through a shim module counts, as in `check`."""
+    shim = "netra_backend/app/agents/compat.py"
+    user = "netra_backend/app/agents/uses_shim.py"
+    async with running() as h:
+        h.bot.store = open_store(tmp_path)
+        issue = h.emu.create_issue(REPO, "Tracking", SEED)
+        first = await push(h, {
+            ".github/ssot.yml": config(issue),
+            shim: f"from {LEGACY} import WebSocketManager\n",
+            user: "from netra_backend.app.agents.compat import WebSocketManager\n",
+        })
+        body = h.emu.issue(REPO, issue).body or ""
+        assert f"**6 violations left** at [`{first[:7]}`]" in body  # 4 + the shim + its user
+        assert "| `ws-legacy-import` | 3 |" in body
+        # the user of the shim is fixed: read alone, with the index kept from the archive
+        second = await push(h, {user: "X = 1\n"})
+        assert f"**5 violations left** at [`{second[:7]}`]" in (
+            h.emu.issue(REPO, issue).body or "")
+        assert len(h.calls("GET", "/tarball/")) == 1
