@@ -39,6 +39,7 @@ from bot.report.github import (
 )
 from bot.service import logs
 from bot.service.context import Bot
+from bot.usecases import fixed as fixed_comments
 from bot.usecases.inventory import pull_request_note
 from bot.usecases.modules import ModuleReads, cache_for, reexport_config
 
@@ -155,10 +156,12 @@ async def analyse_pull_request(bot: Bot, installation_id: int, full_name: str, n
         })
         raise
 
+    # the bot's own inline comments whose findings are gone (docs/behaviour.md §12)
+    fixed = await fixed_comments.plan(repo, number, head_sha, violations, files, errors)
     # a PR with many findings makes this a few hundred ms of CPU: keep it off the event loop
     report = await asyncio.to_thread(
         functools.partial(check_run_report, violations, errors, config,
-                          files_checked=files_checked))
+                          files_checked=files_checked, fixed=fixed.fixed))
     if reads is not None:  # re-exports read from the head (docs/behaviour.md §10)
         report = dataclasses.replace(report, summary=f"{report.summary}\n\n{reads.summary()}")
     note = await _inventory_note(bot, repo, pr, config, violations)
@@ -171,7 +174,9 @@ async def analyse_pull_request(bot: Bot, installation_id: int, full_name: str, n
         "status": "completed", "conclusion": report.conclusion, "completed_at": _now(),
         "output": _output(report, batches[-1]), "actions": [RECHECK_ACTION],
     })
-    await _review(repo, number, head_sha, config, violations, files, check["id"])
+    await fixed_comments.apply(repo, number, head_sha, fixed)
+    await _review(repo, number, head_sha, config, violations, files, check["id"],
+                  already=set(fixed.open))
     log.info("analysis finished", extra={
         "pr": number, "files": files_checked, "violations": len(violations),
         "new": sum(v.new for v in violations), "conclusion": report.conclusion,
@@ -213,16 +218,15 @@ async def _inventory_note(bot: Bot, repo: Repo, pr: dict[str, Any], config: Conf
 
 async def _review(
     repo: Repo, number: int, head_sha: str, config: Config, violations: list[Violation],
-    files: list[dict[str, Any]], check_run_id: int,
+    files: list[dict[str, Any]], check_run_id: int, *, already: set[str],
 ) -> None:
+    """``already``: fingerprints of the App's own open inline comments (fixed.plan)."""
     if config.review == "off" or not any(v.new for v in violations):
         return
-    already: set[str] = set()
-    for comment in await repo.review_comments(number):
-        if (comment.get("user") or {}).get("type") == "Bot":
-            already |= fingerprints_in(comment.get("body"))
+    # only markers the App itself wrote count (docs/behaviour.md §8)
+    identity = await repo.identity()
     for earlier in await repo.reviews(number):
-        if (earlier.get("user") or {}).get("type") == "Bot":
+        if identity.wrote(earlier):
             already |= fingerprints_in(earlier.get("body"))
     commentable = {f["filename"]: commentable_lines_from_patch(f.get("patch")) for f in files}
     plan = await asyncio.to_thread(functools.partial(
