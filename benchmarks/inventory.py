@@ -28,14 +28,14 @@ from typing import Any
 REPO = "bench/monorepo"
 INSTALLATION = 77
 SECRET = "bench-secret"  # noqa: S105 - a loopback benchmark's webhook secret
-LEGACY = "from legacy.core import Manager  # the old way\n"
+LEGACY = "from legacy.websocket_core import WebSocketManager  # the old way\n"
 CONFIG = """version: 1
 rules:
   - id: legacy-import
     kind: banned-import
-    symbols: [legacy.core.Manager]
-    use: modern.core.make_manager
-    message: Use modern.core.make_manager.
+    symbols: [legacy.websocket_core.WebSocketManager]
+    use: modern.bridge.create_bridge
+    message: Use modern.bridge.create_bridge.
 tracking:
   inventory:
     - issue: 1
