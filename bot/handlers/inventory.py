@@ -10,6 +10,7 @@ from gidgethub import routing, sansio
 from bot.commands import parse_commands
 from bot.service.context import Bot
 from bot.usecases.inventory import html_base_of, submit_inventory
+from bot.usecases.permissions import can_write
 
 log = logging.getLogger(__name__)
 router = routing.Router()
@@ -26,7 +27,7 @@ async def on_inventory_command(event: sansio.Event, bot: Bot) -> None:
         return
     repository = data["repository"]
     repo = bot.repo(data["installation"]["id"], repository["full_name"])
-    if await repo.permission(str(user.get("login", ""))) not in ("admin", "write"):
+    if not await can_write(bot, repo, str(user.get("login", ""))):
         log.info("inventory refresh refused", extra={"user": user.get("login")})
         await repo.add_reaction(comment["id"], "-1")
         return
