@@ -16,6 +16,8 @@ from bot.config.model import PathFilter
 
 Spec = pathspec.PathSpec[Pattern]
 
+MAX_DOUBLE_STARS = 8  # ``**`` segments per glob (docs/behaviour.md §8)
+
 
 class GlobError(ValueError):
     """A glob that .gitignore conventions cannot read."""
@@ -28,6 +30,12 @@ def _check(pattern: str) -> None:
         raise GlobError(f"glob {pattern!r}: negation is not supported; use 'exclude'")
     if pattern.count("[") != pattern.count("]"):
         raise GlobError(f"glob {pattern!r}: unbalanced '[' ']'")
+    stars = pattern.split("/").count("**")
+    if stars > MAX_DOUBLE_STARS:
+        # Each ``**`` multiplies the backtracking of a match against a deep path.
+        raise GlobError(
+            f"glob {pattern!r}: more than {MAX_DOUBLE_STARS} '**' segments ({stars})"
+        )
 
 
 @lru_cache(maxsize=1024)
