@@ -13,7 +13,7 @@ from bot.github.client import RetryPolicy
 from bot.service.app import serving
 from bot.service.context import Bot
 from bot.settings import Settings
-from ssot_emulator import EmulatorServer, GitHubEmulator
+from ssot_emulator import OPENAPI_SUBSET, EmulatorServer, GitHubEmulator
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -68,7 +68,7 @@ async def running(files: Mapping[str, str | bytes] | None = None, *, workers: in
                   validate: bool = True) -> AsyncIterator[Harness]:
     """Emulator + service on loopback. On exit, no request the bot made may have failed the
     OpenAPI check."""
-    emu = GitHubEmulator(DATA / "openapi-subset.json" if validate else None)
+    emu = GitHubEmulator(OPENAPI_SUBSET if validate else None)
     emu.validate_responses = validate
     emu.add_installation(INSTALLATION, REPO.split("/")[0])
     emu.add_repo(REPO, dict(example_files() if files is None else files),
