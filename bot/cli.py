@@ -216,6 +216,7 @@ def check_main(args: argparse.Namespace) -> int:
 
     from bot.engine.pool import analyse_files
 
+    config = _with_reexports(root, config)
     progress = _Progress.start(len(inputs.files), enabled=not args.no_progress)
     read_errors: list[FileResult] = []
     try:
@@ -248,6 +249,28 @@ def check_main(args: argparse.Namespace) -> int:
     sys.stdout.flush()
     violations: list[Violation] = [v for r in results for v in r.violations]
     return 1 if fails(violations, config.fail_on) else 0
+
+
+def _with_reexports(root: Path, config: Config) -> Config:
+    """``config`` with the re-exports found in every module under ``root``, checked or not
+    (docs/behaviour.md §10)."""
+    from bot.engine.reexports import build_index, symbols_of
+
+    if not symbols_of(config):
+        return config
+    root_abs = os.path.abspath(root)
+    sources: list[tuple[str, str]] = []
+    for on_disk in _walk(root_abs):
+        if not on_disk.endswith(".py"):
+            continue
+        rel = _relative(root_abs, on_disk)
+        try:
+            text = Path(on_disk).read_bytes().decode("utf-8-sig")
+        except (OSError, UnicodeDecodeError):
+            continue  # a file that cannot be read re-exports nothing
+        if rel:
+            sources.append((rel, text))
+    return build_index(sources, config).as_config(config)
 
 
 def _mark(result: FileResult, added: frozenset[int] | None) -> FileResult:

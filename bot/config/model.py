@@ -133,6 +133,9 @@ class Config:
     paths: PathFilter = field(default_factory=PathFilter)
     rules: tuple[Rule, ...] = ()
     aliases: Mapping[str, str] = field(default_factory=dict)
+    # re-exports found in the tree (docs/behaviour.md §10), filled by the engine, not from YAML:
+    # ``module.Name`` -> the names it re-exports (bot.engine.reexports)
+    reexports: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     limits: Limits = field(default_factory=Limits)
     tracking: Tracking = field(default_factory=Tracking)
     source: str = "<config>"  # file name the config came from, for messages

@@ -74,34 +74,58 @@ def resolve_relative(path: str, level: int, module: str | None) -> str | None:
 
 
 class AliasTable:
-    """``Config.aliases`` (re-exported dotted name -> canonical dotted name), applied by prefix."""
+    """Re-exports, applied by prefix: ``Config.aliases`` (re-exported dotted name -> canonical
+    dotted name) and the re-export index found in the tree (``Config.reexports``: name -> the
+    names it re-exports, several when ``try``/``except`` imports bind it; docs/behaviour.md §10).
+    """
 
-    __slots__ = ("_by_key",)
+    __slots__ = ("_by_key", "_inner", "_reverse")
 
-    def __init__(self, aliases: Mapping[str, str]) -> None:
-        self._by_key = dict(aliases)
+    def __init__(
+        self,
+        aliases: Mapping[str, str],
+        reexports: Mapping[str, Iterable[str]] | None = None,
+    ) -> None:
+        by_key: dict[str, tuple[str, ...]] = {k: (v,) for k, v in aliases.items()}
+        for key, targets in (reexports or {}).items():
+            merged = list(by_key.get(key, ()))
+            merged.extend(t for t in targets if t not in merged)
+            by_key[key] = tuple(merged)
+        self._by_key = by_key
+        # proper prefixes of the keys: a name that may lead to a re-export (a module holding one)
+        self._inner = {p for k in by_key for p in prefixes(k) if p != k}
+        self._reverse: dict[str, list[str]] | None = None
 
     def __bool__(self) -> bool:
         return bool(self._by_key)
+
+    def __len__(self) -> int:
+        return len(self._by_key)
 
     def keys(self) -> Iterable[str]:
         return self._by_key.keys()
 
     def expand(self, qualified: str) -> list[str]:
-        """``qualified`` plus what it re-exports (longest matching key first, chains followed)."""
+        """``qualified`` plus every name it re-exports, chains followed to the end (a cycle ends
+        quietly): the names a reference passes through."""
         out = [qualified]
         if not self._by_key:
             return out
-        current = qualified
-        for _ in range(8):  # alias chains are short; a cycle must not loop forever
-            target = self._lookup(current)
-            if target is None or target in out:
-                break
-            out.append(target)
-            current = target
+        seen = {qualified}
+        i = 0
+        while i < len(out) and len(out) < _MAX_EXPANSION:
+            for target in self._lookup(out[i]):
+                if target not in seen:
+                    seen.add(target)
+                    out.append(target)
+            i += 1
         return out
 
-    def _lookup(self, qualified: str) -> str | None:
+    def leads_to_key(self, qualified: str) -> bool:
+        """``qualified`` is a key, lies inside one, or holds one (a module with re-exports)."""
+        return qualified in self._inner or bool(self._lookup(qualified))
+
+    def _lookup(self, qualified: str) -> tuple[str, ...]:
         hit = self._by_key.get(qualified)
         if hit is not None:
             return hit
@@ -109,22 +133,46 @@ class AliasTable:
         while True:
             cut = qualified.rfind(".", 0, cut)
             if cut <= 0:
-                return None
+                return ()
             hit = self._by_key.get(qualified[:cut])
             if hit is not None:
-                return hit + qualified[cut:]
+                rest = qualified[cut:]
+                return tuple(t + rest for t in hit)
 
     def keys_reaching(self, symbol: str) -> list[str]:
-        """Alias keys through which ``symbol`` (or its module, or a member of it) can be named."""
-        out = []
-        for key, value in self._by_key.items():
-            if (
-                value == symbol
-                or symbol.startswith(value + ".")
-                or value.startswith(symbol + ".")
-            ):
-                out.append(key)
-        return out
+        """Keys through which ``symbol`` (or its module, or a member of it) can be named: keys
+        whose target is related to the symbol or to such a key (chains followed)."""
+        if not self._by_key:
+            return []
+        if self._reverse is None:
+            reverse: dict[str, list[str]] = {}
+            for key, targets in self._by_key.items():
+                for t in targets:
+                    for p in prefixes(t):
+                        reverse.setdefault(p, []).append(key)
+            self._reverse = reverse
+        reverse = self._reverse
+        found: list[str] = []
+        seen = {symbol}
+        todo = [symbol]
+        while todo:
+            name = todo.pop()
+            # targets equal to or inside ``name``, and targets that are modules holding it
+            related = list(reverse.get(name, ()))
+            related.extend(k for p in prefixes(name) if p != name for k in self._exact(p))
+            for key in related:
+                if key not in seen:
+                    seen.add(key)
+                    found.append(key)
+                    todo.append(key)
+        return found
+
+    def _exact(self, target: str) -> list[str]:
+        assert self._reverse is not None
+        return [k for k in self._reverse.get(target, ()) if target in self._by_key[k]]
+
+
+_MAX_EXPANSION = 64
 
 
 @dataclass(slots=True)

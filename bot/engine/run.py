@@ -96,7 +96,7 @@ def _compiled(config: Config) -> _Compiled:
     hit = _CACHE.get(id(config))
     if hit is not None and hit.config is config:
         return hit
-    aliases = AliasTable(config.aliases)
+    aliases = AliasTable(config.aliases, config.reexports)
     required = {
         id(r): tuple(_group(g) for g in KINDS[r.kind].required_names(r, aliases))
         for r in config.rules

@@ -8,6 +8,7 @@ every call goes through :mod:`bot.github.client`.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import functools
 import logging
@@ -23,6 +24,7 @@ from bot.config.loader import bundled_config, load_config_text
 from bot.config.model import Config, ConfigError, ConfigProblem
 from bot.engine.diff import added_lines_from_patch, commentable_lines_from_patch, mark_new
 from bot.engine.model import FileError, Violation
+from bot.engine.reexports import symbols_of
 from bot.github.client import Repo
 from bot.report.github import (
     RECHECK_ACTION,
@@ -37,6 +39,7 @@ from bot.report.github import (
 )
 from bot.service import logs
 from bot.service.context import Bot
+from bot.usecases.modules import ModuleReads, cache_for, reexport_config
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +141,8 @@ async def analyse_pull_request(bot: Bot, installation_id: int, full_name: str, n
         "output": {"title": "Analysing…", "summary": "ssot-bot is checking the changed files."},
     })
     try:
-        violations, errors, files_checked, files = await _analyse(bot, repo, number, config)
+        violations, errors, files_checked, files, reads = await _analyse(
+            bot, repo, number, head_sha, config)
     except Exception:
         await repo.update_check_run(check["id"], {
             "status": "completed", "conclusion": "failure", "completed_at": _now(),
@@ -154,6 +158,8 @@ async def analyse_pull_request(bot: Bot, installation_id: int, full_name: str, n
     report = await asyncio.to_thread(
         functools.partial(check_run_report, violations, errors, config,
                           files_checked=files_checked))
+    if reads is not None:  # re-exports read from the head (docs/behaviour.md §10)
+        report = dataclasses.replace(report, summary=f"{report.summary}\n\n{reads.summary()}")
     batches = annotation_batches(report.annotations) or [[]]
     for batch in batches[:-1]:
         await repo.update_check_run(check["id"], {"output": _output(report, batch)})
@@ -169,22 +175,27 @@ async def analyse_pull_request(bot: Bot, installation_id: int, full_name: str, n
 
 
 async def _analyse(
-    bot: Bot, repo: Repo, number: int, config: Config
-) -> tuple[list[Violation], list[FileError], int, list[dict[str, Any]]]:
+    bot: Bot, repo: Repo, number: int, head_sha: str, config: Config
+) -> tuple[list[Violation], list[FileError], int, list[dict[str, Any]], ModuleReads | None]:
     files = await repo.pull_files(number)
     checked = [f for f in files
                if f.get("status") != "removed" and path_matches(config.paths, f["filename"])]
     contents = await _bounded_gather(
         BLOB_CONCURRENCY, [functools.partial(repo.blob, f["sha"]) for f in checked])
-    results = await bot.analyse([(f["filename"], c) for f, c in zip(checked, contents,
-                                                                        strict=True)], config)
+    sources = [(f["filename"], c) for f, c in zip(checked, contents, strict=True)]
+    # the head's file list: one Git Trees request per analysis, for everything that needs it
+    tree = await repo.tree(head_sha) if symbols_of(config) else None
+    reads = None
+    if tree is not None:
+        config, reads = await reexport_config(config, tree, sources, repo.blob, cache_for(bot))
+    results = await bot.analyse(sources, config)
     violations: list[Violation] = []
     errors: list[FileError] = []
     for f, result in zip(checked, results, strict=True):
         if result.error is not None:
             errors.append(result.error)
         violations.extend(mark_new(result.violations, added_lines_from_patch(f.get("patch"))))
-    return violations, errors, len(checked), checked
+    return violations, errors, len(checked), checked, reads
 
 
 async def _review(

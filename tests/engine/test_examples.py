@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.config.model import Config
+from bot.engine.reexports import build_index
 from bot.engine.rules import KINDS
 from bot.engine.rules.base import Example
 from bot.engine.run import analyse_source
@@ -27,6 +28,8 @@ def test_every_kind_has_examples() -> None:
 def test_example(kind: str, example: Example, valid: bool, prefilter: bool) -> None:
     assert example.rule.kind == kind
     cfg = Config(rules=(example.rule,), aliases=dict(example.aliases))
+    tree = {**example.modules, example.path: example.code}
+    cfg = build_index(tree.items(), cfg).as_config(cfg)
     result = analyse_source(example.path, example.code.encode(), cfg, prefilter=prefilter)
     assert result.error is None
     lines = tuple(v.line for v in result.violations)

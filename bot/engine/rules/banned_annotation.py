@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from bot.config.model import Rule
 from bot.engine.names import last_component
-from bot.engine.rules.base import Example, Finding, NameFix, RuleKind, ref_hit
+from bot.engine.rules.base import SHIMS, Example, Finding, NameFix, RuleKind, ref_hit
 from bot.engine.rules.facts import Facts
 
 _IMPORT = "from netra_backend.app.websocket_core.websocket_manager import WebSocketManager\n"
@@ -28,6 +28,10 @@ class BannedAnnotation(RuleKind):
         Example("class WebSocketManager: ...\ndef f(m: WebSocketManager) -> None: ...\n", _RULE),
         Example(_IMPORT + "def f(m: 'Literal[\"WebSocketManager\"]'): ...\n", _RULE),
         Example(_IMPORT + "# m: WebSocketManager\ns = 'x: WebSocketManager'\n", _RULE),
+        Example("from legacy.a import WebSocketManager\ndef f(m: WebSocketManager): ...\n",
+                _RULE, modules=SHIMS["cycle"]),
+        Example("from legacy.own import WebSocketManager\nx: WebSocketManager\n", _RULE,
+                modules=SHIMS["defined"]),
     )
     INVALID: ClassVar[tuple[Example, ...]] = (
         Example(_IMPORT + "def f(m: WebSocketManager) -> None: ...\n", _RULE, lines=(2,)),
@@ -47,6 +51,13 @@ class BannedAnnotation(RuleKind):
             _RULE,
             lines=(2,),
         ),
+        # through shims found in the tree (docs/behaviour.md §10)
+        Example("from netra_backend.app.websocket_core import WebSocketManager\n"
+                "def f(m: WebSocketManager): ...\n", _RULE, modules=SHIMS["init"], lines=(2,)),
+        Example("from legacy.types import Legacy\nx: 'Optional[Legacy]' = None\n", _RULE,
+                modules=SHIMS["assigned"], lines=(2,)),
+        Example("from legacy import *\ndef f() -> WebSocketManager: ...\n", _RULE,
+                modules=SHIMS["star"], lines=(2,)),
     )
 
     def check(self, rule: Rule, facts: Facts) -> list[Finding]:

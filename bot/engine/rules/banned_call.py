@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from bot.config.globs import matches_any
 from bot.config.model import Rule
-from bot.engine.rules.base import Example, Finding, RuleKind, symbol_hit
+from bot.engine.rules.base import SHIMS, Example, Finding, RuleKind, symbol_hit
 from bot.engine.rules.facts import Facts
 
 _RULE = Rule(
@@ -32,6 +32,14 @@ class BannedCall(RuleKind):
             path="netra_backend/app/websocket_core/f.py",
         ),
         Example("obj.WebSocketManager()\n", _RULE),
+        Example("from legacy.own import WebSocketManager\nWebSocketManager()\n", _RULE,
+                modules=SHIMS["defined"]),
+        Example("from legacy.hidden import *\nWebSocketManager()\n", _RULE,
+                modules=SHIMS["hidden"]),
+        Example("from legacy.a import WebSocketManager\nWebSocketManager()\n", _RULE,
+                modules=SHIMS["cycle"]),
+        Example("from netra_backend.app.core.manager import Manager\nManager()\n", _RULE,
+                modules=SHIMS["upstream"]),
     )
     INVALID: ClassVar[tuple[Example, ...]] = (
         Example(_IMPORT + "m = WebSocketManager(user)\n", _RULE, lines=(2,)),
@@ -53,6 +61,15 @@ class BannedCall(RuleKind):
             _RULE,
             lines=(2,),
         ),
+        # through shims found in the tree (docs/behaviour.md §10)
+        Example("from legacy.compat import WSM\nm = WSM()\n", _RULE, modules=SHIMS["renamed"],
+                lines=(2,)),
+        Example("from legacy import *\nWebSocketManager()\n", _RULE, modules=SHIMS["star"],
+                lines=(2,)),
+        Example("import legacy.types as t\nt.OldManager()\n", _RULE, modules=SHIMS["assigned"],
+                lines=(2,)),
+        Example("from netra_backend.app import websocket_core\nwebsocket_core.WebSocketManager()\n",
+                _RULE, modules=SHIMS["init"], lines=(2,)),
     )
 
     def check(self, rule: Rule, facts: Facts) -> list[Finding]:

@@ -8,7 +8,15 @@ from typing import ClassVar
 import libcst as cst
 
 from bot.config.model import Rule
-from bot.engine.rules.base import Example, Finding, ImportFix, RuleKind, split_use, symbol_hit
+from bot.engine.rules.base import (
+    SHIMS,
+    Example,
+    Finding,
+    ImportFix,
+    RuleKind,
+    split_use,
+    symbol_hit,
+)
 from bot.engine.rules.facts import Facts, ImportName
 
 _WS = "netra_backend.app.websocket_core.websocket_manager.WebSocketManager"
@@ -38,6 +46,15 @@ class BannedImport(RuleKind):
         Example(f"s = 'from {_WSM} import x'\n", _MOD_RULE),
         Example("import netra_backend.app.websocket_core\n", _MOD_RULE),
         Example("from .......far import WebSocketManager\n", _RULE, path="a/b.py"),
+        # re-exports found in the tree (docs/behaviour.md §10): the negatives
+        Example("from legacy.own import WebSocketManager\n", _RULE, modules=SHIMS["defined"]),
+        Example("from legacy.hidden import WebSocketManager\n", _RULE, modules=SHIMS["hidden"]),
+        Example("from legacy.a import WebSocketManager\n", _RULE, modules=SHIMS["cycle"]),
+        Example("from netra_backend.app.core.manager import Manager\n", _RULE,
+                modules=SHIMS["upstream"]),
+        Example("from legacy import *\n", _RULE, modules=SHIMS["star"]),
+        Example("from legacy.compat import WSM\n", _RULE, path="legacy/x.py",
+                modules={"legacy/compat.py": "WSM = 1\n"}),
     )
     INVALID: ClassVar[tuple[Example, ...]] = (
         Example(
@@ -81,6 +98,18 @@ class BannedImport(RuleKind):
                 lines=(1,)),
         Example(f"from {_WSM} import X\n", _MOD_RULE, lines=(1,)),
         Example(f"from {_WSM}.a import *\n", _MOD_RULE, lines=(1,)),
+        # re-exports found in the tree, without aliases (docs/behaviour.md §10)
+        Example("from netra_backend.app.websocket_core import WebSocketManager\n", _RULE,
+                modules=SHIMS["init"], lines=(1,)),
+        Example("import os\nfrom legacy.compat import WSM\n", _RULE, modules=SHIMS["renamed"],
+                lines=(2,)),
+        Example("from legacy.types import OldManager, Legacy\n", _RULE, modules=SHIMS["assigned"],
+                lines=(1, 1)),
+        Example("from legacy import WebSocketManager\n", _RULE, modules=SHIMS["star"],
+                lines=(1,)),
+        Example("from legacy.compat import websocket_manager\n", _MOD_RULE,
+                modules={"legacy/compat.py": f"from {_WSM.rpartition('.')[0]} import "
+                         "websocket_manager\n"}, lines=(1,)),
     )
 
     def check(self, rule: Rule, facts: Facts) -> list[Finding]:

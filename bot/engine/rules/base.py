@@ -26,6 +26,53 @@ class Example:
     path: str = "app/module.py"
     aliases: Mapping[str, str] = field(default_factory=dict)
     lines: tuple[int, ...] = ()
+    # other modules of the tree (path -> code): shims the re-export index reads (behaviour §10)
+    modules: Mapping[str, str] = field(default_factory=dict)
+
+
+# Shims of the legacy WebSocketManager, for the examples of every kind (docs/behaviour.md §10).
+WS_MODULE = "netra_backend.app.websocket_core.websocket_manager"
+WS_SYMBOL = WS_MODULE + ".WebSocketManager"
+WS_FILE = "netra_backend/app/websocket_core/websocket_manager.py"
+CORE_INIT = "netra_backend/app/websocket_core/__init__.py"
+SHIMS: Mapping[str, Mapping[str, str]] = {
+    # the package's __init__ re-exports it
+    "init": {CORE_INIT: "from .websocket_manager import WebSocketManager\n"},
+    # an old module re-exports it under another name, inside a compatibility try/except
+    "renamed": {
+        "legacy/compat.py": "try:\n    from new.place import Manager as WSM\n"
+        f"except ImportError:\n    from {WS_MODULE} import WebSocketManager as WSM\n",
+    },
+    # under TYPE_CHECKING, then assignment chains
+    "assigned": {
+        "legacy/types.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+        "    from netra_backend.app.websocket_core import websocket_manager as wm\n"
+        "Legacy = wm.WebSocketManager\nOldManager = Legacy\n",
+    },
+    # star imports honouring __all__, chained across modules
+    "star": {
+        "legacy/__init__.py": "from .inner import *\n",
+        "legacy/inner.py": f"from {WS_MODULE} import *\n__all__ = ['WebSocketManager']\n",
+        WS_FILE: "__all__ = ['WebSocketManager']\nclass WebSocketManager: ...\n",
+    },
+    # negatives: a definition under the name; a star import whose __all__ leaves it out;
+    # a cycle; what the banned name itself points to
+    "defined": {
+        "legacy/own.py": f"from {WS_MODULE} import WebSocketManager as W\n"
+        "class WebSocketManager: ...\n",
+    },
+    "hidden": {
+        "legacy/hidden.py": f"from {WS_MODULE} import *\n",
+        WS_FILE: "__all__ = ['Other']\nclass WebSocketManager: ...\nclass Other: ...\n",
+    },
+    "cycle": {
+        "legacy/a.py": "from legacy.b import WebSocketManager\n",
+        "legacy/b.py": "from legacy.a import WebSocketManager\n",
+    },
+    "upstream": {
+        WS_FILE: "from netra_backend.app.core.manager import Manager as WebSocketManager\n",
+    },
+}
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ import libcst as cst
 from bot.config.model import Rule
 from bot.engine.names import AliasTable
 from bot.engine.rules.base import (
+    SHIMS,
     Example,
     Finding,
     Need,
@@ -37,6 +38,8 @@ class DualPattern(RuleKind):
         Example(_LEGACY + "x = WebSocketManager()\n", _RULE),
         Example(_SSOT + "# WebSocketManager is gone\ns = 'WebSocketManager'\n", _RULE),
         Example("import netra_backend.app.websocket_core.websocket_manager\n" + _SSOT, _RULE),
+        Example(_SSOT + "from netra_backend.app.core.manager import Manager\n", _RULE,
+                modules=SHIMS["upstream"]),
     )
     INVALID: ClassVar[tuple[Example, ...]] = (
         Example(_SSOT + _LEGACY, _RULE, lines=(2,)),
@@ -47,6 +50,8 @@ class DualPattern(RuleKind):
             _RULE,
             lines=(4,),
         ),
+        Example(_SSOT + "from legacy.compat import WSM\n", _RULE, modules=SHIMS["renamed"],
+                lines=(2,)),
     )
 
     def required_names(self, rule: Rule, aliases: AliasTable) -> tuple[Need, ...]:

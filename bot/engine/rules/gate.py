@@ -92,8 +92,12 @@ def _may_denote(qualified: str, symbols: Sequence[str], aliases: AliasTable) -> 
     """A reference resolving to ``qualified`` (or to a member of it) may match a symbol."""
     if any(_related(qualified, s) for s in symbols):
         return True
-    # a re-export applied to it (or to a member of it): the target decides; be generous
-    return bool(aliases) and any(_related(qualified, k) for k in aliases.keys())  # noqa: SIM118
+    if not aliases:
+        return False
+    # a module holding re-exports: the name used decides; be generous
+    if aliases.leads_to_key(qualified):
+        return True
+    return any(_related(q, s) for q in aliases.expand(qualified)[1:] for s in symbols)
 
 
 def collect_ast(

@@ -1,0 +1,410 @@
+"""The re-export index of a tree: which module-level names re-export which listed symbols.
+
+docs/behaviour.md §10. A migration leaves shims behind (``pkg/__init__.py`` re-exporting the
+legacy class, ``old.py`` doing ``from new.place import Thing``, ``try``/``except`` imports); a
+reference that passes through a listed symbol by way of such a shim matches it, without any
+``aliases`` entry. Resolution is Python's:
+
+- ``from M import N [as A]`` (at module level, also inside ``if``/``try``/``with``/loops,
+  ``TYPE_CHECKING`` included), ``import a.b as c``, and ``A = X.Name`` / ``A = Name``
+  assignments (chains of them followed) bind a name to another module's name;
+- ``from X import *`` binds X's ``__all__`` when X defines one, else X's names that do not start
+  with ``_``;
+- a class or function defined in the module under that name is not a re-export;
+- only chains that pass **through** a listed symbol count: what the symbol itself points to
+  upstream is not listed;
+- chains across modules resolve to the end (:meth:`bot.engine.names.AliasTable.expand`), and
+  cycles end quietly.
+
+The index is built from cheap reads: the stdlib :mod:`ast`, only for the modules that can matter.
+A module is read when its text names one of the *words* (the last components of the symbols,
+then of the names found to re-export them) where a re-export could bind it (an import, the
+value of an assignment, a module with ``__all__``), or holds a star import; every re-export
+found adds its own name to the words; this repeats until nothing new appears. The words are
+what the engine's pre-filter looks for too (:func:`bot.engine.rules.base.needs_for` follows
+the index), so a file that imports a renamed re-export is not filtered out.
+
+Pure functions over texts; :func:`build_index` serves ``ssot-bot check`` (every module under
+the root) and the App (the modules it fetched, :mod:`bot.usecases.modules`): for the same
+tree both find the same re-exports of the names the checked files use.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import warnings
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+
+from bot.config.model import Config
+from bot.engine.names import module_of_path, prefixes, resolve_relative
+
+_COMPOUND = (
+    ast.If, ast.Try, ast.TryStar, ast.With, ast.AsyncWith, ast.For, ast.AsyncFor, ast.While,
+)
+_STAR = re.compile(r"\bimport[\s\\]*\*")
+_ALL = re.compile(r"\b__all__\b")
+# a word where a re-export may bind it: in an import statement (also a parenthesised or
+# continued one), or as the value of an assignment (``= x.Word`` / ``= Word``)
+_IMPORT_BEFORE = re.compile(r"\bimport\b")
+_OPEN_IMPORT = re.compile(r"\bimport[\s\\]*\([^)]*\Z")
+_ASSIGN_BEFORE = re.compile(r"=[ \t]*(?:\w+[ \t]*\.[ \t]*)*\Z")
+_MAX_ROUNDS = 64
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleInfo:
+    """What one module binds at module level that could be a re-export."""
+
+    module: str
+    bindings: Mapping[str, tuple[str, ...]]  # local name -> qualified names it is bound to
+    defined: frozenset[str]  # class/def names: never re-exports
+    stars: tuple[str, ...]  # modules star-imported
+    all: tuple[str, ...] | None  # a literal ``__all__``, else None
+    imports: tuple[str, ...] = ()  # every module it imports from (for fetching, in the App)
+
+    def exports(self, name: str) -> bool:
+        """``from <this module> import *`` binds ``name``."""
+        if self.all is not None:
+            return name in self.all
+        return not name.startswith("_")
+
+
+def parse(text: str) -> ast.Module | None:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
+        return None
+
+
+def module_info(path: str, text: str, tree: ast.Module | None = None) -> ModuleInfo | None:
+    """The re-export facts of the module at ``path`` (None: not a module, or does not parse)."""
+    module = module_of_path(path)
+    if module is None:
+        return None
+    if tree is None:
+        tree = parse(text)
+        if tree is None:
+            return None
+    return _Reader(path, module).read(tree)
+
+
+@dataclass
+class _Reader:
+    path: str
+    module: str
+    bindings: dict[str, list[str]] = field(default_factory=dict)
+    assigns: list[tuple[str, str]] = field(default_factory=list)
+    defined: set[str] = field(default_factory=set)
+    stars: list[str] = field(default_factory=list)
+    all: list[str] | None = None
+    all_unknown: bool = False
+    imports: list[str] = field(default_factory=list)
+
+    def read(self, tree: ast.Module) -> ModuleInfo:
+        self._body(tree.body)
+        # ``A = B`` / ``A = x.B``: resolve against the module's own bindings, chains followed
+        for _ in range(len(self.assigns)):
+            changed = False
+            for target, dotted in self.assigns:
+                for q in self._resolve(dotted):
+                    slot = self.bindings.setdefault(target, [])
+                    if q not in slot and q != f"{self.module}.{target}":
+                        slot.append(q)
+                        changed = True
+            if not changed:
+                break
+        bindings = {
+            name: tuple(qs) for name, qs in self.bindings.items()
+            if qs and name not in self.defined
+        }
+        names = None if self.all is None or self.all_unknown else tuple(self.all)
+        return ModuleInfo(self.module, bindings, frozenset(self.defined), tuple(self.stars),
+                          names, tuple(dict.fromkeys(self.imports)))
+
+    def _resolve(self, dotted: str) -> list[str]:
+        head, dot, rest = dotted.partition(".")
+        if head in self.defined:
+            return [f"{self.module}.{dotted}"]
+        return [q + dot + rest for q in self.bindings.get(head, ())]
+
+    def _bind(self, name: str, qualified: str) -> None:
+        slot = self.bindings.setdefault(name, [])
+        if qualified not in slot:
+            slot.append(qualified)
+
+    def _body(self, body: Iterable[ast.stmt]) -> None:
+        for stmt in body:
+            if isinstance(stmt, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+                self.defined.add(stmt.name)
+            elif isinstance(stmt, ast.ImportFrom):
+                base = resolve_relative(self.path, stmt.level or 0, stmt.module)
+                if base is None:
+                    continue
+                self.imports.append(base)
+                for alias in stmt.names:
+                    if alias.name == "*":
+                        self.stars.append(base)
+                    else:
+                        self.imports.append(f"{base}.{alias.name}")
+                        self._bind(alias.asname or alias.name, f"{base}.{alias.name}")
+            elif isinstance(stmt, ast.Import):
+                for alias in stmt.names:
+                    self.imports.append(alias.name)
+                    if alias.asname is not None:  # a plain ``import a.b`` binds only ``a``
+                        self._bind(alias.asname, alias.name)
+            elif isinstance(stmt, (ast.Assign, ast.AnnAssign)):
+                self._assign(stmt)
+            elif isinstance(stmt, ast.AugAssign):
+                if _is_all(stmt.target):
+                    self._extend_all(stmt.value)
+            elif isinstance(stmt, ast.Expr):
+                self._all_call(stmt.value)
+            elif isinstance(stmt, _COMPOUND):
+                for name in ("body", "orelse", "finalbody"):
+                    self._body(getattr(stmt, name, ()))
+                for handler in getattr(stmt, "handlers", ()):
+                    self._body(handler.body)
+
+    def _assign(self, stmt: ast.Assign | ast.AnnAssign) -> None:
+        targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+        value = stmt.value
+        for target in targets:
+            if _is_all(target):
+                self.all = []
+                self.all_unknown = False
+                self._extend_all(value)
+            elif isinstance(target, ast.Name) and value is not None:
+                dotted = _dotted(value)
+                if dotted is not None:
+                    self.assigns.append((target.id, dotted))
+
+    def _extend_all(self, value: ast.expr | None) -> None:
+        if self.all is None:
+            self.all = []
+        if isinstance(value, (ast.List, ast.Tuple)):
+            for el in value.elts:
+                if isinstance(el, ast.Constant) and isinstance(el.value, str):
+                    self.all.append(el.value)
+                else:
+                    self.all_unknown = True
+        else:
+            self.all_unknown = True  # computed: every public name may be in it
+
+    def _all_call(self, value: ast.expr) -> None:
+        if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute)):
+            return
+        if not _is_all(value.func.value) or self.all is None:
+            return
+        if value.func.attr == "extend" and len(value.args) == 1:
+            self._extend_all(value.args[0])
+        elif value.func.attr == "append" and len(value.args) == 1:
+            arg = value.args[0]
+            if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                self.all.append(arg.value)
+            else:
+                self.all_unknown = True
+
+
+def _is_all(node: ast.expr) -> bool:
+    return isinstance(node, ast.Name) and node.id == "__all__"
+
+
+def _dotted(node: ast.AST) -> str | None:
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    parts.append(node.id)
+    return ".".join(reversed(parts))
+
+
+# ------------------------------------------------------------------------------ the index
+
+
+def symbols_of(config: Config) -> tuple[str, ...]:
+    """Every name a rule matches references to (canonical-definition rules have none)."""
+    out = dict.fromkeys(
+        s for r in config.rules for s in (*r.symbols, *r.legacy, *r.ssot)
+    )
+    out.update(dict.fromkeys(config.aliases))  # declared re-exports are names too
+    return tuple(out)
+
+
+def module_paths(paths: Iterable[str]) -> dict[str, str]:
+    """Module name -> the file that holds it (of several files for one module, the shortest
+    path, then the first in order: the one the index reads, in the CLI and in the App)."""
+    out: dict[str, str] = {}
+    for path in sorted(paths, key=lambda p: (p.count("/"), p)):
+        module = module_of_path(path)
+        if module is not None and module not in out:
+            out[module] = path
+    return out
+
+
+def _words_pattern(words: Iterable[str]) -> re.Pattern[str]:
+    alternation = "|".join(re.escape(w) for w in sorted(words, key=lambda w: (-len(w), w)))
+    return re.compile(rf"\b(?:{alternation or '(?!)'})\b", re.ASCII)
+
+
+def may_reexport(text: str, words: re.Pattern[str]) -> bool:
+    """Cheap test: ``text`` names a word where a re-export could bind it, or star-imports."""
+    if _STAR.search(text):
+        return True
+    has_all = None
+    for m in words.finditer(text):
+        start = m.start()
+        line = text.rfind("\n", 0, start) + 1
+        before = text[line:start]
+        if _IMPORT_BEFORE.search(before) or _ASSIGN_BEFORE.search(before):
+            return True
+        if before.strip(" \t") == "" or before.rstrip().endswith(","):
+            # a line of a parenthesised import, or a continued one
+            back = text[max(0, line - 4000):start]
+            if _OPEN_IMPORT.search(back) or back.rstrip(" \t\n").endswith("\\"):
+                return True
+        if has_all is None:
+            has_all = _ALL.search(text) is not None
+        if has_all:
+            return True  # its __all__ may leave the name out of star imports
+    return False
+
+
+@dataclass
+class Index:
+    """The re-export index: key (``module.Name``) -> the names it re-exports."""
+
+    entries: dict[str, tuple[str, ...]]
+    words: frozenset[str]  # the last components of the symbols and of every key
+    modules_read: int  # modules parsed with ast to build it
+
+    def as_config(self, config: Config) -> Config:
+        """``config`` with this index, as the engine reads it (``Config.reexports``)."""
+        return replace(config, reexports=dict(self.entries))
+
+
+class _Interesting:
+    """The symbols and every key found so far, with lookups for "related to one of them"."""
+
+    def __init__(self, names: Iterable[str]) -> None:
+        self.names: set[str] = set()
+        self.inner: set[str] = set()  # proper prefixes of the names
+        self.children: dict[str, set[str]] = {}  # module -> names directly in it
+        for n in names:
+            self.add(n)
+
+    def add(self, name: str) -> bool:
+        if name in self.names:
+            return False
+        self.names.add(name)
+        for p in prefixes(name):
+            if p != name:
+                self.inner.add(p)
+        for p in prefixes(name):
+            if p != name:
+                below = name[len(p) + 1 :].partition(".")[0]
+                self.children.setdefault(p, set()).add(below)
+        return True
+
+    def related(self, qualified: str) -> bool:
+        """``qualified`` is a name, lies inside one, or holds one (a module re-exported)."""
+        if qualified in self.inner:
+            return True
+        return any(p in self.names for p in prefixes(qualified))
+
+
+def build_index(
+    sources: Iterable[tuple[str, str]],
+    config: Config,
+    *,
+    infos: Mapping[str, ModuleInfo | None] | None = None,
+) -> Index:
+    """The re-export index of the modules in ``sources`` (``(path, text)``, root-relative
+    paths) for ``config``'s symbols. ``infos``: module infos already parsed, by path."""
+    symbols = symbols_of(config)
+    texts = dict(sources)
+    chosen = module_paths(texts)
+    pending = {path: texts[path] for path in chosen.values()}
+    interesting = _Interesting(symbols)
+    words = {s.rpartition(".")[2] for s in symbols}
+    parsed: dict[str, ModuleInfo] = {}
+    entries: dict[str, list[str]] = {}
+    new_words = set(words)
+    read = 0
+    for _ in range(_MAX_ROUNDS):
+        pattern = _words_pattern(new_words)
+        new_words = set()
+        for path in list(pending):
+            if not may_reexport(pending[path], pattern):
+                continue
+            text = pending.pop(path)
+            info = infos.get(path) if infos is not None and path in infos else None
+            if info is None:
+                info = module_info(path, text)
+                read += 1
+            if info is not None:
+                parsed[info.module] = info
+        added = _close(parsed, interesting, entries)
+        for key in added:
+            last = key.rpartition(".")[2]
+            if last not in words:
+                words.add(last)
+                new_words.add(last)
+        if not new_words:
+            break
+    return Index(
+        {k: tuple(v) for k, v in entries.items()}, frozenset(words), read
+    )
+
+
+def _close(
+    parsed: Mapping[str, ModuleInfo], interesting: _Interesting, entries: dict[str, list[str]]
+) -> list[str]:
+    """Add every re-export of the parsed modules that leads to an interesting name, until
+    nothing new appears; returns the new keys."""
+    added: list[str] = []
+
+    def entry(key: str, target: str) -> bool:
+        slot = entries.setdefault(key, [])
+        if target in slot:
+            return False
+        slot.append(target)
+        if interesting.add(key):
+            added.append(key)
+        return True
+
+    changed = True
+    while changed:
+        changed = False
+        for info in parsed.values():
+            for name, targets in info.bindings.items():
+                key = f"{info.module}.{name}"
+                for t in targets:
+                    if t != key and interesting.related(t) and entry(key, t):
+                        changed = True
+            for star in info.stars:
+                source = parsed.get(star)
+                for name in list(interesting.children.get(star, ())):
+                    if name in info.bindings or name in info.defined:
+                        continue
+                    if source is not None and not source.exports(name):
+                        continue
+                    if source is None and name.startswith("_"):
+                        continue
+                    key = f"{info.module}.{name}"
+                    if key != f"{star}.{name}" and entry(key, f"{star}.{name}"):
+                        changed = True
+    return added
+
+
+def demanded(info: ModuleInfo, name: str) -> Iterator[str]:
+    """The names that ``info``'s module binding ``name`` may lead to (to fetch, in the App)."""
+    yield from info.bindings.get(name, ())
+    if name not in info.bindings and name not in info.defined:
+        for star in info.stars:
+            yield f"{star}.{name}"

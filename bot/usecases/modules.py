@@ -1,0 +1,273 @@
+"""Re-exports for the App: the modules a PR's checked files import from, read at its head.
+
+docs/behaviour.md §10. ``ssot-bot check`` reads every module of the tree it is given; the App
+cannot, so it reads only what the index can need: the repository's file list once per analysis
+(one Git Trees request, shared with the rest of the analysis), then the first-party modules the
+checked files import from, and from those only the modules their bindings of the names used
+lead to (each module at most once per analysis). Module texts are cached by blob sha across
+analyses in bounded memory (:class:`BlobCache`, an LRU by bytes), so a second analysis of the
+same head costs the tree request alone. The number of blob requests is bounded by
+``limits.max_module_fetches`` and reported in the check run's summary.
+
+The index itself is :func:`bot.engine.reexports.build_index`, the one ``ssot-bot check`` uses,
+over the checked files and the modules fetched: for the same tree both report the same
+violations. Fetches are awaited on the event loop; parsing runs in a thread.
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import re
+import threading
+import weakref
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from bot.config.model import Config
+from bot.engine.names import matches_symbol, prefixes, resolve_relative
+from bot.engine.reexports import (
+    ModuleInfo,
+    build_index,
+    module_info,
+    module_paths,
+    parse,
+    symbols_of,
+)
+from bot.github.client import Tree
+
+DEFAULT_CACHE_BYTES = 32 * 1024 * 1024
+FETCH_CONCURRENCY = 8
+_ALL = "*"  # every name the checked files use
+_WORD = re.compile(r"[A-Za-z_]\w*")
+
+
+class BlobCache:
+    """Module texts (and their parsed re-export facts) by blob sha, least recently used out
+    first once ``capacity`` bytes are held. Thread-safe (filled on the loop, read in threads)."""
+
+    def __init__(self, capacity: int = DEFAULT_CACHE_BYTES) -> None:
+        self.capacity = capacity
+        self.size = 0
+        self._items: OrderedDict[str, tuple[str, int]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, sha: str) -> str | None:
+        with self._lock:
+            item = self._items.get(sha)
+            if item is None:
+                return None
+            self._items.move_to_end(sha)
+            return item[0]
+
+    def put(self, sha: str, text: str, size: int) -> None:
+        if size > self.capacity:
+            return
+        with self._lock:
+            if sha in self._items:
+                self._items.move_to_end(sha)
+                return
+            self._items[sha] = (text, size)
+            self.size += size
+            while self.size > self.capacity and self._items:
+                _, (_, dropped) = self._items.popitem(last=False)
+                self.size -= dropped
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+_CACHES: weakref.WeakKeyDictionary[object, BlobCache] = weakref.WeakKeyDictionary()
+
+
+def cache_for(owner: object) -> BlobCache:
+    """The module cache of a running bot (one per :class:`bot.service.context.Bot`)."""
+    cache = _CACHES.get(owner)
+    if cache is None:
+        cache = _CACHES[owner] = BlobCache()
+    return cache
+
+
+@dataclass
+class ModuleReads:
+    """What reading the modules for the index cost and found."""
+
+    fetched: int = 0  # blob requests made (the tree request not included)
+    cached: int = 0  # modules read from the cache instead
+    skipped: int = 0  # modules not read: past limits.max_module_fetches, too large, not UTF-8
+    limited: bool = False  # the limit stopped the reading
+    modules: dict[str, str] = field(default_factory=dict)  # path -> text
+
+    def summary(self) -> str:
+        """The line for the check run's summary."""
+        text = (
+            f"Re-exports: {self.fetched} extra module request"
+            f"{'' if self.fetched == 1 else 's'} ({self.cached} from cache)."
+        )
+        if self.limited:
+            text += (
+                f" {self.skipped} more module{'' if self.skipped == 1 else 's'} not read: "
+                "past `limits.max_module_fetches`."
+            )
+        return text
+
+
+def imported_names(path: str, text: str) -> tuple[list[str], set[str]]:
+    """Every name the file imports (any depth: ``from X import N`` -> ``X.N``, ``import X`` and
+    star imports -> ``X``), and every identifier in its text (the names it may use)."""
+    tree = parse(text)
+    names: list[str] = []
+    if tree is not None:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                base = resolve_relative(path, node.level or 0, node.module)
+                if base is None:
+                    continue
+                names.append(base)
+                names.extend(f"{base}.{a.name}" for a in node.names if a.name != "*")
+            elif isinstance(node, ast.Import):
+                names.extend(a.name for a in node.names)
+    return names, set(_WORD.findall(text))
+
+
+class _Planner:
+    """Which modules to read: demands (module -> names, or every used name) followed through
+    the bindings of the modules read, as far as they lead inside the tree."""
+
+    def __init__(
+        self, modules: Mapping[str, str], used: set[str], symbols: Sequence[str]
+    ) -> None:
+        self.modules = modules  # module -> path in the tree
+        self.used = used
+        self.symbols = symbols
+        self.demand: dict[str, set[str]] = {}
+        self.done: dict[str, set[str]] = {}
+        self.infos: dict[str, ModuleInfo] = {}
+
+    def want(self, qualified: str, *, star: bool = False) -> None:
+        """``qualified`` may be reached: read the module that binds it. Not needed for a listed
+        symbol named explicitly: what it points to upstream is not listed (a name that comes
+        through a star import needs its module's ``__all__``)."""
+        if not star and any(matches_symbol(qualified, s) for s in self.symbols):
+            return
+        for p in prefixes(qualified):
+            if p in self.modules:
+                rest = qualified[len(p) + 1 :].partition(".")[0]
+                self.demand.setdefault(p, set()).add(rest or _ALL)
+                return
+
+    def to_read(self) -> list[str]:
+        """Modules demanded and not read yet."""
+        return [m for m in self.demand if m not in self.infos]
+
+    def follow(self) -> bool:
+        """Follow the demands of the modules read; True when new demands appeared."""
+        before = {m: set(n) for m, n in self.demand.items()}
+        for module, info in list(self.infos.items()):
+            names = self.demand.get(module, set()) - self.done.get(module, set())
+            if not names:
+                continue
+            self.done.setdefault(module, set()).update(names)
+            wanted = set(names)
+            if _ALL in wanted:
+                wanted.discard(_ALL)
+                wanted |= self.used & (set(info.bindings) | set(info.all or ()))
+                for star in info.stars:
+                    self.want(star, star=True)  # every used name may come through it
+            for name in wanted:
+                for target in info.bindings.get(name, ()):
+                    self.want(target)
+                if name not in info.bindings and name not in info.defined:
+                    for star in info.stars:
+                        self.want(f"{star}.{name}", star=True)
+        return self.demand != before
+
+
+async def reexport_config(
+    config: Config,
+    tree: Tree | None,
+    checked: Sequence[tuple[str, bytes]],
+    fetch: Callable[[str], Awaitable[bytes]],
+    cache: BlobCache,
+) -> tuple[Config, ModuleReads]:
+    """``config`` with the re-exports the checked files can reach at the PR's head.
+
+    ``tree``: the head's file list (None: not fetched, nothing to read); ``checked``: the checked
+    files ``(path, content)``; ``fetch``: reads a blob by sha (one request)."""
+    reads = ModuleReads()
+    if tree is None or not symbols_of(config):
+        return config, reads
+    limit = config.limits.max_module_fetches
+    known = {p: c.decode("utf-8-sig", "replace") for p, c in checked}
+    py = [p for p in tree.files if p.endswith(".py")]
+    modules = module_paths([*py, *known])
+
+    def plan_checked() -> _Planner:
+        used: set[str] = set()
+        demands: list[str] = []
+        for path, text in known.items():
+            names, words = imported_names(path, text)
+            demands.extend(names)
+            used |= words
+        planner = _Planner(modules, used, symbols_of(config))
+        for name in demands:
+            planner.want(name)
+        for path, text in known.items():
+            info = module_info(path, text)
+            if info is not None and modules.get(info.module) == path:
+                planner.infos[info.module] = info
+        return planner
+
+    planner = await asyncio.to_thread(plan_checked)
+    sem = asyncio.Semaphore(FETCH_CONCURRENCY)
+
+    async def read(module: str) -> tuple[str, str | None]:
+        entry = tree.files.get(modules[module])
+        if entry is None:
+            return module, None
+        text = cache.get(entry.sha)
+        if text is not None:
+            reads.cached += 1
+            return module, text
+        if entry.size > config.limits.max_file_bytes:
+            reads.skipped += 1
+            return module, None
+        if reads.fetched >= limit:
+            reads.skipped += 1
+            reads.limited = True
+            return module, None
+        reads.fetched += 1
+        async with sem:
+            data = await fetch(entry.sha)
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            return module, None
+        cache.put(entry.sha, text, len(data))
+        return module, text
+
+    def parse_round(got: Iterable[tuple[str, str | None]]) -> None:
+        for module, text in got:
+            info = None
+            if text is not None:
+                reads.modules[modules[module]] = text
+                info = module_info(modules[module], text)
+            # unreadable or unparsable: it binds nothing to follow
+            planner.infos[module] = info or ModuleInfo(module, {}, frozenset(), (), None)
+        while planner.follow():
+            pass
+
+    got: list[tuple[str, str | None]] = []
+    while True:
+        await asyncio.to_thread(parse_round, got)
+        wanted = planner.to_read()
+        if not wanted:
+            break
+        got = list(await asyncio.gather(*(read(m) for m in wanted)))
+
+    def index() -> Config:
+        sources = {**reads.modules, **known}
+        return build_index(sources.items(), config).as_config(config)
+
+    return await asyncio.to_thread(index), reads
