@@ -349,7 +349,12 @@ def test_the_builder_stage_makes_a_wheel_that_carries_the_demo(tmp_path: Path) -
 def test_a_wheel_in_a_clean_venv_runs_the_demo(tmp_path: Path) -> None:
     """``pip install`` of the built wheel (not -e) into a venv without this checkout's packages,
     then ``ssot-bot demo`` from an unrelated directory."""
-    wheel = _pip_wheel(ROOT, tmp_path / "wheels")
+    # Built from a copy, so that setuptools' build/ and egg-info never land in the checkout.
+    source = tmp_path / "source"
+    shutil.copytree(ROOT, source, symlinks=True, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "venv", "build", "dist", "*.egg-info", "__pycache__", ".*_cache",
+        ".hypothesis", "tests", "benchmarks"))
+    wheel = _pip_wheel(source, tmp_path / "wheels")
     assert set(DEMO_DATA) <= _wheel_names(wheel)
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)

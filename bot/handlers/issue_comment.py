@@ -1,4 +1,4 @@
-"""`/ssot ...` commands in pull request comments (contract §6)."""
+"""`/ssot ...` commands in pull request comments (docs/behaviour.md §6)."""
 
 from __future__ import annotations
 

@@ -235,7 +235,7 @@ def check_run_report(
     *,
     files_checked: int,
 ) -> CheckRunReport:
-    """The completed check run for one analysis (contract §4.3)."""
+    """The completed check run for one analysis (docs/behaviour.md §4.3)."""
     new = [v for v in violations if v.new]
     old = [v for v in violations if not v.new]
     conclusion = "failure" if fails(violations, config.fail_on) else "success"

@@ -1,8 +1,8 @@
 """The aiohttp application: ``POST WEBHOOK_PATH``, ``GET /healthz``, ``GET /metrics``.
 
 Where a webhook enters. The endpoint only verifies, deduplicates and hands the event to the
-routers in the background; it answers in milliseconds. Refusals in the contract's order:
-413 (before reading past 25 MiB), 401, 415, 400.
+routers in the background; it answers in milliseconds. Refusals in the order of
+docs/behaviour.md §3: 413 (before reading past 25 MiB), 401, 415, 400.
 """
 
 from __future__ import annotations

@@ -423,7 +423,10 @@ def _dedupe(steps: Sequence[str]) -> list[str]:
 def complete_steps(
     body: str, steps: Sequence[str], *, pr_number: int, merged_on: datetime.date
 ) -> Edit:
-    """Tick the linked steps (merge of PR ``pr_number`` on ``merged_on``); see contract §5."""
+    """Tick the linked steps (merge of PR ``pr_number`` on ``merged_on``).
+
+    See docs/behaviour.md §5.
+    """
     doc = _parse(body)
     requested = _dedupe(steps)
     found: list[str] = []

@@ -1,5 +1,6 @@
-"""Tracking issues (contract §5): a merged PR ticks its linked steps; an opened / reopened /
-edited / ready PR moves a PENDING step to IN PROGRESS; bad links get one comment on the PR.
+"""Tracking issues (docs/behaviour.md §5): a merged PR ticks its linked steps; an opened /
+reopened / edited / ready PR moves a PENDING step to IN PROGRESS; bad links get one comment on
+the PR.
 
 The use case, independent of how the PR arrived (a webhook in ``bot/handlers/tracking.py``, or
 a catch-up pass): ``apply_merge`` and ``apply_start`` take the repository's full name and the

@@ -1,5 +1,6 @@
-"""`/ssot` commands in PR comments and re-runs from the checks UI, end to end (contract §4, §6):
-signed webhooks over HTTP into the real service, GitHub played by the OpenAPI-checked emulator."""
+"""`/ssot` commands in PR comments and re-runs from the checks UI, end to end
+(docs/behaviour.md §4, §6): signed webhooks over HTTP into the real service, GitHub played by
+the OpenAPI-checked emulator."""
 
 from __future__ import annotations
 
