@@ -28,6 +28,10 @@ class Settings:
     log_level: str = "INFO"
     workers: int | None = None  # analysis processes; None = cpu count
     max_concurrent_analyses: int = 4
+    # Catch-up pass (docs/behaviour.md §12): minutes between passes, 0 = off (no pass at start
+    # either). The environment's default is 30 (SSOT_RECONCILE_MINUTES); built in code (tests,
+    # the demo) the service runs no pass unless asked.
+    reconcile_minutes: float = 0.0
 
     @property
     def can_call_github(self) -> bool:
@@ -116,6 +120,15 @@ def load_settings(
         problems.append(f"GITHUB_API_URL must be an http(s) URL, got {api_url!r}")
     workers_text = env.get("SSOT_WORKERS", "").strip()
     workers = int(workers_text) if workers_text.isdigit() else None
+    reconcile_text = env.get("SSOT_RECONCILE_MINUTES", "").strip() or "30"
+    reconcile_minutes = 30.0
+    try:
+        reconcile_minutes = float(reconcile_text)
+        if not 0 <= reconcile_minutes <= 24 * 60:
+            raise ValueError(reconcile_text)
+    except ValueError:
+        problems.append("SSOT_RECONCILE_MINUTES must be a number of minutes 0-1440 "
+                        f"(0 turns the catch-up pass off), got {reconcile_text!r}")
 
     if problems:
         raise SettingsError("; ".join(problems))
@@ -129,4 +142,5 @@ def load_settings(
         webhook_path=path,
         log_level=(env.get("LOG_LEVEL", "INFO").strip() or "INFO").upper(),
         workers=workers,
+        reconcile_minutes=reconcile_minutes,
     )

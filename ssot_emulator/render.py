@@ -103,6 +103,39 @@ class Shapes:
     def installation(self, installation_id: int) -> dict[str, Any]:
         return {"id": installation_id, "node_id": node_id("Installation", installation_id)}
 
+    def installation_full(self, installation_id: int) -> dict[str, Any]:
+        """An installation as ``GET /app/installations`` lists it."""
+        login = self.state.installations[installation_id]
+        created = iso(1_600_000_000)
+        account = self.user(login, "Organization")
+        # the description's account is allOf(simple user, enterprise): both shapes' keys
+        account.update({"name": login, "slug": login, "created_at": created,
+                        "updated_at": created})
+        return {
+            "id": installation_id, "client_id": f"Iv1.{self.app_id:016x}", "account": account,
+            "repository_selection": "all",
+            "access_tokens_url": f"{self.api()}/app/installations/{installation_id}"
+                                 "/access_tokens",
+            "repositories_url": f"{self.api()}/installation/repositories",
+            "html_url": f"{self.html()}/organizations/{login}/settings/installations/"
+                        f"{installation_id}",
+            "app_id": self.app_id, "app_slug": self.slug, "target_id": account["id"],
+            "target_type": "Organization", "permissions": dict(self.permissions),
+            "events": list(self.events), "created_at": created, "updated_at": created,
+            "single_file_name": None, "has_multiple_single_files": False,
+            "single_file_paths": [], "suspended_by": None, "suspended_at": None,
+        }
+
+    def other_app(self, app_id: int) -> dict[str, Any]:
+        """Another App (a check run that is not this App's)."""
+        result = self.app()
+        slug = f"other-app-{app_id}"
+        result.update({"id": app_id, "slug": slug, "name": slug,
+                       "node_id": node_id("App", app_id),
+                       "client_id": f"Iv1.{app_id:016x}",
+                       "html_url": f"{self.html()}/apps/{slug}"})
+        return result
+
     # repositories ---------------------------------------------------------------------------
     def repo(self, repo: Repository) -> dict[str, Any]:
         api = f"{self.api()}/repos/{repo.full_name}"
@@ -330,7 +363,8 @@ class Shapes:
             "path": comment.path, "position": position, "original_position": position,
             "commit_id": comment.commit_id, "original_commit_id": comment.commit_id,
             "user": self.actor(comment.user, comment.user_type), "body": comment.body,
-            "created_at": iso(comment.created_at), "updated_at": iso(comment.created_at),
+            "created_at": iso(comment.created_at),
+            "updated_at": iso(comment.updated_at or comment.created_at),
             "html_url": html, "pull_request_url": pr_url,
             "author_association": self.association(repo, comment.user),
             "_links": {"self": {"href": url}, "html": {"href": html},
@@ -363,7 +397,9 @@ class Shapes:
                 "annotations_count": len(output.get("annotations", [])),
                 "annotations_url": f"{url}/annotations",
             },
-            "name": run.name, "check_suite": {"id": suite.id}, "app": self.app(),
+            "name": run.name, "check_suite": {"id": suite.id},
+            "app": self.app() if run.app_id is None or run.app_id == self.app_id
+            else self.other_app(run.app_id),
             "pull_requests": [self.pull_ref(repo, n) for n in
                               self.state.open_pulls_with_head(repo.full_name, run.head_sha)],
         }

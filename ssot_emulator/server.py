@@ -218,6 +218,9 @@ class GitHubEmulator(EmulatorState):
         self.faults: list[Fault] = []
         self.tokens: dict[str, IssuedToken] = {}
         self._buckets: dict[str, _Bucket] = {}
+        # True: a request whose bucket is empty is answered 403 (primary rate limit), as GitHub
+        # does; off by default so load benchmarks are not cut short
+        self.enforce_rate_limits = False
         self.validator = RequestValidator.from_path(spec_path) if spec_path else None
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.private_key_pem: str = key.private_bytes(
@@ -303,8 +306,11 @@ class GitHubEmulator(EmulatorState):
                 body = json.loads(raw)
             except ValueError:
                 body = None
+        exhausted = self._rate_exhausted(auth_kind, credential, request)
         if fault is not None and (fault.status is not None or fault.rate_limit):
             reply = self._fault_reply(fault)
+        elif exhausted is not None:
+            reply = exhausted
         else:
             try:
                 reply = self._serve(request, method, path, query, raw, body, auth_kind,
@@ -328,8 +334,31 @@ class GitHubEmulator(EmulatorState):
                     method, path, query, reply.status, headers, text.encode("utf-8")))
         return web.Response(status=reply.status, text=text, headers=headers)
 
+    def set_rate_limit(self, installation_id: int, remaining: int, *,
+                       limit: int = RATE_LIMIT, reset_in: float = 3600.0) -> None:
+        """Set an installation's bucket (all its tokens share it, as on GitHub)."""
+        self._buckets[f"installation:{installation_id}"] = _Bucket(
+            limit, remaining, int(self.clock() + reset_in))
+
+    def _bucket_key(self, kind: str, credential: str, request: web.Request) -> str:
+        issued = self.tokens.get(credential) if kind == "token" else None
+        if issued is not None:
+            return f"installation:{issued.installation_id}"
+        return f"{kind}:{credential}" if kind != "none" else f"ip:{request.remote}"
+
+    def _rate_exhausted(self, kind: str, credential: str, request: web.Request) -> Reply | None:
+        """403 as GitHub answers a request past the primary rate limit (when enforced)."""
+        if not self.enforce_rate_limits:
+            return None
+        bucket = self._buckets.get(self._bucket_key(kind, credential, request))
+        if bucket is None or bucket.reset <= int(self.clock()) or bucket.remaining > 0:
+            return None
+        return Reply(403, {"message": "API rate limit exceeded for installation.",
+                           "documentation_url": RATE_DOCS},
+                     {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(bucket.reset)})
+
     def _rate_headers(self, kind: str, credential: str, request: web.Request) -> dict[str, str]:
-        key = f"{kind}:{credential}" if kind != "none" else f"ip:{request.remote}"
+        key = self._bucket_key(kind, credential, request)
         now = int(self.clock())
         bucket = self._buckets.get(key)
         if bucket is None or bucket.reset <= now:
@@ -361,6 +390,12 @@ class GitHubEmulator(EmulatorState):
         call = Call(method, path, params, query, body, f"{request.scheme}://{request.host}")
         if auth == "jwt":
             self._check_jwt(auth_kind, credential)
+        elif auth == "installation":
+            issued = self.tokens.get(credential) if auth_kind == "token" else None
+            if issued is None or issued.expires_at <= self.clock():
+                raise HTTPError(401, "Bad credentials")
+            call.installation_id = issued.installation_id
+            call.actor = self.bot_login
         else:
             self._check_token(call, auth_kind, credential, perms, level)
         if problems:
@@ -570,6 +605,18 @@ class GitHubEmulator(EmulatorState):
         self.tokens[token] = IssuedToken(installation_id, self.clock() + self.token_lifetime,
                                          dict(self.shapes.permissions))
         return token
+
+    @route("GET", r"^/app/installations$", auth="jwt")
+    def _list_installations(self, call: Call) -> Reply:
+        return self._list(call, [self.shapes.installation_full(i)
+                                 for i in sorted(self.installations)])
+
+    @route("GET", r"^/installation/repositories$", auth="installation")
+    def _installation_repositories(self, call: Call) -> Reply:
+        repos = [r for r in self.repos() if r.installation_id == call.installation_id]
+        chunk, headers = self._page(call, repos)
+        return Reply(200, {"total_count": len(repos), "repository_selection": "all",
+                           "repositories": [self.shapes.repo(r) for r in chunk]}, headers)
 
     # handlers: contents -----------------------------------------------------------------------
     @route("GET", r"/contents/(?P<path>.*)", perms=("contents",))
@@ -803,8 +850,15 @@ class GitHubEmulator(EmulatorState):
             if base and base != pull.base_ref:
                 continue
             numbers.append(pull.number)
-        direction = call.arg("direction", "desc")
-        numbers.sort(reverse=direction != "asc")
+        # GitHub: sort created (default) | updated | popularity | long-running; direction
+        # defaults to desc for created, else asc
+        sort = call.arg("sort", "created")
+        direction = call.arg("direction", "desc" if sort == "created" else "asc")
+        if sort == "updated":
+            numbers.sort(key=lambda n: (self.issue(repo.full_name, n).updated_at, n),
+                         reverse=direction != "asc")
+        else:
+            numbers.sort(reverse=direction != "asc")
         return self._list(call, [self.shapes.pull(repo, n, full=False) for n in numbers])
 
     @route("GET", r"/pulls/(?P<pull_number>[^/]+)", perms=("pull_requests",))
@@ -921,6 +975,30 @@ class GitHubEmulator(EmulatorState):
         hunk, position = self._diff_hunk(item.patch if item else None, comment.line,
                                          comment.side)
         return self.shapes.review_comment(call.repo, comment, hunk, position)
+
+    def _review_comment_or_404(self, call: Call) -> ReviewComment:
+        try:
+            return self.review_comment(call.full_name, call.number("comment_id"))
+        except NotFound:
+            raise _not_found() from None
+
+    @route("GET", r"/pulls/comments/(?P<comment_id>[^/]+)", perms=("pull_requests",))
+    def _get_review_comment(self, call: Call) -> Reply:
+        return Reply(200, self._render_comment(call, self._review_comment_or_404(call)))
+
+    @route("PATCH", r"/pulls/comments/(?P<comment_id>[^/]+)", perms=("pull_requests",),
+           level="write")
+    def _patch_review_comment(self, call: Call) -> Reply:
+        comment = self._review_comment_or_404(call)
+        body = call.body.get("body") if isinstance(call.body, dict) else None
+        if not isinstance(body, str) or not body:
+            raise _validation_failed("PullRequestReviewComment", "body", "missing_field",
+                                     "missing_field")
+        if comment.user != call.actor:  # an App edits only what it wrote
+            raise HTTPError(403, "Resource not accessible by integration")
+        comment.body = body
+        comment.updated_at = self.clock()
+        return Reply(200, self._render_comment(call, comment))
 
     @route("GET", r"/pulls/(?P<pull_number>[^/]+)/comments", perms=("pull_requests",))
     def _list_review_comments(self, call: Call) -> Reply:
@@ -1078,6 +1156,9 @@ class GitHubEmulator(EmulatorState):
             raise HTTPError(422, f"No commit found for SHA: {call.params['ref']}") from None
         runs = [r for r in self.check_runs(repo.full_name) if r.head_sha == sha]
         name, status = call.arg("check_name"), call.arg("status")
+        app_id = call.arg("app_id")
+        if app_id:
+            runs = [r for r in runs if str(r.app_id or self.app_id) == app_id]
         if name:
             runs = [r for r in runs if r.name == name]
         if status:

@@ -121,6 +121,7 @@ class ReviewComment:
     created_at: float
     in_reply_to_id: int | None = None
     subject_type: str = "line"
+    updated_at: float | None = None  # None: never edited (created_at)
 
 
 @dataclass
@@ -170,6 +171,7 @@ class CheckRun:
     actions: list[dict[str, Any]]
     external_id: str = ""
     details_url: str | None = None
+    app_id: int | None = None  # None: the emulated App itself; else another App's run
 
 
 @dataclass
@@ -298,6 +300,11 @@ class EmulatorState:
         parent = repo.branches.get(branch) or repo.branches[repo.default_branch]
         sha = self._new_commit(repo, repo.commits[parent].tree, files, [parent], message)
         repo.branches[branch] = sha
+        state = self._state(full_name)
+        for pull in state.pulls.values():  # a push updates the open PRs it is the head of
+            issue = state.issues[pull.number]
+            if pull.head_ref == branch and issue.state == "open":
+                issue.updated_at = self.clock()
         return sha
 
     def resolve_ref(self, full_name: str, ref: str | None) -> Commit:
@@ -551,6 +558,28 @@ class EmulatorState:
 
     def review_comments(self, full_name: str, number: int) -> list[ReviewComment]:
         return list(self.pull(full_name, number).review_comments)
+
+    def review_comment(self, full_name: str, comment_id: int) -> ReviewComment:
+        for pull in self._state(full_name).pulls.values():
+            for comment in pull.review_comments:
+                if comment.id == comment_id:
+                    return comment
+        raise NotFound(f"no review comment {comment_id} in {full_name}")
+
+    def add_review_comment(self, full_name: str, number: int, path: str, line: int, body: str,
+                           user: str = "octocat", user_type: str = "User") -> int:
+        """Someone (not the App) comments on a line of the PR's head, in a review of its own."""
+        pull = self.pull(full_name, number)
+        head = self.head_sha(full_name, number)
+        now = self.clock()
+        review = Review(self.next_id(), number, "COMMENT", "", head, user, now)
+        comment = ReviewComment(self.next_id(), number, review.id, head, path, line, "RIGHT",
+                                None, None, body, user, user_type, now)
+        review.comments.append(comment)
+        pull.reviews.append(review)
+        pull.review_comments.append(comment)
+        self.user_id(user)
+        return comment.id
 
     # check runs ------------------------------------------------------------------------------
     def check_suite(self, full_name: str, head_sha: str) -> CheckSuite:

@@ -22,6 +22,8 @@ PERMISSION_FOR = [
     (r"^/repos/\{owner\}/\{repo\}/contents/", ("contents", "read")),
     (r"^/repos/\{owner\}/\{repo\}/git/(blobs|trees)/", ("contents", "read")),
     (r"^/repos/\{owner\}/\{repo\}/check-runs", ("checks", "write")),
+    (r"^/repos/\{owner\}/\{repo\}/commits/\{ref\}/check-runs", ("checks", "read")),
+    (r"^/repos/\{owner\}/\{repo\}/pulls/comments/\{id\}", ("pull_requests", "write")),
     (r"^/repos/\{owner\}/\{repo\}/issues", ("issues", "write")),
     (r"^/repos/\{owner\}/\{repo\}/collaborators/", ("metadata", "read")),
 ]

@@ -265,6 +265,29 @@ class GitHub:
         owner, _, name = full_name.partition("/")
         return Repo(self, installation_id, owner, name)
 
+    # installations (the catch-up pass, docs/behaviour.md §12) -------------------------------
+    async def installations(self) -> list[dict[str, Any]]:
+        """Every installation of the App (``GET /app/installations``, App JWT, all pages)."""
+        return [item async for item in self.api.getiter(
+            "/app/installations{?per_page}", {"per_page": 100}, jwt=self.tokens.app_jwt())]
+
+    async def installation_repositories(self, installation_id: int) -> list[dict[str, Any]]:
+        """The repositories an installation can see (``GET /installation/repositories``)."""
+
+        async def collect(token: str) -> list[dict[str, Any]]:
+            return [item async for item in self.api.getiter(
+                "/installation/repositories{?per_page}", {"per_page": 100}, oauth_token=token,
+                iterable_key="repositories")]
+
+        token = await self.tokens.token(installation_id)
+        try:
+            return await collect(token)
+        except gidgethub.BadRequest as exc:
+            if int(exc.status_code) != 401:
+                raise
+            self.tokens.invalidate(installation_id)
+            return await collect(await self.tokens.token(installation_id))
+
 
 class Repo:
     """One repository through one installation. Every method is one GitHub REST call (or a
@@ -367,6 +390,59 @@ class Repo:
     async def open_pulls(self) -> list[dict[str, Any]]:
         return await self._list("/repos/{owner}/{repo}/pulls{?state,per_page}", state="open",
                                 per_page=100)
+
+    async def pulls_updated_since(self, since: dt.datetime, limit: int) -> list[dict[str, Any]]:
+        """PRs of any state updated at or after ``since``, newest first, at most ``limit``.
+
+        GitHub's PR list has no ``since``: it is sorted by update, and paging stops at the first
+        PR older than ``since`` (or at ``limit``), so a busy repository costs one page."""
+        if limit <= 0:
+            return []
+        api = self._gh.api
+        found: list[dict[str, Any]] = []
+
+        async def collect(token: str) -> list[dict[str, Any]]:
+            found.clear()
+            url = "/repos/{owner}/{repo}/pulls{?state,sort,direction,per_page}"
+            url_vars = self._vars(state="all", sort="updated", direction="desc",
+                                  per_page=min(100, limit))
+            async for item in api.getiter(url, url_vars, oauth_token=token):
+                updated = dt.datetime.fromisoformat(
+                    str(item.get("updated_at")).replace("Z", "+00:00"))
+                if updated < since:
+                    break
+                found.append(item)
+                if len(found) >= limit:
+                    break
+            return list(found)
+
+        return await self._authed(collect)
+
+    async def app_check_runs(self, ref: str, app_id: int | str) -> list[dict[str, Any]]:
+        """The latest check run of each name on ``ref`` made by the App ``app_id`` (one page;
+        ``app.id`` is checked here too, whatever the server's filter did)."""
+        data = await self._get(
+            "/repos/{owner}/{repo}/commits/{ref}/check-runs{?app_id,per_page}", ref=ref,
+            app_id=app_id, per_page=100)
+        return [run for run in data.get("check_runs", [])
+                if str((run.get("app") or {}).get("id")) == str(app_id)]
+
+    async def review_comment(self, comment_id: int) -> dict[str, Any] | None:
+        """One inline review comment, or None when it is gone."""
+        try:
+            result: dict[str, Any] = await self._get(
+                "/repos/{owner}/{repo}/pulls/comments/{id}", id=comment_id)
+        except gidgethub.BadRequest as exc:
+            if int(exc.status_code) == 404:
+                return None
+            raise
+        return result
+
+    async def update_review_comment(self, comment_id: int, body: str) -> dict[str, Any]:
+        """Replace an inline review comment's body (the same body twice is harmless)."""
+        result: dict[str, Any] = await self._patch(
+            "/repos/{owner}/{repo}/pulls/comments/{id}", {"body": body}, id=comment_id)
+        return result
 
     async def review_comments(self, number: int) -> list[dict[str, Any]]:
         return await self._list("/repos/{owner}/{repo}/pulls/{n}/comments{?per_page}",

@@ -22,6 +22,8 @@ __all__ = [
     "MAX_OUTPUT_CHARS",
     "RECHECK_ACTION",
     "CheckRunReport",
+    "FixedComment",
+    "FixedPlan",
     "ReviewComment",
     "ReviewPlan",
     "annotation_batches",
@@ -29,13 +31,19 @@ __all__ = [
     "comment_body",
     "fingerprint_marker",
     "fingerprints_in",
+    "fixed_comment_body",
+    "fixed_fingerprints_in",
     "invalid_config_report",
+    "plan_fixed",
     "plan_review",
     "review_body",
 ]
 
 FINGERPRINT_MARKER = "<!-- ssot-bot:fingerprint={fp} -->"
 _FINGERPRINT_RE = re.compile(r"<!--\s*ssot-bot:fingerprint=([^\s<>]+?)\s*-->")
+# docs/behaviour.md §12: a fixed finding's comment keeps its marker with ` state=fixed`
+_FIXED_RE = re.compile(r"<!--\s*ssot-bot:fingerprint=([^\s<>]+?)\s+state=fixed\s*-->")
+FIXED_LINE = "\u2705 Fixed in {sha}"
 
 ANNOTATION_LEVEL: dict[str, str] = {"error": "failure", "warning": "warning", "notice": "notice"}
 
@@ -69,6 +77,79 @@ def fingerprints_in(text: str | None) -> set[str]:
     if not text:
         return set()
     return set(_FINGERPRINT_RE.findall(text))
+
+
+def fixed_fingerprints_in(text: str | None) -> set[str]:
+    """Every fingerprint whose marker says ``state=fixed`` (not "already commented")."""
+    if not text:
+        return set()
+    return set(_FIXED_RE.findall(text))
+
+
+def fixed_comment_body(body: str, head_sha: str) -> str:
+    """An inline comment marked fixed (docs/behaviour.md §12): ``✅ Fixed in <short sha>`` on
+    the first line, the original text below, each marker with `` state=fixed``."""
+    marked = _FINGERPRINT_RE.sub(
+        lambda m: f"<!-- ssot-bot:fingerprint={m.group(1)} state=fixed -->", body)
+    return f"{FIXED_LINE.format(sha=head_sha[:7])}\n\n{marked}"
+
+
+@dataclass(frozen=True)
+class FixedComment:
+    """One of the bot's inline comments to mark fixed, and its new body."""
+
+    id: int
+    path: str
+    fingerprints: frozenset[str]
+    body: str
+
+
+@dataclass(frozen=True)
+class FixedPlan:
+    """What an analysis changes in the bot's inline comments (docs/behaviour.md §12).
+
+    ``edits``: comments whose findings are gone, to mark fixed once; ``open``: fingerprints
+    the bot has an open (not fixed) comment for, i.e. already commented; ``fixed``: how many
+    findings the bot commented on are fixed now (marked before or by ``edits``).
+    """
+
+    edits: tuple[FixedComment, ...]
+    open: frozenset[str]
+    fixed: int
+
+
+def plan_fixed(
+    own_comments: Sequence[Mapping[str, Any]],
+    found: set[str],
+    checked_paths: set[str],
+    head_sha: str,
+) -> FixedPlan:
+    """Which of the bot's own inline comments (the caller keeps only those the App wrote) are
+    fixed by an analysis that found the fingerprints ``found``.
+
+    Only a comment on a file the analysis checked (``checked_paths``: analysed, neither skipped
+    by a limit nor unparsable) can be fixed: a finding in a file not looked at is not gone.
+    A comment already marked fixed is not edited again; its finding coming back is not
+    "already commented" (it gets a fresh comment).
+    """
+    edits: list[FixedComment] = []
+    still_open: set[str] = set()
+    fixed_before: set[str] = set()
+    for comment in own_comments:
+        body = comment.get("body") or ""
+        fixed_before |= fixed_fingerprints_in(body)
+        prints = fingerprints_in(body)
+        if not prints:
+            continue
+        path = str(comment.get("path") or "")
+        if path in checked_paths and not prints & found and isinstance(comment.get("id"), int):
+            edits.append(FixedComment(int(comment["id"]), path, frozenset(prints),
+                                      fixed_comment_body(body, head_sha)))
+        else:
+            still_open |= prints
+    newly = {fp for e in edits for fp in e.fingerprints}
+    fixed = (fixed_before | newly) - found - still_open
+    return FixedPlan(tuple(edits), frozenset(still_open), len(fixed))
 
 
 def _plural(count: int, word: str) -> str:
@@ -234,8 +315,10 @@ def check_run_report(
     config: Config,
     *,
     files_checked: int,
+    fixed: int = 0,
 ) -> CheckRunReport:
-    """The completed check run for one analysis (docs/behaviour.md §4.3)."""
+    """The completed check run for one analysis (docs/behaviour.md §4.3). ``fixed``: findings
+    the bot commented on that are gone now (docs/behaviour.md §12)."""
     new = [v for v in violations if v.new]
     old = [v for v in violations if not v.new]
     conclusion = "failure" if fails(violations, config.fail_on) else "success"
@@ -259,6 +342,9 @@ def check_run_report(
         "",
         f"Files checked: {files_checked} · Files skipped: {len(errors)}",
     ]
+    if fixed:
+        blocks += ["", f"Fixed: {_plural(fixed, 'finding')} the bot commented on "
+                       f"{'is' if fixed == 1 else 'are'} no longer found (comments marked ✅)."]
     if errors:
         blocks.append("")
         blocks.append(_Rows(len(errors), (f"- {_code(e.path)}: {_cell(e.message)}"

@@ -16,6 +16,7 @@ from bot.config.model import Config
 from bot.engine.model import FileResult
 from bot.engine.pool import analyse_files, warm_up  # imports libcst now, not on the first PR
 from bot.github.client import GitHub, Repo, RetryPolicy
+from bot.github.ratelimit import RateLimits
 from bot.service import logs
 from bot.service.jobs import JobQueue, KeyedLocks
 from bot.service.metrics import Metrics
@@ -51,6 +52,8 @@ class Bot:
         self.issue_locks = KeyedLocks()
         self.deliveries = DeliveryLog()
         self.permission_cache: dict[tuple[str, str], tuple[float, str | None]] = {}
+        self.rate_limits = RateLimits()  # latest x-ratelimit-* per installation (§12 pacing)
+        self.reconciler: Any = None  # the catch-up pass (bot.usecases.reconcile), when on
         self._tasks: set[asyncio.Future[Any]] = set()
         self._session: aiohttp.ClientSession | None = None
         self._github: GitHub | None = None
@@ -74,8 +77,17 @@ class Bot:
                 self._session, api_url=self.settings.api_url, app_id=self.settings.app_id,
                 private_key=self.settings.private_key, policy=self.retry,
                 on_response=self._on_github_response)
+        if self._github is not None and self.settings.reconcile_minutes > 0 \
+                and self.reconciler is None:
+            # docs/behaviour.md §12: catch up at start and every SSOT_RECONCILE_MINUTES
+            from bot.usecases.reconcile import Reconciler  # the use case imports this module
+
+            self.reconciler = Reconciler(self, interval=self.settings.reconcile_minutes * 60)
+            self.reconciler.start()
 
     async def stop(self) -> None:
+        if self.reconciler is not None:
+            await self.reconciler.stop()
         await self.jobs.shutdown(grace=25.0)
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=5)
@@ -96,6 +108,12 @@ class Bot:
             if self._tasks:
                 await asyncio.gather(*list(self._tasks), return_exceptions=True)
             await self.jobs.join()
+
+    @property
+    def github(self) -> GitHub:
+        if self._github is None:
+            raise RuntimeError("GitHub access is not configured (APP_ID and PRIVATE_KEY)")
+        return self._github
 
     def repo(self, installation_id: int, full_name: str) -> Repo:
         if self._github is None:
@@ -121,3 +139,4 @@ class Bot:
         installation = (logs.current().get("installation"))
         self.metrics.github_response(method, status, headers,
                                      str(installation) if installation else None)
+        self.rate_limits.observe(str(installation) if installation else None, url, headers)

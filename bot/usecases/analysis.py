@@ -39,6 +39,7 @@ from bot.report.github import (
 )
 from bot.service import logs
 from bot.service.context import Bot
+from bot.usecases import fixed as fixed_comments
 from bot.usecases.modules import ModuleReads, cache_for, reexport_config
 
 log = logging.getLogger(__name__)
@@ -154,10 +155,12 @@ async def analyse_pull_request(bot: Bot, installation_id: int, full_name: str, n
         })
         raise
 
+    # the bot's own inline comments whose findings are gone (docs/behaviour.md §12)
+    fixed = await fixed_comments.plan(repo, number, head_sha, violations, files, errors)
     # a PR with many findings makes this a few hundred ms of CPU: keep it off the event loop
     report = await asyncio.to_thread(
         functools.partial(check_run_report, violations, errors, config,
-                          files_checked=files_checked))
+                          files_checked=files_checked, fixed=fixed.fixed))
     if reads is not None:  # re-exports read from the head (docs/behaviour.md §10)
         report = dataclasses.replace(report, summary=f"{report.summary}\n\n{reads.summary()}")
     batches = annotation_batches(report.annotations) or [[]]
@@ -167,7 +170,9 @@ async def analyse_pull_request(bot: Bot, installation_id: int, full_name: str, n
         "status": "completed", "conclusion": report.conclusion, "completed_at": _now(),
         "output": _output(report, batches[-1]), "actions": [RECHECK_ACTION],
     })
-    await _review(repo, number, head_sha, config, violations, files, check["id"])
+    await fixed_comments.apply(repo, number, head_sha, fixed)
+    await _review(repo, number, head_sha, config, violations, files, check["id"],
+                  already=set(fixed.open))
     log.info("analysis finished", extra={
         "pr": number, "files": files_checked, "violations": len(violations),
         "new": sum(v.new for v in violations), "conclusion": report.conclusion,
@@ -200,16 +205,15 @@ async def _analyse(
 
 async def _review(
     repo: Repo, number: int, head_sha: str, config: Config, violations: list[Violation],
-    files: list[dict[str, Any]], check_run_id: int,
+    files: list[dict[str, Any]], check_run_id: int, *, already: set[str],
 ) -> None:
+    """``already``: fingerprints of the App's own open inline comments (fixed.plan)."""
     if config.review == "off" or not any(v.new for v in violations):
         return
-    already: set[str] = set()
-    for comment in await repo.review_comments(number):
-        if (comment.get("user") or {}).get("type") == "Bot":
-            already |= fingerprints_in(comment.get("body"))
+    # only markers the App itself wrote count (docs/behaviour.md §8)
+    identity = await repo.identity()
     for earlier in await repo.reviews(number):
-        if (earlier.get("user") or {}).get("type") == "Bot":
+        if identity.wrote(earlier):
             already |= fingerprints_in(earlier.get("body"))
     commentable = {f["filename"]: commentable_lines_from_patch(f.get("patch")) for f in files}
     plan = await asyncio.to_thread(functools.partial(

@@ -98,8 +98,14 @@ def _links(full_name: str, pr: dict[str, Any]) -> tuple[list[StepLink], list[str
     return parse_links(body, default_owner=owner, default_repo=name), link_problems(body)
 
 
-async def apply_merge(bot: Bot, installation_id: int, full_name: str, pr: dict[str, Any]) -> None:
-    """A merged PR: tick its linked steps, say so once on each issue, report bad links."""
+async def apply_merge(bot: Bot, installation_id: int, full_name: str, pr: dict[str, Any], *,
+                      catch_up: bool = False) -> None:
+    """A merged PR: tick its linked steps, say so once on each issue, report bad links.
+
+    ``catch_up`` (docs/behaviour.md §12, the pass after downtime): the issue is edited only
+    when a linked step is still unticked, so re-applying an older merge never rewrites the
+    status lines a later merge wrote; the completion comment is still ensured once.
+    """
     if not pr.get("merged") and not pr.get("merged_at"):
         return
     links, problems = _links(full_name, pr)
@@ -110,6 +116,8 @@ async def apply_merge(bot: Bot, installation_id: int, full_name: str, pr: dict[s
     for link in links:
         complete = functools.partial(complete_steps, steps=link.steps, pr_number=number,
                                      merged_on=merged_on)
+        if catch_up:
+            complete = functools.partial(_only_if_unticked, complete)
         repo, edit, problem = await _apply(bot, installation_id, link, complete)
         if problem:
             problems.append(problem)
@@ -120,6 +128,13 @@ async def apply_merge(bot: Bot, installation_id: int, full_name: str, pr: dict[s
             log.info("tracking steps completed",
                      extra={"issue": link.issue.number, "steps": list(link.steps), "pr": number})
     await _report_link_problems(bot.repo(installation_id, full_name), number, problems)
+
+
+def _only_if_unticked(change: Callable[[str], Edit], body: str) -> Edit:
+    edit = change(body)
+    if edit.ticked:
+        return edit
+    return Edit(body=body, changed=False, ticked=(), moved=(), missing=edit.missing)
 
 
 async def apply_start(bot: Bot, installation_id: int, full_name: str, pr: dict[str, Any]) -> None:

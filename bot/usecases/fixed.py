@@ -1,0 +1,89 @@
+"""Fixed findings say so (docs/behaviour.md §12).
+
+After an analysis, each inline comment the App itself wrote whose finding is gone from the
+files the analysis checked is edited once: ``✅ Fixed in <short sha>`` above the original text,
+its marker with `` state=fixed``. Which comments, and their new bodies, is the pure
+:func:`bot.report.github.plan_fixed`; this module only reads and writes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import gidgethub
+
+from bot.engine.model import FileError, Violation
+from bot.github.client import Repo
+from bot.report.github import (
+    FixedPlan,
+    fingerprints_in,
+    fixed_comment_body,
+    fixed_fingerprints_in,
+    plan_fixed,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_LISTED_FILES = 3000  # GitHub lists at most this many files of a PR: past it, unknown
+
+
+def checked_paths(files: Iterable[dict[str, Any]], errors: Iterable[FileError]) -> set[str]:
+    """Files the analysis really looked at: checked, minus those skipped or unparsable."""
+    return {str(f["filename"]) for f in files} - {e.path for e in errors}
+
+
+async def plan(
+    repo: Repo, number: int, head_sha: str, violations: Sequence[Violation],
+    files: Iterable[dict[str, Any]], errors: Iterable[FileError],
+) -> FixedPlan:
+    """Read the PR's inline comments; keep the App's own (a marker pasted by anyone else,
+    another bot included, counts for nothing) and plan what this analysis fixes.
+
+    A finding is fixed only where the analysis could have seen it: a file it checked, or a
+    file the PR no longer changes or deletes; never a file skipped (limits) or unparsable."""
+    identity = await repo.identity()
+    own = [c for c in await repo.review_comments(number) if identity.wrote(c)]
+    found = {v.fingerprint for v in violations if v.fingerprint}
+    looked_at = checked_paths(files, errors)
+    elsewhere = {str(c.get("path")) for c in own if fingerprints_in(c.get("body"))} - looked_at
+    if elsewhere:
+        # a file the PR no longer changes (reverted) or deletes holds none of its findings
+        # any more; one GitHub lists as changed but the analysis skipped still may
+        changed = await repo.pull_files(number)
+        if len(changed) < MAX_LISTED_FILES:
+            still = {str(f["filename"]) for f in changed if f.get("status") != "removed"}
+            looked_at |= elsewhere - still
+    return plan_fixed(own, found, looked_at, head_sha)
+
+
+async def apply(repo: Repo, number: int, head_sha: str, fixed: FixedPlan) -> int:
+    """Mark each planned comment fixed, re-reading it first: a comment gone, no longer the
+    App's, or already marked (a concurrent analysis) is left alone. Returns comments edited."""
+    if not fixed.edits:
+        return 0
+    identity = await repo.identity()
+    edited = 0
+    for edit in fixed.edits:
+        current = await repo.review_comment(edit.id)
+        if current is None or not identity.wrote(current):
+            continue
+        body = current.get("body") or ""
+        if not fingerprints_in(body) or fixed_fingerprints_in(body) >= edit.fingerprints:
+            continue
+        try:
+            await repo.update_review_comment(edit.id, fixed_comment_body(body, head_sha))
+        except gidgethub.BadRequest as exc:
+            if int(exc.status_code) not in (404, 422):
+                raise
+            log.warning("could not mark a review comment fixed",
+                        extra={"pr": number, "comment": edit.id, "status": exc.status_code})
+            continue
+        edited += 1
+    if edited:
+        log.info("review comments marked fixed", extra={"pr": number, "comments": edited})
+    return edited
+
+
+__all__ = ["apply", "checked_paths", "plan"]

@@ -1,0 +1,265 @@
+"""The catch-up pass (docs/behaviour.md §12): nothing is lost while the bot is down.
+
+GitHub does not redeliver webhooks on its own, so at start and every
+``SSOT_RECONCILE_MINUTES`` the bot looks at the world instead of at events: for each
+installation, the pull requests updated in the last 24 hours (newest first); an open PR whose
+head has no completed check run of this App is analysed through the normal coalescing queue
+(this also finds an analysis cut off by a crash: its check run is still ``in_progress``); a
+merged PR's tracking links are applied in catch-up mode (idempotent through the issue's ticks
+and the step-done marker, so a second pass says nothing twice).
+
+Bounded: at most ``max_prs`` (100) PRs per installation per pass; the pass's requests are paced
+under each installation's rate limit (:func:`bot.github.ratelimit.pace`) and an installation
+whose budget runs low is left for the next pass. One summary log line per pass; counters in
+``/metrics``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import aiohttp
+import gidgethub
+from prometheus_client import Counter
+
+from bot.github.ratelimit import STOP
+from bot.service import logs
+from bot.service.context import Bot
+from bot.tracking.links import link_problems, parse_links
+from bot.usecases.analysis import submit_analysis
+from bot.usecases.tracking import apply_merge
+
+log = logging.getLogger(__name__)
+
+WINDOW = dt.timedelta(hours=24)
+MAX_PRS_PER_INSTALLATION = 100
+ANALYSIS_REQUESTS = 12  # what one analysis costs, about (pull, config, files, blobs, check, review)
+Sleep = Callable[[float], Awaitable[None]]
+
+
+@dataclass
+class PassStats:
+    """What one pass did (the summary log line)."""
+
+    installations: int = 0
+    repositories: int = 0
+    pull_requests: int = 0  # listed (updated in the window), at most max_prs per installation
+    analysed: int = 0  # open PRs without a completed check run, submitted for analysis
+    up_to_date: int = 0  # open PRs whose head has a completed check run of this App
+    merges: int = 0  # merged PRs with tracking links, applied (idempotently)
+    cut_at_bound: int = 0  # installations whose PRs reached the bound
+    rate_limited: int = 0  # installations left for the next pass (rate limit low)
+    errors: int = 0
+    paced_seconds: float = 0.0
+
+
+class Reconciler:
+    """Runs catch-up passes for one :class:`Bot`: at start, then every ``interval`` seconds.
+
+    ``sleep`` and ``clock`` are injectable so tests never wait; ``max_prs`` is the bound per
+    installation and pass.
+    """
+
+    def __init__(self, bot: Bot, *, interval: float, sleep: Sleep = asyncio.sleep,
+                 clock: Callable[[], float] = time.time,
+                 max_prs: int = MAX_PRS_PER_INSTALLATION) -> None:
+        self.bot = bot
+        self.interval = interval
+        self.sleep = sleep
+        self.clock = clock
+        self.max_prs = max_prs
+        self.passes = 0
+        self.last: PassStats | None = None
+        self._done = asyncio.Condition()
+        self._task: asyncio.Task[None] | None = None
+        self._merged_seen: dict[tuple[str, int], float] = {}  # applied merges, by merge time
+        registry = bot.metrics.registry
+        self.m_passes = Counter("ssot_reconcile_passes", "Catch-up passes by outcome",
+                                ["outcome"], registry=registry)
+        self.m_analysed = Counter("ssot_reconcile_prs_analysed",
+                                  "Open PRs the catch-up pass sent to analysis", registry=registry)
+        self.m_merges = Counter("ssot_reconcile_merges_applied",
+                                "Merged PRs whose tracking links the catch-up pass applied",
+                                registry=registry)
+        self.m_rate_limited = Counter(
+            "ssot_reconcile_rate_limited", "Installations a pass left for later (rate limit)",
+            registry=registry)
+
+    # lifecycle ------------------------------------------------------------------------------
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop(), name="ssot-reconcile")
+
+    async def stop(self) -> None:
+        """Cancel the loop (a pass in flight stops where it is: every step is idempotent)."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def wait_passes(self, count: int) -> PassStats:
+        """Wait until ``count`` passes have finished (tests); the latest pass's stats."""
+        async with self._done:
+            await self._done.wait_for(lambda: self.passes >= count)
+        assert self.last is not None
+        return self.last
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.run_pass()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # one bad pass must not end catching up
+                log.exception("catch-up pass failed")
+            await self.sleep(self.interval)
+
+    # one pass ---------------------------------------------------------------------------------
+    async def run_pass(self) -> PassStats:
+        stats = PassStats()
+        started = time.perf_counter()
+        since = dt.datetime.fromtimestamp(self.clock(), dt.UTC) - WINDOW
+        self._forget_before(since)
+        github = self.bot.github
+        outcome = "ok"
+        try:
+            for installation in await github.installations():
+                if installation.get("suspended_at"):
+                    continue
+                stats.installations += 1
+                await self._installation(int(installation["id"]), since, stats)
+        except (gidgethub.GitHubException, aiohttp.ClientError, TimeoutError) as exc:
+            outcome = "error"
+            stats.errors += 1
+            log.warning("catch-up pass could not list installations",
+                        extra={"error": type(exc).__name__})
+        except asyncio.CancelledError:
+            outcome = "cancelled"  # the service is stopping; the next start catches up
+            raise
+        except Exception:
+            outcome = "error"
+            raise
+        finally:
+            self.m_passes.labels(outcome).inc()
+            log.info("catch-up pass", extra={
+                "outcome": outcome, **asdict(stats),
+                "paced_seconds": round(stats.paced_seconds, 2),
+                "duration_ms": round((time.perf_counter() - started) * 1000, 1)})
+        self.last = stats
+        async with self._done:
+            self.passes += 1
+            self._done.notify_all()
+        return stats
+
+    async def _installation(self, installation_id: int, since: dt.datetime,
+                            stats: PassStats) -> None:
+        token = logs.bind(installation=installation_id)  # rate-limit readings and log lines
+        key = str(installation_id)
+        budget = self.max_prs
+        try:
+            repos = await self.bot.github.installation_repositories(installation_id)
+            stats.repositories += len(repos)
+            for repo_data in repos:
+                if budget <= 0:
+                    break
+                if not await self._pace(key, stats):
+                    return
+                full_name = str(repo_data["full_name"])
+                repo = self.bot.repo(installation_id, full_name)
+                pulls = await repo.pulls_updated_since(since, budget)
+                budget -= len(pulls)
+                stats.pull_requests += len(pulls)
+                if budget <= 0:
+                    stats.cut_at_bound += 1  # the rest waits for a later pass
+                for pr in pulls:
+                    if not await self._pace(key, stats):
+                        return
+                    try:
+                        await self._pull(installation_id, full_name, pr, stats)
+                    except _RateLimited:
+                        return
+                    except (gidgethub.GitHubException, aiohttp.ClientError,
+                            TimeoutError) as exc:
+                        stats.errors += 1
+                        log.warning("catch-up could not handle a pull request", extra={
+                            "repo": full_name, "pr": pr.get("number"),
+                            "error": type(exc).__name__})
+        except (gidgethub.GitHubException, aiohttp.ClientError, TimeoutError) as exc:
+            stats.errors += 1
+            log.warning("catch-up could not list an installation's pull requests",
+                        extra={"error": type(exc).__name__})
+        finally:
+            logs.unbind(token)
+
+    async def _pace(self, installation: str, stats: PassStats, cost: int = 1) -> bool:
+        """Wait as the installation's rate limit asks before a step of ``cost`` requests;
+        False: stop this installation until the next pass."""
+        delay = self.bot.rate_limits.delay(installation, cost)
+        if delay == STOP:
+            stats.rate_limited += 1
+            self.m_rate_limited.inc()
+            reading = self.bot.rate_limits.reading(installation)
+            log.info("catch-up paused for this installation: rate limit low", extra={
+                "remaining": reading.remaining if reading else None})
+            return False
+        if delay > 0:
+            stats.paced_seconds += delay
+            await self.sleep(delay)
+        return True
+
+    async def _pull(self, installation_id: int, full_name: str, pr: dict[str, Any],
+                    stats: PassStats) -> None:
+        number = int(pr["number"])
+        if pr.get("state") == "open":
+            repo = self.bot.repo(installation_id, full_name)
+            runs = await repo.app_check_runs(str(pr["head"]["sha"]), str(self.bot.app_id))
+            if runs and all(run.get("status") == "completed" for run in runs):
+                stats.up_to_date += 1
+                return
+            # analyses already waiting spend this installation's budget too
+            pending = self.bot.jobs.queued + self.bot.jobs.running + 1
+            if not await self._pace(str(installation_id), stats, ANALYSIS_REQUESTS * pending):
+                raise _RateLimited
+            submit_analysis(self.bot, installation_id, full_name, number)
+            stats.analysed += 1
+            self.m_analysed.inc()
+            return
+        if not pr.get("merged_at"):
+            return  # closed without merging
+        seen = (full_name.lower(), number)
+        if seen in self._merged_seen:
+            return  # applied by an earlier pass of this process; a merge is final
+        owner, _, name = full_name.partition("/")
+        body = pr.get("body")
+        if parse_links(body, default_owner=owner, default_repo=name) or link_problems(body):
+            await apply_merge(self.bot, installation_id, full_name, pr, catch_up=True)
+            stats.merges += 1
+            self.m_merges.inc()
+        self._merged_seen[seen] = _timestamp(pr.get("merged_at"))
+
+    def _forget_before(self, since: dt.datetime) -> None:
+        cutoff = since.timestamp()
+        for key in [k for k, at in self._merged_seen.items() if at < cutoff]:
+            del self._merged_seen[key]
+
+
+class _RateLimited(Exception):
+    """This installation's budget is spent for this pass."""
+
+
+def _timestamp(value: Any) -> float:
+    try:
+        return dt.datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return time.time()
+
+
+__all__ = ["MAX_PRS_PER_INSTALLATION", "PassStats", "Reconciler"]
