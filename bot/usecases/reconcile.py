@@ -21,13 +21,14 @@ import contextlib
 import datetime as dt
 import logging
 import time
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import aiohttp
 import gidgethub
-from prometheus_client import Counter
+from prometheus_client import CollectorRegistry, Counter
 
 from bot.github.ratelimit import STOP
 from bot.service import logs
@@ -80,17 +81,8 @@ class Reconciler:
         self._done = asyncio.Condition()
         self._task: asyncio.Task[None] | None = None
         self._merged_seen: dict[tuple[str, int], float] = {}  # applied merges, by merge time
-        registry = bot.metrics.registry
-        self.m_passes = Counter("ssot_reconcile_passes", "Catch-up passes by outcome",
-                                ["outcome"], registry=registry)
-        self.m_analysed = Counter("ssot_reconcile_prs_analysed",
-                                  "Open PRs the catch-up pass sent to analysis", registry=registry)
-        self.m_merges = Counter("ssot_reconcile_merges_applied",
-                                "Merged PRs whose tracking links the catch-up pass applied",
-                                registry=registry)
-        self.m_rate_limited = Counter(
-            "ssot_reconcile_rate_limited", "Installations a pass left for later (rate limit)",
-            registry=registry)
+        self.m_passes, self.m_analysed, self.m_merges, self.m_rate_limited = _counters(
+            bot.metrics.registry)
 
     # lifecycle ------------------------------------------------------------------------------
     def start(self) -> None:
@@ -249,6 +241,26 @@ class Reconciler:
         cutoff = since.timestamp()
         for key in [k for k, at in self._merged_seen.items() if at < cutoff]:
             del self._merged_seen[key]
+
+
+_COUNTERS: weakref.WeakKeyDictionary[CollectorRegistry, tuple[Counter, Counter, Counter, Counter]] \
+    = weakref.WeakKeyDictionary()
+
+
+def _counters(registry: CollectorRegistry) -> tuple[Counter, Counter, Counter, Counter]:
+    """The pass's counters in the service's registry (made once per registry)."""
+    if registry not in _COUNTERS:
+        _COUNTERS[registry] = (
+            Counter("ssot_reconcile_passes", "Catch-up passes by outcome", ["outcome"],
+                    registry=registry),
+            Counter("ssot_reconcile_prs_analysed", "Open PRs the catch-up pass sent to analysis",
+                    registry=registry),
+            Counter("ssot_reconcile_merges_applied",
+                    "Merged PRs whose tracking links the catch-up pass applied",
+                    registry=registry),
+            Counter("ssot_reconcile_rate_limited",
+                    "Installations a pass left for later (rate limit low)", registry=registry))
+    return _COUNTERS[registry]
 
 
 class _RateLimited(Exception):
