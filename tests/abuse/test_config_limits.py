@@ -5,13 +5,15 @@ The bounds asserted here are the issue's, generous for a loaded 2-core machine.
 
 from __future__ import annotations
 
+import random
 import time
 
+import pathspec
 import pytest
 
-from bot.config.globs import GlobError, validate_glob
+from bot.config.globs import GlobError, _SegmentGlob, path_matches, validate_glob
 from bot.config.loader import MAX_CONFIG_BYTES, load_config_text
-from bot.config.model import ConfigError, ConfigProblem
+from bot.config.model import ConfigError, ConfigProblem, PathFilter
 
 RULE = """\
   - id: r{i}
@@ -165,3 +167,37 @@ def test_file_time_budget_must_be_in_0_to_60(value: str) -> None:
 
 def test_file_time_budget_60_is_fine() -> None:
     assert load_config_text("file_time_budget: 60\n", "x").file_time_budget == 60.0
+
+
+# -- matching: globs with many ``**`` cost at most glob segments x path segments ----------------
+
+
+def test_eight_double_stars_against_an_80_deep_path_match_at_once() -> None:
+    """pathspec's regex would backtrack for hours here (five ``**``, 40 folders: 0.3 s)."""
+    pattern = "/".join(["**", "a"] * 8) + "/b"
+    filter_ = PathFilter((pattern,), ())
+    deep = "/".join(["a"] * 80)
+    started = time.perf_counter()
+    assert not path_matches(filter_, deep + "/c")
+    assert path_matches(filter_, deep + "/b")
+    assert path_matches(filter_, deep + "/b/inside.py")
+    assert time.perf_counter() - started < 0.5
+
+
+def test_folder_by_folder_matching_means_what_pathspec_means() -> None:
+    """Random globs and paths: the segment matcher agrees with pathspec's .gitignore meaning."""
+    rnd = random.Random(14)
+    atoms = ["**", "*", "a", "b", "a*", "*.py", "?", "[ab]", "x.py"]
+    names = ["a", "b", "ab", "x.py", "a.py", "c"]
+    compared = 0
+    for _ in range(3000):
+        pattern = "/".join(rnd.choice(atoms) for _ in range(rnd.randint(1, 5)))
+        pattern = ("/" if rnd.random() < 0.2 else "") + pattern
+        pattern += "/" if rnd.random() < 0.2 else ""
+        expected = pathspec.PathSpec.from_lines("gitignore", [pattern])
+        ours = _SegmentGlob(pattern)
+        for _ in range(8):
+            path = "/".join(rnd.choice(names) for _ in range(rnd.randint(1, 5)))
+            assert ours.match_file(path) == expected.match_file(path), (pattern, path)
+            compared += 1
+    assert compared == 24000
