@@ -9,7 +9,11 @@ or indented code blocks, HTML comments and code spans are not commands.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+from bot.markdown_lines import scan_lines
+from bot.report.markdown import code_span
 
 __all__ = [
     "HELP_MARKER",
@@ -19,17 +23,20 @@ __all__ = [
     "help_text",
     "is_allowed_to_recheck",
     "parse_commands",
+    "reply_to",
     "unknown_command_text",
 ]
 
-KNOWN_COMMANDS = ("recheck", "help")
+# ``inventory`` is answered on tracking issues by the inventory handler; on a PR it is known,
+# not valid there.
+KNOWN_COMMANDS = ("recheck", "help", "inventory")
+MAX_LISTED_UNKNOWN = 5
 HELP_MARKER = "<!-- ssot-bot:help -->"
 MAX_COMMANDS = 10  # per comment: a comment cannot make the bot answer without end
 RECHECK_PERMISSIONS = frozenset({"admin", "maintain", "write"})
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _COMMAND = re.compile(r"/[sS][sS][oO][tT](?:\s+(?P<rest>.*))?")  # ASCII case only (no long s)
-_FENCE_OPEN = re.compile(r"(?P<fence>`{3,}|~{3,})(?P<info>.*)")
 _MAX_SHOWN_NAME = 60
 
 
@@ -41,24 +48,6 @@ class Command:
     name: str
     args: tuple[str, ...]
     line: int
-
-
-def _indent(line: str) -> int:
-    """Columns of leading whitespace (a tab advances to the next multiple of 4)."""
-    width = 0
-    for ch in line:
-        if ch == " ":
-            width += 1
-        elif ch == "\t":
-            width += 4 - width % 4
-        else:
-            break
-    return width
-
-
-def _closes(line: str, fence: str) -> bool:
-    stripped = line.strip()
-    return len(stripped) >= len(fence) and set(stripped) == {fence[0]}
 
 
 def _command_in(line: str, number: int) -> Command | None:
@@ -76,44 +65,12 @@ def parse_commands(body: str | None) -> list[Command]:
         return []
     found: list[Command] = []
     seen: set[tuple[str, tuple[str, ...]]] = set()
-    fence: str | None = None  # the open fenced code block's fence
-    in_html_comment = False
-    in_indented_code = False
-    previous_blank = True  # the start of a comment counts as after a blank line
-    for number, line in enumerate(_LINE_BREAK.split(body), start=1):
-        stripped = line.strip()
-        blank = not stripped
-        if fence is not None:
-            if _closes(line, fence):
-                fence = None
-            previous_blank = False
-            continue
-        if in_html_comment:
-            in_html_comment = "-->" not in line
-            previous_blank = False
-            continue
-        if in_indented_code:
-            if blank or _indent(line) >= 4:
-                previous_blank = blank
-                continue
-            in_indented_code = False
-        if blank:
-            previous_blank = True
-            continue
-        if _indent(line) >= 4 and previous_blank:
-            in_indented_code = True
-            continue
-        previous_blank = False
-        opened = _FENCE_OPEN.fullmatch(stripped)
-        if opened and not (opened["fence"][0] == "`" and "`" in opened["info"]):
-            fence = opened["fence"]
-            continue
-        if stripped.startswith("<!--"):
-            in_html_comment = "-->" not in stripped[4:]
-            continue
-        if stripped.startswith(">"):
-            continue  # a quoted reply, however deeply nested
-        command = _command_in(line, number)
+    lines = _LINE_BREAK.split(body)
+    for number, (raw, md) in enumerate(
+            zip(lines, scan_lines(lines, indented_code=True), strict=True), start=1):
+        if not md.visible or md.text != raw:
+            continue  # code, quotes, and lines an HTML comment touches are not commands
+        command = _command_in(raw, number)
         if command is None:
             continue
         key = (command.name, command.args)
@@ -137,6 +94,8 @@ def help_text() -> str:
         "(check run and review). | The pull request's author, and people with write or "
         "admin permission on the repository. |",
         "| `/ssot help` | Show this list. | Anyone. |",
+        "| `/ssot inventory` | Refresh the inventory block of a tracking issue (in a comment "
+        "on that issue, not on a pull request). | People with write or admin permission. |",
         "",
         "The **Re-run SSOT** button on the check run does the same as `/ssot recheck`. "
         "Commands in quotes or code blocks are ignored.",
@@ -146,18 +105,38 @@ def help_text() -> str:
 
 
 def _shown(cmd: Command) -> str:
-    text = f"/ssot {cmd.name}".rstrip()
-    if len(text) > _MAX_SHOWN_NAME:
-        text = text[: _MAX_SHOWN_NAME - 1] + "…"
-    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
-    fence = "`" * (longest + 1)
-    pad = " " if text.endswith("`") else ""
-    return f"{fence}{text}{pad}{fence}"
+    return code_span(f"/ssot {cmd.name}".rstrip(), limit=_MAX_SHOWN_NAME)
 
 
 def unknown_command_text(cmd: Command) -> str:
     """The reply to an unknown ``/ssot ...``: says which, then the help."""
     return f"Unknown command {_shown(cmd)}.\n\n{help_text()}"
+
+
+def reply_to(commands: Sequence[Command]) -> tuple[str | None, bool]:
+    """The one reply to a comment's commands other than ``recheck`` (help, unknown ones,
+    ``inventory`` on a pull request) and whether to react ``confused``: ``(None, False)`` when
+    nothing needs saying. However many ``/ssot`` lines a comment holds, it gets one reply."""
+    unknown = [c for c in commands if c.name not in KNOWN_COMMANDS]
+    wants_help = any(c.name == "help" for c in commands)
+    inventory = any(c.name == "inventory" for c in commands)
+    parts: list[str] = []
+    if unknown:
+        shown = ", ".join(_shown(c) for c in unknown[:MAX_LISTED_UNKNOWN])
+        more = len(unknown) - MAX_LISTED_UNKNOWN
+        if more > 0:
+            shown += f" and {more} more"
+        word = "command" if len(unknown) == 1 else "commands"
+        parts.append(f"Unknown {word} {shown}.")
+    if inventory:
+        parts.append("`/ssot inventory` works in a comment on a tracking issue that the "
+                     "configuration lists under `tracking: {inventory: ...}`, not on a pull "
+                     "request.")
+    if not parts and not wants_help:
+        return None, False
+    if unknown or wants_help:
+        parts.append(help_text())
+    return "\n\n".join(parts), bool(unknown)
 
 
 def is_allowed_to_recheck(*, commenter: str, pr_author: str, permission: str | None) -> bool:

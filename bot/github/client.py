@@ -540,16 +540,20 @@ class Repo:
             return result
 
         async def probe() -> dict[str, Any] | None:
+            me = await self.identity()
             return next((c for c in await self.issue_comments(number)
-                         if marker in (c.get("body") or "")), None)
+                         if marker in (c.get("body") or "") and me.wrote(c)), None)
 
         verified: dict[str, Any] = await self._post_verified(url, {"body": body}, probe, n=number)
         return verified
 
     async def comment_once(self, number: int, body: str, *, marker: str) -> bool:
-        """Comment unless a comment holding ``marker`` is already there (``body`` must hold it
-        too). True when a comment was written."""
-        if any(marker in (c.get("body") or "") for c in await self.issue_comments(number)):
+        """Comment unless a comment of the App's own holding ``marker`` is already there
+        (``body`` must hold it too; a marker pasted by anyone else counts for nothing). True
+        when a comment was written."""
+        me = await self.identity()
+        if any(marker in (c.get("body") or "") and me.wrote(c)
+               for c in await self.issue_comments(number)):
             return False
         await self.create_issue_comment(number, body, marker=marker)
         return True

@@ -51,7 +51,6 @@ class Bot:
         self.jobs.on_done = self._job_done
         self.issue_locks = KeyedLocks()
         self.deliveries = DeliveryLog()
-        self.permission_cache: dict[tuple[str, str], tuple[float, str | None]] = {}
         self.rate_limits = RateLimits()  # latest x-ratelimit-* per installation (§12 pacing)
         self.reconciler: Any = None  # the catch-up pass (bot.usecases.reconcile), when on
         self._tasks: set[asyncio.Future[Any]] = set()

@@ -5,14 +5,18 @@ from bot.tracking.checklist import (
     Checklist,
     Edit,
     Step,
+    TitleProblem,
     complete_steps,
     completion_comment,
+    edit_problems,
+    last_step,
     link_error_comment,
+    neutral_problem,
     parse_checklist,
     start_steps,
     step_done_marker,
 )
-from bot.tracking.links import IssueRef, StepLink, link_problems, parse_links
+from bot.tracking.links import IssueRef, StepLink, link_problems, parse_links, ref_text
 
 __all__ = [
     "LINK_ERROR_MARKER",
@@ -21,12 +25,17 @@ __all__ = [
     "IssueRef",
     "Step",
     "StepLink",
+    "TitleProblem",
     "complete_steps",
     "completion_comment",
+    "edit_problems",
+    "last_step",
     "link_error_comment",
     "link_problems",
+    "neutral_problem",
     "parse_checklist",
     "parse_links",
+    "ref_text",
     "start_steps",
     "step_done_marker",
 ]

@@ -9,6 +9,14 @@ Keys are case-insensitive; a line may be a list item or carry bold markers. Line
 fenced code blocks, HTML comments (PR templates) and block quotes are ignored. With several
 ``SSOT-Tracking`` lines, each pairs with the ``SSOT-Step`` lines that follow it; with one, the
 order does not matter.
+
+Closing keywords (docs/behaviour.md §9): ``Closes #N`` (GitHub's keywords close, closes, closed,
+fix, fixes, fixed, resolve, resolves, resolved; any case; ``owner/repo#N`` or the issue's URL too)
+link the issue as a *closing* link: on merge, if it is a tracking issue, the steps of the body's
+``SSOT-Step:`` line (when no ``SSOT-Tracking:`` line claims them) or its last step.
+
+``SSOT-Step: "Execute Remediation"`` (quoted) links an item of an unnumbered checklist by title.
+Problems echo user text only as code spans.
 """
 
 from __future__ import annotations
@@ -16,7 +24,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-_FENCE_OPEN = re.compile(r"^[ \t]*(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
+from bot.markdown_lines import scan_lines
+from bot.report.markdown import code_span
+
 _KEY_LINE = re.compile(
     r"""^[ \t]*(?:(?:[-*+]|\d{1,9}[.)])[ \t]+)?     # optional list bullet
     (?:\*\*|__|\*|_)?[ \t]*
@@ -39,6 +49,14 @@ _MD_LINK = re.compile(r"^\[(?P<text>[^\]]*)\]\((?P<url>[^)\s]+)\)$")
 _STEP_ID = re.compile(r"^#?(\d+(?:\.\d+)*)$")
 _STEP_SPLIT = re.compile(r"[,;\s]+")
 _STEP_WORDS = {"step", "steps", "and", "&"}
+_QUOTED = re.compile(r'"(?P<a>[^"]{1,200})"|\u201c(?P<b>[^\u201d]{1,200})\u201d')
+_CODE_SPAN = re.compile(r"(`+).*?\1")
+_CLOSING = re.compile(
+    r"(?<![\w/-])(?:close[sd]?|fix(?:e[sd])?|resolve[sd]?)[ \t]*:?[ \t]+"
+    r"(?P<ref>(?:[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100})?#\d{1,9}"
+    r"|https?://[^\s/]+/[^\s/]+/[^\s/]+/issues/\d{1,9})(?![\w-])",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +74,9 @@ class StepLink:
 
     issue: IssueRef
     steps: tuple[str, ...]
+    # From a closing keyword (``Closes #N``): acts only if the issue is a tracking issue;
+    # no steps means "its last step" (unless ``tracking: {closing_step: none}``).
+    closing: bool = False
 
 
 @dataclass(slots=True)
@@ -67,38 +88,9 @@ class _Group:
 
 def _visible_lines(body: str) -> list[tuple[int, str]]:
     """(1-based line number, text) of lines outside fences, HTML comments and quotes."""
-    out: list[tuple[int, str]] = []
-    fence: str | None = None
-    in_comment = False
-    for number, raw in enumerate(body.splitlines(), start=1):
-        line = raw
-        if fence is not None:
-            stripped = line.strip()
-            if stripped and set(stripped) == {fence[0]} and len(stripped) >= len(fence):
-                fence = None
-            continue
-        if in_comment:
-            end = line.find("-->")
-            if end < 0:
-                continue
-            line = line[end + 3 :]
-            in_comment = False
-        # drop HTML comments that open (and maybe close) on this line
-        while (start := line.find("<!--")) >= 0:
-            end = line.find("-->", start + 4)
-            if end < 0:
-                line = line[:start]
-                in_comment = True
-                break
-            line = line[:start] + line[end + 3 :]
-        fm = _FENCE_OPEN.match(line)
-        if fm and not (fm.group("fence")[0] == "`" and "`" in fm.group("info")):
-            fence = fm.group("fence")
-            continue
-        if line.lstrip().startswith(">"):
-            continue
-        out.append((number, line))
-    return out
+    lines = body.splitlines()
+    return [(number, md.text) for number, md in enumerate(scan_lines(lines), start=1)
+            if md.visible]
 
 
 def _parse_issue(value: str, default_owner: str, default_repo: str) -> IssueRef | None:
@@ -126,12 +118,17 @@ def _parse_steps(value: str) -> tuple[list[str], list[str]]:
     """(ids, problems) of an ``SSOT-Step`` value: ``4``, ``1.1``, ``3, 4``, ``Steps 3 and 4``."""
     ids: list[str] = []
     problems: list[str] = []
+    for quoted in _QUOTED.finditer(value):
+        title = " ".join((quoted.group("a") or quoted.group("b") or "").split())
+        if title:
+            ids.append(f'"{title}"')
+    value = _QUOTED.sub(" ", value)
     for token in _STEP_SPLIT.split(value.strip()):
         if not token or token.lower() in _STEP_WORDS:
             continue
         m = _STEP_ID.match(token.rstrip("."))
         if m is None:
-            problems.append(f"bad step id {token!r}")
+            problems.append(f"bad step id {code_span(token)}")
             continue
         ids.append(".".join(str(int(part)) for part in m.group(1).split(".")))
     return ids, problems
@@ -146,10 +143,16 @@ def _scan(
     groups: list[_Group] = []
     loose: list[tuple[int, list[str]]] = []  # step lines before any tracking line
     entries: list[tuple[int, str, str]] = []
+    closing: list[IssueRef] = []
     for number, line in _visible_lines(body):
         m = _KEY_LINE.match(line)
         if m:
             entries.append((number, m.group("key").lower(), m.group("value")))
+            continue
+        for cm in _CLOSING.finditer(_CODE_SPAN.sub(" ", line)):
+            ref = _parse_issue(cm.group("ref"), default_owner, default_repo)
+            if ref is not None and ref not in closing:
+                closing.append(ref)
 
     current: _Group | None = None
     for number, key, value in entries:
@@ -157,7 +160,8 @@ def _scan(
             issue = _parse_issue(value, default_owner, default_repo)
             if issue is None:
                 if value.strip():
-                    problems.append(f"bad tracking reference {value.strip()!r} (line {number})")
+                    problems.append(f"bad tracking reference {code_span(value.strip())} "
+                                    f"(line {number})")
                 else:
                     problems.append(f"SSOT-Tracking without an issue reference (line {number})")
                 current = None
@@ -183,7 +187,8 @@ def _scan(
             early = [sid for _, ids in loose for sid in ids]
             first.steps[:0] = early
         elif not groups:
-            problems.append("SSOT-Step given without SSOT-Tracking")
+            if not closing:
+                problems.append("SSOT-Step given without SSOT-Tracking")
         else:
             for number, _ in loose:
                 problems.append(
@@ -195,13 +200,20 @@ def _scan(
     for group in groups:
         steps = tuple(dict.fromkeys(group.steps))
         if not steps:
-            problems.append(f"SSOT-Tracking {_ref_text(group.issue)} given without SSOT-Step")
+            shown = code_span(ref_text(group.issue))
+            problems.append(f"SSOT-Tracking {shown} given without SSOT-Step")
             continue
         links.append(StepLink(issue=group.issue, steps=steps))
+    claimed = {g.issue for g in groups}
+    loose_ids = tuple(dict.fromkeys(sid for _, ids in loose for sid in ids)) if not groups else ()
+    for ref in closing:
+        if ref not in claimed:
+            links.append(StepLink(issue=ref, steps=loose_ids, closing=True))
     return links, problems
 
 
-def _ref_text(issue: IssueRef) -> str:
+def ref_text(issue: IssueRef) -> str:
+    """``owner/repo#N`` (``#N`` for the PR's own repository when owner/repo are unset)."""
     if issue.owner and issue.repo:
         return f"{issue.owner}/{issue.repo}#{issue.number}"
     return f"#{issue.number}"

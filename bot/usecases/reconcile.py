@@ -136,9 +136,10 @@ class Reconciler:
         except asyncio.CancelledError:
             outcome = "cancelled"  # the service is stopping; the next start catches up
             raise
-        except Exception:
+        except Exception:  # a bug, not GitHub: say so, and let the next pass try again
             outcome = "error"
-            raise
+            stats.errors += 1
+            log.exception("catch-up pass failed")
         finally:
             self.m_passes.labels(outcome).inc()
             log.info("catch-up pass", extra={
@@ -184,6 +185,10 @@ class Reconciler:
                         log.warning("catch-up could not handle a pull request", extra={
                             "repo": full_name, "pr": pr.get("number"),
                             "error": type(exc).__name__})
+                    except Exception:  # one PR's surprise must not end the pass
+                        stats.errors += 1
+                        log.exception("catch-up could not handle a pull request", extra={
+                            "repo": full_name, "pr": pr.get("number")})
         except (gidgethub.GitHubException, aiohttp.ClientError, TimeoutError) as exc:
             stats.errors += 1
             log.warning("catch-up could not list an installation's pull requests",

@@ -1,11 +1,18 @@
-"""Tracking issues (docs/behaviour.md §5): a merged PR ticks its linked steps; an opened /
+"""Tracking issues (docs/behaviour.md §5, §8, §9): a merged PR ticks its linked steps; an opened /
 reopened / edited / ready PR moves a PENDING step to IN PROGRESS; bad links get one comment on
 the PR.
 
 The use case, independent of how the PR arrived (a webhook in ``bot/handlers/tracking.py``, or
 a catch-up pass): ``apply_merge`` and ``apply_start`` take the repository's full name and the
 PR as the REST API (or a webhook's ``pull_request``) shows it. ``edit_issue`` is the one way
-to change an issue body (re-read, write, verify)."""
+to change an issue body (re-read, write, verify).
+
+Who can make the bot write where (§8): a link names an issue of the PR's own repository or of a
+repository the **base** branch's configuration lists under ``tracking.repositories``; anything
+else writes nothing and gets one neutral sentence, whether that issue exists or not. The
+open/edit move happens only for a PR author with write permission on the tracking issue's
+repository; a merge always counts.
+"""
 
 from __future__ import annotations
 
@@ -14,39 +21,50 @@ import datetime as dt
 import functools
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import gidgethub
 
+from bot.config.model import ConfigError, Tracking, is_repository_name
 from bot.github.client import Repo
+from bot.report.markdown import code_span
 from bot.service.context import Bot
 from bot.tracking.checklist import (
     LINK_ERROR_MARKER,
     Edit,
     complete_steps,
     completion_comment,
+    edit_problems,
+    last_step,
     link_error_comment,
+    neutral_problem,
+    parse_checklist,
     start_steps,
     step_done_marker,
 )
-from bot.tracking.links import StepLink, link_problems, parse_links
+from bot.tracking.links import StepLink, link_problems, parse_links, ref_text
+from bot.usecases.permissions import can_write
 
 log = logging.getLogger(__name__)
 
 EDIT_ATTEMPTS = 6
+NOT_ENABLED = "links to other repositories are not enabled"
 
 
-async def edit_issue(repo: Repo, number: int, change: Callable[[str], Edit]) -> Edit:
+async def edit_issue(repo: Repo, number: int, change: Callable[[str], Edit], *,
+                     write: bool = True) -> Edit:
     """Apply ``change`` to the issue body without losing a concurrent writer's update.
 
     Each attempt re-reads the issue, applies the (idempotent) change to the fresh body, writes,
     and reads back: if another writer got in between, the change is applied again on top.
+    ``write=False`` only computes the edit (to report problems without writing).
     """
     delay = 0.2
     for _attempt in range(EDIT_ATTEMPTS):
         body = (await repo.issue(number)).get("body") or ""
-        edit = change(body)
-        if not edit.changed:
+        edit = await asyncio.to_thread(change, body)  # up to 64 KiB of Markdown: off the loop
+        if not edit.changed or not write:
             return edit
         await repo.update_issue_body(number, edit.body)
         if ((await repo.issue(number)).get("body") or "") == edit.body:
@@ -65,37 +83,109 @@ def _merged_on(pr: dict[str, Any]) -> dt.date:
     return dt.datetime.now(dt.UTC).date()
 
 
-async def _apply(
-    bot: Bot, installation_id: int, link: StepLink, change: Callable[[str], Edit]
-) -> tuple[Repo, Edit | None, str | None]:
-    """Run ``change`` on the linked issue, serialised per issue. Returns a problem on 404."""
-    full_name = f"{link.issue.owner}/{link.issue.repo}"
-    repo = bot.repo(installation_id, full_name)
-    async with bot.issue_locks.hold((full_name.lower(), link.issue.number)):
-        try:
-            edit = await edit_issue(repo, link.issue.number, change)
-        except gidgethub.BadRequest as exc:
-            if int(exc.status_code) in (404, 410):
-                return repo, None, f"tracking issue {full_name}#{link.issue.number} was not found"
-            raise
-    problem = None
-    if edit.missing:
-        ids = ", ".join(edit.missing)
-        problem = (f"{full_name}#{link.issue.number} has no step {ids}"
-                   if len(edit.missing) == 1 else
-                   f"{full_name}#{link.issue.number} has no steps {ids}")
-    return repo, edit, problem
+@dataclass(frozen=True, slots=True)
+class _Target:
+    link: StepLink
+    full_name: str  # the tracking issue's repository, as linked
+    own: bool  # the PR's own repository
+
+    @property
+    def ref(self) -> str:
+        """How the bot names the issue in its comments (a code span: it is user text)."""
+        return code_span(f"{self.full_name}#{self.link.issue.number}" if not self.own
+                         else f"#{self.link.issue.number}")
 
 
-async def _report_link_problems(pr_repo: Repo, number: int, problems: list[str]) -> None:
-    if problems:
-        await pr_repo.comment_once(number, link_error_comment(problems), marker=LINK_ERROR_MARKER)
+async def _tracking_config(bot: Bot, installation_id: int, full_name: str,
+                           pr: dict[str, Any]) -> Tracking:
+    """``tracking:`` of the base branch's configuration (defaults when it is invalid)."""
+    from bot.usecases.analysis import load_repo_config  # the analysis use case owns loading
+
+    base = (pr.get("base") or {}).get("ref")
+    if not base:
+        return Tracking()
+    try:
+        config = await load_repo_config(bot.repo(installation_id, full_name), str(base))
+    except ConfigError:
+        return Tracking()
+    return config.tracking
+
+
+async def _authorise(
+    bot: Bot, installation_id: int, full_name: str, pr: dict[str, Any], links: list[StepLink],
+) -> tuple[list[_Target], list[str], Tracking]:
+    """The links the bot may follow, and one neutral sentence for each it may not."""
+    own = full_name.lower()
+    tracking: Tracking | None = None
+    targets: list[_Target] = []
+    problems: list[str] = []
+    for link in links:
+        linked = f"{link.issue.owner}/{link.issue.repo}"
+        if linked.lower() == own:
+            targets.append(_Target(link, full_name, True))
+            continue
+        if tracking is None:
+            tracking = await _tracking_config(bot, installation_id, full_name, pr)
+        if is_repository_name(linked) and linked.lower() in tracking.repositories:
+            targets.append(_Target(link, linked, False))
+        elif not link.closing:  # "Fixes other/repo#5" is ordinary GitHub use: no comment
+            problems.append(f"{code_span(ref_text(link.issue))}: {NOT_ENABLED}")
+    if tracking is None and any(t.link.closing and not t.link.steps for t in targets):
+        tracking = await _tracking_config(bot, installation_id, full_name, pr)
+    return targets, problems, tracking or Tracking()
 
 
 def _links(full_name: str, pr: dict[str, Any]) -> tuple[list[StepLink], list[str]]:
     owner, _, name = full_name.partition("/")
     body = pr.get("body")
     return parse_links(body, default_owner=owner, default_repo=name), link_problems(body)
+
+
+def _unchanged(body: str) -> Edit:
+    return Edit(body=body, changed=False, ticked=(), moved=(), missing=())
+
+
+async def _apply(bot: Bot, installation_id: int, target: _Target,
+                 change: Callable[[str], Edit], *, write: bool = True,
+                 ) -> tuple[Repo, Edit | None, list[str]]:
+    """Run ``change`` on the linked issue, serialised per issue; problems to report."""
+    repo = bot.repo(installation_id, target.full_name)
+    number = target.link.issue.number
+    async with bot.issue_locks.hold((target.full_name.lower(), number)):
+        try:
+            edit = await edit_issue(repo, number, change, write=write)
+        except gidgethub.BadRequest as exc:
+            if int(exc.status_code) not in (403, 404, 410):
+                raise
+            if target.link.closing and not target.link.steps:
+                return repo, None, []  # "Closes #N" to something that is not ours to edit
+            if target.own:
+                return repo, None, [f"tracking issue {target.ref} was not found"]
+            steps = list(target.link.steps) or ["?"]
+            return repo, None, [neutral_problem(target.ref, steps)]
+    return repo, edit, edit_problems(target.ref, edit, neutral=not target.own)
+
+
+def _closing_guard(target: _Target, change: Callable[[str], Edit],
+                   tracking: Tracking) -> Callable[[str], Edit]:
+    """A closing link acts only on a tracking issue; without steps it completes the last
+    top-level step unless ``closing_step: none``."""
+    if not target.link.closing:
+        return change
+
+    def guarded(body: str) -> Edit:
+        if not parse_checklist(body).is_tracking:
+            return _unchanged(body)
+        return change(body)
+
+    return guarded
+
+
+async def _report(bot: Bot, installation_id: int, full_name: str, number: int,
+                  problems: list[str]) -> None:
+    if problems:
+        await bot.repo(installation_id, full_name).comment_once(
+            number, link_error_comment(problems), marker=LINK_ERROR_MARKER)
 
 
 async def apply_merge(bot: Bot, installation_id: int, full_name: str, pr: dict[str, Any], *,
@@ -111,40 +201,82 @@ async def apply_merge(bot: Bot, installation_id: int, full_name: str, pr: dict[s
     links, problems = _links(full_name, pr)
     if not links and not problems:
         return
-    number = pr["number"]
+    number = int(pr["number"])
     merged_on = _merged_on(pr)
-    for link in links:
-        complete = functools.partial(complete_steps, steps=link.steps, pr_number=number,
-                                     merged_on=merged_on)
-        if catch_up:
-            complete = functools.partial(_only_if_unticked, complete)
-        repo, edit, problem = await _apply(bot, installation_id, link, complete)
-        if problem:
-            problems.append(problem)
-        if edit is None or set(edit.missing) >= set(link.steps):
+    targets, refused, tracking = await _authorise(bot, installation_id, full_name, pr, links)
+    problems.extend(refused)
+    for target in targets:
+        pr_ref = None if target.own else f"{full_name}#{number}"
+        steps = target.link.steps
+        if target.link.closing and not steps and tracking.closing_step == "none":
             continue
-        if await repo.comment_once(link.issue.number, completion_comment(number, link.steps, edit),
-                                   marker=step_done_marker(number, link.steps)):
+
+        def complete(body: str, steps: tuple[str, ...] = steps,
+                     pr_ref: str | None = pr_ref) -> Edit:
+            wanted = steps
+            if not wanted:
+                last = last_step(body)
+                if last is None:
+                    return _unchanged(body)
+                wanted = (last,)
+            return complete_steps(body, wanted, pr_number=number, merged_on=merged_on,
+                                  pr_ref=pr_ref)
+
+        change = _closing_guard(target, complete, tracking)
+        if catch_up:
+            change = functools.partial(_only_if_unticked, change)
+        repo, edit, found = await _apply(bot, installation_id, target, change)
+        if edit is None or (target.link.closing
+                            and not parse_checklist(edit.body).is_tracking):
+            problems.extend(found if edit is None else [])
+            continue
+        problems.extend(found)
+        linked = steps
+        if not linked:
+            last = last_step(edit.body)
+            if last is None:
+                continue
+            linked = (last,)
+        if not edit.found_any(linked):
+            continue
+        if await repo.comment_once(target.link.issue.number,
+                                   completion_comment(number, linked, edit, pr_ref),
+                                   marker=step_done_marker(number, linked)):
             log.info("tracking steps completed",
-                     extra={"issue": link.issue.number, "steps": list(link.steps), "pr": number})
-    await _report_link_problems(bot.repo(installation_id, full_name), number, problems)
+                     extra={"issue": target.link.issue.number, "steps": list(linked),
+                            "pr": number})
+    await _report(bot, installation_id, full_name, number, problems)
 
 
 def _only_if_unticked(change: Callable[[str], Edit], body: str) -> Edit:
     edit = change(body)
-    if edit.ticked:
+    if edit.ticked or edit.completed:
         return edit
-    return Edit(body=body, changed=False, ticked=(), moved=(), missing=edit.missing)
+    return Edit(body=body, changed=False, ticked=(), moved=(), missing=edit.missing,
+                no_box=edit.no_box, unmatched=edit.unmatched)
 
 
 async def apply_start(bot: Bot, installation_id: int, full_name: str, pr: dict[str, Any]) -> None:
-    """An opened / reopened / edited / ready PR: move its PENDING steps to IN PROGRESS."""
+    """An opened / reopened / edited / ready PR: move its PENDING steps to IN PROGRESS, when
+    its author may write to the tracking issue's repository (else only report bad links)."""
     links, problems = _links(full_name, pr)
     if not links and not problems:
         return
-    for link in links:
-        start = functools.partial(start_steps, steps=link.steps)
-        _, _, problem = await _apply(bot, installation_id, link, start)
-        if problem:
-            problems.append(problem)
-    await _report_link_problems(bot.repo(installation_id, full_name), pr["number"], problems)
+    targets, refused, tracking = await _authorise(bot, installation_id, full_name, pr, links)
+    problems.extend(refused)
+    author = str((pr.get("user") or {}).get("login") or "")
+    for target in targets:
+        if not target.link.steps:
+            continue  # a bare "Closes #N" names its step only at merge
+        repo = bot.repo(installation_id, target.full_name)
+        write = await can_write(bot, repo, author)
+        start = _closing_guard(target, functools.partial(start_steps, steps=target.link.steps),
+                               tracking)
+        _, edit, found = await _apply(bot, installation_id, target, start, write=write)
+        if edit is not None and target.link.closing and not parse_checklist(edit.body).is_tracking:
+            continue
+        if not write:
+            log.info("author may not write to the tracking repository; nothing moved",
+                     extra={"issue": target.link.issue.number})
+        problems.extend(found)
+    await _report(bot, installation_id, full_name, int(pr["number"]), problems)

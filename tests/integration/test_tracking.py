@@ -7,7 +7,7 @@ import asyncio
 import datetime as dt
 from pathlib import Path
 
-from tests.integration.harness import DATA, REPO, Harness, running
+from tests.integration.harness import DATA, REPO, Harness, example_files, running
 
 SEED = (DATA / "tracking-issue-1103.md").read_bytes().decode("utf-8")
 EXPECTED = Path(__file__).resolve().parent.parent / "tracking" / "expected"
@@ -36,9 +36,11 @@ async def test_merging_the_step_1_pr_yields_the_contract_body_and_one_comment() 
         assert h.emu.issue(REPO, issue).body == SEED  # Step 1 is IN PROGRESS already
         await merge(h, number, delivery_id="merge-1")
 
-        today = dt.datetime.now(dt.UTC).date().isoformat()
+        merged_at = h.emu.pull(REPO, number).merged_at
+        assert merged_at is not None
+        day = dt.datetime.fromtimestamp(merged_at, dt.UTC).date().isoformat()  # the merge's date
         want = expected("after-step-1.md").replace(
-            "2025-09-20 - Step 1 completed via #1201", f"{today} - Step 1 completed via #{number}")
+            "2025-09-20 - Step 1 completed via #1201", f"{day} - Step 1 completed via #{number}")
         assert h.emu.issue(REPO, issue).body == want
         comments = h.emu.issue(REPO, issue).comments
         assert len(comments) == 1
@@ -58,6 +60,7 @@ async def test_merging_the_step_1_pr_yields_the_contract_body_and_one_comment() 
 async def test_opening_a_pr_for_a_pending_step_moves_it_to_in_progress() -> None:
     async with running() as h:
         issue = h.emu.create_issue(REPO, "Tracking", SEED)
+        h.emu.set_permission(REPO, "octocat", "write")  # a maintainer's PR
         await h.open_pr({"tests/test_plan.py": "X = 1\n"}, body=linked_body(issue, "2"))
         assert h.emu.issue(REPO, issue).body == expected("started-step-2.md")
         assert h.emu.issue(REPO, issue).comments == []
@@ -147,3 +150,87 @@ async def test_sub_steps_roll_up_into_their_parent() -> None:
         body = h.emu.issue(REPO, issue).body or ""
         assert "- [x] **Step 1**" in body
         assert body.index("- [x] **Step 1**") < body.index("IN PROGRESS")
+
+
+# --- docs/behaviour.md §9: closing keywords and the real formats, end to end -----------------
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "tracking" / "examples"
+
+
+def example(name: str) -> str:
+    return (EXAMPLES / name).read_bytes().decode("utf-8")
+
+
+def merge_day(h: Harness, number: int) -> str:
+    merged_at = h.emu.pull(REPO, number).merged_at
+    assert merged_at is not None
+    return dt.datetime.fromtimestamp(merged_at, dt.UTC).date().isoformat()
+
+
+async def test_closes_keyword_merge_completes_the_last_step_of_a_tracking_issue() -> None:
+    body = example("15-netra-879-threadstate-bold-step-headings.md")
+    async with running() as h:
+        issue = h.emu.create_issue(REPO, "ThreadState", body)
+        number = await h.open_pr({"a.py": "A = 1\n"}, body=f"Final PR.\n\nCloses #{issue}\n")
+        assert h.emu.issue(REPO, issue).body == body  # nothing on open
+        await merge(h, number)
+        want = expected("example-15-closed-by-pr.md").replace(
+            "2025-09-20 - Step 6 completed via #1210",
+            f"{merge_day(h, number)} - Step 6 completed via #{number}")
+        assert h.emu.issue(REPO, issue).body == want
+        [done] = h.emu.issue(REPO, issue).comments
+        assert f"<!-- ssot-bot:step-done pr={number} steps=6 -->" in done.body
+        await h.send("pull_request", h.emu.payload_pull_request(REPO, number, "closed"))
+        assert len(h.emu.issue(REPO, issue).comments) == 1
+        assert h.emu.issue(REPO, number).comments == []  # no link error
+
+
+async def test_closes_keyword_with_a_step_line_completes_that_step() -> None:
+    async with running() as h:
+        issue = h.emu.create_issue(REPO, "Tracking", SEED)
+        number = await h.open_pr({"a.py": "A = 1\n"},
+                                 body=f"fixes #{issue}\n\nSSOT-Step: 1\n")
+        await merge(h, number)
+        want = expected("after-step-1.md").replace(
+            "2025-09-20 - Step 1 completed via #1201",
+            f"{merge_day(h, number)} - Step 1 completed via #{number}")
+        assert h.emu.issue(REPO, issue).body == want
+
+
+async def test_closes_keyword_to_a_plain_issue_or_with_closing_step_none_does_nothing() -> None:
+    config = "version: 1\nrules: []\ntracking:\n  closing_step: none\n"
+    async with running() as h:
+        plain = h.emu.create_issue(REPO, "A bug", "It breaks.\n- [ ] reproduce\n")
+        number = await h.open_pr({"a.py": "A = 1\n"}, body=f"Resolves #{plain}")
+        await merge(h, number)
+        assert h.emu.issue(REPO, plain).body == "It breaks.\n- [ ] reproduce\n"
+        assert h.emu.issue(REPO, plain).comments == []
+        assert h.emu.issue(REPO, number).comments == []
+    async with running({**example_files(), ".github/ssot.yml": config}) as h:
+        issue = h.emu.create_issue(REPO, "Tracking", SEED)
+        number = await h.open_pr({"a.py": "A = 1\n"}, body=f"Closes #{issue}")
+        await merge(h, number)
+        assert h.emu.issue(REPO, issue).body == SEED
+        assert h.emu.issue(REPO, issue).comments == []
+
+
+async def test_a_step_without_a_checkbox_gets_the_link_error() -> None:
+    body = example("08-netra-1126-websocket-factory-ordered-list.md")
+    async with running() as h:
+        issue = h.emu.create_issue(REPO, "Factory", body)
+        number = await h.open_pr({"a.py": "A = 1\n"},
+                                 body=f"SSOT-Tracking: #{issue}\nSSOT-Step: 6\n")
+        await merge(h, number)
+        assert h.emu.issue(REPO, issue).body == body
+        [note] = [c.body for c in h.emu.issue(REPO, number).comments]
+        assert "Step 6 has no checkbox to tick" in note
+
+
+async def test_heading_step_merge_through_the_service() -> None:
+    body = example("09-netra-1078-jwt-step-headings.md")
+    async with running() as h:
+        issue = h.emu.create_issue(REPO, "JWT", body)
+        number = await h.open_pr({"a.py": "A = 1\n"},
+                                 body=f"SSOT-Tracking: #{issue}\nSSOT-Step: 3\n")
+        await merge(h, number)
+        assert h.emu.issue(REPO, issue).body == expected("example-09-after-step-3.md")
