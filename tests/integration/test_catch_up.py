@@ -22,7 +22,15 @@ from bot.settings import Settings
 from bot.usecases.reconcile import Reconciler
 from ssot_emulator import OPENAPI_SUBSET, EmulatorServer, GitHubEmulator
 from ssot_emulator.state import CheckRun
-from tests.integration.harness import DATA, FAST_RETRIES, INSTALLATION, REPO, SECRET, example_files
+from tests.integration.harness import (
+    DATA,
+    FAST_RETRIES,
+    INSTALLATION,
+    REPO,
+    SECRET,
+    example_files,
+    running,
+)
 
 SEED = (DATA / "tracking-issue-1103.md").read_bytes().decode("utf-8")
 EXPECTED = Path(__file__).resolve().parent.parent / "tracking" / "expected"
@@ -264,3 +272,24 @@ async def test_passes_repeat_on_the_interval_and_stopping_cancels_one_in_flight(
     async with EmulatorServer(emu) as api_url, \
             service(emu, api_url, reconcile_minutes=0) as (bot, _):
         assert bot.reconciler is None  # 0 turns catching up off, the pass at start included
+
+
+async def test_a_pass_never_rewinds_what_a_later_merge_wrote() -> None:
+    async with running() as h:
+        issue = h.emu.create_issue(REPO, "Tracking", SEED)
+        merged = []
+        for step in ("1", "2"):
+            number = await h.open_pr({f"tests/test_step_{step}.py": "X = 1\n"},
+                                     branch=f"step-{step}",
+                                     body=f"SSOT-Tracking: #{issue}\nSSOT-Step: {step}\n")
+            h.emu.merge_pull_request(REPO, number)
+            await h.send("pull_request", h.emu.payload_pull_request(REPO, number, "closed"))
+            merged.append(number)
+        body = h.emu.issue(REPO, issue).body
+        assert f"Step 2 completed via #{merged[1]}" in (body or "")
+        before = writes(h.emu)
+        stats = await Reconciler(h.bot, interval=60).run_pass()
+        await h.bot.idle()
+        assert stats.merges == 2
+        assert h.emu.issue(REPO, issue).body == body  # not back to "Step 1 ... via #first"
+        assert writes(h.emu) == before
