@@ -1,10 +1,17 @@
 """Engine throughput over the running interpreter's standard library.
 
-    python benchmarks/engine.py [--limit N] [--no-prefilter | --both] [--pool N]
+    python benchmarks/engine.py [--limit N] [--config typical|dense|both] [--pool N]
+                                [--no-prefilter-off] [--stages]
+
+Two configurations (:mod:`bot.engine.samples`): *typical*, the bundled configuration (the
+seed's WebSocket rules: a few first-party symbols that almost no file names, as a project
+configures it), and *dense*, ten rules of all five kinds on names the standard library uses a
+lot. Every engine run includes building the re-export index of the whole tree
+(:mod:`bot.engine.reexports`, as ``ssot-bot check`` does), timed on its own line too.
 
 Prints files, MB, files/s, MB/s and the ratio of engine wall time to bare
-``libcst.parse_module`` of the same files in one process. Numbers only; nothing is asserted.
-Targets: prefilter on <= 0.3x bare parsing, prefilter off <= 2.5x.
+``libcst.parse_module`` of the same files in one process, measured in the same run. Numbers
+only; nothing is asserted. Targets, 2 workers: typical <= 0.06x, dense <= 0.3x bare parsing.
 """
 
 from __future__ import annotations
@@ -18,87 +25,15 @@ from pathlib import Path
 
 import libcst
 
-from bot.config.model import Config, PathFilter, Rule
+from bot.config.model import Config, Rule
 from bot.engine.model import FileResult
 from bot.engine.pool import analyse_files
+from bot.engine.reexports import build_index
 from bot.engine.rules.gate import gate_tree
 from bot.engine.run import _compiled, analyse_text, plan
+from bot.engine.samples import dense_config, typical_config
 
-RULES = (
-    Rule(
-        id="no-ordereddict",
-        kind="banned-import",
-        message="Use dict.",
-        symbols=("collections.OrderedDict",),
-        use="builtins.dict",
-    ),
-    Rule(
-        id="no-asyncore",
-        kind="banned-import",
-        message="asyncore is gone in 3.12.",
-        symbols=("asyncore", "asynchat", "imp"),
-    ),
-    Rule(
-        id="no-optional",
-        kind="banned-annotation",
-        message="Write X | None.",
-        symbols=("typing.Optional",),
-        use="types.NoneType",
-    ),
-    Rule(
-        id="no-any",
-        kind="banned-annotation",
-        message="Be precise.",
-        symbols=("typing.Any",),
-        severity="warning",
-    ),
-    Rule(
-        id="no-os-system",
-        kind="banned-call",
-        message="Use subprocess.run.",
-        symbols=("os.system", "os.popen"),
-        allow=("subprocess.py",),
-    ),
-    Rule(
-        id="no-popen",
-        kind="banned-call",
-        message="Use subprocess.run.",
-        symbols=("subprocess.Popen",),
-        allow=("subprocess.py", "asyncio/**"),
-    ),
-    Rule(
-        id="no-warn-in-lib",
-        kind="banned-call",
-        message="No warnings here.",
-        symbols=("warnings.warn",),
-        paths=PathFilter(("email/**", "json/**")),
-    ),
-    Rule(
-        id="optparse-argparse",
-        kind="dual-pattern",
-        message="Pick one option parser.",
-        legacy=("optparse.OptionParser", "getopt.getopt"),
-        ssot=("argparse.ArgumentParser",),
-    ),
-    Rule(
-        id="ospath-pathlib",
-        kind="dual-pattern",
-        message="Pick os.path or pathlib.",
-        legacy=("os.path.join",),
-        ssot=("pathlib.Path",),
-    ),
-    Rule(
-        id="one-ordereddict",
-        kind="canonical-definition",
-        message="Defined in collections.",
-        canonical={
-            "OrderedDict": "collections/__init__.py",
-            "namedtuple": "collections/__init__.py",
-        },
-        severity="notice",
-    ),
-)
-CONFIG = Config(rules=RULES, file_time_budget=120.0, paths=PathFilter(("**/*.py",), ()))
+CONFIGS: dict[str, Callable[[], Config]] = {"typical": typical_config, "dense": dense_config}
 
 
 def load(limit: int | None) -> tuple[list[tuple[str, bytes]], int]:
@@ -136,13 +71,13 @@ class Meter:
             self.results.extend(out)
 
     def line(self, files: int, size: float, bare: Meter | None) -> str:
+        wall = max(self.wall, 1e-9)
         text = (
-            f"{self.label:<26} {self.wall:8.2f} s {files / self.wall:8.1f} files/s"
-            f" {size / self.wall:6.2f} MB/s"
+            f"{self.label:<40} {self.wall:8.2f} s {files / wall:8.1f} files/s"
+            f" {size / wall:6.2f} MB/s"
         )
         if bare is not None:
-            text += f"  wall {self.wall / bare.wall:5.2f}x bare"
-            text += f"  cpu {self.cpu / bare.cpu:5.2f}x bare"
+            text += f"  wall {self.wall / bare.wall:6.3f}x bare"
         if self.results:
             parsed = sum(r.parsed for r in self.results)
             errors = sum(r.error is not None for r in self.results)
@@ -151,15 +86,33 @@ class Meter:
         return text
 
 
-def stages(files: list[tuple[str, bytes]], size: float, bare: Meter) -> None:
-    """Prefilter-on run again, stage by stage: text test, ast gate, libcst analysis."""
-    aliases = _compiled(CONFIG).aliases
+def with_index(files: list[tuple[str, bytes]], config: Config) -> tuple[Config, int, int]:
+    """``config`` with the re-export index of ``files`` (the work ``ssot-bot check`` does),
+    the number of re-exports found and of modules read."""
+    texts = [(path, data.decode("utf-8")) for path, data in files]
+    index = build_index(texts, config)
+    return index.as_config(config), len(index.entries), index.modules_read
+
+
+def engine(
+    files: list[tuple[str, bytes]], config: Config, workers: int, *, prefilter: bool = True
+) -> list[FileResult]:
+    indexed, _, _ = with_index(files, config)
+    return analyse_files(files, indexed, workers=workers, prefilter=prefilter)
+
+
+def stages(files: list[tuple[str, bytes]], config: Config, bare: Meter) -> None:
+    """Prefilter-on run again, stage by stage: index, text test, ast gate, libcst analysis."""
+    t0 = time.perf_counter()
+    config, _, _ = with_index(files, config)
+    index_s = time.perf_counter() - t0
+    aliases = _compiled(config).aliases
     text_s = gate_s = cst_s = 0.0
     text_pass: list[tuple[str, str, int, tuple[Rule, ...]]] = []
     gate_pass: list[tuple[str, str, int, tuple[Rule, ...]]] = []
     for path, data in files:
         t0 = time.perf_counter()
-        planned = plan(path, data, CONFIG)
+        planned = plan(path, data, config)
         t1 = time.perf_counter()
         text_s += t1 - t0
         if isinstance(planned, FileResult):
@@ -172,10 +125,10 @@ def stages(files: list[tuple[str, bytes]], size: float, bare: Meter) -> None:
         if kept is None or kept:
             gate_pass.append((path, text, len(data), rules if kept is None else kept))
             kept_rules = rules if kept is None else kept
-            analyse_text(path, text, CONFIG, kept_rules, gate=False, tree=tree)
+            analyse_text(path, text, config, kept_rules, gate=False, tree=tree)
             cst_s += time.perf_counter() - t2
     total = len(files)
-    mb = size * 1e6
+    mb = sum(len(d) for _, d in files)
 
     def share(rows: list[tuple[str, str, int, tuple[Rule, ...]]]) -> str:
         return (
@@ -183,19 +136,23 @@ def stages(files: list[tuple[str, bytes]], size: float, bare: Meter) -> None:
             f" {sum(r[2] for r in rows) / mb:6.1%} of bytes"
         )
 
-    print("stages of prefilter=on (files passing each stage; time as a multiple of bare parsing):")
-    print(f"    text prefilter   {share(text_pass)}  {text_s:7.2f} s  {text_s / bare.wall:5.3f}x")
-    print(f"    ast gate         {share(gate_pass)}  {gate_s:7.2f} s  {gate_s / bare.wall:5.3f}x")
-    print(f"    libcst analysis  {'':37}{cst_s:7.2f} s  {cst_s / bare.wall:5.3f}x")
-    whole = text_s + gate_s + cst_s
-    print(f"    sum              {'':37}{whole:7.2f} s  {whole / bare.wall:5.3f}x")
+    print("    stages, one process (files passing each stage; time as a multiple of bare):")
+    print(f"      re-export index  {'':37}{index_s:7.2f} s  {index_s / bare.wall:5.3f}x")
+    print(f"      text prefilter   {share(text_pass)}  {text_s:7.2f} s  {text_s / bare.wall:5.3f}x")
+    print(f"      ast gate         {share(gate_pass)}  {gate_s:7.2f} s  {gate_s / bare.wall:5.3f}x")
+    print(f"      libcst analysis  {'':37}{cst_s:7.2f} s  {cst_s / bare.wall:5.3f}x")
+    whole = index_s + text_s + gate_s + cst_s
+    print(f"      sum              {'':37}{whole:7.2f} s  {whole / bare.wall:5.3f}x")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[1])
     ap.add_argument("--limit", type=int, default=None, help="at most N files")
-    ap.add_argument("--no-prefilter", action="store_true", help="skip the prefilter-on run")
-    ap.add_argument("--pool", type=int, default=0, help="also run with N worker processes")
+    ap.add_argument("--config", choices=(*CONFIGS, "both"), default="both")
+    ap.add_argument("--pool", type=int, default=2, help="worker processes of the pool runs")
+    ap.add_argument("--no-prefilter-off", action="store_true",
+                    help="skip the prefilter-off runs (the slowest)")
+    ap.add_argument("--stages", action="store_true", help="time each stage of prefilter=on")
     args = ap.parse_args()
     files, skipped = load(args.limit)
     size = sum(len(s) for _, s in files) / 1e6
@@ -203,37 +160,34 @@ def main() -> None:
         f"stdlib {sysconfig.get_paths()['stdlib']}: {len(files)} files, {size:.2f} MB"
         f" ({skipped} skipped: not UTF-8 or libcst cannot parse them)"
     )
-    print("single process (workers=0); per file: bare parse, then each engine mode, interleaved")
-    bare = Meter("bare libcst.parse_module")
-    modes = [Meter("engine prefilter=off")]
-    if not args.no_prefilter:
-        modes.insert(0, Meter("engine prefilter=on"))
-    for path, data in files:
+    bare = Meter("bare libcst.parse_module, one process")
+    for _, data in files:
         text = data.decode("utf-8")
         bare.time(lambda text=text: [] if libcst.parse_module(text) is None else None)  # type: ignore[misc]
-        for m in modes:
-            m.time(
-                lambda m=m, one=[(path, data)]: analyse_files(  # type: ignore[misc]
-                    one, CONFIG, workers=0, prefilter=m.label.endswith("on")
-                )
-            )
     print(bare.line(len(files), size, None))
-    for m in modes:
-        print(m.line(len(files), size, bare))
-    per_rule = Counter(v.rule for r in modes[-1].results for v in r.violations)
-    print("    violations per rule:", dict(sorted(per_rule.items())))
-    if not args.no_prefilter:
-        stages(files, size, bare)
-    if args.pool:
-        for m in modes:
-            on = m.label.endswith("on")
-            pool = Meter(f"pool workers={args.pool} prefilter={'on' if on else 'off'}")
-            pool.time(
-                lambda on=on: analyse_files(  # type: ignore[misc]
-                    files, CONFIG, workers=args.pool, prefilter=on
-                )
-            )
-            print(pool.line(len(files), size, bare), "(cpu: parent only)")
+    names = list(CONFIGS) if args.config == "both" else [args.config]
+    for name in names:
+        config = CONFIGS[name]()
+        print(f"{name} configuration ({len(config.rules)} rules)")
+        started = time.perf_counter()
+        _, entries, read = with_index(files, config)
+        alone = Meter("  re-export index alone")
+        alone.wall = time.perf_counter() - started
+        print(alone.line(len(files), size, bare), f"  {entries} re-exports, {read} modules read")
+        runs = [(0, True), (args.pool, True)]
+        if not args.no_prefilter_off:
+            runs += [(0, False), (args.pool, False)]
+        for workers, prefilter in runs:
+            label = (f"  engine, {'one process' if workers == 0 else f'{workers} workers'},"
+                     f" prefilter {'on' if prefilter else 'off'}")
+            m = Meter(label)
+            m.time(lambda c=config, w=workers, p=prefilter: engine(files, c, w, prefilter=p))  # type: ignore[misc]
+            print(m.line(len(files), size, bare))
+            if workers == 0 and prefilter:
+                per_rule = Counter(v.rule for r in m.results for v in r.violations)
+                print("    violations per rule:", dict(sorted(per_rule.items())))
+        if args.stages:
+            stages(files, config, bare)
 
 
 if __name__ == "__main__":

@@ -33,24 +33,27 @@ from __future__ import annotations
 
 import ast
 import re
-import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 
 from bot.config.model import Config
 from bot.engine.names import module_of_path, prefixes, resolve_relative
+from bot.engine.rules.syntax import ast_dotted as _dotted
+from bot.engine.rules.syntax import parse_ast as parse
 
 _COMPOUND = (
     ast.If, ast.Try, ast.TryStar, ast.With, ast.AsyncWith, ast.For, ast.AsyncFor, ast.While,
 )
-_STAR = re.compile(r"\bimport[\s\\]*\*")
-_ALL = re.compile(r"\b__all__\b")
+_STAR_FROM = re.compile(r"\bfrom[\s\\]+(\.*)[\s\\]*([\w.]*)[\s\\]+import[\s\\]*\*")
+_STAR_QUICK = re.compile(r"import[\s\\]*\*")  # a literal first: a fast scan
+_END = re.compile(r"[ \t]*(?:[#;\r\n]|\Z)")
 # a word where a re-export may bind it: in an import statement (also a parenthesised or
 # continued one), or as the value of an assignment (``= x.Word`` / ``= Word``)
 _IMPORT_BEFORE = re.compile(r"\bimport\b")
 _OPEN_IMPORT = re.compile(r"\bimport[\s\\]*\([^)]*\Z")
 _ASSIGN_BEFORE = re.compile(r"=[ \t]*(?:\w+[ \t]*\.[ \t]*)*\Z")
 _MAX_ROUNDS = 64
+_QUICK_WORDS = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,15 +72,6 @@ class ModuleInfo:
         if self.all is not None:
             return name in self.all
         return not name.startswith("_")
-
-
-def parse(text: str) -> ast.Module | None:
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return ast.parse(text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
-        return None
 
 
 def module_info(path: str, text: str, tree: ast.Module | None = None) -> ModuleInfo | None:
@@ -213,17 +207,6 @@ def _is_all(node: ast.expr) -> bool:
     return isinstance(node, ast.Name) and node.id == "__all__"
 
 
-def _dotted(node: ast.AST) -> str | None:
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if not isinstance(node, ast.Name):
-        return None
-    parts.append(node.id)
-    return ".".join(reversed(parts))
-
-
 # ------------------------------------------------------------------------------ the index
 
 
@@ -253,26 +236,34 @@ def _words_pattern(words: Iterable[str]) -> re.Pattern[str]:
 
 
 def may_reexport(text: str, words: re.Pattern[str]) -> bool:
-    """Cheap test: ``text`` names a word where a re-export could bind it, or star-imports."""
-    if _STAR.search(text):
-        return True
-    has_all = None
+    """Cheap test: ``text`` names a word where a re-export could bind it (in an import, or as
+    the whole value of an assignment). Star imports are decided apart (:func:`star_sources`)."""
     for m in words.finditer(text):
         start = m.start()
         line = text.rfind("\n", 0, start) + 1
         before = text[line:start]
-        if _IMPORT_BEFORE.search(before) or _ASSIGN_BEFORE.search(before):
+        if _IMPORT_BEFORE.search(before):
+            return True
+        if _ASSIGN_BEFORE.search(before) and _END.match(text, m.end()):
             return True
         if before.strip(" \t") == "" or before.rstrip().endswith(","):
             # a line of a parenthesised import, or a continued one
             back = text[max(0, line - 4000):start]
-            if _OPEN_IMPORT.search(back) or back.rstrip(" \t\n").endswith("\\"):
+            if _OPEN_IMPORT.search(back) or back.rstrip(" \t\r\n").endswith("\\"):
                 return True
-        if has_all is None:
-            has_all = _ALL.search(text) is not None
-        if has_all:
-            return True  # its __all__ may leave the name out of star imports
     return False
+
+
+def star_sources(path: str, text: str) -> list[str]:
+    """The modules ``text`` star-imports (cheap: a pattern, relative ones resolved)."""
+    out: list[str] = []
+    if _STAR_QUICK.search(text) is None:
+        return out
+    for m in _STAR_FROM.finditer(text):
+        module = resolve_relative(path, len(m.group(1)), m.group(2) or None)
+        if module is not None:
+            out.append(module)
+    return out
 
 
 @dataclass
@@ -318,52 +309,83 @@ class _Interesting:
         return any(p in self.names for p in prefixes(qualified))
 
 
-def build_index(
-    sources: Iterable[tuple[str, str]],
-    config: Config,
-    *,
-    infos: Mapping[str, ModuleInfo | None] | None = None,
-) -> Index:
+def build_index(sources: Iterable[tuple[str, str]], config: Config) -> Index:
     """The re-export index of the modules in ``sources`` (``(path, text)``, root-relative
-    paths) for ``config``'s symbols. ``infos``: module infos already parsed, by path."""
+    paths) for ``config``'s symbols (and its ``aliases``' keys)."""
     symbols = symbols_of(config)
+    if not symbols:
+        return Index({}, frozenset(), 0)
     texts = dict(sources)
     chosen = module_paths(texts)
-    pending = {path: texts[path] for path in chosen.values()}
+    builder = _Builder({path: texts[path] for path in chosen.values()}, chosen)
     interesting = _Interesting(symbols)
     words = {s.rpartition(".")[2] for s in symbols}
-    parsed: dict[str, ModuleInfo] = {}
     entries: dict[str, list[str]] = {}
     new_words = set(words)
-    read = 0
+    stars = {
+        path: found for path, text in builder.pending.items()
+        if (found := star_sources(path, text))
+    }
     for _ in range(_MAX_ROUNDS):
         pattern = _words_pattern(new_words)
+        # ``in`` finds a word far faster than a pattern that starts with ``\b``
+        quick = tuple(new_words) if len(new_words) <= _QUICK_WORDS else ()
         new_words = set()
-        for path in list(pending):
-            if not may_reexport(pending[path], pattern):
+        for path in list(builder.pending):
+            text = builder.pending[path]
+            if quick and not any(w in text for w in quick):
                 continue
-            text = pending.pop(path)
-            info = infos.get(path) if infos is not None and path in infos else None
-            if info is None:
-                info = module_info(path, text)
-                read += 1
-            if info is not None:
-                parsed[info.module] = info
-        added = _close(parsed, interesting, entries)
+            if may_reexport(text, pattern):
+                builder.read(path)
+        # a star import matters once its module holds an interesting name
+        for path, found in list(stars.items()):
+            if path not in builder.pending:
+                del stars[path]
+            elif any(m in interesting.children for m in found):
+                builder.read(path)
+                del stars[path]
+        added = _close(builder, interesting, entries)
         for key in added:
             last = key.rpartition(".")[2]
             if last not in words:
                 words.add(last)
                 new_words.add(last)
-        if not new_words:
+        if not new_words and not any(
+            any(m in interesting.children for m in found) for found in stars.values()
+        ):
             break
-    return Index(
-        {k: tuple(v) for k, v in entries.items()}, frozenset(words), read
-    )
+    return Index({k: tuple(v) for k, v in entries.items()}, frozenset(words), builder.count)
+
+
+class _Builder:
+    """The modules read so far, and the texts of the others (read on demand)."""
+
+    def __init__(self, pending: dict[str, str], modules: Mapping[str, str]) -> None:
+        self.pending = pending  # path -> text, not read yet
+        self.modules = modules  # module -> path
+        self.parsed: dict[str, ModuleInfo] = {}
+        self.count = 0
+
+    def read(self, path: str) -> ModuleInfo | None:
+        text = self.pending.pop(path, None)
+        if text is None:
+            return None
+        self.count += 1
+        info = module_info(path, text)
+        if info is not None:
+            self.parsed[info.module] = info
+        return info
+
+    def info(self, module: str) -> ModuleInfo | None:
+        """A module's facts, read now if it was not (a star import needs its ``__all__``)."""
+        hit = self.parsed.get(module)
+        if hit is None and module in self.modules:
+            hit = self.read(self.modules[module])
+        return hit
 
 
 def _close(
-    parsed: Mapping[str, ModuleInfo], interesting: _Interesting, entries: dict[str, list[str]]
+    builder: _Builder, interesting: _Interesting, entries: dict[str, list[str]]
 ) -> list[str]:
     """Add every re-export of the parsed modules that leads to an interesting name, until
     nothing new appears; returns the new keys."""
@@ -381,15 +403,18 @@ def _close(
     changed = True
     while changed:
         changed = False
-        for info in parsed.values():
+        for info in list(builder.parsed.values()):
             for name, targets in info.bindings.items():
                 key = f"{info.module}.{name}"
                 for t in targets:
                     if t != key and interesting.related(t) and entry(key, t):
                         changed = True
             for star in info.stars:
-                source = parsed.get(star)
-                for name in list(interesting.children.get(star, ())):
+                children = interesting.children.get(star)
+                if not children:
+                    continue
+                source = builder.info(star)
+                for name in list(children):
                     if name in info.bindings or name in info.defined:
                         continue
                     if source is not None and not source.exports(name):

@@ -32,9 +32,9 @@ from bot.engine.reexports import (
     build_index,
     module_info,
     module_paths,
-    parse,
     symbols_of,
 )
+from bot.engine.rules.syntax import parse_ast
 from bot.github.client import Tree
 
 DEFAULT_CACHE_BYTES = 32 * 1024 * 1024
@@ -116,7 +116,7 @@ class ModuleReads:
 def imported_names(path: str, text: str) -> tuple[list[str], set[str]]:
     """Every name the file imports (any depth: ``from X import N`` -> ``X.N``, ``import X`` and
     star imports -> ``X``), and every identifier in its text (the names it may use)."""
-    tree = parse(text)
+    tree = parse_ast(text)
     names: list[str] = []
     if tree is not None:
         for node in ast.walk(tree):

@@ -9,7 +9,13 @@ import pytest
 
 from bot.config.model import Config
 from bot.engine.names import AliasTable
-from bot.engine.reexports import build_index, may_reexport, module_info, module_paths
+from bot.engine.reexports import (
+    build_index,
+    may_reexport,
+    module_info,
+    module_paths,
+    star_sources,
+)
 from bot.engine.run import analyse_source, plan
 
 from .conftest import config, rule
@@ -103,8 +109,10 @@ def test_only_modules_that_can_matter_are_read() -> None:
         ("from a import (\n    x,\n    Legacy,\n)\n", True),
         ("from a import x, \\\n    Legacy\n", True),
         ("X = core.Legacy\n", True),
-        ("from a import *\n", True),
-        ("__all__ = ['x']\nclass Legacy: ...\n", True),
+        ("X = core.Legacy  # old name\n", True),
+        ("x = core.Legacy(1)\n", False),
+        ("from a import *\n", False),  # star imports: star_sources
+        ("__all__ = ['x']\nclass Legacy: ...\n", False),  # read when a star import needs it
         ("class Legacy: ...\nLegacy()\n", False),
         ("print(Legacy)\n# Legacy\n", False),
         ("import os\n", False),
@@ -112,6 +120,11 @@ def test_only_modules_that_can_matter_are_read() -> None:
 )
 def test_may_reexport(text: str, expected: bool) -> None:
     assert may_reexport(text, re.compile(r"\bLegacy\b")) is expected
+
+
+def test_star_sources() -> None:
+    text = "from a.b import *\nfrom . import *\nfrom ..up import \\\n  *\nfrom c import d\n"
+    assert star_sources("pkg/sub/m.py", text) == ["a.b", "pkg.sub", "pkg.up"]
 
 
 def test_module_paths_prefers_the_shortest_path() -> None:

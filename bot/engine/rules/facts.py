@@ -10,16 +10,18 @@ libcst's PositionProvider would cost ~3x the parse for every file).
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import libcst as cst
-from libcst._nodes.internal import CodegenState
 
+from bot.engine.cst_compat import generate
 from bot.engine.names import AliasTable, Bindings, module_of_path, resolve_relative
+from bot.engine.rules.syntax import cst_chain_base as _chain_base
+from bot.engine.rules.syntax import cst_dotted as _dotted
+from bot.engine.rules.syntax import is_literal
 
 # The statement a node sits in, innermost first: (its site in the enclosing block's statement,
 # or None at module level; the statement itself). Only statements of a module body or of an
@@ -109,25 +111,6 @@ def _fields(t: type[Any]) -> tuple[str, ...]:
         )
         _FIELDS[t] = names
     return names
-
-
-def _dotted(node: cst.CSTNode) -> str | None:
-    """``a.b.c`` for a pure Name/Attribute chain, else None."""
-    parts: list[str] = []
-    while isinstance(node, cst.Attribute):
-        parts.append(node.attr.value)
-        node = node.value
-    if not isinstance(node, cst.Name):
-        return None
-    parts.append(node.value)
-    return ".".join(reversed(parts))
-
-
-def _chain_base(node: cst.Attribute) -> cst.BaseExpression:
-    base: cst.BaseExpression = node
-    while isinstance(base, cst.Attribute):
-        base = base.value
-    return base
 
 
 _Item = tuple[cst.CSTNode, bool, "StringAnnotation | None", Site]
@@ -224,8 +207,7 @@ def collect(module: cst.Module, path: str, aliases: AliasTable) -> Facts:
 
 
 def _is_literal(node: cst.Subscript) -> bool:
-    dotted = _dotted(node.value)
-    return dotted is not None and dotted.rpartition(".")[2] == "Literal"
+    return is_literal(_dotted(node.value))
 
 
 def _string_annotation(node: cst.SimpleString) -> StringAnnotation | None:
@@ -346,50 +328,6 @@ def _targets(target: cst.BaseExpression, facts: Facts, at: Site) -> None:
 Span = tuple[int, int, int, int]  # line (1-based), col (0-based chars), end_line, end_col (excl.)
 
 
-class _Done(Exception):
-    pass
-
-
-class _Recorder(CodegenState):
-    """Code generation that only remembers where the wanted nodes start and end."""
-
-    wanted: dict[int, list[int]]
-    remaining: int
-
-    def before_codegen(self, node: cst.CSTNode) -> None:
-        slot = self.wanted.get(id(node))
-        if slot is not None:
-            slot[0] = len(self.tokens)
-
-    def after_codegen(self, node: cst.CSTNode) -> None:
-        slot = self.wanted.get(id(node))
-        if slot is not None and slot[1] < 0:
-            slot[1] = len(self.tokens)
-            self.remaining -= 1
-            if self.remaining <= 0:
-                raise _Done
-
-    @contextlib.contextmanager
-    def record_syntactic_position(
-        self,
-        node: cst.CSTNode,
-        *,
-        start_node: cst.CSTNode | None = None,
-        end_node: cst.CSTNode | None = None,
-    ) -> Iterator[None]:
-        """A parenthesised expression's span is the expression itself, without ``(``/``)``
-        (so ``x: (WebSocketManager)`` keeps its parentheses in the suggestion)."""
-        slot = self.wanted.get(id(node)) if getattr(node, "lpar", None) else None
-        if slot is not None:
-            slot[0] = len(self.tokens)
-        yield
-        if slot is not None and slot[1] < 0:
-            slot[1] = len(self.tokens)
-            self.remaining -= 1
-            if self.remaining <= 0:
-                raise _Done
-
-
 def positions(
     root: cst.CSTNode, module: cst.Module, nodes: Iterable[cst.CSTNode]
 ) -> dict[int, Span]:
@@ -420,13 +358,7 @@ def spans_in(
     wanted: dict[int, list[int]] = {id(n): [-1, -1] for n in nodes}
     if not wanted:
         return {}
-    state = _Recorder(default_indent=module.default_indent, default_newline=module.default_newline)
-    state.indent_tokens = list(indents)
-    state.wanted = wanted
-    state.remaining = len(wanted)
-    with contextlib.suppress(_Done):
-        root._codegen(state)
-    tokens = state.tokens
+    tokens = generate(root, module, wanted, indents)
     marks = sorted({i for slot in wanted.values() for i in slot if i >= 0})
     where: dict[int, tuple[int, int]] = {}
     col, prev = 0, 0

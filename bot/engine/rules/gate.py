@@ -25,7 +25,6 @@ syntax errors are reported the same way.
 from __future__ import annotations
 
 import ast
-import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
@@ -33,6 +32,9 @@ from bot.config.model import Rule
 from bot.engine.names import AliasTable, Bindings, module_of_path, resolve_relative
 from bot.engine.rules import KINDS
 from bot.engine.rules.facts import Definition, Facts, ImportName, Ref
+from bot.engine.rules.syntax import ast_chain_base as _chain_base
+from bot.engine.rules.syntax import ast_dotted as _dotted
+from bot.engine.rules.syntax import is_literal, parse_ast
 
 _STATEMENT_LISTS = ("body", "orelse", "finalbody", "handlers", "cases")
 _COMPOUND = (
@@ -50,12 +52,7 @@ def gate(
 
 def parse(text: str) -> ast.Module | None:
     """``text``'s ast, or None when ``ast`` cannot parse it."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # invalid escapes etc.: libcst decides, not us
-            return ast.parse(text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
-        return None
+    return parse_ast(text)
 
 
 def gate_tree(
@@ -237,26 +234,8 @@ def _arguments(args: ast.arguments, ann: bool, push: Any) -> None:
             push((d, ann))
 
 
-def _dotted(node: ast.AST) -> str | None:
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if not isinstance(node, ast.Name):
-        return None
-    parts.append(node.id)
-    return ".".join(reversed(parts))
-
-
-def _chain_base(node: ast.AST) -> ast.AST:
-    while isinstance(node, ast.Attribute):
-        node = node.value
-    return node
-
-
 def _is_literal(node: ast.Subscript) -> bool:
-    dotted = _dotted(node.value)
-    return dotted is not None and dotted.rpartition(".")[2] == "Literal"
+    return is_literal(_dotted(node.value))
 
 
 def _imports(body: Iterable[ast.stmt], facts: Facts) -> None:

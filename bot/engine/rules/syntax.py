@@ -1,0 +1,65 @@
+"""Helpers of the two walkers, in one place: :mod:`bot.engine.rules.facts` walks libcst trees,
+:mod:`bot.engine.rules.gate` (and :mod:`bot.engine.reexports`) the stdlib ``ast``. The same
+questions are asked of both trees: the dotted name of a ``Name``/``Attribute`` chain, the base
+of a chain that is not one, and whether a subscript is ``Literal[...]``."""
+
+from __future__ import annotations
+
+import ast
+import warnings
+
+import libcst as cst
+
+
+def cst_dotted(node: cst.CSTNode) -> str | None:
+    """``a.b.c`` for a pure libcst Name/Attribute chain, else None."""
+    parts: list[str] = []
+    while isinstance(node, cst.Attribute):
+        parts.append(node.attr.value)
+        node = node.value
+    if not isinstance(node, cst.Name):
+        return None
+    parts.append(node.value)
+    return ".".join(reversed(parts))
+
+
+def ast_dotted(node: ast.AST) -> str | None:
+    """``a.b.c`` for a pure ast Name/Attribute chain, else None."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    parts.append(node.id)
+    return ".".join(reversed(parts))
+
+
+def cst_chain_base(node: cst.Attribute) -> cst.BaseExpression:
+    """What an attribute chain that is not a dotted name starts from (``f().a.b`` -> ``f()``)."""
+    base: cst.BaseExpression = node
+    while isinstance(base, cst.Attribute):
+        base = base.value
+    return base
+
+
+def ast_chain_base(node: ast.AST) -> ast.AST:
+    """What an attribute chain that is not a dotted name starts from (``f().a.b`` -> ``f()``)."""
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return node
+
+
+def is_literal(dotted: str | None) -> bool:
+    """The subscripted name is ``Literal`` (``Literal["x"]`` holds strings, not names)."""
+    return dotted is not None and dotted.rpartition(".")[2] == "Literal"
+
+
+def parse_ast(text: str) -> ast.Module | None:
+    """``text``'s ast, or None when ``ast`` cannot parse it."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # invalid escapes etc.: libcst decides, not us
+            return ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
+        return None
