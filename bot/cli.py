@@ -232,6 +232,7 @@ def check_main(args: argparse.Namespace) -> int:
     finally:
         progress.finish()
     results.extend(read_errors)
+    results.extend(inputs.errors)
     results = [_mark(r, None if added is None else added.get(r.path)) for r in results]
     results.sort(key=lambda r: r.path)
     files_checked = len(inputs.files)
@@ -374,10 +375,20 @@ def _relative(root_abs: str, path: str) -> str | None:
 
 
 def _walk(directory: str) -> Iterator[str]:
+    """Files under ``directory``, and the symbolic links to folders (never followed)."""
     for current, dirs, names in os.walk(directory):
         dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS)
+        for name in dirs:
+            if os.path.islink(os.path.join(current, name)):
+                yield os.path.join(current, name)
         for name in sorted(names):
             yield os.path.join(current, name)
+
+
+def _escapes(real_root: str, on_disk: str) -> bool:
+    """``on_disk`` resolves (symbolic links followed) to somewhere outside the root."""
+    real = os.path.realpath(on_disk)
+    return real != real_root and not real.startswith(real_root.rstrip(os.sep) + os.sep)
 
 
 def _collect(
@@ -387,6 +398,7 @@ def _collect(
     added: dict[str, frozenset[int] | None] | None,
 ) -> _Inputs:
     root_abs = os.path.abspath(root)
+    real_root = os.path.realpath(root)
     seen: set[str] = set()
     inputs = _Inputs()
 
@@ -394,7 +406,14 @@ def _collect(
         rel = _relative(root_abs, on_disk)
         if not rel or rel in seen:
             return
-        if not os.path.isfile(on_disk):
+        if _escapes(real_root, on_disk) and (
+                os.path.isdir(on_disk) or path_matches(config.paths, rel)):
+            # never read outside the root through a symbolic link
+            seen.add(rel)
+            inputs.errors.append(FileResult(path=rel, error=FileError(
+                rel, "not checked: a symbolic link to outside the root")))
+            return
+        if not os.path.isfile(on_disk) or _escapes(real_root, on_disk):
             return
         if not path_matches(config.paths, rel):
             return
@@ -408,7 +427,7 @@ def _collect(
             raise UsageError(f"{path}: no such file or directory")
         if _relative(root_abs, path) is None:
             raise UsageError(f"{path}: not inside the root {root} (see --root)")
-        if os.path.isdir(path):
+        if os.path.isdir(path) and not _escapes(real_root, path):
             for on_disk in _walk(path):
                 consider(on_disk)
         else:
