@@ -1,4 +1,5 @@
-"""``ssot-bot``: ``check`` (local run of the rules), ``serve``, ``demo``, ``manifest``, ``schema``.
+"""``ssot-bot``: ``check`` (local run of the rules), ``inventory``, ``serve``, ``demo``,
+``manifest``, ``schema``.
 
 Only ``check`` lives here; the other commands are imported when they are run, so
 ``ssot-bot check`` never loads the web service.
@@ -135,6 +136,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--no-progress", action="store_true", help="never show a progress bar")
 
+    inventory = commands.add_parser(
+        "inventory", help="the tracking issue's inventory block for a local tree",
+        description="Count the violations of the inventory's rules in a local tree and print "
+        "the block the App keeps in the tracking issue (or its data as JSON).")
+    inventory.add_argument("path", nargs="?", default=".", metavar="PATH",
+                           help="repository root (default: .)")
+    inventory.add_argument("--config", metavar="FILE", help="configuration file (default: "
+                           "<PATH>/.github/ssot.yml if it exists, else the bundled one)")
+    inventory.add_argument("--rules", metavar="ID,...", help="rule ids or globs (default: "
+                           "the rules of tracking.inventory, else every rule)")
+    inventory.add_argument("--format", choices=("markdown", "json"), default="markdown")
+    inventory.add_argument("--jobs", "-j", type=_jobs, metavar="N",
+                           help="worker processes (default: one per CPU)")
+    inventory.add_argument("--no-progress", action="store_true",
+                           help="never show a progress bar")
+
     serve = commands.add_parser("serve", help="run the GitHub App webhook service")
     serve.add_argument("--host", default=None, help="interface to listen on (default: $HOST)")
     serve.add_argument("--port", type=_port, default=None, help="port (default: $PORT)")
@@ -160,6 +177,10 @@ def main(argv: list[str] | None = None) -> int:
     command: str = args.command
     if command == "check":
         return check_main(args)
+    if command == "inventory":
+        from bot.inventory.local import inventory_main
+
+        return inventory_main(args)
     if command == "serve":
         from bot.service.main import serve_main
 

@@ -27,6 +27,7 @@ from bot.service import logs
 from bot.service.jobs import JobQueue, KeyedLocks
 from bot.service.metrics import Metrics
 from bot.settings import Settings
+from bot.state.store import StateStore, open_store
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,7 @@ class Bot:
         self._tasks: set[asyncio.Future[Any]] = set()
         self._session: aiohttp.ClientSession | None = None
         self._github: GitHub | None = None
+        self._store: StateStore | None = None
         # One bounded pool of worker processes for every analysis (None: parse in a thread of
         # this process, for tests); it is fed from one thread per concurrent analysis, so the
         # event loop never parses.
@@ -141,6 +143,17 @@ class Bot:
         if self._github is None:
             raise RuntimeError("GitHub access is not configured (APP_ID and PRIVATE_KEY)")
         return self._github
+
+    @property
+    def store(self) -> StateStore:
+        """The inventory's on-disk cache (``SSOT_STATE_DIR``), opened on first use."""
+        if self._store is None:
+            self._store = open_store(self.settings.state_dir)
+        return self._store
+
+    @store.setter
+    def store(self, store: StateStore) -> None:
+        self._store = store
 
     def repo(self, installation_id: int, full_name: str) -> Repo:
         if self._github is None:

@@ -47,6 +47,7 @@ from bot.usecases.budget import (
     plan_fetches,
     timed_out_summary,
 )
+from bot.usecases.inventory import pull_request_note
 from bot.usecases.modules import ModuleReads, cache_for, reexport_config
 
 log = logging.getLogger(__name__)
@@ -179,6 +180,9 @@ async def analyse_pull_request(bot: Bot, installation_id: int, full_name: str, n
 
     if reads is not None:  # re-exports read from the head (docs/behaviour.md §10)
         report = dataclasses.replace(report, summary=f"{report.summary}\n\n{reads.summary()}")
+    note = await _inventory_note(bot, repo, pr, config, violations)
+    if note:  # docs/behaviour.md §11: pre-existing inventory violations the PR removes
+        report = dataclasses.replace(report, summary=f"{report.summary}\n\n{note}")
     batches = annotation_batches(report.annotations) or [[]]
     for batch in batches[:-1]:
         await repo.update_check_run(check["id"], {"output": _output(report, batch)})
@@ -229,6 +233,15 @@ async def _analyse(
             errors.append(result.error)
         violations.extend(mark_new(result.violations, added_lines_from_patch(f.get("patch"))))
     return violations, errors, len(checked), checked, reads
+
+
+async def _inventory_note(bot: Bot, repo: Repo, pr: dict[str, Any], config: Config,
+                          violations: list[Violation]) -> str | None:
+    try:
+        return await pull_request_note(bot, repo, pr, config, violations)
+    except (gidgethub.GitHubException, aiohttp.ClientError, TimeoutError, OSError):
+        log.warning("inventory note skipped", exc_info=True)
+        return None
 
 
 async def _review(
