@@ -417,7 +417,7 @@ def test_empty_limits_and_tracking_are_the_defaults() -> None:
         ("tracking: {closing_step: first}",
          "tracking.closing_step must be one of last, none, not 'first'"),
         ("tracking: {inventory: [{issue: 0, rules: [r1]}]}",
-         "tracking.inventory[0].issue must be 1 or more"),
+         "tracking.inventory[0].issue must be an issue number"),
         ("tracking: {inventory: [{rules: [r1]}]}",
          "tracking.inventory[0]: missing required key 'issue'"),
         ("tracking: {inventory: [{issue: 1, rules: [zz-*]}]}",

@@ -406,7 +406,10 @@ class _Checker:
         elif keyword_ in ("maxItems", "maxProperties"):
             self.problem(path, f"{what} may list at most {value} entries")
         elif keyword_ in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
-            self.problem(path, self.bounds(what, schema, instance))
+            if path[-1:] == ("issue",):
+                self.problem(path, f"{what} must be an issue number")
+            else:
+                self.problem(path, self.bounds(what, schema, instance))
         else:
             self.problem(path, f"{what}: {error.message}")
 
