@@ -1,5 +1,7 @@
 """``/ssot inventory`` in a comment on a tracking issue (a plain issue, not a PR): a user with
-write permission refreshes the inventory now (docs/behaviour.md §11); anyone else gets 👎."""
+write permission refreshes the inventory now (docs/behaviour.md §11); anyone else gets 👎. On an
+issue that the default branch's configuration does not name under ``tracking.inventory``, the
+command gets 😕 and refreshes nothing."""
 
 from __future__ import annotations
 
@@ -8,7 +10,9 @@ import logging
 from gidgethub import routing, sansio
 
 from bot.commands import parse_commands
+from bot.config.model import ConfigError
 from bot.service.context import Bot
+from bot.usecases.analysis import load_repo_config
 from bot.usecases.inventory import html_base_of, submit_inventory
 from bot.usecases.permissions import can_write
 
@@ -30,6 +34,15 @@ async def on_inventory_command(event: sansio.Event, bot: Bot) -> None:
     if not await can_write(bot, repo, str(user.get("login", ""))):
         log.info("inventory refresh refused", extra={"user": user.get("login")})
         await repo.add_reaction(comment["id"], "-1")
+        return
+    try:
+        config = await load_repo_config(repo, str(repository.get("default_branch") or "main"))
+    except ConfigError:
+        config = None
+    if config is None or issue["number"] not in {t.issue for t in config.tracking.inventory}:
+        log.info("inventory command on an issue without an inventory",
+                 extra={"issue": issue["number"]})
+        await repo.add_reaction(comment["id"], "confused")
         return
     await repo.add_reaction(comment["id"], "eyes")
     submit_inventory(bot, data["installation"]["id"], repository["full_name"],

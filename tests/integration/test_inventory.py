@@ -172,6 +172,22 @@ async def test_inventory_command_needs_write_permission(tmp_path: Path) -> None:
         assert h.emu.issue(REPO, issue).body == body
 
 
+async def test_inventory_command_on_an_issue_without_an_inventory_refreshes_nothing(
+        tmp_path: Path) -> None:
+    async with running() as h:
+        h.bot.store = open_store(tmp_path)
+        issue = h.emu.create_issue(REPO, "Tracking", SEED)
+        other = h.emu.create_issue(REPO, "Unrelated", "Nothing to see.")
+        h.emu.commit(REPO, "main", {".github/ssot.yml": config(issue)})
+        h.emu.set_permission(REPO, "maintainer", "write")
+        comment = h.emu.add_issue_comment(REPO, other, "/ssot inventory", user="maintainer")
+        await h.send("issue_comment", h.emu.payload_issue_comment(REPO, other, comment))
+        assert [r.content for r in h.emu.reactions(REPO, comment)] == ["confused"]
+        assert h.calls("GET", f"/repos/{REPO}/tarball/") == []
+        assert h.emu.issue(REPO, issue).body == SEED
+        assert h.emu.issue(REPO, other).body == "Nothing to see."
+
+
 async def test_a_push_to_another_branch_or_without_inventory_does_nothing(tmp_path: Path) -> None:
     async with running() as h:
         h.bot.store = open_store(tmp_path)
