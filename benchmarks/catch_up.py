@@ -20,6 +20,7 @@ import time
 from collections import Counter
 
 from bot.github.client import RetryPolicy
+from bot.handlers import router
 from bot.service.app import serving
 from bot.service.context import Bot
 from bot.settings import Settings
@@ -73,7 +74,7 @@ async def main(installations: int, prs: int) -> None:
         settings = Settings(webhook_secrets=("s",), app_id=str(emu.app_id),
                             private_key=emu.private_key_pem, api_url=api_url, workers=0)
         bot = Bot(settings, retry=RetryPolicy(attempts=2))
-        async with serving(bot):
+        async with serving(bot, router):
             reconciler = Reconciler(bot, interval=60)
             for number in (1, 2, 3):
                 if number == 3:  # as after a restart: nothing remembered of earlier passes

@@ -1,4 +1,5 @@
-"""``ssot-bot``: ``check`` (local run of the rules), ``serve``, ``demo``, ``manifest``.
+"""``ssot-bot``: ``check`` (local run of the rules), ``inventory``, ``serve``, ``demo``,
+``manifest``.
 
 Only ``check`` lives here; the other commands are imported when they are run, so
 ``ssot-bot check`` never loads the web service.
@@ -135,6 +136,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--no-progress", action="store_true", help="never show a progress bar")
 
+    inventory = commands.add_parser(
+        "inventory", help="the tracking issue's inventory block for a local tree",
+        description="Count the violations of the inventory's rules in a local tree and print "
+        "the block the App keeps in the tracking issue (or its data as JSON).")
+    inventory.add_argument("path", nargs="?", default=".", metavar="PATH",
+                           help="repository root (default: .)")
+    inventory.add_argument("--config", metavar="FILE", help="configuration file (default: "
+                           "<PATH>/.github/ssot.yml if it exists, else the bundled one)")
+    inventory.add_argument("--rules", metavar="ID,...", help="rule ids or globs (default: "
+                           "the rules of tracking.inventory, else every rule)")
+    inventory.add_argument("--format", choices=("markdown", "json"), default="markdown")
+    inventory.add_argument("--jobs", "-j", type=_jobs, metavar="N",
+                           help="worker processes (default: one per CPU)")
+    inventory.add_argument("--no-progress", action="store_true",
+                           help="never show a progress bar")
+
     serve = commands.add_parser("serve", help="run the GitHub App webhook service")
     serve.add_argument("--host", default=None, help="interface to listen on (default: $HOST)")
     serve.add_argument("--port", type=_port, default=None, help="port (default: $PORT)")
@@ -158,6 +175,10 @@ def main(argv: list[str] | None = None) -> int:
     command: str = args.command
     if command == "check":
         return check_main(args)
+    if command == "inventory":
+        from bot.inventory.local import inventory_main
+
+        return inventory_main(args)
     if command == "serve":
         from bot.service.main import serve_main
 
@@ -225,6 +246,7 @@ def check_main(args: argparse.Namespace) -> int:
     finally:
         progress.finish()
     results.extend(read_errors)
+    results.extend(inputs.errors)
     results = [_mark(r, None if added is None else added.get(r.path)) for r in results]
     results.sort(key=lambda r: r.path)
     files_checked = len(inputs.files)
@@ -367,10 +389,20 @@ def _relative(root_abs: str, path: str) -> str | None:
 
 
 def _walk(directory: str) -> Iterator[str]:
+    """Files under ``directory``, and the symbolic links to folders (never followed)."""
     for current, dirs, names in os.walk(directory):
         dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS)
+        for name in dirs:
+            if os.path.islink(os.path.join(current, name)):
+                yield os.path.join(current, name)
         for name in sorted(names):
             yield os.path.join(current, name)
+
+
+def _escapes(real_root: str, on_disk: str) -> bool:
+    """``on_disk`` resolves (symbolic links followed) to somewhere outside the root."""
+    real = os.path.realpath(on_disk)
+    return real != real_root and not real.startswith(real_root.rstrip(os.sep) + os.sep)
 
 
 def _collect(
@@ -380,6 +412,7 @@ def _collect(
     added: dict[str, frozenset[int] | None] | None,
 ) -> _Inputs:
     root_abs = os.path.abspath(root)
+    real_root = os.path.realpath(root)
     seen: set[str] = set()
     inputs = _Inputs()
 
@@ -387,7 +420,14 @@ def _collect(
         rel = _relative(root_abs, on_disk)
         if not rel or rel in seen:
             return
-        if not os.path.isfile(on_disk):
+        if _escapes(real_root, on_disk) and (
+                os.path.isdir(on_disk) or path_matches(config.paths, rel)):
+            # never read outside the root through a symbolic link
+            seen.add(rel)
+            inputs.errors.append(FileResult(path=rel, error=FileError(
+                rel, "not checked: a symbolic link to outside the root")))
+            return
+        if not os.path.isfile(on_disk) or _escapes(real_root, on_disk):
             return
         if not path_matches(config.paths, rel):
             return
@@ -401,7 +441,7 @@ def _collect(
             raise UsageError(f"{path}: no such file or directory")
         if _relative(root_abs, path) is None:
             raise UsageError(f"{path}: not inside the root {root} (see --root)")
-        if os.path.isdir(path):
+        if os.path.isdir(path) and not _escapes(real_root, path):
             for on_disk in _walk(path):
                 consider(on_disk)
         else:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.github.client import RetryPolicy
+from bot.handlers import router
 from bot.service.app import serving
 from bot.service.context import Bot
 from bot.settings import Settings
@@ -149,7 +150,7 @@ async def play(story: Story, files: dict[str, bytes], seed: str, *,
         settings = Settings(webhook_secrets=(secret,), app_id=str(emu.app_id),
                             private_key=emu.private_key_pem, api_url=api_url, workers=1)
         bot = Bot(settings, retry=RetryPolicy(base_delay=0.05, max_delay=0.5))
-        async with serving(bot) as url:
+        async with serving(bot, router) as url:
             story.say(s.bold("ssot-bot demo") + s.dim(
                 f" - GitHub emulator at {api_url}, ssot-bot at {url} (loopback only)"))
             story.say(s.dim(f"   repository {REPO}: examples/netra-apex, tracking issue "

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_API_URL = "https://api.github.com"
+DEFAULT_STATE_DIR = ".ssot-state"  # relative to the working directory
 
 
 class SettingsError(Exception):
@@ -28,6 +29,8 @@ class Settings:
     log_level: str = "INFO"
     workers: int | None = None  # analysis processes; None = cpu count
     max_concurrent_analyses: int = 4
+    state_dir: str = DEFAULT_STATE_DIR  # SSOT_STATE_DIR: the inventory's on-disk cache
+    worker_memory_mb: int | None = 1536  # RLIMIT_AS of each engine worker; None = no ceiling
     # Catch-up pass (docs/behaviour.md §12): minutes between passes, 0 = off (no pass at start
     # either). The environment's default is 30 (SSOT_RECONCILE_MINUTES); built in code (tests,
     # the demo) the service runs no pass unless asked.
@@ -120,6 +123,13 @@ def load_settings(
         problems.append(f"GITHUB_API_URL must be an http(s) URL, got {api_url!r}")
     workers_text = env.get("SSOT_WORKERS", "").strip()
     workers = int(workers_text) if workers_text.isdigit() else None
+    memory_text = env.get("SSOT_WORKER_MEMORY_MB", "").strip()
+    memory_mb: int | None = 1536
+    if memory_text:
+        if not memory_text.isdigit():
+            problems.append(f"SSOT_WORKER_MEMORY_MB must be a number of MB, got {memory_text!r}")
+        else:
+            memory_mb = int(memory_text) or None  # 0: no ceiling
     reconcile_text = env.get("SSOT_RECONCILE_MINUTES", "").strip() or "30"
     reconcile_minutes = 30.0
     try:
@@ -142,5 +152,7 @@ def load_settings(
         webhook_path=path,
         log_level=(env.get("LOG_LEVEL", "INFO").strip() or "INFO").upper(),
         workers=workers,
+        state_dir=env.get("SSOT_STATE_DIR", "").strip() or DEFAULT_STATE_DIR,
+        worker_memory_mb=memory_mb,
         reconcile_minutes=reconcile_minutes,
     )

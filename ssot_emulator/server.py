@@ -26,6 +26,7 @@ from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from ssot_emulator import archive
 from ssot_emulator.diff import hunks, resolve_line
 from ssot_emulator.openapi import RequestValidator
 from ssot_emulator.render import REACTIONS, Shapes
@@ -49,7 +50,7 @@ CLOCK_SKEW = 60
 LARGE_FILE = 1024 * 1024  # the contents API leaves out files over 1 MB
 DEFAULT_PERMISSIONS = {"checks": "write", "pull_requests": "write", "issues": "write",
                        "contents": "read", "metadata": "read"}
-DEFAULT_EVENTS = ["pull_request", "issue_comment", "check_run", "check_suite"]
+DEFAULT_EVENTS = ["pull_request", "issue_comment", "check_run", "check_suite", "push"]
 _LEVELS = {"read": 1, "write": 2, "admin": 3}
 
 
@@ -215,6 +216,7 @@ class GitHubEmulator(EmulatorState):
         self.validate_responses = False
         self.response_violations: list[str] = []
         self.requests: list[Recorded] = []
+        self.codeload_tokens: dict[str, tuple[str, str]] = {}
         self.faults: list[Fault] = []
         self.tokens: dict[str, IssuedToken] = {}
         self._buckets: dict[str, _Bucket] = {}
@@ -293,6 +295,8 @@ class GitHubEmulator(EmulatorState):
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         raw = await request.read()
         method, path = request.method.upper(), request.path
+        if path.startswith("/_codeload/"):
+            return self._codeload(request)
         query = {k: request.query.getall(k) for k in request.query}
         auth_kind, credential = _credential(request.headers.get("Authorization", ""))
         if self.latency:
@@ -326,7 +330,7 @@ class GitHubEmulator(EmulatorState):
             {k.lower(): v for k, v in request.headers.items()
              if k.lower() in ("accept", "user-agent", "content-type")},
             self.clock(), fault=fault is not None and fault.status is not None))
-        text = "" if reply.status == 204 else json.dumps(reply.body)
+        text = "" if reply.status in (204, 302) else json.dumps(reply.body)
         if self.validate_responses and self.validator is not None and fault is None:
             self.response_violations.extend(
                 f"{method} {path} -> {reply.status}: {problem}"
@@ -1174,6 +1178,121 @@ class GitHubEmulator(EmulatorState):
         return Reply(200, {"total_count": len(runs),
                            "check_runs": [self.shapes.check_run(repo, r) for r in chunk]},
                      headers)
+
+    # handlers: the inventory (repository, tarball via codeload, compare) -----------------------
+    @route("GET", "", perms=("metadata",))
+    def _get_repo(self, call: Call) -> Reply:
+        assert call.repo is not None
+        shape = self.shapes.repo(call.repo)
+        shape.update({"has_discussions": False, "network_count": 0, "subscribers_count": 0})
+        return Reply(200, shape)
+
+    @route("GET", r"/tarball/(?P<ref>.+)", perms=("contents",))
+    def _tarball(self, call: Call) -> Reply:
+        """302 to a codeload URL (as GitHub answers); that URL serves the bytes once."""
+        try:
+            commit = self.resolve_ref(call.full_name, call.params["ref"])
+        except NotFound:
+            raise _not_found(f"{DOCS}/repos/contents#download-a-repository-archive-tar") \
+                from None
+        token = secrets.token_hex(12)
+        self.codeload_tokens[token] = (call.full_name, commit.sha)
+        owner, name = call.full_name.split("/", 1)
+        base = (self.base_url or call.origin).rstrip("/")
+        return Reply(302, None, {"Location": f"{base}/_codeload/{owner}/{name}/legacy.tar.gz/"
+                                             f"{commit.sha}?token={token}"})
+
+    def _codeload(self, request: web.Request) -> web.StreamResponse:
+        token = request.query.get("token", "")
+        found = self.codeload_tokens.pop(token, None)
+        status = 200 if found is not None and not request.headers.get("Authorization") else 404
+        self.requests.append(Recorded("GET", request.path, {}, None, status, "none", {},
+                                      self.clock()))
+        if status != 200 or found is None:
+            return web.Response(status=404, text="Not Found")
+        full_name, sha = found
+        data = archive.tarball(self.repo(full_name), self.repo(full_name).commits[sha],
+                               self.blobs)
+        return web.Response(status=200, body=data, headers={
+            "Content-Type": "application/x-gzip",
+            "Content-Disposition": f"attachment; filename={full_name.replace('/', '-')}-"
+                                   f"{sha[:7]}.tar.gz"})
+
+    @route("GET", r"/compare/(?P<basehead>[^/]+)", perms=("contents",))
+    def _compare(self, call: Call) -> Reply:
+        base_ref, sep, head_ref = call.params["basehead"].partition("...")
+        if not sep:
+            raise _not_found()
+        try:
+            base = self.resolve_ref(call.full_name, base_ref)
+            head = self.resolve_ref(call.full_name, head_ref)
+        except NotFound:
+            raise _not_found(f"{DOCS}/commits/commits#compare-two-commits") from None
+        repo = call.repo
+        assert repo is not None
+        merge_base = repo.commits[self.merge_base(call.full_name, base.sha, head.sha)]
+        ahead = [sha for sha in self._ancestors(repo, head.sha)
+                 if sha not in set(self._ancestors(repo, merge_base.sha))]
+        behind = [sha for sha in self._ancestors(repo, base.sha)
+                  if sha not in set(self._ancestors(repo, merge_base.sha))]
+        status = ("identical" if not ahead and not behind else "ahead" if not behind
+                  else "behind" if not ahead else "diverged")
+        api, html = self.shapes.api(), self.shapes.html()
+        author = self.shapes.user(repo.owner)
+        added, removed, modified = archive.changes(merge_base.tree, head.tree)
+        files = ([archive.diff_entry(api, html, repo, head.sha, p, "added", head.tree[p])
+                  for p in added]
+                 + [archive.diff_entry(api, html, repo, head.sha, p, "removed", merge_base.tree[p])
+                    for p in removed]
+                 + [archive.diff_entry(api, html, repo, head.sha, p, "modified", head.tree[p])
+                    for p in modified])
+        files.sort(key=lambda f: f["filename"])
+        url = f"{api}/repos/{call.full_name}/compare/{call.params['basehead']}"
+        return Reply(200, {
+            "url": url, "html_url": f"{html}/{call.full_name}/compare/{call.params['basehead']}",
+            "permalink_url": f"{html}/{call.full_name}/compare/{base.sha}...{head.sha}",
+            "diff_url": f"{html}/{call.full_name}/compare/{call.params['basehead']}.diff",
+            "patch_url": f"{html}/{call.full_name}/compare/{call.params['basehead']}.patch",
+            "base_commit": archive.commit_shape(api, html, repo, base, author),
+            "merge_base_commit": archive.commit_shape(api, html, repo, merge_base, author),
+            "status": status, "ahead_by": len(ahead), "behind_by": len(behind),
+            "total_commits": len(ahead),
+            "commits": [archive.commit_shape(api, html, repo, repo.commits[sha], author)
+                        for sha in reversed(ahead)][:250],
+            "files": files[:300],
+        })
+
+    def payload_push(self, full_name: str, before: str, after: str | None = None, *,
+                     branch: str | None = None, sender: str = "octocat") -> dict[str, Any]:
+        """A ``push`` payload for ``branch`` (default: the default branch) moving from
+        ``before`` to ``after`` (default: the branch's head); at most 20 commits listed."""
+        repo = self.repo(full_name)
+        branch = branch or repo.default_branch
+        after = after or repo.branches[branch]
+        html = self.shapes.html()
+        known = set(self._ancestors(repo, before)) if before.strip("0") else set()
+        shas = [s for s in reversed(self._ancestors(repo, after)) if s not in known]
+        commits = []
+        for sha in shas:
+            commit = repo.commits[sha]
+            parent = repo.commits[commit.parents[0]].tree if commit.parents else None
+            added, removed, modified = archive.changes(parent, commit.tree)
+            person = {"name": sender, "email": f"{sender}@users.noreply.emulator",
+                      "username": sender}
+            commits.append({
+                "id": sha, "tree_id": sha, "distinct": True, "message": commit.message,
+                "timestamp": iso(commit.timestamp),
+                "url": f"{html}/{full_name}/commit/{sha}", "author": person,
+                "committer": person, "added": added, "removed": removed, "modified": modified})
+        payload: dict[str, Any] = {
+            "ref": f"refs/heads/{branch}", "before": before, "after": after,
+            "created": not before.strip("0"), "deleted": False, "forced": False,
+            "base_ref": None, "compare": f"{html}/{full_name}/compare/{before[:12]}...{after[:12]}",
+            "commits": commits[-20:], "head_commit": commits[-1] if commits else None,
+            "pusher": {"name": sender, "email": f"{sender}@users.noreply.emulator"},
+        }
+        payload.update(self._envelope(repo, None, sender))
+        return payload
 
 
 def _credential(header: str) -> tuple[str, str]:

@@ -26,6 +26,8 @@ PERMISSION_FOR = [
     (r"^/repos/\{owner\}/\{repo\}/pulls/comments/\{id\}", ("pull_requests", "write")),
     (r"^/repos/\{owner\}/\{repo\}/issues", ("issues", "write")),
     (r"^/repos/\{owner\}/\{repo\}/collaborators/", ("metadata", "read")),
+    (r"^/repos/\{owner\}/\{repo\}$", ("metadata", "read")),
+    (r"^/repos/\{owner\}/\{repo\}/(git/trees|tarball|compare)/", ("contents", "read")),
 ]
 LEVEL = {"read": 1, "write": 2}
 

@@ -378,7 +378,8 @@ def test_action_setup_install_and_sarif_upload() -> None:
     assert len(upload) == 1
     assert "inputs.sarif == 'true'" in str(upload[0]["if"])
     assert "--format sarif" in str(_step("sarif")["run"])
-    assert "> ssot.sarif" in str(_step("sarif")["run"])
+    assert '> "$sarif"' in str(_step("sarif")["run"])
+    assert "RUNNER_TEMP" in str(_step("sarif")["run"])
 
 
 # The shell steps, run under bash with a stand-in ssot-bot that records its arguments.
@@ -485,11 +486,17 @@ def test_check_step_explains_a_missing_merge_base(tmp_path: Path) -> None:
 @bash
 @pytest.mark.parametrize("fake_rc, expect_file", [(0, True), (1, True), (2, False)])
 def test_sarif_step(tmp_path: Path, fake_rc: int, expect_file: bool) -> None:
-    ran = _run_step(_step("sarif"), tmp_path, {"SSOT_INPUT_PATHS": "."}, fake_rc=fake_rc)
+    runner_temp = tmp_path / "runner-temp"
+    runner_temp.mkdir()
+    (tmp_path / "ssot.sarif").symlink_to(tmp_path / "planted")  # a PR's trap in the workspace
+    ran = _run_step(_step("sarif"), tmp_path, {"SSOT_INPUT_PATHS": ".",
+                                               "RUNNER_TEMP": str(runner_temp)}, fake_rc=fake_rc)
     assert ran.returncode == 0
     assert ran.calls == [["check", "--format", "sarif", "--no-progress", "--", "."]]
-    assert (tmp_path / "ssot.sarif").read_text() == "fake output\n"
-    assert (ran.outputs.get("sarif-file") == "ssot.sarif") is expect_file
+    (written,) = runner_temp.glob("*.sarif")
+    assert written.read_text() == "fake output\n"
+    assert not (tmp_path / "planted").exists()
+    assert (ran.outputs.get("sarif-file") == str(written)) is expect_file
 
 
 @bash

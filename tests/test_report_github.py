@@ -143,7 +143,10 @@ def test_summary_and_text_stay_within_github_limit_on_huge_input() -> None:
     assert "more rows omitted" in report.summary
     assert "more rows omitted" in report.text
     assert report.title == "66667 new SSOT violations"
-    assert len(report.annotations) == 105_000
+    # limits.max_annotations (1000): new violations first, the summary counts the rest
+    assert len(report.annotations) == 1000
+    assert all(a["annotation_level"] == "failure" for a in report.annotations)
+    assert "104000 more findings not annotated" in report.summary
     # the sections after the cut table are still there
     assert "Files checked: 100000" in report.summary
     assert "Files skipped: 5000" in report.summary
@@ -217,10 +220,26 @@ def test_file_errors_become_warning_annotations_at_line_1() -> None:
     }
 
 
-def test_every_violation_is_annotated_in_order() -> None:
+def test_every_violation_is_annotated_in_order_new_ones_first() -> None:
     violations = [v(i, new=i % 2 == 0) for i in range(1, 8)]
     annotations = check_run_report(violations, [], CONFIG, files_checked=1).annotations
-    assert [a["start_line"] for a in annotations] == list(range(1, 8))
+    assert [a["start_line"] for a in annotations] == [2, 4, 6, 1, 3, 5, 7]
+
+
+def test_annotations_capped_new_then_skipped_files_then_preexisting() -> None:
+    from dataclasses import replace
+
+    from bot.config.model import Limits
+
+    config = replace(CONFIG, limits=Limits(max_annotations=4))
+    violations = [v(i, new=i <= 3) for i in range(1, 7)]
+    errors = [FileError("big.py", "file not checked"), FileError("huge.py", "file not checked")]
+    report = check_run_report(violations, errors, config, files_checked=3)
+    assert [(a["path"], a["start_line"]) for a in report.annotations] == [
+        (violations[0].path, 1), (violations[1].path, 2), (violations[2].path, 3),
+        ("big.py", 1)]
+    assert "4 more findings not annotated" in report.summary
+    assert "at most 4 annotations" in report.summary
 
 
 @pytest.mark.parametrize(("count", "sizes"), [

@@ -1,149 +1,107 @@
-"""Many files through the engine, spread over worker processes, each under a time budget.
+"""Many files through the engine, in worker processes, each file under a time budget, each
+worker under a memory ceiling.
 
 libcst's parser is native code that no signal interrupts (a 20,000-term expression keeps it busy
-for minutes), so every file that needs parsing goes to a worker process the parent can kill:
-past ``config.file_time_budget`` the worker is killed and replaced, the file becomes a
-:class:`FileError`, and the run goes on. Files no rule can match are settled in the parent
-without a worker. Safe to call from any thread (no signals are used with workers).
+for minutes, a 5 MB file can take 2 GB), so every file that needs parsing goes to a worker
+process the parent can kill: past ``config.file_time_budget`` the worker is killed and replaced
+and the file becomes a :class:`FileError`; a worker that dies (its memory ceiling,
+``RLIMIT_AS``, reached, or killed from outside) is replaced and its file becomes a
+:class:`FileError`; the run goes on. Files no rule can match are settled in the parent without
+a worker.
+
+:class:`EnginePool` is one bounded pool: the service builds one at start and every analysis
+shares it (a PR cannot multiply processes); ``ssot-bot check`` builds its own for ``--jobs``.
+
+Why pebble: its ``ProcessPool`` does what the hand-written pool did (per-task timeouts that
+kill and replace the worker, replacement of dead workers, a worker initialiser) and a
+cancelled future stops its worker, which is what an analysis past its own time budget needs.
+Measured with ``benchmarks/engine.py --pool 2 --limit 300`` (300 stdlib files, 2 workers),
+see the README's benchmark table: within the run-to-run noise of the hand-written pool, so
+the library wins. The configuration travels with each task as a pickled blob (a few KB,
+unpickled once per worker and analysis, keyed by its digest), since analyses of different
+repositories share the workers.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
+import hashlib
 import multiprocessing
 import os
+import pickle
 import signal
 import sys
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from multiprocessing.connection import Connection, wait
 from multiprocessing.context import BaseContext
-from multiprocessing.process import BaseProcess
 from types import FrameType
-from typing import Any
+
+import pebble
 
 from bot.config.model import Config
 from bot.engine.model import FileError, FileResult
 from bot.engine.run import analyse_text, plan
 
-_STARTUP_TIMEOUT = 60.0
-_MAX_START_FAILURES = 3
+DEFAULT_WORKER_MEMORY_MB = 1536
 
-# index, path, text, indexes into config.rules, ast gate on (the prefilter's second stage)
-_Task = tuple[int, str, str, tuple[int, ...], bool]
+# path, text, indexes into config.rules, ast gate on (the prefilter's second stage)
+_Task = tuple[str, str, tuple[int, ...], bool]
 
 
 def budget_message(budget: float) -> str:
     return f"analysis exceeded the {budget:g} s time budget"
 
 
-def analyse_files(
-    files: Iterable[tuple[str, bytes]],
-    config: Config,
-    *,
-    workers: int | None = None,
-    prefilter: bool = True,
-    on_result: Callable[[FileResult], None] | None = None,
-) -> list[FileResult]:
-    """Analyse ``(path, source)`` pairs; results come back in input order.
-
-    ``workers=None`` uses ``os.cpu_count()`` processes; ``workers=0`` analyses in this process
-    (the budget is then enforced with SIGALRM where possible, else checked afterwards).
-    ``on_result`` is called in this process as each file finishes.
-    """
-    items = list(files)
-    results: list[FileResult | None] = [None] * len(items)
-    rule_index = {id(r): n for n, r in enumerate(config.rules)}
-    tasks: deque[_Task] = deque()
-
-    def done(index: int, result: FileResult) -> None:
-        results[index] = result
-        if on_result is not None:
-            on_result(result)
-
-    for index, (path, source) in enumerate(items):
-        planned = plan(path, source, config, prefilter=prefilter)
-        if isinstance(planned, FileResult):
-            done(index, planned)
-        else:
-            text, rules = planned
-            rule_ids = tuple(rule_index[id(r)] for r in rules)
-            tasks.append((index, path, text, rule_ids, prefilter))
-
-    count = (os.cpu_count() or 1) if workers is None else max(0, workers)
-    if tasks:
-        if count == 0:
-            for task in tasks:
-                done(task[0], _in_process(task, config))
-        else:
-            _Pool(config, min(count, len(tasks)), done).run(tasks)
-    return [r if r is not None else FileResult(items[i][0]) for i, r in enumerate(results)]
+def crash_message(memory_mb: int | None) -> str:
+    ceiling = f" (memory ceiling {memory_mb} MB)" if memory_mb else ""
+    return f"analysis crashed: the worker process died{ceiling}"
 
 
-# ------------------------------------------------------------------------------- in process
+def memory_message(memory_mb: int | None) -> str:
+    ceiling = f" of {memory_mb} MB" if memory_mb else ""
+    return f"analysis needs more memory than the worker's ceiling{ceiling}"
 
 
-class _Timeout(BaseException):
-    pass
+# ------------------------------------------------------------------------------- workers
+
+_CONFIGS: dict[str, Config] = {}
+_MEMORY_MB: int | None = None
 
 
-def _raise_timeout(signum: int, frame: FrameType | None) -> None:
-    raise _Timeout
-
-
-def _in_process(task: _Task, config: Config) -> FileResult:
-    _, path, text, rule_ids, gate = task
-    rules = tuple(config.rules[k] for k in rule_ids)
-    budget = config.file_time_budget
-    use_alarm = (
-        hasattr(signal, "setitimer")
-        and threading.current_thread() is threading.main_thread()
-        and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
-    )
-    start = time.monotonic()
-    if not use_alarm:
-        result = analyse_text(path, text, config, rules, gate=gate)
-    else:
-        previous = signal.signal(signal.SIGALRM, _raise_timeout)
-        try:
-            signal.setitimer(signal.ITIMER_REAL, budget)
-            result = analyse_text(path, text, config, rules, gate=gate)
-        except _Timeout:
-            result = FileResult(path, error=FileError(path, budget_message(budget)))
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, previous)
-    if time.monotonic() - start > budget and result.error is None:
-        result = FileResult(path, error=FileError(path, budget_message(budget)))
-    return result
-
-
-# ---------------------------------------------------------------------------------- workers
-
-
-def _worker_main(conn: Connection, config: Config) -> None:
-    """Loop in a worker process: receive a task, send back ``(index, FileResult)``."""
+def _init_worker(memory_mb: int | None) -> None:
+    """Worker initialiser: ignore SIGINT (the parent decides), set the memory ceiling."""
+    global _MEMORY_MB
     with contextlib.suppress(ValueError):
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
-    conn.send(None)  # ready
-    while True:
-        try:
-            task = conn.recv()
-        except (EOFError, OSError):
-            return
-        if task is None:
-            return
-        index, path, text, rule_ids, gate = task
-        try:
-            rules = tuple(config.rules[k] for k in rule_ids)
-            result = analyse_text(path, text, config, rules, gate=gate)
-        except Exception as exc:  # one bad file must not end the run
-            message = f"internal error: {type(exc).__name__}"
-            result = FileResult(path, error=FileError(path, message))
-        conn.send((index, result))
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _MEMORY_MB = memory_mb
+    if memory_mb:
+        import resource
+
+        limit = memory_mb * 1024 * 1024
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        if hard != resource.RLIM_INFINITY:
+            limit = min(limit, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+def _work(key: str, blob: bytes, task: _Task) -> FileResult:
+    """One file in a worker. The config is unpickled once per worker and configuration."""
+    config = _CONFIGS.get(key)
+    if config is None:
+        if len(_CONFIGS) >= 8:
+            _CONFIGS.clear()
+        config = _CONFIGS[key] = pickle.loads(blob)  # noqa: S301 - our own parent's pickle
+    path, text, rule_ids, gate = task
+    try:
+        rules = tuple(config.rules[k] for k in rule_ids)
+        return analyse_text(path, text, config, rules, gate=gate)
+    except MemoryError:
+        return FileResult(path, error=FileError(path, memory_message(_MEMORY_MB)))
+    except Exception as exc:  # one bad file must not end the run
+        return FileResult(path, error=FileError(path, f"internal error: {type(exc).__name__}"))
 
 
 def _portable(config: Config) -> Config:
@@ -172,123 +130,195 @@ def _context() -> BaseContext:
     return multiprocessing.get_context("spawn")
 
 
-@dataclass(eq=False)
-class _Worker:
-    proc: BaseProcess
-    conn: Connection
-    started: float
-    ready: bool = False
-    task: _Task | None = None
-    deadline: float = 0.0
-
-
 @dataclass
-class _Pool:
-    config: Config
-    size: int
-    done: Callable[[int, FileResult], None]
-    ctx: BaseContext = field(default_factory=_context)
-    workers: list[_Worker] = field(default_factory=list)
-    start_failures: int = 0
+class Batch:
+    """One call's files in the pool: results fill in as workers finish."""
 
-    def _spawn(self) -> None:
-        parent, child = self.ctx.Pipe()
-        proc = self.ctx.Process(  # type: ignore[attr-defined]
-            target=_worker_main, args=(child, _portable(self.config)), daemon=True,
-            name="ssot-engine",
-        )
-        proc.start()
-        child.close()
-        self.workers.append(_Worker(proc, parent, time.monotonic()))
+    paths: list[str]
+    results: list[FileResult | None]
+    futures: dict[concurrent.futures.Future[FileResult], int] = field(default_factory=dict)
+    budget: float = 0.0
+    memory_mb: int | None = None
+    on_result: Callable[[FileResult], None] | None = None
 
-    def _retire(self, w: _Worker, *, kill: bool) -> None:
-        self.workers.remove(w)
-        if kill:
-            w.proc.kill()
-        w.proc.join(timeout=5)
-        if w.proc.is_alive():
-            w.proc.kill()
-            w.proc.join(timeout=5)
-        w.conn.close()
+    def done(self, index: int, result: FileResult) -> None:
+        self.results[index] = result
+        if self.on_result is not None:
+            self.on_result(result)
 
-    def run(self, tasks: deque[_Task]) -> None:
-        budget = self.config.file_time_budget
+    def wait(self) -> list[FileResult]:
+        """Block until every file is settled (or the batch cancelled); input order."""
+        pending = set(self.futures)
+        while pending:
+            finished, pending = concurrent.futures.wait(
+                pending, return_when=concurrent.futures.FIRST_COMPLETED)
+            for future in finished:
+                index = self.futures[future]
+                self.done(index, self._outcome(future, self.paths[index]))
+        return [r if r is not None else FileResult(self.paths[i])
+                for i, r in enumerate(self.results)]
+
+    def _outcome(self, future: concurrent.futures.Future[FileResult], path: str) -> FileResult:
+        if future.cancelled():
+            return FileResult(path, error=FileError(path, "analysis cancelled"))
+        exc = future.exception()
+        if exc is None:
+            return future.result()
+        if isinstance(exc, concurrent.futures.TimeoutError | TimeoutError):
+            message = budget_message(self.budget)
+        elif isinstance(exc, pebble.ProcessExpired):
+            message = crash_message(self.memory_mb)
+        elif isinstance(exc, MemoryError):
+            message = memory_message(self.memory_mb)
+        else:
+            message = f"internal error: {type(exc).__name__}"
+        return FileResult(path, error=FileError(path, message))
+
+    def cancel(self) -> None:
+        """Stop this batch: queued files are dropped, running ones have their worker stopped."""
+        for future in self.futures:
+            future.cancel()
+
+
+class EnginePool:
+    """A bounded pool of engine worker processes (pebble), each with a memory ceiling."""
+
+    def __init__(self, workers: int, *, memory_mb: int | None = DEFAULT_WORKER_MEMORY_MB) -> None:
+        self.workers = max(1, workers)
+        self.memory_mb = memory_mb
+        self._pool: pebble.ProcessPool | None = None
+        self._lock = threading.Lock()
+
+    def _get(self) -> pebble.ProcessPool:
+        with self._lock:
+            if self._pool is None:
+                self._pool = pebble.ProcessPool(
+                    max_workers=self.workers, initializer=_init_worker,
+                    initargs=(self.memory_mb,), context=_context())
+            return self._pool
+
+    def start(
+        self, files: Iterable[tuple[str, bytes]], config: Config, *, prefilter: bool = True,
+        on_result: Callable[[FileResult], None] | None = None,
+    ) -> Batch:
+        """Plan every file (pre-filter in this thread) and queue those that need a worker."""
+        items = list(files)
+        batch = Batch([p for p, _ in items], [None] * len(items), on_result=on_result)
+        self.schedule(batch, _plan(items, config, prefilter, batch), config)
+        return batch
+
+    def schedule(self, batch: Batch, tasks: list[tuple[int, _Task]], config: Config) -> None:
+        batch.budget = config.file_time_budget
+        batch.memory_mb = self.memory_mb
+        if not tasks:
+            return
+        blob = pickle.dumps(_portable(config), protocol=pickle.HIGHEST_PROTOCOL)
+        key = hashlib.sha256(blob).hexdigest()
+        pool = self._get()
+        for index, task in tasks:
+            future = pool.schedule(_work, args=(key, blob, task),
+                                   timeout=config.file_time_budget)
+            batch.futures[future] = index
+
+    def analyse(self, files: Iterable[tuple[str, bytes]], config: Config, *,
+                prefilter: bool = True,
+                on_result: Callable[[FileResult], None] | None = None) -> list[FileResult]:
+        return self.start(files, config, prefilter=prefilter, on_result=on_result).wait()
+
+    def close(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.stop()  # type: ignore[no-untyped-call]
+            pool.join(timeout=10)
+
+
+def _plan(items: list[tuple[str, bytes]], config: Config, prefilter: bool,
+          batch: Batch) -> list[tuple[int, _Task]]:
+    rule_index = {id(r): n for n, r in enumerate(config.rules)}
+    tasks: list[tuple[int, _Task]] = []
+    for index, (path, source) in enumerate(items):
+        planned = plan(path, source, config, prefilter=prefilter)
+        if isinstance(planned, FileResult):
+            batch.done(index, planned)
+        else:
+            text, rules = planned
+            tasks.append((index, (path, text, tuple(rule_index[id(r)] for r in rules),
+                                  prefilter)))
+    return tasks
+
+
+def analyse_files(
+    files: Iterable[tuple[str, bytes]],
+    config: Config,
+    *,
+    workers: int | None = None,
+    prefilter: bool = True,
+    on_result: Callable[[FileResult], None] | None = None,
+    pool: EnginePool | None = None,
+    memory_mb: int | None = DEFAULT_WORKER_MEMORY_MB,
+) -> list[FileResult]:
+    """Analyse ``(path, source)`` pairs; results come back in input order.
+
+    With ``pool``, its workers do the work. Otherwise ``workers=None`` uses ``os.cpu_count()``
+    processes of a pool built for this call; ``workers=0`` analyses in this process (the budget
+    is then enforced with SIGALRM where possible, else checked afterwards). ``on_result`` is
+    called in this process as each file finishes.
+    """
+    items = list(files)
+    count = (os.cpu_count() or 1) if workers is None else max(0, workers)
+    batch = Batch([p for p, _ in items], [None] * len(items), on_result=on_result)
+    tasks = _plan(items, config, prefilter, batch)
+    if not tasks:
+        return batch.wait()
+    if pool is not None:
+        pool.schedule(batch, tasks, config)
+        return batch.wait()
+    if count == 0:
+        for index, task in tasks:
+            batch.done(index, _in_process(task, config))
+        return batch.wait()
+    own = EnginePool(min(count, len(tasks)), memory_mb=memory_mb)
+    try:
+        own.schedule(batch, tasks, config)
+        return batch.wait()
+    finally:
+        own.close()
+
+
+# ------------------------------------------------------------------------------- in process
+
+
+class _Timeout(BaseException):
+    pass
+
+
+def _raise_timeout(signum: int, frame: FrameType | None) -> None:
+    raise _Timeout
+
+
+def _in_process(task: _Task, config: Config) -> FileResult:
+    path, text, rule_ids, gate = task
+    rules = tuple(config.rules[k] for k in rule_ids)
+    budget = config.file_time_budget
+    use_alarm = (
+        hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+        and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    )
+    start = time.monotonic()
+    if not use_alarm:
+        result = analyse_text(path, text, config, rules, gate=gate)
+    else:
+        previous = signal.signal(signal.SIGALRM, _raise_timeout)
         try:
-            for _ in range(self.size):
-                self._spawn()
-            while tasks or any(w.task is not None for w in self.workers):
-                for w in self.workers:
-                    if w.ready and w.task is None and tasks:
-                        w.task = tasks.popleft()
-                        w.conn.send(w.task)
-                        w.deadline = time.monotonic() + budget
-                if not self.workers:
-                    if self.start_failures >= _MAX_START_FAILURES:
-                        self._fall_back(tasks)  # workers cannot start here
-                        return
-                    self._spawn()
-                    continue
-                now = time.monotonic()
-                limits = [
-                    w.deadline if w.task is not None else w.started + _STARTUP_TIMEOUT
-                    for w in self.workers
-                    if w.task is not None or not w.ready
-                ]
-                timeout = max(0.0, min(limits) - now) if limits else None
-                for conn in wait([w.conn for w in self.workers], timeout):
-                    self._receive(next(w for w in self.workers if w.conn is conn))
-                self._expire(budget)
-                while (
-                    tasks
-                    and len(self.workers) < self.size
-                    and self.start_failures < _MAX_START_FAILURES
-                ):
-                    self._spawn()
+            signal.setitimer(signal.ITIMER_REAL, budget)
+            result = analyse_text(path, text, config, rules, gate=gate)
+        except _Timeout:
+            result = FileResult(path, error=FileError(path, budget_message(budget)))
         finally:
-            self._shutdown()
-
-    def _receive(self, w: _Worker) -> None:
-        try:
-            message: Any = w.conn.recv()
-        except (EOFError, OSError):
-            task = w.task
-            if task is None:
-                self.start_failures += 0 if w.ready else 1
-            else:
-                path = task[1]
-                self.done(task[0], FileResult(path, error=FileError(path, "analysis crashed")))
-            self._retire(w, kill=True)
-            return
-        if message is None:
-            w.ready = True
-            return
-        index, result = message
-        w.task = None
-        self.done(index, result)
-
-    def _expire(self, budget: float) -> None:
-        now = time.monotonic()
-        for w in list(self.workers):
-            if w.task is not None and now >= w.deadline:
-                index, path = w.task[0], w.task[1]
-                self._retire(w, kill=True)
-                self.done(index, FileResult(path, error=FileError(path, budget_message(budget))))
-            elif not w.ready and now >= w.started + _STARTUP_TIMEOUT:
-                self.start_failures += 1
-                self._retire(w, kill=True)
-
-    def _fall_back(self, tasks: deque[_Task]) -> None:
-        """Workers cannot start here: finish in this process rather than not at all."""
-        while tasks:
-            task = tasks.popleft()
-            self.done(task[0], _in_process(task, self.config))
-
-    def _shutdown(self) -> None:
-        for w in list(self.workers):
-            busy = w.task is not None
-            if not busy:
-                try:
-                    w.conn.send(None)
-                except OSError:
-                    busy = True
-            self._retire(w, kill=busy)
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+    if time.monotonic() - start > budget and result.error is None:
+        result = FileResult(path, error=FileError(path, budget_message(budget)))
+    return result

@@ -20,11 +20,13 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from http import HTTPStatus
+from typing import IO, Any, TypeVar
 
 import aiohttp
 import gidgethub
 import gidgethub.aiohttp
+import gidgethub.sansio
 from cryptography.hazmat.primitives import serialization
 from gidgethub import apps
 
@@ -80,6 +82,10 @@ class Tree:
     sha: str
     files: Mapping[str, TreeEntry]
     truncated: bool  # GitHub cut the listing short (over 100,000 entries or 7 MB)
+
+
+class ArchiveTooLarge(Exception):
+    """A repository archive larger than the caller allows."""
 
 
 @dataclass(frozen=True)
@@ -248,6 +254,7 @@ class GitHub:
         on_response: ResponseHook | None = None,
     ) -> None:
         self.api = RetryingAPI(session, base_url=api_url, policy=policy, on_response=on_response)
+        self.session = session  # for the archive download (a redirect gidgethub won't follow)
         self.tokens = TokenCache(self.api, app_id=app_id, private_key=private_key)
         self.app_id = app_id
         self._identity: AppIdentity | None = None
@@ -499,6 +506,75 @@ class Repo:
             return base64.b64decode(data["content"])
         # files over 1 MB come without content: fall back to the blob
         return await self.blob(str(data["sha"]))
+
+    async def file_entry(self, path: str, ref: str, *, max_bytes: int
+                         ) -> tuple[str, bytes | None] | None:
+        """(blob sha, bytes) of a file at ``ref``; bytes None when its listed size is over
+        ``max_bytes`` (never fetched); None when there is no such file."""
+        try:
+            data = await self._get("/repos/{owner}/{repo}/contents/{+path}{?ref}", path=path,
+                                   ref=ref)
+        except gidgethub.BadRequest as exc:
+            if int(exc.status_code) == 404:
+                return None
+            raise
+        if not isinstance(data, dict) or data.get("type") != "file":
+            return None
+        sha = str(data["sha"])
+        if int(data.get("size") or 0) > max_bytes:
+            return sha, None
+        if data.get("encoding") == "base64" and data.get("content") is not None:
+            return sha, base64.b64decode(data["content"])
+        return sha, await self.blob(sha)
+
+    # the default branch as a whole (the inventory, docs/behaviour.md §11) ---------------------
+    async def repository(self) -> dict[str, Any]:
+        """``GET /repos/{owner}/{repo}`` (``default_branch`` and the like)."""
+        result: dict[str, Any] = await self._get("/repos/{owner}/{repo}")
+        return result
+
+    async def compare(self, base: str, head: str) -> dict[str, Any]:
+        """One page of ``GET /compare/{base}...{head}``: the commits (up to 250) and the files
+        (up to 300) from their merge base to ``head``."""
+        result: dict[str, Any] = await self._get("/repos/{owner}/{repo}/compare/{basehead}",
+                                                 basehead=f"{base}...{head}")
+        return result
+
+    async def tarball(self, ref: str, dest: IO[bytes], *, max_bytes: int) -> int:
+        """Stream the gzip tarball of ``ref`` into ``dest``; returns its size. GitHub answers
+        302 to a codeload URL (which carries its own token, so it is fetched without ours).
+        Raises :class:`ArchiveTooLarge` past ``max_bytes``."""
+        api = self._gh.api
+        url = gidgethub.sansio.format_url("/repos/{owner}/{repo}/tarball/{ref}",
+                                          self._vars(ref=ref), base_url=api.base_url)
+
+        async def locate(token: str) -> str:
+            headers = {"Authorization": f"token {token}", "User-Agent": USER_AGENT,
+                       "Accept": "application/vnd.github+json"}
+            async with self._gh.session.get(url, headers=headers,
+                                            allow_redirects=False) as response:
+                if api.on_response:
+                    api.on_response("GET", url, response.status, response.headers)
+                location = response.headers.get("Location")
+                if response.status in (301, 302, 307) and location:
+                    return location
+                raise gidgethub.BadRequest(HTTPStatus(response.status),
+                                           f"tarball of {ref}: {response.status}")
+
+        location = await self._authed(locate)
+        size = 0
+        async with self._gh.session.get(location, headers={"User-Agent": USER_AGENT}) as data:
+            if api.on_response:
+                api.on_response("GET", location.split("?", 1)[0], data.status, data.headers)
+            if data.status != 200:
+                raise gidgethub.GitHubBroken(HTTPStatus(data.status),
+                                             f"archive download answered {data.status}")
+            async for chunk in data.content.iter_chunked(1 << 16):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise ArchiveTooLarge(f"the archive of {ref} is over {max_bytes} bytes")
+                dest.write(chunk)
+        return size
 
     # check runs ---------------------------------------------------------------------------
     async def create_check_run(self, data: dict[str, Any]) -> dict[str, Any]:

@@ -5,8 +5,9 @@
 
 from gidgethub import routing
 
-from bot.handlers import checks, issue_comment, pull_request, tracking
+from bot.handlers import checks, inventory, issue_comment, pull_request, push, tracking
 
-router = routing.Router(pull_request.router, tracking.router, issue_comment.router, checks.router)
+router = routing.Router(pull_request.router, tracking.router, issue_comment.router, checks.router,
+                        push.router, inventory.router)
 
 __all__ = ["router"]

@@ -1,4 +1,6 @@
-"""`pull_request` opened / reopened / synchronize / ready_for_review -> analyse the PR."""
+"""`pull_request` opened / reopened / synchronize / ready_for_review -> analyse the PR; `edited`
+with ``changes.base`` (the PR was retargeted) -> analyse it again against the new base's
+configuration, so that a check from the old base never stands."""
 
 from __future__ import annotations
 
@@ -16,5 +18,14 @@ router = routing.Router()
 @router.register("pull_request", action="ready_for_review")
 async def analyse_on_change(event: sansio.Event, bot: Bot) -> None:
     data = event.data
+    submit_analysis(bot, data["installation"]["id"], data["repository"]["full_name"],
+                    data["pull_request"]["number"])
+
+
+@router.register("pull_request", action="edited")
+async def analyse_on_retarget(event: sansio.Event, bot: Bot) -> None:
+    data = event.data
+    if "base" not in (data.get("changes") or {}):
+        return  # a title or body edit: the analysis does not depend on it
     submit_analysis(bot, data["installation"]["id"], data["repository"]["full_name"],
                     data["pull_request"]["number"])

@@ -349,6 +349,11 @@ def check_run_report(
         blocks.append("")
         blocks.append(_Rows(len(errors), (f"- {_code(e.path)}: {_cell(e.message)}"
                                           for e in errors)))
+    annotations, unshown = _capped_annotations(new, old, errors, config.limits.max_annotations)
+    if unshown:
+        blocks += ["", f"{_plural(unshown, 'more finding')} not annotated: a check run carries "
+                       f"at most {config.limits.max_annotations} annotations "
+                       "(`limits.max_annotations`; new violations first)."]
     blocks += ["", policy]
     summary = _fit(blocks, MAX_OUTPUT_CHARS)
 
@@ -363,9 +368,23 @@ def check_run_report(
             text_blocks += ["### Pre-existing violations", "", _violation_rows(old)]
         text = _fit(text_blocks, MAX_OUTPUT_CHARS)
 
-    annotations = [_violation_annotation(v) for v in violations]
-    annotations += [_error_annotation(e) for e in errors]
     return CheckRunReport(conclusion, title, summary, annotations, text)
+
+
+def _capped_annotations(
+    new: Sequence[Violation], old: Sequence[Violation], errors: Sequence[FileError], limit: int
+) -> tuple[list[dict[str, Any]], int]:
+    """At most ``limit`` annotations: new violations, then skipped files, then pre-existing
+    violations; and how many were left out. Only the kept ones are built."""
+    total = len(new) + len(errors) + len(old)
+    annotations: list[dict[str, Any]] = []
+    for v in new[:limit]:
+        annotations.append(_violation_annotation(v))
+    for e in errors[: max(0, limit - len(annotations))]:
+        annotations.append(_error_annotation(e))
+    for v in old[: max(0, limit - len(annotations))]:
+        annotations.append(_violation_annotation(v))
+    return annotations, total - len(annotations)
 
 
 def invalid_config_report(problems: Sequence[ConfigProblem]) -> CheckRunReport:

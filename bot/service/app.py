@@ -1,28 +1,47 @@
 """The aiohttp application: ``POST WEBHOOK_PATH``, ``GET /healthz``, ``GET /metrics``.
 
 Where a webhook enters. The endpoint only verifies, deduplicates and hands the event to the
-routers in the background; it answers in milliseconds. Refusals in the contract's order:
+router in the background; it answers in milliseconds. Refusals in the contract's order:
 413 (before reading past 25 MiB), 401, 415, 400.
+
+The app is composed where the process starts (:mod:`bot.service.main`, the demo, the tests):
+``create_app(bot, router)`` takes the gidgethub router, so this HTTP layer imports no handler.
+
+Hostile clients (anyone can reach the endpoint):
+- the body is read in chunks, the HMAC of every configured secret updated as they arrive;
+  past 25 MiB the read stops (413), and a body not complete within ``body_deadline`` seconds
+  (30) is dropped (408, the connection closed);
+- at most ``concurrent_reads`` (64) bodies are read at once. A request finding every slot taken
+  waits ``read_slot_wait`` (1 s) for one, then is refused with 503 and ``Retry-After``: waiting
+  without bound would let 64 slow uploads queue every later delivery behind them, refusing at
+  once would turn an ordinary burst of deliveries into failures. GitHub marks a refused delivery
+  failed and it can be redelivered;
+- metric labels come only from :data:`EVENT_LABELS` (``other`` for any other event name,
+  ``unauthenticated`` for every refused request), so random headers cannot grow ``/metrics``;
+- a client that resets the connection is logged at INFO, never as an ERROR traceback.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import hmac
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 from aiohttp import web
-from gidgethub import sansio
+from gidgethub import routing, sansio
 
 from bot import __version__
-from bot.handlers import router
 from bot.service import logs
 from bot.service.context import Bot
+from bot.service.jobs import retry_later
 from bot.service.metrics import CONTENT_TYPE_LATEST
 
 log = logging.getLogger(__name__)
@@ -30,29 +49,88 @@ log = logging.getLogger(__name__)
 MAX_BODY = 25 * 1024 * 1024
 BOT_KEY: web.AppKey[Bot] = web.AppKey("bot", Bot)
 
+# GitHub's webhook event names (docs: "Webhook events and payloads"); any other header value
+# is counted as ``other``, so the label set is fixed whatever a client sends.
+EVENT_LABELS: frozenset[str] = frozenset({
+    "branch_protection_configuration", "branch_protection_rule", "check_run", "check_suite",
+    "code_scanning_alert", "commit_comment", "create", "custom_property",
+    "custom_property_values", "delete", "dependabot_alert", "deploy_key", "deployment",
+    "deployment_protection_rule", "deployment_review", "deployment_status", "discussion",
+    "discussion_comment", "fork", "github_app_authorization", "gollum", "installation",
+    "installation_repositories", "installation_target", "issue_comment", "issues", "label",
+    "marketplace_purchase", "member", "membership", "merge_group", "meta", "milestone",
+    "org_block", "organization", "package", "page_build", "personal_access_token_request", "ping",
+    "project", "project_card", "project_column", "projects_v2", "projects_v2_item", "public",
+    "pull_request", "pull_request_review", "pull_request_review_comment",
+    "pull_request_review_thread", "push", "registry_package", "release", "repository",
+    "repository_advisory", "repository_dispatch", "repository_import", "repository_ruleset",
+    "repository_vulnerability_alert", "secret_scanning_alert", "secret_scanning_alert_location",
+    "security_advisory", "security_and_analysis", "sponsorship", "star", "status", "sub_issues",
+    "team", "team_add", "watch", "workflow_dispatch", "workflow_job", "workflow_run"
+})
+UNAUTHENTICATED = "unauthenticated"
 
-def signature_ok(body: bytes, header: str | None, secrets: tuple[str, ...]) -> bool:
-    """HMAC-SHA256 of the raw body under any configured secret, compared in constant time."""
+
+@dataclass(frozen=True)
+class EndpointLimits:
+    """What one webhook request may cost before it is authenticated."""
+
+    max_body: int = MAX_BODY
+    body_deadline: float = 30.0  # seconds for the whole body to arrive
+    concurrent_reads: int = 64  # bodies read at once
+    read_slot_wait: float = 1.0  # seconds a request waits for a free read slot, then 503
+
+
+ROUTER_KEY: web.AppKey[routing.Router] = web.AppKey("router", routing.Router)
+LIMITS_KEY: web.AppKey[EndpointLimits] = web.AppKey("limits", EndpointLimits)
+READS_KEY: web.AppKey[asyncio.Semaphore] = web.AppKey("reads", asyncio.Semaphore)
+
+
+def event_label(event_name: str | None) -> str:
+    """The metric label for an ``X-GitHub-Event`` value (a fixed set)."""
+    return event_name if event_name in EVENT_LABELS else "other"
+
+
+def _macs(secrets: Sequence[str]) -> list[hmac.HMAC]:
+    return [hmac.new(s.encode("utf-8"), digestmod=hashlib.sha256) for s in secrets]
+
+
+def _matches(macs: Sequence[hmac.HMAC], header: str | None) -> bool:
+    """Any of the running HMACs equals the header's (constant-time comparisons, all of them)."""
     if not header or not header.startswith("sha256="):
         return False
     given = header.removeprefix("sha256=").strip().encode("ascii", "replace")
     ok = False
-    for secret in secrets:
-        expected = hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
-        ok |= hmac.compare_digest(expected.encode("ascii"), given)
+    for mac in macs:
+        ok |= hmac.compare_digest(mac.hexdigest().encode("ascii"), given)
     return ok
 
 
-async def _read_limited(request: web.Request) -> bytes | None:
-    """The body, or None when it exceeds MAX_BODY (without reading past the limit)."""
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        return None
+def signature_ok(body: bytes, header: str | None, secrets: tuple[str, ...]) -> bool:
+    """HMAC-SHA256 of the raw body under any configured secret, compared in constant time."""
+    macs = _macs(secrets)
+    for mac in macs:
+        mac.update(body)
+    return _matches(macs, header)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _read_signed(request: web.Request, macs: Sequence[hmac.HMAC], limit: int) -> bytes:
+    """The body, every HMAC updated chunk by chunk. Raises :class:`_TooLarge` without reading
+    past ``limit``."""
+    if request.content_length is not None and request.content_length > limit:
+        raise _TooLarge
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.content.iter_chunked(64 * 1024):
         size += len(chunk)
-        if size > MAX_BODY:
-            return None
+        if size > limit:
+            raise _TooLarge
+        for mac in macs:
+            mac.update(chunk)
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -61,22 +139,51 @@ def _answer(status: int, message: str, **extra: Any) -> web.Response:
     return web.json_response({"message": message, **extra}, status=status)
 
 
+# The client went away mid-body: aiohttp reports it as one of these.
+_CLIENT_GONE = (ConnectionError, aiohttp.ClientPayloadError,
+                aiohttp.http_exceptions.HttpProcessingError, asyncio.IncompleteReadError)
+
+
 async def webhook(request: web.Request) -> web.Response:
     bot = request.app[BOT_KEY]
+    limits = request.app[LIMITS_KEY]
     event_name = request.headers.get("X-GitHub-Event")
     delivery_id = request.headers.get("X-GitHub-Delivery", "")
+    label = event_label(event_name)
 
-    def refuse(status: int, outcome: str, message: str) -> web.Response:
-        bot.metrics.deliveries.labels(event_name or "none", outcome).inc()
+    def refuse(status: int, outcome: str, message: str, **headers: str) -> web.Response:
+        bot.metrics.deliveries.labels(UNAUTHENTICATED, outcome).inc()
         log.info("delivery refused", extra={"status": status, "reason": message,
-                                             "delivery": delivery_id, "event": event_name})
-        return _answer(status, message)
+                                             "delivery": delivery_id[:100], "event": label})
+        response = _answer(status, message)
+        response.headers.update(headers)
+        return response
 
-    body = await _read_limited(request)
-    if body is None:
+    reads = request.app[READS_KEY]
+    try:
+        await asyncio.wait_for(reads.acquire(), limits.read_slot_wait)
+    except TimeoutError:
+        return refuse(503, "busy", "too many requests being read; try again", **{
+            "Retry-After": "1"})
+    macs = _macs(bot.settings.webhook_secrets)
+    try:
+        async with asyncio.timeout(limits.body_deadline):
+            body = await _read_signed(request, macs, limits.max_body)
+    except _TooLarge:
         return refuse(413, "too-large", "payload exceeds 25 MiB")
-    if not signature_ok(body, request.headers.get("X-Hub-Signature-256"),
-                        bot.settings.webhook_secrets):
+    except TimeoutError:
+        response = refuse(408, "timeout", "request body not received in time")
+        response.force_close()
+        return response
+    except _CLIENT_GONE as exc:
+        # The client reset the connection: nobody is there to answer.
+        bot.metrics.deliveries.labels(UNAUTHENTICATED, "client-gone").inc()
+        log.info("client went away while sending", extra={"error": type(exc).__name__,
+                                                          "event": label})
+        return _answer(400, "connection lost")
+    finally:
+        reads.release()
+    if not _matches(macs, request.headers.get("X-Hub-Signature-256")):
         return refuse(401, "bad-signature", "signature missing or wrong")
     if request.content_type != "application/json":
         return refuse(415, "bad-content-type", "expected application/json")
@@ -91,33 +198,47 @@ async def webhook(request: web.Request) -> web.Response:
     if event_name == "ping":
         bot.metrics.deliveries.labels("ping", "pong").inc()
         return _answer(200, "pong", zen=data.get("zen"))
-    if delivery_id and bot.deliveries.seen(delivery_id):
-        bot.metrics.deliveries.labels(event_name, "duplicate").inc()
+    if delivery_id and not bot.deliveries.begin(delivery_id):
+        bot.metrics.deliveries.labels(label, "duplicate").inc()
         return _answer(202, "duplicate delivery, already accepted")
-    if delivery_id:
-        bot.deliveries.remember(delivery_id)
     event = sansio.Event(data, event=event_name, delivery_id=delivery_id)
+    router = request.app[ROUTER_KEY]
     if not router.fetch(event):
-        bot.metrics.deliveries.labels(event_name, "ignored").inc()
+        bot.deliveries.succeeded(delivery_id)
+        bot.metrics.deliveries.labels(label, "ignored").inc()
         return _answer(202, "accepted; nothing to do for this event")
-    bot.metrics.deliveries.labels(event_name, "accepted").inc()
-    bot.spawn(_dispatch(bot, event))
+    bot.metrics.deliveries.labels(label, "accepted").inc()
+    bot.spawn(_dispatch(bot, router, event))
     return _answer(202, "accepted")
 
 
-async def _dispatch(bot: Bot, event: sansio.Event) -> None:
+async def _dispatch(bot: Bot, router: routing.Router, event: sansio.Event) -> None:
+    """Run the event's handlers; a GitHub outage is retried later as a whole (handlers are
+    idempotent). The delivery id is remembered only when this succeeded, so GitHub's
+    "Redeliver" runs a failed delivery again."""
     repo = (event.data.get("repository") or {}).get("full_name")
     token = logs.bind(delivery=event.delivery_id, event=event.event,
                       action=event.data.get("action"), repo=repo,
                       installation=(event.data.get("installation") or {}).get("id"))
     started = time.perf_counter()
+    ok = False
     try:
-        await router.dispatch(event, bot)
+        await retry_later(lambda: router.dispatch(event, bot), delay=bot.retry.max_delay,
+                          what="delivery")
+        ok = True
     except Exception:
         log.exception("handler failed")
     finally:
+        if event.delivery_id:
+            if ok:
+                bot.deliveries.succeeded(event.delivery_id)
+            else:
+                bot.deliveries.failed(event.delivery_id)
+        bot.metrics.deliveries.labels(event_label(event.event), "handled" if ok else "failed"
+                                      ).inc()
         log.info("delivery handled",
-                 extra={"duration_ms": round((time.perf_counter() - started) * 1000, 1)})
+                 extra={"duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                        "ok": ok})
         logs.unbind(token)
 
 
@@ -138,10 +259,15 @@ async def metrics(request: web.Request) -> web.Response:
                         headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
-def create_app(bot: Bot) -> web.Application:
-    """The service around an already-built :class:`Bot` (tests build one against an emulator)."""
-    app = web.Application(client_max_size=MAX_BODY + 1)
+def create_app(bot: Bot, router: routing.Router, *,
+               limits: EndpointLimits | None = None) -> web.Application:
+    """The service around an already-built :class:`Bot` and the router of its handlers."""
+    limits = limits or EndpointLimits()
+    app = web.Application(client_max_size=limits.max_body + 1)
     app[BOT_KEY] = bot
+    app[ROUTER_KEY] = router
+    app[LIMITS_KEY] = limits
+    app[READS_KEY] = asyncio.Semaphore(limits.concurrent_reads)
     app.router.add_post(bot.settings.webhook_path, webhook)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
@@ -156,10 +282,11 @@ def create_app(bot: Bot) -> web.Application:
 
 
 @contextlib.asynccontextmanager
-async def serving(bot: Bot, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
+async def serving(bot: Bot, router: routing.Router, host: str = "127.0.0.1", port: int = 0, *,
+                  limits: EndpointLimits | None = None) -> AsyncIterator[str]:
     """Serve the app inside a running event loop (tests, the demo); yields the webhook URL.
     ``ssot-bot serve`` uses :func:`aiohttp.web.run_app` instead, for its signal handling."""
-    runner = web.AppRunner(create_app(bot))
+    runner = web.AppRunner(create_app(bot, router, limits=limits))
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()

@@ -1,10 +1,11 @@
 """The running bot's shared parts, handed to every handler: settings, GitHub access, the job
-queue, per-issue locks, metrics, and the bridge to the analysis process pool."""
+queue, per-issue locks, metrics, and the one engine process pool every analysis shares."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections import OrderedDict
 from collections.abc import Awaitable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -14,32 +15,54 @@ import aiohttp
 
 from bot.config.model import Config
 from bot.engine.model import FileResult
-from bot.engine.pool import analyse_files, warm_up  # imports libcst now, not on the first PR
+from bot.engine.pool import (  # imports libcst now, not on the first PR
+    Batch,
+    EnginePool,
+    analyse_files,
+    warm_up,
+)
 from bot.github.client import GitHub, Repo, RetryPolicy
 from bot.github.ratelimit import RateLimits
 from bot.service import logs
 from bot.service.jobs import JobQueue, KeyedLocks
 from bot.service.metrics import Metrics
 from bot.settings import Settings
+from bot.state.store import StateStore, open_store
 
 log = logging.getLogger(__name__)
 
 
 class DeliveryLog:
-    """Delivery ids seen recently (bounded: the oldest are forgotten first)."""
+    """Delivery ids handled successfully, recently (bounded: the oldest are forgotten first),
+    and those being handled now. A failed delivery is forgotten, so that GitHub's "Redeliver"
+    (same id) runs it again."""
 
     def __init__(self, capacity: int = 50_000) -> None:
         self._ids: OrderedDict[str, None] = OrderedDict()
+        self._running: set[str] = set()
         self._capacity = capacity
 
     def seen(self, delivery_id: str) -> bool:
-        return delivery_id in self._ids
+        return delivery_id in self._ids or delivery_id in self._running
 
-    def remember(self, delivery_id: str) -> None:
+    def begin(self, delivery_id: str) -> bool:
+        """Start handling ``delivery_id``; False when it succeeded before or runs now."""
+        if self.seen(delivery_id):
+            return False
+        self._running.add(delivery_id)
+        return True
+
+    def succeeded(self, delivery_id: str) -> None:
+        self._running.discard(delivery_id)
+        if not delivery_id:
+            return
         self._ids[delivery_id] = None
         self._ids.move_to_end(delivery_id)
         while len(self._ids) > self._capacity:
             self._ids.popitem(last=False)
+
+    def failed(self, delivery_id: str) -> None:
+        self._running.discard(delivery_id)
 
 
 class Bot:
@@ -56,8 +79,13 @@ class Bot:
         self._tasks: set[asyncio.Future[Any]] = set()
         self._session: aiohttp.ClientSession | None = None
         self._github: GitHub | None = None
-        # The engine's process pool is driven from one thread per concurrent analysis, so the
+        self._store: StateStore | None = None
+        # One bounded pool of worker processes for every analysis (None: parse in a thread of
+        # this process, for tests); it is fed from one thread per concurrent analysis, so the
         # event loop never parses.
+        workers = settings.workers
+        self.pool: EnginePool | None = None if workers == 0 else EnginePool(
+            workers or os.cpu_count() or 1, memory_mb=settings.worker_memory_mb)
         self._executor = ThreadPoolExecutor(
             max_workers=settings.max_concurrent_analyses, thread_name_prefix="ssot-analysis")
 
@@ -93,6 +121,8 @@ class Bot:
         if self._session is not None:
             await self._session.close()
         self._executor.shutdown(wait=False, cancel_futures=True)
+        if self.pool is not None:
+            await asyncio.to_thread(self.pool.close)
 
     def spawn(self, work: Awaitable[Any]) -> asyncio.Future[Any]:
         """Run ``work`` in the background, tracked so that shutdown and tests can wait for it."""
@@ -114,18 +144,44 @@ class Bot:
             raise RuntimeError("GitHub access is not configured (APP_ID and PRIVATE_KEY)")
         return self._github
 
+    @property
+    def store(self) -> StateStore:
+        """The inventory's on-disk cache (``SSOT_STATE_DIR``), opened on first use."""
+        if self._store is None:
+            self._store = open_store(self.settings.state_dir)
+        return self._store
+
+    @store.setter
+    def store(self, store: StateStore) -> None:
+        self._store = store
+
     def repo(self, installation_id: int, full_name: str) -> Repo:
         if self._github is None:
             raise RuntimeError("GitHub access is not configured (APP_ID and PRIVATE_KEY)")
         return self._github.repo(installation_id, full_name)
 
     async def analyse(self, files: Iterable[tuple[str, bytes]], config: Config) -> list[FileResult]:
-        """Run the engine over ``files`` in the process pool; the event loop only waits."""
+        """Run the engine over ``files`` in the shared process pool; the event loop only waits.
+        Cancelled (an analysis past its time budget), the files still queued are dropped and
+        the workers busy with them are stopped."""
         items = list(files)
         loop = asyncio.get_running_loop()
-        results = await loop.run_in_executor(
-            self._executor,
-            lambda: analyse_files(items, config, workers=self.settings.workers))
+        pool = self.pool
+        if pool is None:
+            results = await loop.run_in_executor(
+                self._executor, lambda: analyse_files(items, config, workers=0))
+        else:
+            starting = loop.run_in_executor(self._executor, lambda: pool.start(items, config))
+            try:
+                batch = await asyncio.shield(starting)
+            except asyncio.CancelledError:
+                starting.add_done_callback(_cancel_batch)
+                raise
+            try:
+                results = await loop.run_in_executor(self._executor, batch.wait)
+            except asyncio.CancelledError:
+                batch.cancel()
+                raise
         for r in results:
             self.metrics.files_analysed.labels("error" if r.error else "ok").inc()
         return results
@@ -139,3 +195,8 @@ class Bot:
         self.metrics.github_response(method, status, headers,
                                      str(installation) if installation else None)
         self.rate_limits.observe(str(installation) if installation else None, url, headers)
+
+
+def _cancel_batch(started: asyncio.Future[Batch]) -> None:
+    if not started.cancelled() and started.exception() is None:
+        started.result().cancel()

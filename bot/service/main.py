@@ -8,6 +8,7 @@ import sys
 
 from aiohttp import web
 
+from bot.handlers import router
 from bot.service import logs
 from bot.service.app import create_app
 from bot.service.context import Bot
@@ -28,7 +29,8 @@ def serve_main(args: argparse.Namespace) -> int:
     sys.setswitchinterval(0.0005)
     host = getattr(args, "host", None) or settings.host
     port = getattr(args, "port", None) or settings.port
-    app = create_app(Bot(settings))
+    # The composition root: the HTTP layer gets its router here (it imports no handler).
+    app = create_app(Bot(settings), router)
     log.info("serving", extra={"host": host, "port": port, "webhook_path": settings.webhook_path,
                                "api_url": settings.api_url, "app_id": settings.app_id})
     # aiohttp turns SIGTERM/SIGINT into a graceful shutdown: on_cleanup drains the job queue.

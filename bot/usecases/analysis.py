@@ -40,6 +40,14 @@ from bot.report.github import (
 from bot.service import logs
 from bot.service.context import Bot
 from bot.usecases import fixed as fixed_comments
+from bot.usecases.budget import (
+    TIMED_OUT_TITLE,
+    AnalysisContext,
+    oversized,
+    plan_fetches,
+    timed_out_summary,
+)
+from bot.usecases.inventory import pull_request_note
 from bot.usecases.modules import ModuleReads, cache_for, reexport_config
 
 log = logging.getLogger(__name__)
@@ -141,10 +149,25 @@ async def analyse_pull_request(bot: Bot, installation_id: int, full_name: str, n
         "started_at": _now(),
         "output": {"title": "Analysing…", "summary": "ssot-bot is checking the changed files."},
     })
+    deadline = asyncio.timeout(config.limits.analysis_time_budget)
     try:
-        violations, errors, files_checked, files, reads = await _analyse(
-            bot, repo, number, head_sha, config)
-    except Exception:
+        async with deadline:
+            ctx = AnalysisContext(repo, number, head_sha, config, await repo.tree(head_sha))
+            violations, errors, files_checked, files, reads = await _analyse(bot, ctx)
+            # the bot's own inline comments whose findings are gone (docs/behaviour.md §12)
+            fixed = await fixed_comments.plan(repo, number, head_sha, violations, files, errors)
+            # many findings make this a few hundred ms of CPU: keep it off the event loop
+            report = await asyncio.to_thread(
+                functools.partial(check_run_report, violations, errors, config,
+                                  files_checked=files_checked, fixed=fixed.fixed))
+    except Exception as exc:
+        if isinstance(exc, TimeoutError) and deadline.expired():
+            await repo.update_check_run(check["id"], {
+                "status": "completed", "conclusion": "neutral", "completed_at": _now(),
+                "output": {"title": TIMED_OUT_TITLE, "summary": timed_out_summary(
+                    config.limits.analysis_time_budget)}, "actions": [RECHECK_ACTION]})
+            log.warning("analysis timed out", extra={"pr": number})
+            return
         await repo.update_check_run(check["id"], {
             "status": "completed", "conclusion": "failure", "completed_at": _now(),
             "output": {"title": "SSOT analysis failed",
@@ -155,14 +178,11 @@ async def analyse_pull_request(bot: Bot, installation_id: int, full_name: str, n
         })
         raise
 
-    # the bot's own inline comments whose findings are gone (docs/behaviour.md §12)
-    fixed = await fixed_comments.plan(repo, number, head_sha, violations, files, errors)
-    # a PR with many findings makes this a few hundred ms of CPU: keep it off the event loop
-    report = await asyncio.to_thread(
-        functools.partial(check_run_report, violations, errors, config,
-                          files_checked=files_checked, fixed=fixed.fixed))
     if reads is not None:  # re-exports read from the head (docs/behaviour.md §10)
         report = dataclasses.replace(report, summary=f"{report.summary}\n\n{reads.summary()}")
+    note = await _inventory_note(bot, repo, pr, config, violations)
+    if note:  # docs/behaviour.md §11: pre-existing inventory violations the PR removes
+        report = dataclasses.replace(report, summary=f"{report.summary}\n\n{note}")
     batches = annotation_batches(report.annotations) or [[]]
     for batch in batches[:-1]:
         await repo.update_check_run(check["id"], {"output": _output(report, batch)})
@@ -180,27 +200,48 @@ async def analyse_pull_request(bot: Bot, installation_id: int, full_name: str, n
 
 
 async def _analyse(
-    bot: Bot, repo: Repo, number: int, head_sha: str, config: Config
+    bot: Bot, ctx: AnalysisContext
 ) -> tuple[list[Violation], list[FileError], int, list[dict[str, Any]], ModuleReads | None]:
-    files = await repo.pull_files(number)
-    checked = [f for f in files
-               if f.get("status") != "removed" and path_matches(config.paths, f["filename"])]
+    repo, config = ctx.repo, ctx.config
+    files = await repo.pull_files(ctx.number)
+    # path matching is CPU on hostile globs and paths: never on the event loop
+    checked = await asyncio.to_thread(
+        lambda: [f for f in files
+                 if f.get("status") != "removed" and path_matches(config.paths, f["filename"])])
+    ctx.files = checked
+    planned = plan_fetches(checked, ctx.tree, config.limits)
     contents = await _bounded_gather(
-        BLOB_CONCURRENCY, [functools.partial(repo.blob, f["sha"]) for f in checked])
-    sources = [(f["filename"], c) for f, c in zip(checked, contents, strict=True)]
-    # the head's file list: one Git Trees request per analysis, for everything that needs it
-    tree = await repo.tree(head_sha) if symbols_of(config) else None
+        BLOB_CONCURRENCY, [functools.partial(repo.blob, f["sha"]) for f in planned.fetch])
+    errors: list[FileError] = list(planned.skipped)
+    fetched: list[tuple[dict[str, Any], bytes]] = []
+    for f, content in zip(planned.fetch, contents, strict=True):
+        late = None if f["filename"] in ctx.tree.files else oversized(
+            f["filename"], len(content), config.limits)  # not in a truncated listing
+        if late is not None:
+            errors.append(late)
+        else:
+            fetched.append((f, content))
+    sources = [(f["filename"], c) for f, c in fetched]
     reads = None
-    if tree is not None:
-        config, reads = await reexport_config(config, tree, sources, repo.blob, cache_for(bot))
+    if symbols_of(config):  # re-exports, resolved over the head's tree listed above
+        config, reads = await reexport_config(config, ctx.tree, sources, repo.blob,
+                                              cache_for(bot))
     results = await bot.analyse(sources, config)
     violations: list[Violation] = []
-    errors: list[FileError] = []
-    for f, result in zip(checked, results, strict=True):
+    for (f, _), result in zip(fetched, results, strict=True):
         if result.error is not None:
             errors.append(result.error)
         violations.extend(mark_new(result.violations, added_lines_from_patch(f.get("patch"))))
     return violations, errors, len(checked), checked, reads
+
+
+async def _inventory_note(bot: Bot, repo: Repo, pr: dict[str, Any], config: Config,
+                          violations: list[Violation]) -> str | None:
+    try:
+        return await pull_request_note(bot, repo, pr, config, violations)
+    except (gidgethub.GitHubException, aiohttp.ClientError, TimeoutError, OSError):
+        log.warning("inventory note skipped", exc_info=True)
+        return None
 
 
 async def _review(

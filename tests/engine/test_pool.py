@@ -87,7 +87,7 @@ def test_nothing_to_parse_starts_no_worker(monkeypatch: pytest.MonkeyPatch) -> N
     def boom(*a: object, **kw: object) -> None:
         raise AssertionError("a worker was started")
 
-    monkeypatch.setattr(pool._Pool, "_spawn", boom)
+    monkeypatch.setattr(pool.EnginePool, "_get", boom)
     results = analyse_files([("a.py", b"x = 1\n"), ("b.md", b"")], seed_config(), workers=4)
     assert results == [FileResult("a.py"), FileResult("b.md")]
 

@@ -10,7 +10,8 @@ from typing import Any
 
 from bot import demo
 from bot.github.client import RetryPolicy
-from bot.service.app import serving
+from bot.handlers import router
+from bot.service.app import EndpointLimits, serving
 from bot.service.context import Bot
 from bot.settings import Settings
 from ssot_emulator import EmulatorServer, GitHubEmulator
@@ -65,19 +66,21 @@ class Harness:
 
 @contextlib.asynccontextmanager
 async def running(files: Mapping[str, str | bytes] | None = None, *, workers: int | None = 0,
-                  validate: bool = True) -> AsyncIterator[Harness]:
+                  validate: bool = True, settings: Mapping[str, Any] | None = None,
+                  limits: EndpointLimits | None = None) -> AsyncIterator[Harness]:
     """Emulator + service on loopback. On exit, no request the bot made may have failed the
-    OpenAPI check."""
+    OpenAPI check. ``settings`` overrides :class:`Settings` fields, ``limits`` the endpoint's."""
     emu = GitHubEmulator(DATA / "openapi-subset.json" if validate else None)
     emu.validate_responses = validate
     emu.add_installation(INSTALLATION, REPO.split("/")[0])
     emu.add_repo(REPO, dict(example_files() if files is None else files),
                  installation_id=INSTALLATION)
     async with EmulatorServer(emu) as api_url:
-        settings = Settings(webhook_secrets=(SECRET,), app_id=str(emu.app_id),
-                            private_key=emu.private_key_pem, api_url=api_url, workers=workers)
-        bot = Bot(settings, retry=FAST_RETRIES)
-        async with serving(bot) as url:
+        config = Settings(webhook_secrets=(SECRET,), app_id=str(emu.app_id),
+                          private_key=emu.private_key_pem, api_url=api_url, workers=workers,
+                          **dict(settings or {}))
+        bot = Bot(config, retry=FAST_RETRIES)
+        async with serving(bot, router, limits=limits) as url:
             yield Harness(emu, bot, url)
             await bot.idle()
         assert emu.openapi_violations == [], emu.openapi_violations

@@ -15,6 +15,7 @@ import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.demo import FACTORY, factory_before
+from bot.handlers import router
 from bot.service import logs
 from bot.service.app import serving
 from bot.service.context import Bot
@@ -57,7 +58,7 @@ async def service(emu: GitHubEmulator, api_url: str, *,
                         private_key=emu.private_key_pem, api_url=api_url, workers=0,
                         reconcile_minutes=reconcile_minutes)
     bot = Bot(settings, retry=FAST_RETRIES)
-    async with serving(bot) as url:
+    async with serving(bot, router) as url:
         yield bot, url.rsplit("/api/", 1)[0]
         await bot.idle()
 

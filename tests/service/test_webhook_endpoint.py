@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
+from bot.handlers import router
 from bot.service.app import create_app
 from bot.service.context import Bot
 from bot.settings import Settings
@@ -25,7 +26,7 @@ def sign(body: bytes, secret: str = SECRET) -> str:
 @pytest.fixture
 async def client(aiohttp_client: Any) -> TestClient:
     settings = Settings(webhook_secrets=(SECRET, "next-secret"))
-    return await aiohttp_client(create_app(Bot(settings)))  # type: ignore[no-any-return]
+    return await aiohttp_client(create_app(Bot(settings), router))  # type: ignore[no-any-return]
 
 
 def headers(body: bytes, event: str | None = "issues", delivery: str = "d-1",

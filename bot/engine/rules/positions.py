@@ -100,16 +100,26 @@ def _suites(c: cst.CSTNode, a: ast.stmt) -> Iterator[_Suite]:
             yield case.body, acase.body, c.indent
 
 
-def _pick(
-    body: Sequence[cst.CSTNode], stmt: cst.CSTNode, astmts: list[ast.stmt]
-) -> ast.stmt | None:
-    """The ast statement of ``stmt`` (one of ``body``), None when the lists do not correspond."""
-    index = -1
+_BodyIndex = tuple[dict[int, int], int]  # id(statement) -> its ast index; ast statement count
+
+
+def _index(body: Sequence[cst.CSTNode]) -> _BodyIndex:
+    where: dict[int, int] = {}
     count = 0
     for s in body:
-        if s is stmt:
-            index = count
+        where[id(s)] = count
         count += _width(s)
+    return where, count
+
+
+def _pick(
+    body: Sequence[cst.CSTNode], stmt: cst.CSTNode, astmts: list[ast.stmt],
+    indexed: _BodyIndex | None = None,
+) -> ast.stmt | None:
+    """The ast statement of ``stmt`` (one of ``body``), None when the lists do not correspond.
+    ``indexed`` is ``_index(body)``, for callers that pick many statements of one body."""
+    where, count = indexed or _index(body)
+    index = where.get(id(stmt), -1)
     if index < 0 or count != len(astmts):
         return None
     a = astmts[index]
@@ -131,13 +141,24 @@ class _Locator:
         self.tree = tree
         self.text = text
         self.cache: dict[int, _Located | None] = {}
-        self._lengths: list[int] | None = None
+        self._starts: list[int] | None = None
+        # one index per statement list: a file with thousands of findings stays linear
+        self._bodies: dict[int, _BodyIndex] = {}
 
     def offset(self, line: int) -> int:
         """Character offset of the start of ``line`` (1-based; lines end with ``\\n``)."""
-        if self._lengths is None:
-            self._lengths = [len(x) + 1 for x in self.text.split("\n")]
-        return sum(self._lengths[: line - 1])
+        if self._starts is None:
+            self._starts = [0]
+            for x in self.text.split("\n"):
+                self._starts.append(self._starts[-1] + len(x) + 1)
+        return self._starts[min(max(0, line - 1), len(self._starts) - 1)]
+
+    def _pick(self, body: Sequence[cst.CSTNode], stmt: cst.CSTNode,
+              astmts: list[ast.stmt]) -> ast.stmt | None:
+        indexed = self._bodies.get(id(body))
+        if indexed is None:
+            indexed = self._bodies[id(body)] = _index(body)
+        return _pick(body, stmt, astmts, indexed)
 
     def locate(self, at: Site) -> _Located | None:
         stmt = at[1]
@@ -153,7 +174,7 @@ class _Locator:
             path.append(site[1])
             site = site[0]
         path.reverse()
-        a = _pick(self.module.body, path[0], self.tree.body)
+        a = self._pick(self.module.body, path[0], self.tree.body)
         if a is None:
             return None
         indents: list[str] = []
@@ -162,7 +183,7 @@ class _Locator:
             default = self.module.default_indent
             for suite, astmts, cases in _suites(parent, a):
                 if isinstance(suite, cst.IndentedBlock) and any(s is stmt for s in suite.body):
-                    found = _pick(suite.body, stmt, astmts)
+                    found = self._pick(suite.body, stmt, astmts)
                     if found is None:
                         return None
                     a = found

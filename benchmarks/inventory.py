@@ -1,0 +1,215 @@
+"""The inventory (docs/behaviour.md §11) over a generated 10,000-file repository.
+
+    python benchmarks/inventory.py [--files 10000] [--changed 10]
+
+The repository is the running interpreter's standard library copied as often as needed, with a
+legacy import added to one file in 50. The GitHub emulator runs in a child process (so its copy
+of the repository does not count); the real service runs here with its process pool. Prints:
+the full inventory (first push: tarball, every file analysed) wall time and the peak memory of
+the service (this process plus its pool workers, sampled from /proc), then a push changing
+``--changed`` files: GitHub requests made and wall time to the updated block. Numbers only.
+Targets: full < 20 s and < 500 MB; push of 10 files <= 15 requests and < 2 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import sysconfig
+import tempfile
+import threading
+import time
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+REPO = "bench/monorepo"
+INSTALLATION = 77
+SECRET = "bench-secret"  # noqa: S105 - a loopback benchmark's webhook secret
+LEGACY = "from legacy.websocket_core import WebSocketManager  # the old way\n"
+CONFIG = """version: 1
+rules:
+  - id: legacy-import
+    kind: banned-import
+    symbols: [legacy.websocket_core.WebSocketManager]
+    use: modern.bridge.create_bridge
+    message: Use modern.bridge.create_bridge.
+tracking:
+  inventory:
+    - issue: 1
+      rules: [legacy-import]
+"""
+
+
+def generate(count: int) -> dict[str, bytes]:
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    sources = sorted(p for p in stdlib.rglob("*.py") if "site-packages" not in p.parts)
+    files: dict[str, bytes] = {}
+    copy = 0
+    while len(files) < count:
+        for path in sources:
+            if len(files) >= count:
+                break
+            data = path.read_bytes()
+            name = f"copy{copy}/{path.relative_to(stdlib).as_posix()}"
+            if len(files) % 50 == 0:
+                data = LEGACY.encode() + data
+            files[name] = data
+        copy += 1
+    return files
+
+
+def emulator_main(conn: Connection, count: int) -> None:
+    """The child: the emulator with the repository, driven by commands over ``conn``."""
+    from ssot_emulator import EmulatorServer, GitHubEmulator
+
+    emu = GitHubEmulator()
+    emu.add_installation(INSTALLATION, REPO.split("/")[0])
+    files = generate(count)
+    emu.add_repo(REPO, files, installation_id=INSTALLATION)
+    emu.create_issue(REPO, "SSOT tracking", "## Steps\n- [ ] **Step 1**: audit\n")
+
+    async def serve() -> None:
+        async with EmulatorServer(emu) as url:
+            conn.send((url, emu.app_id, emu.private_key_pem, len(files)))
+            loop = asyncio.get_running_loop()
+            while True:
+                command: Any = await loop.run_in_executor(None, conn.recv)
+                kind = command[0]
+                if kind == "stop":
+                    conn.send(None)
+                    return
+                if kind == "push":
+                    _, changes, bot_url = command
+                    before = emu.repo(REPO).branches["main"]
+                    if changes == "legacy-fix":
+                        tree = emu.repo(REPO).commits[before].tree
+                        bad = [p for p in sorted(tree)
+                               if emu.blobs[tree[p]].startswith(LEGACY.encode())][:10]
+                        changes = {p: emu.blobs[tree[p]][len(LEGACY):] for p in bad}
+                    after = emu.commit(REPO, "main", changes)
+                    mark = len(emu.requests)
+                    await emu.deliver(bot_url, SECRET, "push",
+                                      emu.payload_push(REPO, before, after))
+                    conn.send((after, mark))
+                elif kind == "requests":
+                    conn.send([f"{r.method} {r.path}" for r in emu.requests[command[1]:]])
+                elif kind == "body":
+                    conn.send(emu.issue(REPO, 1).body)
+
+    asyncio.run(serve())
+
+
+def _rss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        return 0
+    return 0
+
+
+def _descendants(pid: int, exclude: int) -> list[int]:
+    found: list[int] = []
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return found
+    for child in map(int, children):
+        if child != exclude:
+            found.append(child)
+            found.extend(_descendants(child, exclude))
+    return found
+
+
+class PeakMemory(threading.Thread):
+    """Peak of (this process + its descendants but the emulator) RSS, sampled every 20 ms."""
+
+    def __init__(self, exclude: int) -> None:
+        super().__init__(daemon=True)
+        self.exclude, self.peak_kb, self.stop_flag = exclude, 0, False
+
+    def run(self) -> None:
+        me = os.getpid()
+        while not self.stop_flag:
+            total = sum(_rss_kb(p) for p in [me, *_descendants(me, self.exclude)])
+            self.peak_kb = max(self.peak_kb, total)
+            time.sleep(0.02)
+
+
+async def bench(count: int, changed: int) -> None:
+    from bot.service.app import serving
+    from bot.service.context import Bot
+    from bot.settings import Settings
+    from bot.state.store import open_store
+
+    parent, child = multiprocessing.Pipe()
+    emulator = multiprocessing.get_context("fork").Process(target=emulator_main,
+                                                           args=(child, count), daemon=True)
+    emulator.start()
+    loop = asyncio.get_running_loop()
+
+    async def recv() -> Any:  # the service shares this loop: never block it
+        return await loop.run_in_executor(None, parent.recv)
+
+    url, app_id, key, files = await recv()
+    print(f"repository: {files:,} files ({REPO}), emulator pid {emulator.pid}")
+    with tempfile.TemporaryDirectory() as state:
+        settings = Settings(webhook_secrets=(SECRET,), app_id=str(app_id), private_key=key,
+                            api_url=url, state_dir=state)
+        bot = Bot(settings)
+        bot.store = open_store(state)
+        async with serving(bot) as bot_url:
+            await bot.idle()  # the pool's warm-up
+            memory = PeakMemory(exclude=emulator.pid or -1)
+            memory.start()
+            started = time.perf_counter()
+            parent.send(("push", {".github/ssot.yml": CONFIG}, bot_url))
+            _sha, mark = await recv()
+            await bot.idle()
+            full = time.perf_counter() - started
+            memory.stop_flag = True
+            memory.join()
+            parent.send(("requests", mark))
+            made = await recv()
+            parent.send(("body",))
+            body = await recv()
+            line = next((ln for ln in body.splitlines() if "violations left" in ln), "?")
+            print(f"full inventory: {full:.1f} s wall, peak memory of the service "
+                  f"{memory.peak_kb / 1024:.0f} MB, {len(made)} GitHub requests")
+            print(f"  {line}")
+
+            started = time.perf_counter()
+            parent.send(("push", "legacy-fix" if changed == 10 else {}, bot_url))
+            _sha, mark = await recv()
+            await bot.idle()
+            push = time.perf_counter() - started
+            parent.send(("requests", mark))
+            made = await recv()
+            parent.send(("body",))
+            body = await recv()
+            line = next((ln for ln in body.splitlines() if "violations left" in ln), "?")
+            print(f"push of {changed} files: {push:.2f} s wall to the updated block, "
+                  f"{len(made)} GitHub requests")
+            for request in made:
+                print(f"    {request}")
+            print(f"  {line}")
+        parent.send(("stop",))
+        await recv()
+    emulator.join(timeout=10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", type=int, default=10_000)
+    parser.add_argument("--changed", type=int, default=10, choices=[10])
+    args = parser.parse_args()
+    asyncio.run(bench(args.files, args.changed))
+
+
+if __name__ == "__main__":
+    main()

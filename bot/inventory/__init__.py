@@ -1,0 +1,1 @@
+"""Inventory and burndown of a tracking issue (docs/behaviour.md §11)."""

@@ -1,0 +1,92 @@
+"""``ssot-bot inventory [PATH]``: the inventory block and its data for a local tree
+(docs/behaviour.md §11), so Step 0's audit runs before any App is installed."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import fnmatch
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from bot.config.model import Config, ConfigError
+from bot.engine.model import FileResult
+from bot.inventory.block import Point, render_block
+from bot.inventory.scan import inventory_rules, record_of, restricted, take
+
+
+def _fail(message: str) -> int:
+    print(f"ssot-bot inventory: {message}", file=sys.stderr)
+    return 2
+
+
+def select_rules(config: Config, spec: str | None) -> tuple[str, ...]:
+    """``--rules a,ws-*`` expanded against the configuration (default: the rules of
+    ``tracking.inventory``, else every rule). Raises ValueError naming an unknown id."""
+    ids = [r.id for r in config.rules]
+    if spec is None:
+        return inventory_rules(config) or tuple(ids)
+    chosen: dict[str, None] = {}
+    for item in (s.strip() for s in spec.split(",")):
+        if not item:
+            continue
+        matched = [i for i in ids if fnmatch.fnmatchcase(i, item)]
+        if not matched:
+            raise ValueError(f"--rules: no rule matches {item!r}")
+        chosen.update(dict.fromkeys(matched))
+    return tuple(chosen)
+
+
+def _head(root: Path) -> str:
+    try:
+        done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
+                              check=False, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    sha = done.stdout.decode("ascii", "replace").strip()
+    return sha if done.returncode == 0 and len(sha) == 40 else ""
+
+
+def inventory_main(args: argparse.Namespace) -> int:
+    from bot.cli import UsageError, _collect, _load_config, _Progress, _read, _with_reexports
+    from bot.engine.pool import analyse_files
+
+    root = Path(args.path)
+    if not root.is_dir():
+        return _fail(f"{args.path}: not a directory")
+    try:
+        config = _load_config(root, args.config)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(str(problem), file=sys.stderr)
+        return 2
+    try:
+        rules = select_rules(config, args.rules)
+    except ValueError as exc:
+        return _fail(str(exc))
+    config = _with_reexports(root, restricted(config, rules))  # docs/behaviour.md §10
+    try:
+        inputs = _collect(root, [str(root)], config, None)
+    except UsageError as exc:
+        return _fail(str(exc))
+    progress = _Progress.start(len(inputs.files), enabled=not args.no_progress)
+    unreadable: list[FileResult] = []
+    try:
+        results = analyse_files(_read(inputs.files, unreadable), config, workers=args.jobs,
+                                on_result=progress.advance)
+    finally:
+        progress.finish()
+    records = {r.path: record_of(r) for r in [*results, *unreadable]}
+    sha = _head(root)
+    date = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d")
+    inventory = take(records, rules, sha=sha, date=date)
+    history = [Point(date, sha, inventory.total)] if sha else []
+    if args.format == "json":
+        document = {**inventory.as_json(),
+                    "history": {"points": [p.as_json() for p in history]}}
+        sys.stdout.write(json.dumps(document, indent=2) + "\n")
+    else:
+        sys.stdout.write(render_block(inventory, history, html_base=None) + "\n")
+    return 0

@@ -1,0 +1,63 @@
+"""What the service and ``ssot-bot inventory`` share (docs/behaviour.md §11): the configuration
+restricted to the inventory's rules, the cache key of an analysis, and per-file records."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+
+from bot import __version__
+from bot.config.model import Config
+from bot.engine.model import FileResult
+from bot.inventory.block import Inventory, expand_rules, summarise
+from bot.state.store import FileRecord
+
+# Files handed to the engine at once: bounds the bytes held in memory during a full scan.
+BATCH = 400
+
+
+def inventory_rules(config: Config) -> tuple[str, ...]:
+    """Every rule id any ``tracking.inventory`` target lists."""
+    return expand_rules(t.rules for t in config.tracking.inventory)
+
+
+def restricted(config: Config, rules: Sequence[str]) -> Config:
+    """``config`` with only ``rules`` (the inventory analyses nothing else)."""
+    wanted = set(rules)
+    return replace(config, rules=tuple(r for r in config.rules if r.id in wanted))
+
+
+def analysis_key(config: Config, index: str = "") -> str:
+    """Names an analysis: the rules and paths, the engine's version and (docs/behaviour.md §10)
+    the digest of the repository's re-export index once the engine has one. Cached results are
+    reused only under the same key."""
+    text = repr((config.paths, config.rules, sorted(config.aliases.items()),
+                 config.file_time_budget, __version__, index))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def record_of(result: FileResult) -> FileRecord:
+    if result.error is not None:
+        return FileRecord(error=True)
+    return FileRecord(tuple((v.rule, v.line) for v in result.violations))
+
+
+def take(
+    records: Mapping[str, FileRecord],
+    rules: Sequence[str],
+    *,
+    sha: str,
+    date: str,
+) -> Inventory:
+    """The inventory of ``rules`` over every file's record."""
+    return summarise(
+        {p: r.findings for p, r in records.items() if r.findings}, rules, sha=sha, date=date,
+        files_checked=sum(1 for r in records.values() if not r.skipped),
+        errors=sum(1 for r in records.values() if r.error),
+        skipped_large=sum(1 for r in records.values() if r.skipped))
+
+
+def batches(items: Sequence[str], size: int = BATCH) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]

@@ -1,0 +1,513 @@
+"""The inventory of a tracking issue (docs/behaviour.md §11): on a push to the default branch,
+or `/ssot inventory`, analyse the whole default branch with the inventory's rules and keep the
+issue's block (counts, top files, history, chart) up to date.
+
+Cost: results per file are cached by blob sha in :attr:`Bot.store`; the default branch is read
+incrementally when the store knows an earlier commit (the push's changed paths, else the compare
+API), and as one tarball otherwise. Runs per repository are serialised and coalesced by the job
+queue: pushes that arrive during a run fold into one follow-up of the newest commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import gidgethub
+
+from bot.config.globs import path_matches
+from bot.config.loader import load_config_text
+from bot.config.model import Config, ConfigError, InventoryTarget
+from bot.engine.names import module_of_path
+from bot.engine.reexports import build_index, symbols_of
+from bot.github.client import ArchiveTooLarge, Repo
+from bot.inventory import archive
+from bot.inventory.block import (
+    Inventory,
+    clear_comment,
+    clear_marker,
+    parse_history,
+    previous_total,
+    too_large,
+    update_body,
+)
+from bot.inventory.scan import analysis_key, batches, inventory_rules, record_of, restricted, take
+from bot.service import logs
+from bot.service.context import Bot
+from bot.state.store import FileRecord, Snapshot
+from bot.tracking.checklist import Edit
+from bot.usecases.tracking import edit_issue
+
+log = logging.getLogger(__name__)
+
+CONFIG_PATH = ".github/ssot.yml"
+FETCH_CONCURRENCY = 8
+PUSH_PAYLOAD_COMMITS = 20  # GitHub lists at most 20 commits in a push payload
+COMPARE_FILES = 300  # ... and at most 300 files in a compare answer
+COMPARE_COMMITS = 250
+MAX_ARCHIVE_BYTES = 2 << 30  # the compressed tarball
+MAX_EXTRACTED_BYTES = 4 << 30  # the files the rules look at, unpacked
+ZERO_SHA = "0" * 40
+
+
+@dataclass(frozen=True)
+class Push:
+    """What a ``push`` payload tells: the commits moved from ``before`` to ``after``, and the
+    paths they touched (path -> exists at ``after``) when the payload lists every commit."""
+
+    before: str
+    after: str
+    changed: Mapping[str, bool] | None = None
+    date: str | None = None
+
+    @classmethod
+    def from_payload(cls, data: Mapping[str, Any]) -> Push:
+        commits = data.get("commits") or []
+        changed: dict[str, bool] | None = {}
+        complete = (isinstance(commits, list) and len(commits) < PUSH_PAYLOAD_COMMITS
+                    and not data.get("forced") and not data.get("created"))
+        if complete and changed is not None:
+            for commit in commits:
+                for path in commit.get("added", []) + commit.get("modified", []):
+                    changed[str(path)] = True
+                for path in commit.get("removed", []):
+                    changed[str(path)] = False
+        else:
+            changed = None
+        head = data.get("head_commit") or {}
+        stamp = str(head.get("timestamp") or "")
+        date = None
+        if stamp:
+            try:
+                date = dt.datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone(
+                    dt.UTC).strftime("%Y-%m-%d")
+            except ValueError:
+                date = None
+        return cls(str(data.get("before") or ZERO_SHA), str(data["after"]), changed, date)
+
+
+@dataclass
+class Run:
+    """Counters of one run (logged, and read by the benchmark)."""
+
+    mode: str = ""  # cached | push | compare | archive | too-large
+    analysed: int = 0
+    fetched: int = 0
+    inventories: list[Inventory] = field(default_factory=list)
+
+
+def submit_inventory(bot: Bot, installation_id: int, full_name: str, *, html_base: str,
+                     push: Push | None = None) -> str:
+    """Queue an inventory of the default branch (the push's ``after``, else its newest commit).
+
+    One run per repository at a time; triggers during a run fold into one follow-up (the job
+    queue keeps the newest)."""
+    key = ("inventory", full_name.lower())
+    context = logs.current()
+
+    async def job() -> None:
+        token = logs.bind(**context, inventory=full_name)
+        try:
+            await run_inventory(bot, installation_id, full_name, html_base=html_base, push=push)
+        finally:
+            logs.unbind(token)
+
+    outcome = bot.jobs.submit(key, job)
+    log.info("inventory %s", outcome, extra={"repo": full_name})
+    return outcome
+
+
+async def _config(bot: Bot, repo: Repo, name: str, ref: str, push: Push | None) -> Config | None:
+    """The configuration at ``ref``; a push that did not touch it reuses the one read at its
+    ``before`` (no request)."""
+    cached = await asyncio.to_thread(bot.store.config, name)
+    if (push is not None and cached is not None and cached[0] == push.before
+            and push.changed is not None and CONFIG_PATH not in push.changed):
+        text = cached[1]
+    else:
+        raw = await repo.file_at(CONFIG_PATH, ref)
+        try:
+            text = None if raw is None else raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            log.info("inventory: configuration is not UTF-8; nothing to do")
+            return None
+    if push is not None:
+        await asyncio.to_thread(bot.store.put_config, name, push.after, text)
+    if text is None:
+        return None  # the bundled default has no tracking.inventory
+    try:
+        return await asyncio.to_thread(load_config_text, text, CONFIG_PATH)
+    except ConfigError as exc:
+        log.info("inventory: invalid configuration", extra={"problems": len(exc.problems)})
+        return None
+
+
+async def _analyse(bot: Bot, config: Config, items: Sequence[tuple[str, bytes]]
+                   ) -> dict[str, FileRecord]:
+    results = await bot.analyse(items, config)
+    return {r.path: record_of(r) for r in results}
+
+
+Reexports = Mapping[str, tuple[str, ...]]
+
+
+def _index_of(root: Path, paths: Sequence[str], config: Config) -> dict[str, tuple[str, ...]]:
+    """The re-export index (docs/behaviour.md §10) over every Python module of the archive,
+    checked or not: the one ``ssot-bot check`` builds for the same tree."""
+    sources: list[tuple[str, str]] = []
+    for path in paths:
+        if path.endswith(".py"):
+            try:
+                sources.append((path, (root / path).read_bytes().decode("utf-8-sig")))
+            except (OSError, UnicodeDecodeError):
+                continue  # a file that cannot be read re-exports nothing
+    return dict(build_index(sources, config).entries)
+
+
+def _updated_index(index: Reexports, config: Config,
+                   changed: Mapping[str, bytes | None]) -> dict[str, tuple[str, ...]]:
+    """``index`` after the changed modules (path -> new bytes, None: removed): their own
+    entries recomputed from their new text. Chains through unchanged modules are kept as the
+    last full read found them (they are re-read on the next tarball run)."""
+    modules = {module_of_path(p) for p in changed} - {None}
+    kept = {k: v for k, v in index.items() if k.rpartition(".")[0] not in modules}
+    sources: list[tuple[str, str]] = []
+    for path, data in changed.items():
+        if data is not None and path.endswith(".py"):
+            try:
+                sources.append((path, data.decode("utf-8-sig")))
+            except UnicodeDecodeError:
+                continue
+    if sources:
+        # the kept keys count as names, so a changed module re-exporting one is found
+        known = replace(config, aliases={**config.aliases, **{k: k for k in kept}})
+        fresh = build_index(sources, known).entries
+        kept.update({k: v for k, v in fresh.items() if k.rpartition(".")[0] in modules})
+    return kept
+
+
+async def _fetch_changed(
+    bot: Bot, repo: Repo, config: Config, sha: str, paths: Sequence[str], run: Run,
+    known: Mapping[str, str] | None = None, index: Reexports | None = None,
+    removed: Sequence[str] = (),
+) -> tuple[dict[str, str], dict[str, FileRecord], dict[str, tuple[str, ...]]]:
+    """Fetch and analyse ``paths`` at ``sha``: (path -> blob sha, path -> new record, the
+    re-export index after them). ``known``: blob shas already known (from compare): a blob
+    the store has is not fetched (unless re-exports are followed: its text may bind names)."""
+    index = dict(index or {})
+    follow = bool(symbols_of(config))
+    sem = asyncio.Semaphore(FETCH_CONCURRENCY)
+    limit = config.limits.max_file_bytes
+    cached = ({} if known is None else await asyncio.to_thread(
+        bot.store.results, repo.full_name.lower(), analysis_key(config), known))
+
+    async def one(path: str) -> tuple[str, str | None, bytes | None, bool]:
+        async with sem:
+            if known is not None and path in cached and not follow:
+                return path, known[path], None, False
+            if known is not None:
+                run.fetched += 1
+                return path, known[path], await repo.blob(known[path]), True
+            run.fetched += 1
+            entry = await repo.file_entry(path, sha, max_bytes=limit)
+            if entry is None:
+                return path, None, None, False
+            return path, entry[0], entry[1], True
+
+    got = await asyncio.gather(*(one(p) for p in paths))
+    blobs = {p: s for p, s, _, _ in got if s is not None}
+    if follow:
+        changed: dict[str, bytes | None] = dict.fromkeys(removed)
+        changed.update({p: data for p, _, data, _ in got})
+        index = await asyncio.to_thread(_updated_index, index, config, changed)
+        config = replace(config, reexports=index)
+    records: dict[str, FileRecord] = {}
+    items: list[tuple[str, bytes]] = []
+    for path, blob_sha, data, fetched in got:
+        if blob_sha is None or not fetched:
+            continue
+        if data is None or len(data) > limit:
+            records[path] = FileRecord(skipped=True)
+        else:
+            items.append((path, data))
+    if items:
+        records.update(await _analyse(bot, config, items))
+        run.analysed += len(items)
+    return blobs, records, index
+
+
+async def _full_scan(bot: Bot, repo: Repo, config: Config, sha: str, run: Run,
+                     previous: Reexports | None,
+                     ) -> tuple[dict[str, str], dict[str, FileRecord], str | None,
+                                dict[str, tuple[str, ...]]]:
+    """The whole commit from its tarball: (path -> blob sha, new records, too-large reason,
+    the re-export index over every module). Cached results count only under an unchanged
+    index (``previous``: the index they were computed with)."""
+    name, key = repo.full_name.lower(), analysis_key(config)
+    limits = config.limits
+    with tempfile.TemporaryDirectory(prefix="ssot-inventory-") as tmp:
+        archive_path = Path(tmp) / "archive.tar.gz"
+        try:
+            with archive_path.open("wb") as sink:
+                await repo.tarball(sha, sink, max_bytes=MAX_ARCHIVE_BYTES)
+        except ArchiveTooLarge:
+            return {}, {}, f"an archive over {MAX_ARCHIVE_BYTES >> 20:,} MiB", {}
+        run.fetched += 1
+        files_dir = Path(tmp) / "files"
+        files_dir.mkdir()
+        follow = bool(symbols_of(config))
+
+        def wanted(path: str) -> bool:  # every module when re-exports are followed
+            return path_matches(config.paths, path) or (follow and path.endswith(".py"))
+
+        extracted = await asyncio.to_thread(
+            archive.extract, archive_path, files_dir, wanted=wanted,
+            max_file_bytes=limits.max_file_bytes, max_files=limits.max_inventory_files,
+            max_total_bytes=MAX_EXTRACTED_BYTES)
+        if extracted.too_large:
+            return {}, {}, extracted.too_large, {}
+        index: dict[str, tuple[str, ...]] = {}
+        if follow:
+            index = await asyncio.to_thread(_index_of, files_dir, sorted(extracted.files),
+                                            config)
+            config = replace(config, reexports=index)
+        blobs = {p: s for p, s in {**extracted.files, **extracted.large}.items()
+                 if path_matches(config.paths, p)}
+        cached = (await asyncio.to_thread(bot.store.results, name, key, blobs)
+                  if previous is None or dict(previous) == index else {})
+        records: dict[str, FileRecord] = {p: FileRecord(skipped=True) for p in extracted.large
+                                          if p in blobs}
+        todo = sorted(p for p in extracted.files if p in blobs and p not in cached)
+        for chunk in batches(todo):
+            items = await asyncio.to_thread(_read_files, files_dir, chunk)
+            records.update(await _analyse(bot, config, items))
+            run.analysed += len(items)
+    return blobs, records, None, index
+
+
+def _read_files(root: Path, paths: Sequence[str]) -> list[tuple[str, bytes]]:
+    return [(p, (root / p).read_bytes()) for p in paths]
+
+
+async def _head_and_files(
+    bot: Bot, repo: Repo, config: Config, push: Push | None, branch: str | None,
+    snapshot: Snapshot | None, run: Run,
+) -> tuple[str, dict[str, str] | None, dict[str, FileRecord], str | None,
+           dict[str, tuple[str, ...]]]:
+    """The commit analysed, its files (None: too large), the new records, a too-large
+    reason, and the re-export index."""
+    index = dict(snapshot.index) if snapshot is not None else {}
+    if push is not None:
+        sha = push.after
+        if snapshot is not None and snapshot.sha == sha:
+            run.mode = "cached"
+            return sha, dict(snapshot.files), {}, None, index
+        if snapshot is not None and push.changed is not None and push.before == snapshot.sha:
+            run.mode = "push"
+            files = dict(snapshot.files)
+            wanted = []
+            for path, exists in push.changed.items():
+                files.pop(path, None)
+                if exists and path_matches(config.paths, path):
+                    wanted.append(path)
+            gone = [p for p, exists in push.changed.items() if not exists]
+            blobs, records, index = await _fetch_changed(bot, repo, config, sha, sorted(wanted),
+                                                         run, index=index, removed=gone)
+            files.update(blobs)
+            return sha, files, records, None, index
+        target = sha
+    else:
+        assert branch is not None
+        target = branch
+    if snapshot is not None:
+        compared = await repo.compare(snapshot.sha, target)
+        commits = compared.get("commits") or []
+        changed = compared.get("files") or []
+        if compared.get("status") == "identical":
+            run.mode = "cached"
+            return snapshot.sha, dict(snapshot.files), {}, None, index
+        if (compared.get("status") == "ahead" and commits
+                and int(compared.get("total_commits") or 0) <= COMPARE_COMMITS
+                and len(changed) < COMPARE_FILES):
+            run.mode = "compare"
+            sha = str(commits[-1]["sha"])
+            files = dict(snapshot.files)
+            known: dict[str, str] = {}
+            for f in changed:
+                files.pop(str(f["filename"]), None)
+                if f.get("previous_filename"):
+                    files.pop(str(f["previous_filename"]), None)
+                if f.get("status") != "removed" and path_matches(config.paths, f["filename"]):
+                    known[str(f["filename"])] = str(f["sha"])
+            gone = [str(f.get("previous_filename") or f["filename"]) for f in changed
+                    if f.get("status") in ("removed", "renamed")]
+            blobs, records, index = await _fetch_changed(bot, repo, config, sha, sorted(known),
+                                                         run, known=known, index=index,
+                                                         removed=gone)
+            files.update(blobs)
+            return sha, files, records, None, index
+    if push is None:
+        compared = await repo.compare(target, target)
+        sha = str(compared["base_commit"]["sha"])
+    else:
+        sha = push.after
+    run.mode = "archive"
+    blobs, records, reason, index = await _full_scan(
+        bot, repo, config, sha, run, snapshot.index if snapshot is not None else None)
+    return sha, (None if reason else blobs), records, reason, index
+
+
+async def run_inventory(
+    bot: Bot, installation_id: int, full_name: str, *, html_base: str,
+    push: Push | None = None,
+) -> Run:
+    """One inventory of the default branch; every target issue's block is brought up to date."""
+    run = Run()
+    repo = bot.repo(installation_id, full_name)
+    name = full_name.lower()
+    branch = None
+    if push is None:
+        branch = str((await repo.repository()).get("default_branch") or "main")
+    config = await _config(bot, repo, name, push.after if push else str(branch), push)
+    if config is None or not config.tracking.inventory:
+        return run
+    rules = inventory_rules(config)
+    config = restricted(config, rules)
+    key = analysis_key(config)
+    snapshot = await asyncio.to_thread(bot.store.snapshot, name, key)
+    sha, files, records, reason, index = await _head_and_files(
+        bot, repo, config, push, branch, snapshot, run)
+    date = (push.date if push and push.date else None) or dt.datetime.now(dt.UTC).strftime(
+        "%Y-%m-%d")
+    if files is not None and len(files) > config.limits.max_inventory_files:
+        reason = (f"more than {config.limits.max_inventory_files:,} files to check "
+                  "(`limits.max_inventory_files`)")
+    if reason is not None or files is None:
+        run.mode = "too-large"
+        inventories = {t.issue: too_large(t.rules, sha=sha, date=date,
+                                          reason=reason or "unknown") for t in
+                       config.tracking.inventory}
+    else:
+        if records:
+            await asyncio.to_thread(bot.store.put_results, name, key,
+                                    [(p, files[p], r) for p, r in records.items() if p in files])
+        all_records = await asyncio.to_thread(bot.store.results, name, key, files)
+        await asyncio.to_thread(bot.store.put_snapshot, name, key, Snapshot(sha, files, index))
+        inventories = {t.issue: take(all_records, t.rules, sha=sha, date=date)
+                       for t in config.tracking.inventory}
+    for target in config.tracking.inventory:
+        inventory = inventories[target.issue]
+        run.inventories.append(inventory)
+        await _write(bot, repo, target, inventory, html_base)
+    log.info("inventory taken", extra={
+        "repo": full_name, "sha": sha, "mode": run.mode, "analysed": run.analysed,
+        "fetched": run.fetched, "totals": [i.total for i in run.inventories]})
+    return run
+
+
+async def _write(bot: Bot, repo: Repo, target: InventoryTarget, inventory: Inventory,
+                 html_base: str) -> None:
+    """Put the block in the issue (re-read / write / verify, under the issue's lock); say once
+    when the total went from above 0 to 0 (docs/behaviour.md §11)."""
+    before: list[int | None] = []
+
+    def change(body: str) -> Edit:
+        before[:] = [previous_total(parse_history(body), inventory.sha)]
+        new, _ = update_body(body, inventory, html_base=html_base)
+        return Edit(new, new != body, (), (), ())
+
+    async with bot.issue_locks.hold((repo.full_name.lower(), target.issue)):
+        try:
+            await edit_issue(repo, target.issue, change)
+        except gidgethub.BadRequest as exc:
+            if int(exc.status_code) in (404, 410):
+                log.info("inventory issue not found", extra={"issue": target.issue})
+                return
+            raise
+    previous = before[0] if before else None
+    if inventory.too_large is None and inventory.total == 0 and previous:
+        await repo.comment_once(target.issue, clear_comment(inventory.sha, html_base),
+                                marker=clear_marker(inventory.sha))
+
+
+def html_base_of(repository: Mapping[str, Any]) -> str:
+    """``https://<host>/<owner>/<repo>`` from a webhook's ``repository``."""
+    return str(repository.get("html_url") or f"https://github.com/{repository['full_name']}")
+
+
+# --- the PR check's summary (docs/behaviour.md §11) -----------------------------------------
+
+MAX_BASE_FETCHES = 30  # base versions of touched files read per PR when the store lacks them
+
+
+async def pull_request_note(
+    bot: Bot, repo: Repo, pr: Mapping[str, Any], config: Config,
+    violations: Sequence[Any],
+) -> str | None:
+    """How many pre-existing inventory violations the PR removes, for its check summary (None
+    when the repository keeps no inventory). Base counts come from the inventory's store when
+    the PR targets the default branch and the store knows the files; otherwise the base
+    versions are read (at most :data:`MAX_BASE_FETCHES`); every extra request is counted."""
+    if not config.tracking.inventory:
+        return None
+    rules = inventory_rules(config)
+    wanted = set(rules)
+    inv_config = restricted(config, rules)
+    name, key = repo.full_name.lower(), analysis_key(inv_config)
+    requests = 0
+    files = await repo.pull_files(int(pr["number"]))
+    requests += max(1, -(-len(files) // 100))
+    touched: dict[str, str | None] = {}  # base path -> head path (None: removed)
+    for f in files:
+        status, head_path = f.get("status"), str(f["filename"])
+        base_path = str(f.get("previous_filename") or head_path)
+        if status in ("modified", "renamed", "changed", "removed") and path_matches(
+                inv_config.paths, base_path):
+            touched[base_path] = None if status == "removed" else head_path
+    if not touched:
+        return None
+    base = pr.get("base") or {}
+    base_records: dict[str, FileRecord] = {}
+    snapshot = await asyncio.to_thread(bot.store.snapshot, name, key)
+    if snapshot is not None and base.get("ref") == (base.get("repo") or {}).get(
+            "default_branch"):
+        known = {p: snapshot.files[p] for p in touched if p in snapshot.files}
+        base_records = await asyncio.to_thread(bot.store.results, name, key, known)
+    missing = [p for p in sorted(touched) if p not in base_records]
+    fetch, unread = missing[:MAX_BASE_FETCHES], len(missing[MAX_BASE_FETCHES:])
+    limit = inv_config.limits.max_file_bytes
+    items: list[tuple[str, bytes]] = []
+    for path in fetch:
+        requests += 1
+        entry = await repo.file_entry(path, str(base.get("sha")), max_bytes=limit)
+        if entry is not None and entry[1] is not None:
+            items.append((path, entry[1]))
+    if items:
+        if snapshot is not None:
+            inv_config = replace(inv_config, reexports=snapshot.index)
+        base_records.update(await _analyse(bot, inv_config, items))
+    head_counts: dict[str, int] = {}
+    for v in violations:
+        if v.rule in wanted:
+            head_counts[v.path] = head_counts.get(v.path, 0) + 1
+    before = after = removed = 0
+    for base_path, target in touched.items():
+        record = base_records.get(base_path)
+        if record is None:
+            continue
+        old = sum(1 for r, _ in record.findings if r in wanted)
+        new = 0 if target is None else head_counts.get(target, 0)
+        before, after, removed = before + old, after + new, removed + max(0, old - new)
+    issues = ", ".join(f"#{t.issue}" for t in config.tracking.inventory)
+    text = (f"**Inventory** ({issues}): this PR removes **{removed}** pre-existing "
+            f"violation{'s' if removed != 1 else ''} of the inventory's rules "
+            f"({before} → {after} in the files it touches)")
+    if unread:
+        text += f"; {unread} more touched files were not compared (limit {MAX_BASE_FETCHES})"
+    return text + f". ({requests} extra GitHub request{'s' if requests != 1 else ''}.)"

@@ -1,0 +1,88 @@
+"""The inventory's SQLite store and the safe tarball extraction (docs/behaviour.md §8, §11)."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+from pathlib import Path
+
+from bot.inventory.archive import extract
+from bot.state.store import FileRecord, Snapshot, open_store
+
+
+def test_store_survives_a_reopen_and_prunes_stale_blobs(tmp_path: Path) -> None:
+    store = open_store(tmp_path)
+    store.put_results("o/r", "k", [("a.py", "1" * 40, FileRecord((("r", 3),))),
+                                   ("b.py", "2" * 40, FileRecord(error=True)),
+                                   ("c.py", "3" * 40, FileRecord(skipped=True))])
+    store.put_snapshot("o/r", "k", Snapshot("f" * 40, {"a.py": "1" * 40, "b.py": "2" * 40,
+                                                       "c.py": "3" * 40}))
+    store.put_config("o/r", "f" * 40, "version: 1\n")
+    store.close()
+    again = open_store(tmp_path)
+    files = {"a.py": "1" * 40, "b.py": "2" * 40, "c.py": "3" * 40}
+    assert again.results("o/r", "k", files) == {
+        "a.py": FileRecord((("r", 3),)), "b.py": FileRecord(error=True),
+        "c.py": FileRecord(skipped=True)}
+    assert again.results("o/r", "other-key", files) == {}
+    assert again.results("o/r", "k", {"a.py": "9" * 40}) == {}  # another blob: not cached
+    assert again.snapshot("o/r", "k") == Snapshot("f" * 40, files)
+    assert again.config("o/r") == ("f" * 40, "version: 1\n")
+    # a new snapshot drops what it no longer holds, and other keys of the repository
+    again.put_results("o/r", "k2", [("a.py", "1" * 40, FileRecord())])
+    again.put_snapshot("o/r", "k", Snapshot("e" * 40, {"a.py": "1" * 40}))
+    assert again.results("o/r", "k", files) == {"a.py": FileRecord((("r", 3),))}
+    assert again.results("o/r", "k2", files) == {}
+
+
+def _tar(members: list[tuple[tarfile.TarInfo, bytes | None]]) -> bytes:
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w:gz") as tar:
+        for info, data in members:
+            if data is not None:
+                info.size = len(data)
+            tar.addfile(info, io.BytesIO(data) if data is not None else None)
+    return raw.getvalue()
+
+
+def _file(name: str) -> tarfile.TarInfo:
+    return tarfile.TarInfo(name)
+
+
+def _link(name: str, target: str, kind: bytes) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type, info.linkname = kind, target
+    return info
+
+
+def test_extract_keeps_inside_the_folder_and_refuses_links(tmp_path: Path) -> None:
+    archive = tmp_path / "a.tar.gz"
+    archive.write_bytes(_tar([
+        (_file("o-r-abc1234/pkg/ok.py"), b"x = 1\n"),
+        (_file("o-r-abc1234/../../evil.py"), b"bad"),
+        (_file("/abs/evil.py"), b"bad"),
+        (_link("o-r-abc1234/pkg/link.py", "/etc/passwd", tarfile.SYMTYPE), None),
+        (_link("o-r-abc1234/pkg/hard.py", "o-r-abc1234/pkg/ok.py", tarfile.LNKTYPE), None),
+        (_file("o-r-abc1234/pkg/big.py"), b"y" * 100),
+        (_file("o-r-abc1234/README.md"), b"# hi"),
+    ]))
+    dest = tmp_path / "out"
+    dest.mkdir()
+    got = extract(archive, dest, wanted=lambda p: p.endswith(".py"), max_file_bytes=50,
+                  max_files=10, max_total_bytes=1000)
+    assert got.too_large is None
+    assert set(got.files) == {"pkg/ok.py"}
+    assert got.files["pkg/ok.py"] == "7d4290a117a4ddcc11daae7ea675841033830c8f"  # git's id
+    assert set(got.large) == {"pkg/big.py"}
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file()) \
+        == ["a.tar.gz", "out/pkg/ok.py"]
+
+
+def test_extract_stops_past_the_file_limit(tmp_path: Path) -> None:
+    archive = tmp_path / "a.tar.gz"
+    archive.write_bytes(_tar([(_file(f"o-r-1/f{n}.py"), b"x\n") for n in range(5)]))
+    dest = tmp_path / "out"
+    dest.mkdir()
+    got = extract(archive, dest, wanted=lambda p: True, max_file_bytes=50, max_files=3,
+                  max_total_bytes=1000)
+    assert got.too_large == "more than 3 files to check (`limits.max_inventory_files`)"
