@@ -18,10 +18,13 @@ ENV PIP_NO_CACHE_DIR=1 \
 
 WORKDIR /src
 # bot/data/ssot.yml and bot/data/app.yaml are symlinks to config/ssot.yml and app.yaml: both
-# targets must be in the build tree so the wheel carries the real files.
+# targets must be in the build tree so the wheel carries the real files. ssot_emulator/ is the
+# GitHub emulator that `ssot-bot demo` plays against (with its OpenAPI subset); bot/data/demo/
+# holds the demo's example repository and tracking issue.
 COPY pyproject.toml README.md app.yaml ./
 COPY config/ ./config/
 COPY bot/ ./bot/
+COPY ssot_emulator/ ./ssot_emulator/
 
 # The second step names the wheel file, not the distribution, so a package on the index that
 # happens to be called ssot-bot can never stand in for this one.

@@ -1,5 +1,5 @@
 """``ssot-bot``: ``check`` (local run of the rules), ``inventory``, ``serve``, ``demo``,
-``manifest``.
+``manifest``, ``schema``.
 
 Only ``check`` lives here; the other commands are imported when they are run, so
 ``ssot-bot check`` never loads the web service.
@@ -163,6 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     manifest = commands.add_parser("manifest", help="print the GitHub App manifest JSON")
     manifest.add_argument("--url", default=None, help="the App's public base URL")
+
+    commands.add_parser("schema", help="print the JSON Schema of ssot.yml")
     return parser
 
 
@@ -192,6 +194,11 @@ def main(argv: list[str] | None = None) -> int:
         from bot.manifest import manifest_main
 
         return manifest_main(args)
+    if command == "schema":
+        from bot.config.schema import schema_text
+
+        sys.stdout.write(schema_text())
+        return 0
     parser.error(f"unknown command {command!r}")  # pragma: no cover - argparse rejects it first
     return 2  # pragma: no cover
 

@@ -1,4 +1,5 @@
-"""`/ssot ...` commands in pull request comments (contract §6): parsing and the replies' text.
+"""`/ssot ...` commands in pull request comments (docs/behaviour.md §6): parsing and the
+replies' text.
 
 Pure: a comment body in, commands out. A command is a line ``/ssot <command> [args]`` of its
 own (leading whitespace allowed) that Markdown renders as text: lines in block quotes, fenced

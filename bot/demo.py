@@ -1,7 +1,8 @@
 """``ssot-bot demo``: the seed's story, offline, end to end.
 
 Starts the GitHub emulator and the real webhook service on loopback (no network, no
-credentials), loads ``examples/netra-apex`` and the seed tracking issue, and plays it: a PR
+credentials), loads the example repository and the seed tracking issue (package data,
+``bot/data/demo/``, which the repository's ``examples/`` points to), and plays it: a PR
 that brings back the legacy WebSocketManager (check run, inline review with suggestions), a
 ``/ssot recheck``, then the PR linked to Step 1 merging (the tracking issue's diff).
 """
@@ -18,6 +19,8 @@ import secrets
 import sys
 import time
 from dataclasses import dataclass
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +29,12 @@ from bot.handlers import router
 from bot.service.app import serving
 from bot.service.context import Bot
 from bot.settings import Settings
-from ssot_emulator import EmulatorServer, GitHubEmulator
+from ssot_emulator import OPENAPI_SUBSET, EmulatorServer, GitHubEmulator
 
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE = ROOT / "examples" / "netra-apex"
-SEED_ISSUE = ROOT / "examples" / "tracking-issue-1103.md"
-SPEC = ROOT / "tests" / "data" / "openapi-subset.json"
+DEMO_DATA = resources.files("bot") / "data" / "demo"
+EXAMPLE = DEMO_DATA / "netra-apex"
+SEED_ISSUE = DEMO_DATA / "tracking-issue-1103.md"
+SPEC = OPENAPI_SUBSET
 REPO = "netra-systems/netra-apex"
 INSTALLATION = 1103
 FACTORY = "netra_backend/app/agents/supervisor/agent_instance_factory.py"
@@ -43,9 +46,21 @@ class DemoError(Exception):
     """The story did not go as it should: the demo exits 1 with this message."""
 
 
-def example_files(root: Path = EXAMPLE) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes()
-            for p in sorted(root.rglob("*")) if p.is_file() and "__pycache__" not in p.parts}
+def example_files(root: Traversable = EXAMPLE) -> dict[str, bytes]:
+    """Every file under ``root`` (a directory or package data), by ``/``-separated path."""
+    files: dict[str, bytes] = {}
+
+    def walk(folder: Traversable, prefix: str) -> None:
+        for child in folder.iterdir():
+            if child.name == "__pycache__":
+                continue
+            if child.is_dir():
+                walk(child, f"{prefix}{child.name}/")
+            elif child.is_file():
+                files[prefix + child.name] = child.read_bytes()
+
+    walk(root, "")
+    return dict(sorted(files.items()))
 
 
 def factory_before(files: dict[str, bytes]) -> bytes:
@@ -126,11 +141,12 @@ def _show_check_run(story: Story, emu: GitHubEmulator, index: int = -1) -> Any:
     return run
 
 
-def load(example: Path = EXAMPLE, seed_issue: Path = SEED_ISSUE) -> tuple[dict[str, bytes], str]:
-    """The example repository's files and the seed tracking issue's body."""
+def load(example: Traversable = EXAMPLE,
+         seed_issue: Traversable = SEED_ISSUE) -> tuple[dict[str, bytes], str]:
+    """The example repository's files and the seed tracking issue's body (package data)."""
     if not example.is_dir() or not seed_issue.is_file():
-        raise DemoError(f"the demo needs {example} and {seed_issue} (run it from a checkout "
-                        "of the ssot-bot repository)")
+        raise DemoError(f"the demo data is missing from this installation of ssot-bot "
+                        f"({example}, {seed_issue}): reinstall it")
     return example_files(example), seed_issue.read_bytes().decode("utf-8")
 
 

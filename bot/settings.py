@@ -63,7 +63,7 @@ def load_settings(
     dotenv_path: Path | None = Path(".env"),
     require_app: bool = True,
 ) -> Settings:
-    """Read the contract's environment variables (Probot's names).
+    """Read the environment variables of docs/behaviour.md §3 (Probot's names).
 
     ``.env`` values fill in what the environment does not set. Raises :class:`SettingsError`
     naming every missing or invalid variable at once.

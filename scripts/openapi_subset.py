@@ -1,4 +1,4 @@
-"""Regenerate ``tests/data/openapi-subset.json`` from GitHub's official OpenAPI description.
+"""Regenerate ``ssot_emulator/data/openapi-subset.json`` from GitHub's official OpenAPI description.
 
 The description is the dereferenced ``api.github.com`` document that the ``@octokit/openapi``
 npm package ships (GitHub's own ``rest-api-description``, packaged). Usage::
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 VERSION = "23.0.2"
-OUT = Path(__file__).resolve().parent.parent / "tests" / "data" / "openapi-subset.json"
+OUT = Path(__file__).resolve().parent.parent / "ssot_emulator" / "data" / "openapi-subset.json"
 
 # (method, path) of every REST call the bot makes, and of every call the emulator serves.
 OPERATIONS: list[tuple[str, str]] = [

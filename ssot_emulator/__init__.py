@@ -4,7 +4,7 @@ Tests and ``ssot-bot demo`` start the bot's webhook service and this emulator on
 serves the REST endpoints the bot calls, checks every request against the OpenAPI description,
 records requests, injects faults, and sends signed webhooks. ::
 
-    emu = GitHubEmulator("tests/data/openapi-subset.json")
+    emu = GitHubEmulator(OPENAPI_SUBSET)
     emu.add_installation(1, "acme")
     emu.add_repo("acme/app", {"a.py": "x = 1\\n"}, installation_id=1)
     async with EmulatorServer(emu) as base_url:
@@ -12,6 +12,7 @@ records requests, injects faults, and sends signed webhooks. ::
 """
 
 from ssot_emulator.diff import hunks, resolve_line, unified_patch
+from ssot_emulator.openapi import OPENAPI_SUBSET
 from ssot_emulator.server import (
     EmulatorServer,
     Fault,
@@ -37,6 +38,7 @@ from ssot_emulator.state import (
 )
 
 __all__ = [
+    "OPENAPI_SUBSET",
     "CheckRun",
     "Commit",
     "EmulatorServer",

@@ -1,4 +1,4 @@
-"""`/ssot ...` commands in PR comments (contract §6)."""
+"""`/ssot ...` commands in PR comments (docs/behaviour.md §6)."""
 
 from __future__ import annotations
 

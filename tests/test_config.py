@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 from pathlib import Path
 
+import jsonschema
 import pytest
+import yaml
 
 from bot.config.loader import (
     MAX_CONFIG_BYTES,
@@ -14,7 +17,8 @@ from bot.config.loader import (
     load_config_file,
     load_config_text,
 )
-from bot.config.model import Config, ConfigError, ConfigProblem, PathFilter
+from bot.config.model import RULE_KINDS, Config, ConfigError, ConfigProblem, Limits, PathFilter
+from bot.config.schema import KIND_KEYS, SCHEMA_FILE, schema_text
 
 ROOT = Path(__file__).resolve().parent.parent
 WSM = "netra_backend.app.websocket_core.websocket_manager.WebSocketManager"
@@ -314,8 +318,8 @@ def test_yaml_alias_bomb_is_rejected_without_expanding_it() -> None:
     for i in range(1, 30):
         prev = f"*a{i - 1}"
         bomb.append(f"a{i}: &a{i} [{', '.join([prev] * 10)}]")
-    found = problems("\n".join(bomb) + "\n")
-    assert all("unknown key" in p.message for p in found)
+    [problem] = problems("\n".join(bomb) + "\n")
+    assert (problem.line, problem.message) == (3, "aliases are not allowed")
 
 
 def test_huge_configuration_is_refused(tmp_path: Path) -> None:
@@ -346,3 +350,144 @@ def test_load_config_file_reports_unreadable_and_non_utf8(tmp_path: Path) -> Non
         load_config_file(latin)
     assert info.value.problems[0].line == 2
     assert "UTF-8" in info.value.problems[0].message
+
+
+# -- limits and tracking: every key and its bounds ---------------------------------------------
+
+
+def test_limits_and_tracking_are_read() -> None:
+    config = load(
+        """\
+        version: 1
+        limits:
+          max_file_bytes: 2048
+          max_files: 10
+          max_total_bytes: 4096
+          max_annotations: 0
+          analysis_time_budget: 30
+          max_module_fetches: 5
+          max_inventory_files: 100
+        tracking:
+          repositories: [Acme/Infra, acme/docs]
+          closing_step: none
+          inventory:
+            - issue: 1103
+              rules: [no-*]
+        rules:
+          - {id: no-legacy, kind: banned-import, symbols: [a.B], message: m}
+        """
+    )
+    limits = config.limits
+    assert (limits.max_file_bytes, limits.max_files, limits.max_total_bytes) == (2048, 10, 4096)
+    assert limits.max_annotations == 0 and limits.analysis_time_budget == 30.0
+    assert isinstance(limits.analysis_time_budget, float)
+    assert (limits.max_module_fetches, limits.max_inventory_files) == (5, 100)
+    assert config.tracking.repositories == ("acme/infra", "acme/docs")
+    assert config.tracking.closing_step == "none"
+    [target] = config.tracking.inventory
+    assert (target.issue, target.rules, target.line) == (1103, ("no-legacy",), 14)
+
+
+def test_empty_limits_and_tracking_are_the_defaults() -> None:
+    config = load("version: 1\nlimits:\ntracking:\n")
+    assert config.limits == Limits()
+    assert config.tracking.closing_step == "last" and config.tracking.repositories == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("limits: {max_file_bytes: 0}",
+         "limits.max_file_bytes must be from 1 to 20971520, not 0"),
+        ("limits: {max_file_bytes: 20971521}",
+         "limits.max_file_bytes must be from 1 to 20971520, not 20971521"),
+        ("limits: {max_files: 3001}", "limits.max_files must be from 1 to 3000, not 3001"),
+        ("limits: {analysis_time_budget: 1.0e+300}",
+         "limits.analysis_time_budget must be from 1 to 3600, not 1e+300"),
+        ("limits: {max_annotations: 2.5}",
+         "limits.max_annotations must be an integer, not a number"),
+        ("limits: {max_files: '10'}", "limits.max_files must be an integer, not '10'"),
+        ("limits: {max_cpu: 1}", "unknown key 'max_cpu' in limits (max_file_bytes, max_files, "
+         "max_total_bytes, max_annotations, analysis_time_budget, max_module_fetches, "
+         "max_inventory_files)"),
+        ("tracking: {repositories: ['..']}",
+         "tracking.repositories: '..' is not a repository (owner/name)"),
+        ("tracking: {repositories: [acme/.]}",
+         "tracking.repositories: 'acme/.' is not a repository (owner/name)"),
+        ("tracking: {closing_step: first}",
+         "tracking.closing_step must be one of last, none, not 'first'"),
+        ("tracking: {inventory: [{issue: 0, rules: [r1]}]}",
+         "tracking.inventory[0].issue must be an issue number"),
+        ("tracking: {inventory: [{rules: [r1]}]}",
+         "tracking.inventory[0]: missing required key 'issue'"),
+        ("tracking: {inventory: [{issue: 1, rules: [zz-*]}]}",
+         "tracking.inventory[0].rules: 'zz-*' names no rule of this file"),
+        ("tracking: {owner: me}",
+         "unknown key 'owner' in tracking (repositories, closing_step, inventory)"),
+        ("file_time_budget: 61", "file_time_budget must be more than 0 and at most 60"),
+        ("file_time_budget: .nan", "file_time_budget must be a number, not '.nan'"),
+    ],
+)
+def test_limits_and_tracking_problems(text: str, expected: str) -> None:
+    rules = "rules:\n  - {id: r1, kind: banned-import, symbols: [a.B], message: m}\n"
+    found = lines(f"version: 1\n{rules}{text}\n")
+    assert found == [f"ssot.yml:4: {expected}"]
+
+
+def test_keys_of_another_kind_name_the_kind_and_its_keys() -> None:
+    [problem] = problems("version: 1\nrules:\n" + MINIMAL_RULE + "    allow: [x]\n")
+    assert str(problem) == (
+        "ssot.yml:7: [no-legacy] key 'allow' does not apply to kind banned-import (symbols, use)"
+    )
+
+
+def test_missing_kind_key_names_the_kind() -> None:
+    [problem] = problems("version: 1\nrules:\n  - id: d\n    kind: dual-pattern\n"
+                         "    legacy: [a.B]\n    message: m\n")
+    assert str(problem) == "ssot.yml:3: [d] missing required key 'ssot' for kind dual-pattern"
+
+
+def test_yaml_1_1_booleans_are_strings_but_true_is_a_boolean() -> None:
+    assert load("review: off\n").review == "off"
+    [problem] = problems("check_name: true\n")
+    assert str(problem) == "ssot.yml:1: check_name must be a string, not a boolean"
+
+
+def test_problems_are_capped() -> None:
+    text = "version: 1\n" + "".join(f"k{i}: 1\n" for i in range(300))
+    found = lines(text)
+    assert len(found) == 101
+    assert found[-1].endswith("... and 200 more problems")
+
+
+# -- the JSON Schema -------------------------------------------------------------------------
+
+
+def test_committed_schema_is_the_generated_one() -> None:
+    committed = (ROOT / SCHEMA_FILE).read_text(encoding="utf-8")
+    assert committed == schema_text(), "run: ssot-bot schema > config/ssot.schema.json"
+
+
+def test_schema_is_valid_and_accepts_the_bundled_config() -> None:
+    schema = json.loads(schema_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    jsonschema.validate(yaml.safe_load(bundled_config_text()), schema)
+
+
+def test_bundled_config_names_its_schema_for_editors() -> None:
+    first = bundled_config_text().splitlines()[0]
+    assert first == "# yaml-language-server: $schema=ssot.schema.json"
+    assert (ROOT / "config" / first.split("=", 1)[1]).is_file()
+
+
+def test_every_engine_kind_declares_its_keys() -> None:
+    from bot.engine.rules import KINDS
+
+    assert {k.kind for k in KIND_KEYS} == set(KINDS) == set(RULE_KINDS)
+
+
+def test_schema_command_prints_the_schema(capsys: pytest.CaptureFixture[str]) -> None:
+    from bot.cli import main
+
+    assert main(["schema"]) == 0
+    assert capsys.readouterr().out == schema_text()

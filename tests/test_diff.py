@@ -313,3 +313,15 @@ def test_mark_new_whole_file_and_resetting() -> None:
     assert mark_new([], frozenset()) == []
     [old] = mark_new([violation(3)], frozenset({1}))
     assert old.new is False and old.line == 3
+
+
+def test_a_truncated_patch_keeps_the_lines_it_has() -> None:
+    """GitHub cuts the ``patch`` of a large file mid-hunk; what is there still counts."""
+    patch = "@@ -1,5 +1,6 @@\n a\n+b\n c\n"
+    assert added_lines_from_patch(patch) == frozenset({2})
+    assert commentable_lines_from_patch(patch) == frozenset({1, 2, 3})
+
+
+def test_an_empty_context_line_whose_space_an_editor_stripped() -> None:
+    patch = "@@ -1,3 +1,4 @@\n a\n\n+b\n c\n"
+    assert added_lines_from_patch(patch) == frozenset({3})

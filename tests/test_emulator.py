@@ -22,9 +22,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from gidgethub import apps
 
-from ssot_emulator import EmulatorServer, GitHubEmulator, blob_sha, resolve_line
+from ssot_emulator import OPENAPI_SUBSET, EmulatorServer, GitHubEmulator, blob_sha, resolve_line
 
-SPEC = Path(__file__).parent / "data" / "openapi-subset.json"
+SPEC = OPENAPI_SUBSET
 REPO = "acme/app"
 INSTALLATION = 77
 
@@ -713,7 +713,8 @@ def test_payloads_follow_state_and_carry_the_installation(emu: GitHubEmulator) -
     number = edit_service(emu)
     head = emu.head_sha(REPO, number)
     opened = emu.payload_pull_request(REPO, number, "opened")
-    real = json.loads((SPEC.parent / "webhooks" / "pull_request.opened.json").read_text())
+    webhooks = Path(__file__).parent / "data" / "webhooks"
+    real = json.loads((webhooks / "pull_request.opened.json").read_text())
     assert set(real["pull_request"]) <= set(opened["pull_request"])
     assert set(real["repository"]) <= set(opened["repository"]) | {"custom_properties"}
     assert opened["installation"]["id"] == INSTALLATION and opened["installation"]["node_id"]

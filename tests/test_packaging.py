@@ -1,7 +1,10 @@
 """Packaging: the Dockerfile, .dockerignore, the pre-commit hook and the composite GitHub Action.
 
-There is no Docker engine on the test machines, so the Dockerfile is checked by reading it. The
-action's shell steps are run for real under bash, with a stand-in ``ssot-bot`` on PATH.
+There is no Docker engine on the test machines, so the Dockerfile is read: its instructions are
+parsed, and the builder stage's work is redone for real (its COPY sources, minus .dockerignore,
+built into a wheel that must carry the demo). The wheel is also installed into a clean venv where
+``ssot-bot demo`` must run. The action's shell steps are run for real under bash, with a
+stand-in ``ssot-bot`` on PATH.
 """
 
 from __future__ import annotations
@@ -17,10 +20,12 @@ import subprocess
 import sys
 import threading
 import tomllib
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pathspec
 import pytest
 import yaml
 
@@ -131,26 +136,6 @@ def test_dockerfile_is_multi_stage_on_slim_python() -> None:
     for stage in stages:
         assert re.fullmatch(r"python:3\.1[1-9]-slim", stage.image), stage.image
     assert args.get("PYTHON_VERSION") in {"3.11", "3.12", "3.13"}
-
-
-def test_builder_stage_builds_a_wheel_from_the_whole_package_tree() -> None:
-    _, stages = _stages()
-    builder = stages[0]
-    copied: set[str] = set()
-    for ins in builder.all("COPY"):
-        words = [w for w in ins.args.split() if not w.startswith("--")]
-        copied.update(w.rstrip("/") for w in words[:-1])
-    assert {"pyproject.toml", "README.md", "bot"} <= copied
-    # bot/data holds symlinks into the repository: their targets must be in the build tree.
-    links = [p for p in (ROOT / "bot" / "data").iterdir() if p.is_symlink()]
-    assert links, "expected bot/data/ssot.yml and bot/data/app.yaml to be symlinks"
-    for link in links:
-        target = link.resolve().relative_to(ROOT)
-        assert any(
-            target.as_posix() == c or target.as_posix().startswith(c + "/") for c in copied
-        ), f"{link.relative_to(ROOT)} -> {target} is not copied into the builder"
-    runs = " && ".join(i.args for i in builder.all("RUN"))
-    assert re.search(r"pip wheel --no-deps\b[^&]* \.(\s|$)", runs), runs
 
 
 def test_runtime_stage_installs_the_wheels_only() -> None:
@@ -285,6 +270,119 @@ def test_dockerignore_keeps_what_the_build_copies() -> None:
             for pattern in patterns:
                 assert not fnmatch.fnmatch(source, pattern.rstrip("/")), (source, pattern)
             assert (ROOT / source).exists(), source
+
+
+# -- the wheel: built as the Dockerfile builds it, installed into a clean venv ---------------------
+
+
+def _build_context(tmp_path: Path) -> Path:
+    """The builder stage's build context: what its COPY instructions take, minus .dockerignore."""
+    ignored = pathspec.PathSpec.from_lines(
+        "gitignore", [p for p in _dockerignore() if not p.startswith("!")]
+    )
+    context = tmp_path / "context"
+    context.mkdir()
+    _, stages = _stages()
+    for ins in stages[0].all("COPY"):
+        words = [w for w in ins.args.split() if not w.startswith("--")]
+        for source in words[:-1]:
+            source = source.rstrip("/")
+            path = ROOT / source
+            files = [path] if not path.is_dir() else sorted(
+                p for p in path.rglob("*") if p.is_file() or p.is_symlink())
+            for file in files:
+                rel = file.relative_to(ROOT).as_posix()
+                if ignored.match_file(rel):
+                    continue
+                target = context / rel
+                target.parent.mkdir(parents=True, exist_ok=True)
+                if file.is_symlink():  # COPY keeps a symlink a symlink: its target must be copied
+                    target.symlink_to(os.readlink(file))
+                else:
+                    shutil.copyfile(file, target)
+    return context
+
+
+def _pip_wheel(source: Path, out: Path) -> Path:
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "--wheel-dir", str(out),
+         str(source)],
+        capture_output=True, text=True, timeout=600, check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    (wheel,) = out.glob("ssot_bot-*.whl")
+    return wheel
+
+
+def _wheel_names(wheel: Path) -> set[str]:
+    with zipfile.ZipFile(wheel) as zf:
+        return set(zf.namelist())
+
+
+DEMO_DATA = (
+    "bot/data/ssot.yml",
+    "bot/data/app.yaml",
+    "bot/data/demo/tracking-issue-1103.md",
+    "bot/data/demo/netra-apex/netra_backend/app/agents/supervisor/agent_instance_factory.py",
+    "ssot_emulator/data/openapi-subset.json",
+    "ssot_emulator/server.py",
+)
+
+
+@pytest.mark.slow
+def test_the_builder_stage_makes_a_wheel_that_carries_the_demo(tmp_path: Path) -> None:
+    """Build the wheel from exactly what the Dockerfile copies: the image can run the demo."""
+    _, stages = _stages()
+    runs = " && ".join(i.args for i in stages[0].all("RUN"))
+    assert re.search(r"pip wheel --no-deps\b[^&]* \.(\s|$)", runs), runs
+    wheel = _pip_wheel(_build_context(tmp_path), tmp_path / "wheels")
+    names = _wheel_names(wheel)
+    missing = [name for name in DEMO_DATA if name not in names]
+    assert not missing, f"the image's wheel lacks {missing}"
+    with zipfile.ZipFile(wheel) as zf:
+        packaged = zf.read("bot/data/ssot.yml").decode("utf-8")
+    assert packaged == (ROOT / "config" / "ssot.yml").read_text(encoding="utf-8")
+    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+
+
+@pytest.mark.slow
+def test_a_wheel_in_a_clean_venv_runs_the_demo(tmp_path: Path) -> None:
+    """``pip install`` of the built wheel (not -e) into a venv without this checkout's packages,
+    then ``ssot-bot demo`` from an unrelated directory."""
+    # Built from a copy, so that setuptools' build/ and egg-info never land in the checkout.
+    source = tmp_path / "source"
+    shutil.copytree(ROOT, source, symlinks=True, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "venv", "build", "dist", "*.egg-info", "__pycache__", ".*_cache",
+        ".hypothesis", "tests", "benchmarks"))
+    wheel = _pip_wheel(source, tmp_path / "wheels")
+    assert set(DEMO_DATA) <= _wheel_names(wheel)
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    python = venv / "bin" / "python"
+    install = subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+         str(wheel)],
+        capture_output=True, text=True, timeout=900, check=False,
+    )
+    assert install.returncode == 0, install.stderr[-3000:]
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    probe = subprocess.run(
+        [str(python), "-c",
+         "import bot, bot.cli, sys; "
+         "assert not any(m.startswith('ssot_emulator') for m in sys.modules), 'emulator'; "
+         "assert 'site-packages' in bot.__file__, bot.__file__"],
+        cwd=elsewhere, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert probe.returncode == 0, probe.stderr
+    demo = subprocess.run(
+        [str(venv / "bin" / "ssot-bot"), "demo", "--no-color"],
+        cwd=elsewhere, env=env, capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert demo.returncode == 0, demo.stderr + demo.stdout
+    assert "failure - 3 new SSOT violations" in demo.stdout
+    assert "+- [x] **Step 1**: Discover and Plan Test" in demo.stdout
 
 
 # -- pre-commit hook ---------------------------------------------------------------------------

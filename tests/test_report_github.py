@@ -1,4 +1,4 @@
-"""Check run output and review built from engine results (contract §4.3-4.4)."""
+"""Check run output and review built from engine results (docs/behaviour.md §4.3-4.4)."""
 
 from __future__ import annotations
 

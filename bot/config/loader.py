@@ -1,8 +1,20 @@
 """Load and strictly validate ``ssot.yml``.
 
-The YAML is composed into a node tree (never constructed into Python objects wholesale) and
-validated node by node, so every problem carries the line it is on. Validation collects every
-problem it finds and raises one :class:`ConfigError` listing them all.
+Three passes, each problem carrying the line it is on:
+
+1. **Compose** the YAML into a node tree from libyaml's events, refusing anchors and aliases
+   at the first alias event (nothing is ever expanded: a "billion laughs" file costs what its
+   bytes cost) and nesting deeper than :data:`MAX_DEPTH`, with YAML 1.2 booleans (only
+   ``true``/``false``: ``review: off`` is the string ``off``). The nodes become plain data, with a
+   table from each value's path to its node; duplicate and non-string keys are reported here.
+2. **Shape**: the data is validated against the JSON Schema of :mod:`bot.config.schema`
+   (``jsonschema``); each error's path is mapped back to its node for ``FILE:LINE``.
+3. **Meaning**: what a schema cannot say is checked in code: globs, dotted names, paths,
+   repository names, duplicate rule ids, inventory rule ids that exist, the counts of rules and
+   symbols (before the schema pass, so a huge list costs one problem).
+
+Every problem is collected; one :class:`ConfigError` lists them all (at most
+:data:`MAX_PROBLEMS`).
 """
 
 from __future__ import annotations
@@ -11,38 +23,44 @@ import fnmatch
 import keyword
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Generator, Iterator, Mapping
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any, cast
 
+import jsonschema
 import yaml
+from yaml.events import AliasEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from bot.config.globs import GlobError, validate_glob
 from bot.config.model import (
-    LIMIT_BOUNDS,
-    RULE_KINDS,
-    SEVERITIES,
     Config,
     ConfigError,
     ConfigProblem,
-    FailOn,
     InventoryTarget,
     Limits,
     PathFilter,
-    ReviewMode,
     Rule,
-    RuleKind,
-    Severity,
     Tracking,
     is_repository_name,
+)
+from bot.config.schema import (
+    COMMON_RULE_KEYS,
+    MAX_RULES,
+    MAX_SYMBOLS,
+    NON_BLANK,
+    RULE_ID_PATTERN,
+    TOP_KEYS,
+    config_schema,
+    kind_keys,
 )
 
 __all__ = [
     "BUNDLED_SOURCE",
     "MAX_CONFIG_BYTES",
+    "MAX_DEPTH",
     "bundled_config",
     "bundled_config_text",
     "load_config_file",
@@ -50,45 +68,137 @@ __all__ = [
 ]
 
 MAX_CONFIG_BYTES = 1024 * 1024
+MAX_DEPTH = 32  # nesting of mappings and lists; ssot.yml needs 5
+MAX_PROBLEMS = 100
 BUNDLED_SOURCE = "config/ssot.yml"
-
-_RULE_ID = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*\Z")
-_FAIL_ON: tuple[FailOn, ...] = ("new", "any", "never")
-_REVIEW: tuple[ReviewMode, ...] = ("comment", "request-changes", "off")
-
-_TOP_KEYS = (
-    "version",
-    "check_name",
-    "fail_on",
-    "review",
-    "max_review_comments",
-    "file_time_budget",
-    "paths",
-    "rules",
-    "aliases",
-    "limits",
-    "tracking",
-)
-_COMMON_RULE_KEYS = ("id", "kind", "message", "severity", "paths")
-_KIND_KEYS: dict[str, tuple[str, ...]] = {
-    "banned-import": ("symbols", "use"),
-    "banned-annotation": ("symbols", "use"),
-    "banned-call": ("symbols", "use", "allow"),
-    "dual-pattern": ("legacy", "ssot"),
-    "canonical-definition": ("symbols",),
-}
-_ALL_RULE_KEYS = frozenset(_COMMON_RULE_KEYS).union(*_KIND_KEYS.values())
 
 _INT = "tag:yaml.org,2002:int"
 _FLOAT = "tag:yaml.org,2002:float"
 _STR = "tag:yaml.org,2002:str"
 _NULL = "tag:yaml.org,2002:null"
+_BOOL = "tag:yaml.org,2002:bool"
+_SEQ = "tag:yaml.org,2002:seq"
+_MAP = "tag:yaml.org,2002:map"
+# libyaml's parser when PyYAML was built with it, else the pure-Python one (same events).
+_EVENTS = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+Path_ = tuple[str | int, ...]
 
 
-def is_dotted_name(name: str) -> bool:
-    """``a.b.C``: non-empty identifiers separated by dots, none a Python keyword."""
-    parts = name.split(".")
-    return all(p.isidentifier() and not keyword.iskeyword(p) for p in parts)
+# -- 1. compose ------------------------------------------------------------------------------
+
+
+class _Refused(Exception):
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+        self.message = message
+
+
+class _Resolver(yaml.resolver.Resolver):
+    """YAML 1.2 core booleans: ``yes``/``no``/``on``/``off`` stay strings."""
+
+
+_Resolver.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != _BOOL]
+    for first, resolvers in yaml.resolver.Resolver.yaml_implicit_resolvers.items()
+}
+_Resolver.add_implicit_resolver(
+    _BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+class _Composer:
+    """Builds the node tree from libyaml's events (C speed), refusing aliases at the first alias
+    event, anchors, and nesting deeper than :data:`MAX_DEPTH`. PyYAML's own composer cannot refuse
+    before it has resolved an alias, and its pure-Python scanner needs seconds for a 1 MiB file."""
+
+    def __init__(self, text: str) -> None:
+        self.events = cast(Generator[Any, None, None], yaml.parse(text, Loader=_EVENTS))
+        self.resolver = _Resolver()
+        self.first_anchor: tuple[int, str] | None = None
+
+    def single(self) -> Node | None:
+        next(self.events)  # StreamStartEvent
+        event = next(self.events)
+        if isinstance(event, yaml.StreamEndEvent):
+            return None
+        root = self.node(next(self.events), 1)
+        next(self.events)  # DocumentEndEvent
+        event = next(self.events)
+        if not isinstance(event, yaml.StreamEndEvent):
+            raise _Refused(
+                _mark_line(event), "YAML syntax error: expected a single document in the stream"
+            )
+        return root
+
+    def node(self, event: Any, depth: int) -> Node:
+        line = _mark_line(event)
+        start: Any = event.start_mark  # libyaml's marks are not yaml.error.Mark, but alike
+        if isinstance(event, AliasEvent):
+            raise _Refused(line, "aliases are not allowed")
+        if depth > MAX_DEPTH:
+            raise _Refused(line, f"nested deeper than {MAX_DEPTH} levels")
+        anchor = getattr(event, "anchor", None)
+        if anchor is not None and self.first_anchor is None:
+            self.first_anchor = (line, str(anchor))
+        if isinstance(event, yaml.ScalarEvent):
+            tag = event.tag
+            if tag is None or tag == "!":
+                tag = self.resolver.resolve(  # type: ignore[no-untyped-call]
+                    ScalarNode, event.value, event.implicit
+                )
+            return ScalarNode(tag, event.value, start, start, event.style)
+        if isinstance(event, yaml.SequenceStartEvent):
+            items: list[Node] = []
+            node: Node = SequenceNode(
+                event.tag or _SEQ, items, start, None, event.flow_style
+            )
+            for item in self.events:
+                if isinstance(item, yaml.SequenceEndEvent):
+                    node.end_mark = item.end_mark
+                    return node
+                items.append(self.node(item, depth + 1))
+        if isinstance(event, yaml.MappingStartEvent):
+            pairs: list[tuple[Node, Node]] = []
+            node = MappingNode(event.tag or _MAP, pairs, start, None, event.flow_style)
+            for key in self.events:
+                if isinstance(key, yaml.MappingEndEvent):
+                    node.end_mark = key.end_mark
+                    return node
+                pairs.append((self.node(key, depth + 1), self.node(next(self.events), depth + 1)))
+        raise _Refused(line, f"YAML syntax error: unexpected {type(event).__name__}")
+
+
+def _mark_line(event: yaml.Event) -> int:
+    mark = event.start_mark
+    return int(mark.line) + 1 if mark is not None else 1
+
+
+def _compose(text: str, source: str) -> Node | None:
+    composer = _Composer(text)
+    try:
+        root = composer.single()
+    except _Refused as exc:
+        raise ConfigError([ConfigProblem(source, exc.line, None, exc.message)]) from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else 1
+        what = " ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
+        raise ConfigError(
+            [ConfigProblem(source, line, None, f"YAML syntax error: {what}")]
+        ) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError([ConfigProblem(source, 1, None, f"YAML error: {exc}")]) from None
+    finally:
+        composer.events.close()
+    if composer.first_anchor is not None:
+        # An anchor that nothing refers to is harmless, but anchors exist only for aliases.
+        line, name = composer.first_anchor
+        raise ConfigError(
+            [ConfigProblem(source, line, None, f"aliases are not allowed (anchor &{name})")]
+        )
+    return root
 
 
 def _line(node: Node) -> int:
@@ -100,547 +210,360 @@ def _describe(node: Node) -> str:
         return "a mapping"
     if isinstance(node, SequenceNode):
         return "a list"
-    tag = node.tag
-    if tag == _NULL:
+    if node.tag == _NULL:
         return "empty (null)"
-    if tag == _INT:
+    if node.tag == _FLOAT and not math.isfinite(float(yaml.safe_load(node.value))):
+        return f"{node.value!r}"
+    if node.tag in (_INT, _FLOAT):
         return "a number"
-    if tag == _FLOAT:
-        return "a number"
-    if tag == "tag:yaml.org,2002:bool":
+    if node.tag == _BOOL:
         return "a boolean"
     return f"{node.value!r}"
 
 
-class _Validator:
-    """Walks the composed node tree of one file and collects :class:`ConfigProblem`."""
+class _Data:
+    """The composed nodes as plain data, and where each value and key came from."""
 
     def __init__(self, source: str) -> None:
         self.source = source
         self.problems: list[ConfigProblem] = []
-        self._constructor = yaml.SafeLoader("")
+        self.nodes: dict[Path_, Node] = {}
+        self.keys: dict[Path_, Node] = {}  # path of a mapping value -> its key's node
+        self._constructor = yaml.constructor.SafeConstructor()
 
-    # -- reporting ---------------------------------------------------------------------------
-
-    def problem(self, node: Node | int, rule: str | None, message: str) -> None:
-        line = node if isinstance(node, int) else _line(node)
-        self.problems.append(ConfigProblem(self.source, line, rule, message))
-
-    # -- primitive readers: return None (and record a problem) when the node is wrong ---------
-
-    def mapping(
-        self, node: Node, rule: str | None, what: str
-    ) -> dict[str, tuple[Node, Node]] | None:
-        """A mapping with string keys -> {key: (key_node, value_node)}; duplicates reported."""
-        if not isinstance(node, MappingNode):
-            self.problem(node, rule, f"{what} must be a mapping, not {_describe(node)}")
-            return None
-        out: dict[str, tuple[Node, Node]] = {}
-        for key_node, value_node in node.value:
-            if not isinstance(key_node, ScalarNode) or key_node.tag != _STR:
-                self.problem(key_node, rule, f"{what}: keys must be strings")
-                continue
-            key = str(key_node.value)
-            if key in out:
-                first = _line(out[key][0])
-                self.problem(key_node, rule, f"duplicate key '{key}' (first on line {first})")
-                continue
-            out[key] = (key_node, value_node)
-        return out
-
-    def string(self, node: Node, rule: str | None, what: str) -> str | None:
-        if not isinstance(node, ScalarNode) or node.tag != _STR:
-            self.problem(node, rule, f"{what} must be a string, not {_describe(node)}")
-            return None
-        value = str(node.value)
-        if not value.strip():
-            self.problem(node, rule, f"{what} must not be empty")
-            return None
-        return value
-
-    def choice(
-        self, node: Node, rule: str | None, what: str, options: tuple[str, ...]
-    ) -> str | None:
-        # The raw text counts, so an unquoted ``review: off`` (a YAML 1.1 boolean) still works.
-        if isinstance(node, ScalarNode) and str(node.value) in options:
-            return str(node.value)
-        shown = f"{node.value!r}" if isinstance(node, ScalarNode) else _describe(node)
-        self.problem(node, rule, f"{what} must be one of {', '.join(options)}, not {shown}")
-        return None
-
-    def number(self, node: Node, what: str, *, integer: bool) -> int | float | None:
-        allowed = (_INT,) if integer else (_INT, _FLOAT)
-        kind = "an integer" if integer else "a number"
-        if not isinstance(node, ScalarNode) or node.tag not in allowed:
-            self.problem(node, None, f"{what} must be {kind}, not {_describe(node)}")
-            return None
-        value = self._constructor.construct_object(node)
-        if (
-            not isinstance(value, int | float)
-            or isinstance(value, bool)
-            or not math.isfinite(value)
-        ):
-            self.problem(node, None, f"{what} must be {kind}")
-            return None
-        return value
-
-    def string_list(
-        self,
-        node: Node,
-        rule: str | None,
-        what: str,
-        check: Callable[[str], str | None] | None = None,
-        *,
-        allow_null: bool = False,
-        non_empty: bool = False,
-    ) -> tuple[str, ...] | None:
-        """A list of strings; ``check`` returns an error message for a bad item."""
-        if allow_null and isinstance(node, ScalarNode) and node.tag == _NULL:
-            return ()
-        if not isinstance(node, SequenceNode):
-            self.problem(node, rule, f"{what} must be a list, not {_describe(node)}")
-            return None
-        items: list[str] = []
-        ok = True
-        for item_node in node.value:
-            item = self.string(item_node, rule, f"each item of {what}")
-            if item is None:
-                ok = False
-                continue
-            if check is not None:
-                error = check(item)
-                if error is not None:
-                    self.problem(item_node, rule, f"{what}: {error}")
-                    ok = False
+    def value(self, node: Node, path: Path_ = ()) -> Any:
+        self.nodes[path] = node
+        if isinstance(node, MappingNode):
+            out: dict[str, Any] = {}
+            for key_node, value_node in node.value:
+                if not isinstance(key_node, ScalarNode) or key_node.tag != _STR:
+                    self.problems.append(
+                        ConfigProblem(self.source, _line(key_node), None, "keys must be strings")
+                    )
                     continue
-            items.append(item)
-        if ok and non_empty and not items:
-            self.problem(node, rule, f"{what} must list at least one entry")
-            return None
-        return tuple(items) if ok else None
+                key = str(key_node.value)
+                if key in out:
+                    first = _line(self.keys[(*path, key)])
+                    self.problems.append(
+                        ConfigProblem(
+                            self.source,
+                            _line(key_node),
+                            None,
+                            f"duplicate key '{key}' (first on line {first})",
+                        )
+                    )
+                    continue
+                self.keys[(*path, key)] = key_node
+                out[key] = self.value(value_node, (*path, key))
+            return out
+        if isinstance(node, SequenceNode):
+            return [self.value(item, (*path, i)) for i, item in enumerate(node.value)]
+        assert isinstance(node, ScalarNode)
+        if node.tag in (_INT, _FLOAT, _BOOL, _NULL):
+            value = self._constructor.construct_object(node)
+            if isinstance(value, float) and not math.isfinite(value):
+                return str(node.value)  # .inf/.nan: the schema says it is not a number
+            return value
+        return str(node.value)
 
-    # -- composite readers ---------------------------------------------------------------------
 
-    def path_filter(
-        self, node: Node, rule: str | None, what: str, default_include: tuple[str, ...]
-    ) -> PathFilter | None:
-        fields = self.mapping(node, rule, what)
-        if fields is None:
-            return None
-        include: tuple[str, ...] | None = default_include
-        exclude: tuple[str, ...] | None = ()
-        for key, (key_node, value_node) in fields.items():
-            if key == "include":
-                include = self.string_list(value_node, rule, f"{what}.include", _glob_error)
-            elif key == "exclude":
-                exclude = self.string_list(
-                    value_node, rule, f"{what}.exclude", _glob_error, allow_null=True
-                )
+# -- 2. shape: JSON Schema errors as FILE:LINE problems ------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _validator() -> jsonschema.protocols.Validator:
+    schema = config_schema()
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cast(jsonschema.protocols.Validator, cls(schema))
+
+
+_TYPE_NAMES = {
+    "object": "a mapping",
+    "array": "a list",
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "a boolean",
+}
+
+
+def _label(path: Path_) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out
+
+
+def _bound(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+class _Checker:
+    def __init__(self, data: _Data, document: Any) -> None:
+        self.data = data
+        self.document = document
+        self.problems = data.problems
+
+    # -- where a path points ----------------------------------------------------------------
+
+    def rule_label(self, path: Path_) -> tuple[str | None, Path_]:
+        """(rule id or ``rules[i]``, path inside the rule) for a path under ``rules``."""
+        if len(path) >= 2 and path[0] == "rules" and isinstance(path[1], int):
+            rules = self.document.get("rules") if isinstance(self.document, dict) else None
+            rule = rules[path[1]] if isinstance(rules, list) else None
+            rule_id = rule.get("id") if isinstance(rule, dict) else None
+            if isinstance(rule_id, str) and re.fullmatch(RULE_ID_PATTERN, rule_id):
+                return rule_id, path[2:]
+            return f"rules[{path[1]}]", path[2:]
+        return None, path
+
+    def node(self, path: Path_) -> Node:
+        while path not in self.data.nodes:
+            path = path[:-1]
+        return self.data.nodes[path]
+
+    def problem(self, path: Path_, message: str, *, key: bool = False) -> None:
+        node = self.data.keys.get(path) if key else None
+        node = node or self.node(path)
+        rule, _ = self.rule_label(path)
+        self.problems.append(ConfigProblem(self.data.source, _line(node), rule, message))
+
+    def what(self, path: Path_) -> str:
+        rule, inner = self.rule_label(path)
+        if rule is not None:
+            return _label(inner) or "a rule"
+        return _label(path) or "the configuration"
+
+    # -- one jsonschema error -> one problem --------------------------------------------------
+
+    def schema_error(self, error: jsonschema.ValidationError) -> None:
+        path: Path_ = tuple(error.absolute_path)
+        what = self.what(path)
+        node = self.node(path)
+        keyword_ = error.validator
+        value = error.validator_value
+        schema = error.schema if isinstance(error.schema, dict) else {}
+        instance = error.instance
+        if keyword_ == "type":
+            types = [value] if isinstance(value, str) else [t for t in value if t != "null"]
+            expected = " or ".join(_TYPE_NAMES.get(t, t) for t in types)
+            self.problem(path, f"{what} must be {expected}, not {_describe(node)}")
+        elif keyword_ == "enum":
+            shown = f"{node.value!r}" if isinstance(node, ScalarNode) else _describe(node)
+            options = ", ".join(str(v) for v in value)
+            self.problem(path, f"{what} must be one of {options}, not {shown}")
+        elif keyword_ == "const":
+            if path == ("version",):
+                self.problem(path, f"unsupported version {instance} (must be {value})")
             else:
-                self.problem(key_node, rule, f"unknown key '{key}' in {what} (include, exclude)")
-        if include is None or exclude is None:
-            return None
-        return PathFilter(include, exclude)
-
-    def aliases(self, node: Node) -> dict[str, str] | None:
-        if isinstance(node, ScalarNode) and node.tag == _NULL:
-            return {}
-        fields = self.mapping(node, None, "aliases")
-        if fields is None:
-            return None
-        out: dict[str, str] = {}
-        for key, (key_node, value_node) in fields.items():
-            if not is_dotted_name(key):
-                self.problem(key_node, None, f"aliases: {key!r} is not a dotted name")
-                continue
-            target = self.string(value_node, None, f"aliases.{key}")
-            if target is None:
-                continue
-            if not is_dotted_name(target):
-                self.problem(value_node, None, f"aliases.{key}: {target!r} is not a dotted name")
-                continue
-            out[key] = target
-        return out
-
-    def rule(self, node: Node, index: int) -> Rule | None:
-        label = f"rules[{index}]"
-        if not isinstance(node, MappingNode):
-            self.problem(node, label, f"a rule must be a mapping, not {_describe(node)}")
-            return None
-        before = len(self.problems)
-        fields = self.mapping(node, label, "rule")
-        assert fields is not None
-
-        rule_id: str | None = None
-        if "id" in fields:
-            id_node = fields["id"][1]
-            raw = id_node.value if isinstance(id_node, ScalarNode) else None
-            if isinstance(raw, str) and raw and id_node.tag == _STR:
-                if _RULE_ID.match(raw):
-                    rule_id = raw
-                    label = raw
+                self.problem(path, f"{what} must be {value}")
+        elif keyword_ == "required":
+            missing = [k for k in value if isinstance(instance, dict) and k not in instance]
+            rule, inner = self.rule_label(path)
+            for key in missing:
+                kind = instance.get("kind") if rule is not None and not inner else None
+                if isinstance(kind, str) and key not in COMMON_RULE_KEYS:
+                    self.problem(path, f"missing required key '{key}' for kind {kind}")
+                elif rule is not None or not path:
+                    self.problem(path, f"missing required key '{key}'")
                 else:
-                    self.problem(
-                        id_node,
-                        label,
-                        f"rule id {raw!r} must match [a-z0-9-]+ (e.g. ws-legacy-import)",
-                    )
-            else:
-                self.problem(id_node, label, f"rule id must be a string, not {_describe(id_node)}")
-        else:
-            self.problem(node, label, "missing required key 'id'")
-
-        kind: str | None = None
-        if "kind" in fields:
-            kind = self.choice(fields["kind"][1], label, "kind", RULE_KINDS)
-        else:
-            self.problem(node, label, "missing required key 'kind'")
-
-        message: str | None = None
-        if "message" in fields:
-            message = self.string(fields["message"][1], label, "message")
-        else:
-            self.problem(node, label, "missing required key 'message'")
-
-        severity: str | None = "error"
-        if "severity" in fields:
-            severity = self.choice(fields["severity"][1], label, "severity", SEVERITIES)
-
-        paths: PathFilter | None = PathFilter(("**",), ())
-        if "paths" in fields:
-            paths = self.path_filter(fields["paths"][1], label, "paths", ("**",))
-
-        for key, (key_node, _) in fields.items():
-            if key not in _ALL_RULE_KEYS:
-                self.problem(key_node, label, f"unknown key '{key}'")
-            elif kind is not None and key not in _COMMON_RULE_KEYS and key not in _KIND_KEYS[kind]:
-                valid = ", ".join(_KIND_KEYS[kind])
-                self.problem(
-                    key_node, label, f"key '{key}' does not apply to kind {kind} ({valid})"
-                )
-
-        symbols: tuple[str, ...] = ()
-        use: str | None = None
-        allow: tuple[str, ...] = ()
-        legacy: tuple[str, ...] = ()
-        ssot: tuple[str, ...] = ()
-        canonical: dict[str, str] = {}
-
-        def required(key: str) -> Node | None:
-            if key in fields:
-                return fields[key][1]
-            self.problem(node, label, f"missing required key '{key}' for kind {kind}")
-            return None
-
-        if kind in ("banned-import", "banned-annotation", "banned-call"):
-            sym_node = required("symbols")
-            if sym_node is not None:
-                symbols = (
-                    self.string_list(sym_node, label, "symbols", _dotted_error, non_empty=True)
-                    or ()
-                )
-            if "use" in fields:
-                use_node = fields["use"][1]
-                use = self.string(use_node, label, "use")
-                if use is not None and not is_dotted_name(use):
-                    self.problem(use_node, label, f"use: {use!r} is not a dotted name")
-                    use = None
-            if kind == "banned-call" and "allow" in fields:
-                allow = (
-                    self.string_list(
-                        fields["allow"][1], label, "allow", _glob_error, allow_null=True
-                    )
-                    or ()
-                )
-        elif kind == "dual-pattern":
-            for key in ("legacy", "ssot"):
-                key_node_ = required(key)
-                if key_node_ is not None:
-                    names = (
-                        self.string_list(key_node_, label, key, _dotted_error, non_empty=True) or ()
-                    )
-                    if key == "legacy":
-                        legacy = names
-                    else:
-                        ssot = names
-        elif kind == "canonical-definition":
-            sym_node = required("symbols")
-            if sym_node is not None:
-                canonical = self.canonical(sym_node, label)
-
-        if len(self.problems) > before:
-            return None
-        assert rule_id is not None and kind is not None and message is not None
-        assert severity is not None and paths is not None
-        return Rule(
-            id=rule_id,
-            kind=cast(RuleKind, kind),
-            message=message,
-            severity=cast(Severity, severity),
-            paths=paths,
-            symbols=symbols,
-            use=use,
-            allow=allow,
-            legacy=legacy,
-            ssot=ssot,
-            canonical=canonical,
-            line=_line(node),
-        )
-
-    def canonical(self, node: Node, label: str) -> dict[str, str]:
-        if not isinstance(node, MappingNode):
+                    self.problem(path, f"{what}: missing required key '{key}'")
+        elif keyword_ == "additionalProperties":
+            known = list(schema.get("properties", {}))
+            for key in instance if isinstance(instance, dict) else ():
+                if key in known:
+                    continue
+                rule, inner = self.rule_label(path)
+                if rule is not None and not inner:
+                    message = f"unknown key '{key}'"
+                elif not path:
+                    message = f"unknown key '{key}' ({', '.join(TOP_KEYS)})"
+                else:
+                    message = f"unknown key '{key}' in {what} ({', '.join(known)})"
+                self.problem((*path, key), message, key=True)
+        elif keyword_ == "not":
+            # A key of another kind, refused by this kind's ``then``.
+            rule_path = path[:-1]
+            rule = self.document["rules"][rule_path[1]]
+            kind = kind_keys(rule.get("kind"))
+            valid = ", ".join(kind.keys) if kind is not None else ""
             self.problem(
-                node,
-                label,
-                "symbols of a canonical-definition rule must be a mapping "
-                f"Name: path/of/canonical.py, not {_describe(node)}",
+                path, f"key '{path[-1]}' does not apply to kind {rule.get('kind')} ({valid})",
+                key=True,
             )
-            return {}
-        fields = self.mapping(node, label, "symbols") or {}
-        out: dict[str, str] = {}
-        for name, (key_node, value_node) in fields.items():
-            if not is_dotted_name(name):
-                self.problem(key_node, label, f"symbols: {name!r} is not a Python name")
-                continue
-            path = self.string(value_node, label, f"symbols.{name}")
-            if path is None:
-                continue
-            error = _repo_path_error(path)
-            if error is not None:
-                self.problem(value_node, label, f"symbols.{name}: {error}")
-                continue
-            out[name] = path
-        if not fields:
-            self.problem(node, label, "symbols must list at least one entry")
-        return out
-
-    # -- the document ----------------------------------------------------------------------
-
-    def document(self, root: Node) -> Config | None:
-        fields = self.mapping(root, None, "the configuration")
-        if fields is None:
-            return None
-        values: dict[str, Any] = {}
-        for key, (key_node, value_node) in fields.items():
-            if key not in _TOP_KEYS:
-                self.problem(key_node, None, f"unknown key '{key}' ({', '.join(_TOP_KEYS)})")
-                continue
-            if key == "version":
-                version = self.number(value_node, "version", integer=True)
-                if version is not None and version != 1:
-                    self.problem(value_node, None, f"unsupported version {version} (must be 1)")
-                values[key] = 1
-            elif key == "check_name":
-                values[key] = self.string(value_node, None, "check_name")
-            elif key == "fail_on":
-                values[key] = self.choice(value_node, None, "fail_on", _FAIL_ON)
-            elif key == "review":
-                values[key] = self.choice(value_node, None, "review", _REVIEW)
-            elif key == "max_review_comments":
-                count = self.number(value_node, "max_review_comments", integer=True)
-                if count is not None and count < 0:
-                    self.problem(value_node, None, "max_review_comments must be 0 or more")
-                values[key] = count
-            elif key == "file_time_budget":
-                budget = self.number(value_node, "file_time_budget", integer=False)
-                if budget is not None and not 0 < budget <= 60:
-                    self.problem(
-                        value_node, None, "file_time_budget must be more than 0 and at most 60"
-                    )
-                    budget = None
-                values[key] = None if budget is None else float(budget)
-            elif key == "limits":
-                values[key] = self.limits(value_node)
-            elif key == "paths":
-                values[key] = self.path_filter(value_node, None, "paths", ("**/*.py",))
-            elif key == "aliases":
-                values[key] = self.aliases(value_node)
-            elif key == "rules":
-                values[key] = self.rules(value_node)
-        if "tracking" in fields:
-            # After the rules: inventory rule ids and globs are checked against them.
-            key_node, value_node = fields["tracking"]
-            values["tracking"] = self.tracking(value_node, values.get("rules") or ())
-        if self.problems:
-            return None
-        return Config(source=self.source, **{k: v for k, v in values.items() if v is not None})
-
-    def limits(self, node: Node) -> Limits | None:
-        if isinstance(node, ScalarNode) and node.tag == _NULL:
-            return Limits()
-        fields = self.mapping(node, None, "limits")
-        if fields is None:
-            return None
-        values: dict[str, int | float] = {}
-        for key, (key_node, value_node) in fields.items():
-            if key not in LIMIT_BOUNDS:
+        elif keyword_ == "pattern":
+            if value == NON_BLANK:
+                self.problem(path, f"{what} must not be empty")
+            elif value == RULE_ID_PATTERN:
                 self.problem(
-                    key_node, None, f"unknown key '{key}' in limits ({', '.join(LIMIT_BOUNDS)})"
+                    path, f"rule id {instance!r} must match [a-z0-9-]+ (e.g. ws-legacy-import)"
                 )
-                continue
-            integer = key != "analysis_time_budget"
-            value = self.number(value_node, f"limits.{key}", integer=integer)
-            if value is None:
-                continue
-            low, high = LIMIT_BOUNDS[key]
-            if not low <= value <= high:
-                self.problem(
-                    value_node,
-                    None,
-                    f"limits.{key} must be from {low:.0f} to {high:.0f}, not {value}",
-                )
-                continue
-            values[key] = value if integer else float(value)
-        return Limits(**values)  # type: ignore[arg-type]
-
-    def tracking(self, node: Node, rules: tuple[Rule, ...]) -> Tracking | None:
-        if isinstance(node, ScalarNode) and node.tag == _NULL:
-            return Tracking()
-        fields = self.mapping(node, None, "tracking")
-        if fields is None:
-            return None
-        known = ("repositories", "closing_step", "inventory")
-        repositories: tuple[str, ...] = ()
-        closing: str | None = "last"
-        inventory: tuple[InventoryTarget, ...] = ()
-        for key, (key_node, value_node) in fields.items():
-            if key == "repositories":
-                repositories = tuple(
-                    r.lower()
-                    for r in self.string_list(
-                        value_node,
-                        None,
-                        "tracking.repositories",
-                        _repository_error,
-                        allow_null=True,
-                    )
-                    or ()
-                )
-            elif key == "closing_step":
-                closing = self.choice(value_node, None, "tracking.closing_step", ("last", "none"))
-            elif key == "inventory":
-                inventory = self.inventory(value_node, rules)
             else:
-                self.problem(
-                    key_node, None, f"unknown key '{key}' in tracking ({', '.join(known)})"
-                )
-        if closing is None:
-            return None
-        return Tracking(
-            repositories=repositories,
-            closing_step=cast(Any, closing),
-            inventory=inventory,
-        )
+                self.problem(path, f"{what}: {instance!r} does not match {value}")
+        elif keyword_ in ("minItems", "minProperties"):
+            self.problem(path, f"{what} must list at least one entry")
+        elif keyword_ in ("maxItems", "maxProperties"):
+            self.problem(path, f"{what} may list at most {value} entries")
+        elif keyword_ in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+            if path[-1:] == ("issue",):
+                self.problem(path, f"{what} must be an issue number")
+            else:
+                self.problem(path, self.bounds(what, schema, instance))
+        else:
+            self.problem(path, f"{what}: {error.message}")
 
-    def inventory(self, node: Node, rules: tuple[Rule, ...]) -> tuple[InventoryTarget, ...]:
-        if isinstance(node, ScalarNode) and node.tag == _NULL:
-            return ()
-        if not isinstance(node, SequenceNode):
-            self.problem(node, None, f"tracking.inventory must be a list, not {_describe(node)}")
-            return ()
-        ids = [rule.id for rule in rules]
-        out: list[InventoryTarget] = []
-        for index, item in enumerate(node.value):
-            what = f"tracking.inventory[{index}]"
-            fields = self.mapping(item, None, what)
-            if fields is None:
+    @staticmethod
+    def bounds(what: str, schema: Mapping[str, Any], instance: Any) -> str:
+        low, high = schema.get("minimum"), schema.get("maximum")
+        if "exclusiveMinimum" in schema and high is not None:
+            return (
+                f"{what} must be more than {_bound(schema['exclusiveMinimum'])} and at most "
+                f"{_bound(high)}"
+            )
+        if low is not None and high is not None:
+            return f"{what} must be from {_bound(low)} to {_bound(high)}, not {instance}"
+        if low is not None:
+            return f"{what} must be {_bound(low)} or more"
+        return f"{what} must be at most {high}"
+
+    # -- 3. meaning: what the schema cannot say ------------------------------------------------
+
+    def counts(self) -> bool:
+        """Rules and symbols within bounds (checked first: a huge list is one problem)."""
+        rules = self.document.get("rules")
+        if not isinstance(rules, list):
+            return True
+        if len(rules) > MAX_RULES:
+            self.problem(("rules",), f"at most {MAX_RULES} rules, not {len(rules)}", key=True)
+            return False
+        ok = True
+        for index, rule in enumerate(rules):
+            if not isinstance(rule, dict):
                 continue
-            issue: int | None = None
-            selected: list[str] = []
-            ok = True
-            for key, (key_node, value_node) in fields.items():
-                if key == "issue":
-                    number = self.number(value_node, f"{what}.issue", integer=True)
-                    if number is not None and number < 1:
-                        self.problem(value_node, None, f"{what}.issue must be an issue number")
-                    elif number is not None:
-                        issue = int(number)
-                elif key == "rules":
-                    patterns = self.string_list(value_node, None, f"{what}.rules", non_empty=True)
-                    if patterns is None:
-                        ok = False
-                        continue
-                    for pattern, pattern_node in zip(patterns, value_node.value, strict=True):
-                        matched = [i for i in ids if fnmatch.fnmatchcase(i, pattern)]
-                        if not matched:
-                            self.problem(
-                                pattern_node,
-                                None,
-                                f"{what}.rules: {pattern!r} names no rule of this file",
-                            )
-                            ok = False
-                        selected.extend(m for m in matched if m not in selected)
-                else:
-                    self.problem(key_node, None, f"unknown key '{key}' in {what} (issue, rules)")
-            if "issue" not in fields:
-                self.problem(item, None, f"{what}: missing required key 'issue'")
-            if "rules" not in fields:
-                self.problem(item, None, f"{what}: missing required key 'rules'")
-            if issue is not None and ok and selected:
-                out.append(InventoryTarget(issue=issue, rules=tuple(selected), line=_line(item)))
-        return tuple(out)
+            count = sum(
+                len(rule[key])
+                for key in ("symbols", "legacy", "ssot")
+                if isinstance(rule.get(key), list | dict)
+            )
+            if count > MAX_SYMBOLS:
+                self.problem(
+                    ("rules", index), f"at most {MAX_SYMBOLS} symbols per rule, not {count}"
+                )
+                ok = False
+        return ok
 
-    def rules(self, node: Node) -> tuple[Rule, ...]:
-        if isinstance(node, ScalarNode) and node.tag == _NULL:
-            return ()
-        if not isinstance(node, SequenceNode):
-            self.problem(node, None, f"rules must be a list, not {_describe(node)}")
-            return ()
-        rules: list[Rule] = []
-        seen: dict[str, int] = {}
-        for index, item in enumerate(node.value):
-            rule = self.rule(item, index)
-            # Duplicate ids are checked even for rules with other problems.
-            id_node = _rule_id_node(item)
-            if id_node is not None:
-                rule_id = str(id_node.value)
-                if rule_id in seen:
+    def strings(self, path: Path_) -> Iterator[tuple[Path_, str]]:
+        """The string items of the list at ``path`` (anything else the schema reported)."""
+        value = self.at(path)
+        if isinstance(value, list):
+            for i, item in enumerate(value):
+                if isinstance(item, str):
+                    yield (*path, i), item
+
+    def at(self, path: Path_) -> Any:
+        value: Any = self.document
+        for part in path:
+            found = (isinstance(value, dict) and part in value) or (
+                isinstance(part, int) and isinstance(value, list) and part < len(value)
+            )
+            if not found:
+                return None
+            value = value[part]
+        return value
+
+    def globs(self, path: Path_) -> None:
+        for item_path, pattern in self.strings(path):
+            try:
+                validate_glob(pattern)
+            except GlobError as exc:
+                self.problem(item_path, f"{self.what(path)}: {exc}")
+
+    def dotted(self, path: Path_) -> None:
+        for item_path, name in self.strings(path):
+            if not is_dotted_name(name):
+                self.problem(
+                    item_path,
+                    f"{self.what(path)}: {name!r} is not a dotted name (like package.module.Name)",
+                )
+
+    def meaning(self) -> None:
+        doc = self.document
+        for where in (("paths",),):
+            self.globs((*where, "include"))
+            self.globs((*where, "exclude"))
+        aliases = doc.get("aliases")
+        if isinstance(aliases, dict):
+            for name, target in aliases.items():
+                if not is_dotted_name(name):
+                    self.problem(("aliases", name), f"aliases: {name!r} is not a dotted name",
+                                 key=True)
+                elif isinstance(target, str) and not is_dotted_name(target):
                     self.problem(
-                        id_node,
-                        rule_id,
-                        f"duplicate rule id '{rule_id}' "
-                        f"(lines {seen[rule_id]} and {_line(id_node)})",
+                        ("aliases", name), f"aliases.{name}: {target!r} is not a dotted name"
+                    )
+        rules = doc.get("rules")
+        seen: dict[str, int] = {}
+        for index, rule in enumerate(rules if isinstance(rules, list) else ()):
+            if not isinstance(rule, dict):
+                continue
+            at: Path_ = ("rules", index)
+            self.globs((*at, "paths", "include"))
+            self.globs((*at, "paths", "exclude"))
+            self.globs((*at, "allow"))
+            kind = rule.get("kind")
+            if kind == "canonical-definition":
+                symbols = rule.get("symbols")
+                for name, path in symbols.items() if isinstance(symbols, dict) else ():
+                    if not is_dotted_name(name):
+                        self.problem((*at, "symbols", name),
+                                     f"symbols: {name!r} is not a Python name", key=True)
+                    elif isinstance(path, str) and (error := _repo_path_error(path)):
+                        self.problem((*at, "symbols", name), f"symbols.{name}: {error}")
+            else:
+                for key in ("symbols", "legacy", "ssot"):
+                    self.dotted((*at, key))
+            use = rule.get("use")
+            if isinstance(use, str) and use.strip() and not is_dotted_name(use):
+                self.problem((*at, "use"), f"use: {use!r} is not a dotted name")
+            rule_id = rule.get("id")
+            if isinstance(rule_id, str) and rule_id:
+                id_line = _line(self.node((*at, "id")))
+                if rule_id in seen:
+                    self.problems.append(
+                        ConfigProblem(
+                            self.data.source,
+                            id_line,
+                            rule_id,
+                            f"duplicate rule id '{rule_id}' (lines {seen[rule_id]} and {id_line})",
+                        )
                     )
                 else:
-                    seen[rule_id] = _line(id_node)
-            if rule is not None:
-                rules.append(rule)
-        return tuple(rules)
+                    seen[rule_id] = id_line
+        tracking = doc.get("tracking")
+        if not isinstance(tracking, dict):
+            return
+        for item_path, name in self.strings(("tracking", "repositories")):
+            if not is_repository_name(name):
+                self.problem(
+                    item_path,
+                    f"tracking.repositories: {name!r} is not a repository (owner/name)",
+                )
+        inventory = tracking.get("inventory")
+        for index in range(len(inventory) if isinstance(inventory, list) else 0):
+            target_path: Path_ = ("tracking", "inventory", index, "rules")
+            for item_path, pattern in self.strings(target_path):
+                if not any(fnmatch.fnmatchcase(i, pattern) for i in seen):
+                    self.problem(
+                        item_path,
+                        f"{self.what(target_path)}: {pattern!r} names no rule of this file",
+                    )
 
 
-def _rule_id_node(node: Node) -> ScalarNode | None:
-    if not isinstance(node, MappingNode):
-        return None
-    for key_node, value_node in node.value:
-        if (
-            isinstance(key_node, ScalarNode)
-            and key_node.value == "id"
-            and isinstance(value_node, ScalarNode)
-            and value_node.tag == _STR
-            and value_node.value
-        ):
-            return value_node
-    return None
-
-
-def _glob_error(pattern: str) -> str | None:
-    try:
-        validate_glob(pattern)
-    except GlobError as exc:
-        return str(exc)
-    return None
-
-
-def _repository_error(name: str) -> str | None:
-    if is_repository_name(name):
-        return None
-    return f"{name!r} is not a repository (owner/name)"
-
-
-def _dotted_error(name: str) -> str | None:
-    if is_dotted_name(name):
-        return None
-    return f"{name!r} is not a dotted name (like package.module.Name)"
+def is_dotted_name(name: str) -> bool:
+    """``a.b.C``: non-empty identifiers separated by dots, none a Python keyword."""
+    parts = name.split(".")
+    return all(p.isidentifier() and not keyword.iskeyword(p) for p in parts)
 
 
 def _repo_path_error(path: str) -> str | None:
@@ -649,6 +572,91 @@ def _repo_path_error(path: str) -> str | None:
     if any(part in ("", ".", "..") for part in path.split("/")):
         return f"{path!r} must be a plain relative path (no '.', '..' or empty parts)"
     return None
+
+
+# -- building the Config (only from a document without problems) --------------------------------
+
+
+def _path_filter(value: Any, default_include: tuple[str, ...]) -> PathFilter:
+    if value is None:
+        return PathFilter(default_include, ())
+    include = value.get("include")
+    return PathFilter(
+        tuple(include) if include is not None else default_include,
+        tuple(value.get("exclude") or ()),
+    )
+
+
+def _rule(value: dict[str, Any], line: int) -> Rule:
+    kind = value["kind"]
+    canonical = kind == "canonical-definition"
+    return Rule(
+        id=value["id"],
+        kind=kind,
+        message=value["message"],
+        severity=value.get("severity", "error"),
+        paths=_path_filter(value.get("paths"), ("**",)),
+        symbols=() if canonical else tuple(value.get("symbols") or ()),
+        use=value.get("use"),
+        allow=tuple(value.get("allow") or ()),
+        legacy=tuple(value.get("legacy") or ()),
+        ssot=tuple(value.get("ssot") or ()),
+        canonical=dict(value["symbols"]) if canonical else {},
+        line=line,
+    )
+
+
+def _build(doc: dict[str, Any], data: _Data) -> Config:
+    values: dict[str, Any] = {}
+    for key in ("check_name", "fail_on", "review", "max_review_comments"):
+        if key in doc:
+            values[key] = doc[key]
+    if "file_time_budget" in doc:
+        values["file_time_budget"] = float(doc["file_time_budget"])
+    if "paths" in doc:
+        values["paths"] = _path_filter(doc["paths"], ("**/*.py",))
+    rules = tuple(
+        _rule(rule, _line(data.nodes[("rules", i)]))
+        for i, rule in enumerate(doc.get("rules") or ())
+    )
+    values["rules"] = rules
+    values["aliases"] = dict(doc.get("aliases") or {})
+    limits: dict[str, Any] = dict(doc.get("limits") or {})
+    if "analysis_time_budget" in limits:
+        limits["analysis_time_budget"] = float(limits["analysis_time_budget"])
+    values["limits"] = Limits(**limits)
+    tracking = doc.get("tracking") or {}
+    ids = [r.id for r in rules]
+    inventory = []
+    for i, target in enumerate(tracking.get("inventory") or ()):
+        selected: list[str] = []
+        for pattern in target["rules"]:
+            selected.extend(m for m in ids if fnmatch.fnmatchcase(m, pattern) and m not in selected)
+        inventory.append(
+            InventoryTarget(
+                issue=target["issue"],
+                rules=tuple(selected),
+                line=_line(data.nodes[("tracking", "inventory", i)]),
+            )
+        )
+    values["tracking"] = Tracking(
+        repositories=tuple(r.lower() for r in tracking.get("repositories") or ()),
+        closing_step=tracking.get("closing_step", "last"),
+        inventory=tuple(inventory),
+    )
+    return Config(source=data.source, **values)
+
+
+def _raise(problems: list[ConfigProblem], source: str) -> None:
+    unique = list(dict.fromkeys(problems))
+    unique.sort(key=lambda p: p.line)
+    if len(unique) > MAX_PROBLEMS:
+        more = len(unique) - MAX_PROBLEMS
+        unique = [
+            *unique[:MAX_PROBLEMS],
+            ConfigProblem(source, unique[MAX_PROBLEMS].line, None, f"... and {more} more problems"),
+        ]
+    raise ConfigError(unique)
 
 
 def load_config_text(text: str, source: str) -> Config:
@@ -666,24 +674,22 @@ def load_config_text(text: str, source: str) -> Config:
         )
     if text.startswith("\ufeff"):
         text = text[1:]
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else 1
-        what = " ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
-        raise ConfigError(
-            [ConfigProblem(source, line, None, f"YAML syntax error: {what}")]
-        ) from None
-    except yaml.YAMLError as exc:
-        raise ConfigError([ConfigProblem(source, 1, None, f"YAML error: {exc}")]) from None
+    root = _compose(text, source)
     if root is None:
         raise ConfigError([ConfigProblem(source, 1, None, "the configuration is empty")])
-    validator = _Validator(source)
-    config = validator.document(root)
-    if config is None or validator.problems:
-        raise ConfigError(sorted(validator.problems, key=lambda p: p.line))
-    return config
+    data = _Data(source)
+    doc = data.value(root)
+    checker = _Checker(data, doc)
+    if not isinstance(doc, dict):
+        checker.problem((), f"the configuration must be a mapping, not {_describe(root)}")
+        _raise(data.problems, source)
+    if checker.counts():
+        for error in _validator().iter_errors(doc):
+            checker.schema_error(error)
+        checker.meaning()
+    if data.problems:
+        _raise(data.problems, source)
+    return _build(doc, data)
 
 
 def load_config_file(path: Path) -> Config:

@@ -1,4 +1,4 @@
-"""`/ssot ...` commands in pull request comments (contract §6, §8).
+"""`/ssot ...` commands in pull request comments (docs/behaviour.md §6, §8).
 
 One reply at most per comment, however many `/ssot` lines it holds; at most
 ``RECHECK_LIMIT`` `/ssot recheck` comments per user per PR in ``RECHECK_WINDOW`` seconds start

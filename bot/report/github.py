@@ -317,8 +317,8 @@ def check_run_report(
     files_checked: int,
     fixed: int = 0,
 ) -> CheckRunReport:
-    """The completed check run for one analysis (contract §4.3). ``fixed``: findings the bot
-    commented on that are gone now (docs/behaviour.md §12)."""
+    """The completed check run for one analysis (docs/behaviour.md §4.3). ``fixed``: findings
+    the bot commented on that are gone now (docs/behaviour.md §12)."""
     new = [v for v in violations if v.new]
     old = [v for v in violations if not v.new]
     conclusion = "failure" if fails(violations, config.fail_on) else "success"

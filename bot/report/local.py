@@ -138,7 +138,7 @@ def format_text(
 def json_document(
     results: Sequence[FileResult], files_checked: int | None = None
 ) -> dict[str, Any]:
-    """The contract's JSON shape as a dict."""
+    """The JSON shape of docs/behaviour.md §1 as a dict."""
     return {
         "violations": [v.to_json() for v in all_violations(results)],
         "files_checked": len(results) if files_checked is None else files_checked,

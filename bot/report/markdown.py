@@ -1,4 +1,4 @@
-"""Echoing user text safely in the bot's comments (contract §8).
+"""Echoing user text safely in the bot's comments (docs/behaviour.md §8).
 
 Text a user wrote (a link line, a command, a step title) appears in the bot's comments only as
 a code span built here: nothing inside a code span renders as a mention, a link, an image,

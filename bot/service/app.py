@@ -1,8 +1,8 @@
 """The aiohttp application: ``POST WEBHOOK_PATH``, ``GET /healthz``, ``GET /metrics``.
 
 Where a webhook enters. The endpoint only verifies, deduplicates and hands the event to the
-router in the background; it answers in milliseconds. Refusals in the contract's order:
-413 (before reading past 25 MiB), 401, 415, 400.
+router in the background; it answers in milliseconds. Refusals in the order of
+docs/behaviour.md §3: 413 (before reading past 25 MiB), 401, 415, 400.
 
 The app is composed where the process starts (:mod:`bot.service.main`, the demo, the tests):
 ``create_app(bot, router)`` takes the gidgethub router, so this HTTP layer imports no handler.

@@ -1,9 +1,9 @@
 """Background work: per-key coalescing queue, keyed locks, and the thread that feeds the
 process pool.
 
-Coalescing (contract §4): triggers for a key whose job is queued and not yet started merge into
-it; a trigger arriving while that key's job runs queues exactly one follow-up. Jobs read the
-newest state when they start, so merging loses nothing.
+Coalescing (docs/behaviour.md §4): triggers for a key whose job is queued and not yet started
+merge into it; a trigger arriving while that key's job runs queues exactly one follow-up. Jobs
+read the newest state when they start, so merging loses nothing.
 """
 
 from __future__ import annotations

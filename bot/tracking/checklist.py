@@ -1,7 +1,7 @@
 """The task list of a tracking issue: parse it, tick steps, move them between sections.
 
-Pure functions over the issue body (``str``); contract §5 and §9. Every edit is line-based and
-touches only the lines it owns: the boxes of the steps it ticks, the status at the end of a
+Pure functions over the issue body (``str``); docs/behaviour.md §5 and §9. Every edit is line-based
+and touches only the lines it owns: the boxes of the steps it ticks, the status at the end of a
 heading step it completes, the blocks it moves (a step line with its nested lines), and the
 ``Last Updated`` / ``Next Action`` lines. Every other byte, including each line's own ending
 (LF or CRLF), trailing spaces, non-ASCII text and a missing final newline, stays as it was.
@@ -773,8 +773,8 @@ def complete_steps(
     body: str, steps: Sequence[str], *, pr_number: int, merged_on: datetime.date,
     pr_ref: str | None = None,
 ) -> Edit:
-    """Tick the linked steps (merge of PR ``pr_number`` on ``merged_on``); contract §5, §9.
-    ``pr_ref`` names the PR in the footer when it is not in the issue's repository."""
+    """Tick the linked steps (merge of PR ``pr_number`` on ``merged_on``); docs/behaviour.md
+    §5, §9. ``pr_ref`` names the PR in the footer when it is not in the issue's repository."""
     doc = _parse_doc(body)
     res = _resolve(doc, steps)
     marked: set[int] = set()

@@ -10,8 +10,8 @@ fenced code blocks, HTML comments (PR templates) and block quotes are ignored. W
 ``SSOT-Tracking`` lines, each pairs with the ``SSOT-Step`` lines that follow it; with one, the
 order does not matter.
 
-Closing keywords (contract §9): ``Closes #N`` (GitHub's keywords close, closes, closed, fix,
-fixes, fixed, resolve, resolves, resolved; any case; ``owner/repo#N`` or the issue's URL too)
+Closing keywords (docs/behaviour.md §9): ``Closes #N`` (GitHub's keywords close, closes, closed,
+fix, fixes, fixed, resolve, resolves, resolved; any case; ``owner/repo#N`` or the issue's URL too)
 link the issue as a *closing* link: on merge, if it is a tracking issue, the steps of the body's
 ``SSOT-Step:`` line (when no ``SSOT-Tracking:`` line claims them) or its last step.
 

@@ -1,4 +1,4 @@
-"""Tracking issues (contract §5, §8, §9): a merged PR ticks its linked steps; an opened /
+"""Tracking issues (docs/behaviour.md §5, §8, §9): a merged PR ticks its linked steps; an opened /
 reopened / edited / ready PR moves a PENDING step to IN PROGRESS; bad links get one comment on
 the PR.
 

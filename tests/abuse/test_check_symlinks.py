@@ -1,4 +1,5 @@
-"""`ssot-bot check` never reads outside ``--root`` through a symbolic link (contract §8)."""
+"""`ssot-bot check` never reads outside ``--root`` through a symbolic link
+(docs/behaviour.md §8)."""
 
 from __future__ import annotations
 

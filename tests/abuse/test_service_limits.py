@@ -1,5 +1,5 @@
-"""Attacks on the service's limits (contract §8), each through the real service on loopback and
-the GitHub emulator: hostile files and PRs, a hostile anonymous client, retargeted PRs, and
+"""Attacks on the service's limits (docs/behaviour.md §8), each through the real service on loopback
+and the GitHub emulator: hostile files and PRs, a hostile anonymous client, retargeted PRs, and
 deliveries that fail.
 
 The bounds asserted here are the issue's (generous for a loaded 2-core machine); speed itself is

@@ -1,5 +1,5 @@
-"""Who can make the bot write where (contract §8), attacked through the real service and the
-GitHub emulator: cross-repository links, a fork's PR aimed at a private repository of the same
+"""Who can make the bot write where (docs/behaviour.md §8), attacked through the real service and
+the GitHub emulator: cross-repository links, a fork's PR aimed at a private repository of the same
 installation, forged markers, mentions and links echoed, command floods, drive-by PRs."""
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from bot.handlers import router
 from bot.service.app import EndpointLimits, serving
 from bot.service.context import Bot
 from bot.settings import Settings
-from ssot_emulator import EmulatorServer, GitHubEmulator
+from ssot_emulator import OPENAPI_SUBSET, EmulatorServer, GitHubEmulator
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -70,7 +70,7 @@ async def running(files: Mapping[str, str | bytes] | None = None, *, workers: in
                   limits: EndpointLimits | None = None) -> AsyncIterator[Harness]:
     """Emulator + service on loopback. On exit, no request the bot made may have failed the
     OpenAPI check. ``settings`` overrides :class:`Settings` fields, ``limits`` the endpoint's."""
-    emu = GitHubEmulator(DATA / "openapi-subset.json" if validate else None)
+    emu = GitHubEmulator(OPENAPI_SUBSET if validate else None)
     emu.validate_responses = validate
     emu.add_installation(INSTALLATION, REPO.split("/")[0])
     emu.add_repo(REPO, dict(example_files() if files is None else files),

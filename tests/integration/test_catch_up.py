@@ -21,7 +21,7 @@ from bot.service.app import serving
 from bot.service.context import Bot
 from bot.settings import Settings
 from bot.usecases.reconcile import Reconciler
-from ssot_emulator import EmulatorServer, GitHubEmulator
+from ssot_emulator import OPENAPI_SUBSET, EmulatorServer, GitHubEmulator
 from ssot_emulator.state import CheckRun
 from tests.integration.harness import (
     DATA,
@@ -44,7 +44,7 @@ def base_files() -> dict[str, bytes]:
 
 
 def emulator() -> GitHubEmulator:
-    emu = GitHubEmulator(DATA / "openapi-subset.json")
+    emu = GitHubEmulator(OPENAPI_SUBSET)
     emu.validate_responses = True
     return emu
 

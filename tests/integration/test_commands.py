@@ -1,5 +1,6 @@
-"""`/ssot` commands in PR comments and re-runs from the checks UI, end to end (contract §4, §6):
-signed webhooks over HTTP into the real service, GitHub played by the OpenAPI-checked emulator."""
+"""`/ssot` commands in PR comments and re-runs from the checks UI, end to end
+(docs/behaviour.md §4, §6): signed webhooks over HTTP into the real service, GitHub played by
+the OpenAPI-checked emulator."""
 
 from __future__ import annotations
 
@@ -160,7 +161,8 @@ async def test_several_commands_in_one_comment_get_one_reply() -> None:
                 "/ssot recheck\n")
         comment_id = await comment(h, number, body)
         assert sorted(reactions(h, comment_id)) == ["confused", "eyes"]
-        [reply] = replies(h, number)  # one reply per comment (contract §8): help and unknown
+        # one reply per comment (docs/behaviour.md §8): help and unknown
+        [reply] = replies(h, number)
         assert "frobnicate" in reply and "/ssot recheck" in reply
         assert len(h.emu.check_runs(REPO)) == 2
         assert len(h.calls("POST", f"/issues/comments/{comment_id}/reactions")) == 2

@@ -152,7 +152,7 @@ async def test_sub_steps_roll_up_into_their_parent() -> None:
         assert body.index("- [x] **Step 1**") < body.index("IN PROGRESS")
 
 
-# --- contract §9: closing keywords and the real formats, end to end -----------------------------
+# --- docs/behaviour.md §9: closing keywords and the real formats, end to end -----------------
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "tracking" / "examples"
 

@@ -1,4 +1,4 @@
-"""The webhook endpoint's answers (contract §3), over real HTTP to the real aiohttp app."""
+"""The webhook endpoint's answers (docs/behaviour.md §3), over real HTTP to the real aiohttp app."""
 
 from __future__ import annotations
 

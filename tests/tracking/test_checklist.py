@@ -1,4 +1,5 @@
-"""The checklist editor against the seed tracking issue and the edge cases of contract §5."""
+"""The checklist editor against the seed tracking issue and the edge cases of
+docs/behaviour.md §5."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Every format of contract §9 in a small body of its own: recognised, ticked, moved and its
-footer rewritten in its own style; precedence, title links, boxless steps, sections."""
+"""Every format of docs/behaviour.md §9 in a small body of its own: recognised, ticked, moved and
+its footer rewritten in its own style; precedence, title links, boxless steps, sections."""
 
 from __future__ import annotations
 

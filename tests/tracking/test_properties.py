@@ -1,8 +1,8 @@
 """Property: the editor never changes a byte it does not own, nor the final-newline state.
 
-Bodies are generated from the wider grammar of contract §9: prose (unicode, trailing spaces),
-headings (group headings by every word and emoji, with random decoration; step headings with
-and without a status, bold or not, Step/Phase/Stage), task items (steps in every label style
+Bodies are generated from the wider grammar of docs/behaviour.md §9: prose (unicode, trailing
+spaces), headings (group headings by every word and emoji, with random decoration; step headings
+with and without a status, bold or not, Step/Phase/Stage), task items (steps in every label style
 with sub-items ``N.M`` with or without a colon, other tasks), ordered lists of status emoji,
 fenced code holding fake tasks, footers in every style, with random LF/CRLF endings and an
 optional final newline. After ``complete_steps``/``start_steps``, the non-empty lines nobody
