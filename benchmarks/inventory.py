@@ -142,6 +142,7 @@ class PeakMemory(threading.Thread):
 
 
 async def bench(count: int, changed: int) -> None:
+    from bot.handlers import router
     from bot.service.app import serving
     from bot.service.context import Bot
     from bot.settings import Settings
@@ -163,7 +164,7 @@ async def bench(count: int, changed: int) -> None:
                             api_url=url, state_dir=state)
         bot = Bot(settings)
         bot.store = open_store(state)
-        async with serving(bot) as bot_url:
+        async with serving(bot, router) as bot_url:
             await bot.idle()  # the pool's warm-up
             memory = PeakMemory(exclude=emulator.pid or -1)
             memory.start()

@@ -691,6 +691,9 @@ async def measure(args: argparse.Namespace, children: Children, workdir: Path) -
         "PRIVATE_KEY": base64.b64encode(info["private_key"].encode("ascii")).decode("ascii"),
         "WEBHOOK_SECRET": secret, "GITHUB_API_URL": info["api_url"], "HOST": "127.0.0.1",
         "PORT": str(port), "LOG_LEVEL": "WARNING",
+        # no catch-up pass: at start it would analyse the emulator's open PRs on its own and
+        # mix those requests into what (a) and (b) measure (benchmarks/catch_up.py measures it)
+        "SSOT_RECONCILE_MINUTES": "0",
         **({"PYTHONASYNCIODEBUG": "1"} if args.asyncio_debug else {})}))
     service_base = f"http://127.0.0.1:{port}"
     timeout = aiohttp.ClientTimeout(total=10)
