@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import libcst as cst
@@ -51,13 +51,45 @@ class _Group:
     owned: tuple[str, ...]
     scanned: bool  # every literal is an identifier, so the word scan sees it
     words_only: bool  # the pattern is "one of the literals as a word": the scan decides
+    pairs: Mapping[str, frozenset[str]] | None  # see Need.pairs (None: no pairing test)
+    inside: tuple[str, ...]  # see Need.inside
 
-    def exempt(self, text: str, top: str, module: str | None) -> bool:
+    def paired(self, text: str, top: str, present: set[str]) -> bool:
+        """The file names a last word together with a package of a name ending in it (or
+        imports relatively inside such a package)."""
+        if self.pairs is None:
+            return True
+        relative: bool | None = None
+        for word in present:
+            heads = self.pairs.get(word)
+            if heads is None:
+                continue
+            if not heads.isdisjoint(present):
+                return True
+            if top in heads:
+                if relative is None:
+                    relative = _RELATIVE.search(text) is not None
+                if relative:
+                    return True
+        return False
+
+    def exempt(self, text: str, top: str, module: str | None, present: set[str]) -> bool:
         """The file may match without naming any word of the need."""
         if module is not None and any(o.startswith(module + ".") for o in self.owned):
             return True  # the file's own definitions may be the symbols
-        # relative imports reach the package's symbols without naming it
-        return top in self.packages and _RELATIVE.search(text) is not None
+        # relative imports reach the package's names without naming it (with pairs: a name of
+        # this package whose last word the file holds)
+        if (
+            top in self.packages
+            and (self.pairs is None or any(top in self.pairs.get(w, ()) for w in present))
+            and _RELATIVE.search(text) is not None
+        ):
+            return True
+        return (
+            module is not None
+            and any(module.startswith(n + ".") for n in self.inside)
+            and _RELATIVE.search(text) is not None
+        )
 
 
 _RELATIVE = re.compile(r"(?<!\w)from[\s\\]+\.")
@@ -82,6 +114,11 @@ _CACHE: dict[int, _Compiled] = {}
 def _group(need: Need) -> _Group:
     scanned = all(w.isidentifier() for w in need.literals)
     words_only = scanned and need.pattern == words(need.literals)
+    pairs = need.pairs
+    if pairs is not None and not all(
+        w.isidentifier() for k, v in pairs.items() for w in (k, *v)
+    ):
+        pairs = None  # the word scan cannot see every word: no pairing test
     return _Group(
         need.literals,
         re.compile(need.pattern),
@@ -89,6 +126,8 @@ def _group(need: Need) -> _Group:
         tuple(need.owned),
         scanned,
         words_only,
+        pairs,
+        tuple(need.inside),
     )
 
 
@@ -104,6 +143,10 @@ def _compiled(config: Config) -> _Compiled:
     }
     literals = {
         w for groups in required.values() for g in groups if g.scanned for w in g.literals
+    }
+    literals |= {
+        w for groups in required.values() for g in groups if g.pairs is not None
+        for k, v in g.pairs.items() for w in (k, *v)
     }
     alternation = "|".join(re.escape(w) for w in sorted(literals, key=lambda w: (-len(w), w)))
     scan = re.compile(rf"\b(?:{alternation or '(?!)'})\b", re.ASCII)
@@ -137,9 +180,11 @@ def may_match(
     top, module = _top_and_module(path)
     confirm: list[_Group] = []
     for g in groups:  # set lookups first; a regex only when every word test passed
-        if g.exempt(text, top, module):
+        if g.exempt(text, top, module, present):
             continue
         if g.scanned and g.literals.isdisjoint(present):
+            return False
+        if not g.paired(text, top, present):
             return False
         if not g.words_only:
             confirm.append(g)

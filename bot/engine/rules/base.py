@@ -131,6 +131,12 @@ class Need:
     pattern: str
     packages: frozenset[str] = frozenset()
     owned: frozenset[str] = frozenset()
+    # last component -> the top-level packages of the names ending in it: a file must name one
+    # such pair (or import relatively inside that package), not any last word and any package
+    pairs: Mapping[str, frozenset[str]] | None = None
+    # needed nothing either: a file with a relative import that lies inside one of these names
+    # (``from . import x`` inside a listed module names neither it nor its last component)
+    inside: frozenset[str] = frozenset()
 
 
 def words(names: Iterable[str]) -> str:
@@ -149,10 +155,12 @@ def needs_for(symbols: Sequence[str], aliases: AliasTable) -> tuple[Need, ...]:
     lasts: set[str] = set()
     heads: set[str] = set()
     single: set[str] = set()
+    pairs: dict[str, set[str]] = {}
     names = (*symbols, *(k for s in symbols for k in aliases.keys_reaching(s)))
     for name in names:
         lasts.add(last_component(name))
         heads.add(name.partition(".")[0])
+        pairs.setdefault(last_component(name), set()).add(name.partition(".")[0])
         if "." not in name:
             single.add(name)
     lasts.discard("")
@@ -166,9 +174,13 @@ def needs_for(symbols: Sequence[str], aliases: AliasTable) -> tuple[Need, ...]:
             words(single) if single else "(?!)",
         )
     )
+    # a re-export's own module names it in its import: only a symbol's module is exempt
+    owned = frozenset(symbols)
     return (
-        Need(frozenset(lasts), reference, frozenset(heads), frozenset(names)),
-        Need(frozenset(heads), words(heads), frozenset(heads), frozenset(names)),
+        Need(frozenset(lasts), reference, frozenset(heads), owned,
+             {k: frozenset(v) for k, v in pairs.items()}, frozenset(names)),
+        Need(frozenset(heads), words(heads), frozenset(heads), owned,
+             {k: frozenset(v) for k, v in pairs.items()}),
     )
 
 
