@@ -22,7 +22,7 @@ from bot.config.globs import path_matches
 from bot.config.model import Config, Rule
 from bot.engine.fingerprint import with_fingerprints
 from bot.engine.model import FileError, FileResult, Violation
-from bot.engine.names import AliasTable, module_of_path
+from bot.engine.names import AliasTable, module_of_path, prefixes
 from bot.engine.rules import KINDS
 from bot.engine.rules.base import Finding, ImportFix, NameFix, Need, words
 from bot.engine.rules.facts import Facts, Span, collect, positions
@@ -48,11 +48,11 @@ class _Group:
     literals: frozenset[str]
     pattern: re.Pattern[str]
     packages: frozenset[str]
-    owned: tuple[str, ...]
+    owned: frozenset[str]  # proper dotted prefixes of Need.owned (modules holding one)
     scanned: bool  # every literal is an identifier, so the word scan sees it
     words_only: bool  # the pattern is "one of the literals as a word": the scan decides
     pairs: Mapping[str, frozenset[str]] | None  # see Need.pairs (None: no pairing test)
-    inside: tuple[str, ...]  # see Need.inside
+    inside: frozenset[str]  # see Need.inside
 
     def paired(self, text: str, top: str, present: set[str]) -> bool:
         """The file names a last word together with a package of a name ending in it (or
@@ -75,7 +75,7 @@ class _Group:
 
     def exempt(self, text: str, top: str, module: str | None, present: set[str]) -> bool:
         """The file may match without naming any word of the need."""
-        if module is not None and any(o.startswith(module + ".") for o in self.owned):
+        if module is not None and module in self.owned:
             return True  # the file's own definitions may be the symbols
         # relative imports reach the package's names without naming it (with pairs: a name of
         # this package whose last word the file holds)
@@ -87,7 +87,7 @@ class _Group:
             return True
         return (
             module is not None
-            and any(module.startswith(n + ".") for n in self.inside)
+            and any(p in self.inside for p in prefixes(module) if p != module)
             and _RELATIVE.search(text) is not None
         )
 
@@ -123,11 +123,11 @@ def _group(need: Need) -> _Group:
         need.literals,
         re.compile(need.pattern),
         need.packages,
-        tuple(need.owned),
+        frozenset(p for o in need.owned for p in prefixes(o) if p != o),
         scanned,
         words_only,
         pairs,
-        tuple(need.inside),
+        frozenset(need.inside),
     )
 
 
