@@ -223,11 +223,8 @@ def check_main(args: argparse.Namespace) -> int:
     root = Path(args.root)
     if not root.is_dir():
         return _fail(f"--root {args.root}: not a directory")
-    try:
-        config = _load_config(root, args.config)
-    except ConfigError as exc:
-        for problem in exc.problems:
-            print(str(problem), file=sys.stderr)
+    config = load_config_or_report(root, args.config)
+    if config is None:
         return 2
     try:
         added = _diff(root, args)
@@ -304,6 +301,17 @@ def _mark(result: FileResult, added: frozenset[int] | None) -> FileResult:
         error=result.error,
         parsed=result.parsed,
     )
+
+
+def load_config_or_report(root: Path, config_arg: str | None) -> Config | None:
+    """The configuration for ``root``, or None once every problem is printed on stderr as
+    ``FILE:LINE: [rule-id] what is wrong`` (exit 2)."""
+    try:
+        return _load_config(root, config_arg)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(str(problem), file=sys.stderr)
+        return None
 
 
 def _load_config(root: Path, config_arg: str | None) -> Config:

@@ -491,8 +491,8 @@ class Repo:
         }
         return Tree(str(data["sha"]), files, bool(data.get("truncated")))
 
-    async def file_at(self, path: str, ref: str) -> bytes | None:
-        """A file's bytes at ``ref``, or None when it does not exist there."""
+    async def _content_entry(self, path: str, ref: str) -> dict[str, Any] | None:
+        """The contents API's entry of the file at ``ref``; None when there is no such file."""
         try:
             data = await self._get("/repos/{owner}/{repo}/contents/{+path}{?ref}", path=path,
                                    ref=ref)
@@ -502,30 +502,30 @@ class Repo:
             raise
         if not isinstance(data, dict) or data.get("type") != "file":
             return None
+        return data
+
+    async def _entry_bytes(self, data: dict[str, Any]) -> bytes:
         if data.get("encoding") == "base64" and data.get("content") is not None:
             return base64.b64decode(data["content"])
         # files over 1 MB come without content: fall back to the blob
         return await self.blob(str(data["sha"]))
 
+    async def file_at(self, path: str, ref: str) -> bytes | None:
+        """A file's bytes at ``ref``, or None when it does not exist there."""
+        data = await self._content_entry(path, ref)
+        return None if data is None else await self._entry_bytes(data)
+
     async def file_entry(self, path: str, ref: str, *, max_bytes: int
                          ) -> tuple[str, bytes | None] | None:
         """(blob sha, bytes) of a file at ``ref``; bytes None when its listed size is over
         ``max_bytes`` (never fetched); None when there is no such file."""
-        try:
-            data = await self._get("/repos/{owner}/{repo}/contents/{+path}{?ref}", path=path,
-                                   ref=ref)
-        except gidgethub.BadRequest as exc:
-            if int(exc.status_code) == 404:
-                return None
-            raise
-        if not isinstance(data, dict) or data.get("type") != "file":
+        data = await self._content_entry(path, ref)
+        if data is None:
             return None
         sha = str(data["sha"])
         if int(data.get("size") or 0) > max_bytes:
             return sha, None
-        if data.get("encoding") == "base64" and data.get("content") is not None:
-            return sha, base64.b64decode(data["content"])
-        return sha, await self.blob(sha)
+        return sha, await self._entry_bytes(data)
 
     # the default branch as a whole (the inventory, docs/behaviour.md §11) ---------------------
     async def repository(self) -> dict[str, Any]:

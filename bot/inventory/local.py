@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.config.model import Config, ConfigError
+from bot.config.model import Config
 from bot.engine.model import FileResult
 from bot.inventory.block import Point, render_block
 from bot.inventory.scan import inventory_rules, record_of, restricted, take
@@ -50,17 +50,21 @@ def _head(root: Path) -> str:
 
 
 def inventory_main(args: argparse.Namespace) -> int:
-    from bot.cli import UsageError, _collect, _load_config, _Progress, _read, _with_reexports
+    from bot.cli import (
+        UsageError,
+        _collect,
+        _Progress,
+        _read,
+        _with_reexports,
+        load_config_or_report,
+    )
     from bot.engine.pool import analyse_files
 
     root = Path(args.path)
     if not root.is_dir():
         return _fail(f"{args.path}: not a directory")
-    try:
-        config = _load_config(root, args.config)
-    except ConfigError as exc:
-        for problem in exc.problems:
-            print(str(problem), file=sys.stderr)
+    config = load_config_or_report(root, args.config)
+    if config is None:
         return 2
     try:
         rules = select_rules(config, args.rules)
