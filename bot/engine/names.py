@@ -142,8 +142,16 @@ class AliasTable:
     def keys_reaching(self, symbol: str) -> list[str]:
         """Keys through which ``symbol`` (or its module, or a member of it) can be named: keys
         whose target is related to the symbol or to such a key (chains followed)."""
+        named, modules = self.keys_reaching_split(symbol)
+        return [*named, *modules]
+
+    def keys_reaching_split(self, symbol: str) -> tuple[list[str], list[str]]:
+        """:meth:`keys_reaching`, split: keys that name ``symbol`` or a name re-exporting it,
+        and *module-valued* keys (bound to a module that holds such a name, or to another
+        module-valued key). A reference through a module-valued key goes on to a name of the
+        first list (``key.Name``), so it holds that name's last word, not the key's."""
         if not self._by_key:
-            return []
+            return [], []
         if self._reverse is None:
             reverse: dict[str, list[str]] = {}
             for key, targets in self._by_key.items():
@@ -152,20 +160,22 @@ class AliasTable:
                         reverse.setdefault(p, []).append(key)
             self._reverse = reverse
         reverse = self._reverse
-        found: list[str] = []
+        named: list[str] = []
+        modules: list[str] = []
         seen = {symbol}
-        todo = [symbol]
+        todo = [(symbol, False)]
         while todo:
-            name = todo.pop()
-            # targets equal to or inside ``name``, and targets that are modules holding it
-            related = list(reverse.get(name, ()))
-            related.extend(k for p in prefixes(name) if p != name for k in self._exact(p))
-            for key in related:
+            name, module = todo.pop()
+            # targets equal to or inside ``name`` (the same kind as ``name`` when equal), and
+            # targets that are modules holding it (module-valued)
+            related = [(k, module and name in self._by_key[k]) for k in reverse.get(name, ())]
+            related.extend((k, True) for p in prefixes(name) if p != name for k in self._exact(p))
+            for key, valued in related:
                 if key not in seen:
                     seen.add(key)
-                    found.append(key)
-                    todo.append(key)
-        return found
+                    (modules if valued else named).append(key)
+                    todo.append((key, valued))
+        return named, modules
 
     def _exact(self, target: str) -> list[str]:
         assert self._reverse is not None

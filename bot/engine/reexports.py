@@ -20,7 +20,9 @@ The index is built from cheap reads: the stdlib :mod:`ast`, only for the modules
 A module is read when its text names one of the *words* (the last components of the symbols,
 then of the names found to re-export them) where a re-export could bind it (an import, the
 value of an assignment, a module with ``__all__``), or holds a star import; every re-export
-found adds its own name to the words; this repeats until nothing new appears. The words are
+found adds its own name to the words (unless it is *module-valued*: bound to a module that
+merely holds interesting names, whose references go on to those names' own words); this repeats
+until nothing new appears. The words are
 what the engine's pre-filter looks for too (:func:`bot.engine.rules.base.needs_for` follows
 the index), so a file that imports a renamed re-export is not filtered out.
 
@@ -44,7 +46,9 @@ from bot.engine.rules.syntax import parse_ast as parse
 _COMPOUND = (
     ast.If, ast.Try, ast.TryStar, ast.With, ast.AsyncWith, ast.For, ast.AsyncFor, ast.While,
 )
-_STAR_FROM = re.compile(r"\bfrom[\s\\]+(\.*)[\s\\]*([\w.]*)[\s\\]+import[\s\\]*\*")
+# no leading ``\b``: a pattern that starts with a literal is searched for fast; the word
+# boundary before ``from`` is checked by hand (:func:`star_sources`)
+_STAR_FROM = re.compile(r"from[\s\\]+(\.*)[\s\\]*([\w.]*)[\s\\]+import[\s\\]*\*")
 _STAR_QUICK = re.compile(r"import[\s\\]*\*")  # a literal first: a fast scan
 _END = re.compile(r"[ \t]*(?:[#;\r\n]|\Z)")
 # a word where a re-export may bind it: in an import statement (also a parenthesised or
@@ -305,7 +309,13 @@ def star_sources(path: str, text: str) -> list[str]:
     out: list[str] = []
     if _STAR_QUICK.search(text) is None:
         return out
-    for m in _STAR_FROM.finditer(text):
+    pos = 0
+    while (m := _STAR_FROM.search(text, pos)) is not None:
+        start = m.start()
+        if start and (text[start - 1].isalnum() or text[start - 1] == "_"):
+            pos = start + 1  # ``xfrom``: not the keyword
+            continue
+        pos = m.end()
         module = resolve_relative(path, len(m.group(1)), m.group(2) or None)
         if module is not None:
             out.append(module)
@@ -332,6 +342,7 @@ class _Interesting:
         self.names: set[str] = set()
         self.inner: set[str] = set()  # proper prefixes of the names
         self.children: dict[str, set[str]] = {}  # module -> names directly in it
+        self.modules: dict[str, bool] = {}  # key -> every target so far is module-valued
         for n in names:
             self.add(n)
 
@@ -347,6 +358,21 @@ class _Interesting:
                 below = name[len(p) + 1 :].partition(".")[0]
                 self.children.setdefault(p, set()).add(below)
         return True
+
+    def target(self, key: str, target: str) -> None:
+        """Record that ``key`` re-exports ``target`` (a related name)."""
+        valued = self.modules.get(target, False) or (
+            target in self.inner and not any(p in self.names for p in prefixes(target)))
+        if valued:
+            self.modules.setdefault(key, True)
+        else:
+            self.modules[key] = False
+
+    def module_valued(self, key: str) -> bool:
+        """Every target of ``key`` is a module that merely holds interesting names (or such a
+        key): a reference through ``key`` goes on to one of those names, so it names that name's
+        own last word, and ``key``'s last word finds nothing that word does not."""
+        return self.modules.get(key, False)
 
     def related(self, qualified: str) -> bool:
         """``qualified`` is a name, lies inside one, or holds one (a module re-exported)."""
@@ -376,8 +402,9 @@ def build_index(sources: Iterable[tuple[str, str]], config: Config) -> Index:
         pattern = _words_pattern(new_words)
         # ``in`` finds a word far faster than a pattern that starts with ``\b``
         quick = tuple(new_words) if len(new_words) <= _QUICK_WORDS else ()
+        scan = bool(new_words)
         new_words = set()
-        for path in list(builder.pending):
+        for path in list(builder.pending) if scan else ():
             text = builder.pending[path]
             if quick and not any(w in text for w in quick):
                 continue
@@ -390,10 +417,10 @@ def build_index(sources: Iterable[tuple[str, str]], config: Config) -> Index:
             elif any(m in interesting.children for m in found):
                 builder.read(path)
                 del stars[path]
-        added = _close(builder, interesting, entries)
-        for key in added:
+        _close(builder, interesting, entries)
+        for key in entries:
             last = key.rpartition(".")[2]
-            if last not in words:
+            if last not in words and not interesting.module_valued(key):
                 words.add(last)
                 new_words.add(last)
         if not new_words and not any(
@@ -441,6 +468,7 @@ def _close(
         slot = entries.setdefault(key, [])
         if target in slot:
             return False
+        interesting.target(key, target)
         slot.append(target)
         if interesting.add(key):
             added.append(key)

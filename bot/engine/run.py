@@ -100,12 +100,30 @@ class _Compiled:
     config: Config
     aliases: AliasTable
     required: dict[int, tuple[_Group, ...]]  # id(rule) -> groups of names
-    # every group's literal words, whole words, in one pattern: one scan per file. ASCII word
-    # boundaries may see a word where a non-ASCII letter touches it, never miss one.
-    scan: re.Pattern[str]
+    # every group's literal words: the ones that occur in a file as whole words are found by
+    # substring search (str.find is several times faster than one alternation pattern, whose
+    # leading ``\b`` defeats the regex engine's literal prefix scan). ASCII word boundaries
+    # may see a word where a non-ASCII letter touches it, never miss one.
+    literals: tuple[str, ...]
 
     def words_in(self, text: str) -> set[str]:
-        return set(self.scan.findall(text))
+        return {w for w in self.literals if has_word(text, w)}
+
+
+def _ascii_word(char: str) -> bool:
+    return char.isascii() and (char.isalnum() or char == "_")
+
+
+def has_word(text: str, word: str) -> bool:
+    """``word`` occurs in ``text`` with no ASCII word character on either side."""
+    end = len(text)
+    i = text.find(word)
+    while i >= 0:
+        j = i + len(word)
+        if (i == 0 or not _ascii_word(text[i - 1])) and (j == end or not _ascii_word(text[j])):
+            return True
+        i = text.find(word, i + 1)
+    return False
 
 
 _CACHE: dict[int, _Compiled] = {}
@@ -148,9 +166,7 @@ def _compiled(config: Config) -> _Compiled:
         w for groups in required.values() for g in groups if g.pairs is not None
         for k, v in g.pairs.items() for w in (k, *v)
     }
-    alternation = "|".join(re.escape(w) for w in sorted(literals, key=lambda w: (-len(w), w)))
-    scan = re.compile(rf"\b(?:{alternation or '(?!)'})\b", re.ASCII)
-    compiled = _Compiled(config, aliases, required, scan)
+    compiled = _Compiled(config, aliases, required, tuple(sorted(literals)))
     if len(_CACHE) > 16:
         _CACHE.clear()
     _CACHE[id(config)] = compiled

@@ -152,3 +152,38 @@ def test_aliases_keep_working_alongside_the_index() -> None:
     code = b"from shim import T\nfrom ext import Thing\nT()\nThing()\n"
     result = analyse_source("app/x.py", code, built.as_config(base))
     assert [v.line for v in result.violations] == [3, 4]
+
+
+def test_a_module_valued_reexport_is_followed_but_does_not_widen_the_reads() -> None:
+    """``from legacy import core as old_core`` binds a module that holds the symbol: found in a
+    module read anyway, followed by the engine, but its last word (``old_core``) neither reads
+    more modules nor becomes a pre-filter word (a reference through it names ``Legacy``)."""
+    tree = {
+        "legacy/core.py": "class Legacy: ...\n",
+        "shim.py": "from legacy.core import Legacy\nfrom legacy import core as old_core\n",
+        "onward.py": "from shim import old_core\n",  # names no word: not read
+        **{f"other/m{n}.py": "from shim import old_core as c\nc.helper()\n" for n in range(20)},
+    }
+    built = build_index(tree.items(), cfg())
+    assert built.entries == {"shim.Legacy": (LEGACY,), "shim.old_core": ("legacy.core",)}
+    assert built.words == {"Legacy"} and built.modules_read == 1
+    with_index = built.as_config(cfg())
+    named, modules = AliasTable({}, built.entries).keys_reaching_split(LEGACY)
+    assert named == ["shim.Legacy"] and modules == ["shim.old_core"]
+    code = b"from shim import old_core\nold_core.Legacy()\n"
+    assert [v.line for v in analyse_source("app/x.py", code, with_index).violations] == [2]
+    # the module alias alone, with no name of the symbol's after it: filtered out, no match
+    assert not isinstance(plan("app/y.py", b"from shim import old_core\nold_core.f()\n",
+                               with_index), tuple)
+
+
+def test_keys_reaching_split_follows_module_valued_chains() -> None:
+    table = AliasTable({}, {
+        "a.mod": ("legacy.core",),  # module-valued
+        "b.mod2": ("a.mod",),  # bound to a module-valued key: module-valued too
+        "c.L": ("a.mod.Legacy",),  # a name inside a module-valued key: a name
+        "d.Old": (LEGACY,),
+    })
+    named, modules = table.keys_reaching_split(LEGACY)
+    assert sorted(named) == ["c.L", "d.Old"] and sorted(modules) == ["a.mod", "b.mod2"]
+    assert sorted(table.keys_reaching(LEGACY)) == ["a.mod", "b.mod2", "c.L", "d.Old"]

@@ -8,7 +8,7 @@ import pytest
 from bot.config.model import PathFilter
 from bot.engine import run as run_module
 from bot.engine.model import Violation
-from bot.engine.run import analyse_source, rules_for_path
+from bot.engine.run import analyse_source, has_word, rules_for_path
 
 from .conftest import (
     BRIDGE,
@@ -549,3 +549,19 @@ def test_canonical_definition_prefilter_skips_mere_uses(monkeypatch: pytest.Monk
 
     monkeypatch.setattr(run_module.cst, "parse_module", boom)
     check("from x import AgentWebSocketBridge\nb = AgentWebSocketBridge()\n", CANON)
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("Legacy", True),
+        ("x = Legacy()", True),
+        ("LegacyX Legacy_ xLegacy", False),
+        ("LegacyX and then Legacy.", True),  # a later whole occurrence counts
+        ("éLegacy", True),  # ASCII boundaries: may see a word, never miss one
+        ("_Legacy1", False),
+        ("", False),
+    ],
+)
+def test_has_word(text: str, found: bool) -> None:
+    assert has_word(text, "Legacy") is found

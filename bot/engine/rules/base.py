@@ -156,13 +156,23 @@ def needs_for(symbols: Sequence[str], aliases: AliasTable) -> tuple[Need, ...]:
     heads: set[str] = set()
     single: set[str] = set()
     pairs: dict[str, set[str]] = {}
-    names = (*symbols, *(k for s in symbols for k in aliases.keys_reaching(s)))
+    found = [aliases.keys_reaching_split(s) for s in symbols]
+    names = (*symbols, *(k for named, _ in found for k in named))
+    modules = tuple(k for _, valued in found for k in valued)
     for name in names:
         lasts.add(last_component(name))
         heads.add(name.partition(".")[0])
         pairs.setdefault(last_component(name), set()).add(name.partition(".")[0])
         if "." not in name:
             single.add(name)
+    # a module-valued key is named by its package and followed by one of the last words above
+    # (``from pkg import mod_alias`` ... ``mod_alias.Name``): its package pairs with every one
+    for key in modules:
+        head = key.partition(".")[0]
+        heads.add(head)
+        for targets in pairs.values():
+            targets.add(head)
+    names = (*names, *modules)
     lasts.discard("")
     heads.discard("")
     dotted = "|".join(re.escape(n) for n in sorted(lasts)) or "(?!)"
