@@ -48,6 +48,7 @@ log = logging.getLogger(__name__)
 
 CONFIG_PATH = ".github/ssot.yml"
 FETCH_CONCURRENCY = 8
+BATCHES_IN_FLIGHT = 2  # batches of a full scan in the engine pool at once
 PUSH_PAYLOAD_COMMITS = 20  # GitHub lists at most 20 commits in a push payload
 COMPARE_FILES = 300  # ... and at most 300 files in a compare answer
 COMPARE_COMMITS = 250
@@ -157,16 +158,15 @@ async def _analyse(bot: Bot, config: Config, items: Sequence[tuple[str, bytes]]
 Reexports = Mapping[str, tuple[str, ...]]
 
 
-def _index_of(root: Path, paths: Sequence[str], config: Config) -> dict[str, tuple[str, ...]]:
+def _index_of(extracted: archive.Extracted, config: Config) -> dict[str, tuple[str, ...]]:
     """The re-export index (docs/behaviour.md §10) over every Python module of the archive,
     checked or not: the one ``ssot-bot check`` builds for the same tree."""
     sources: list[tuple[str, str]] = []
-    for path in paths:
-        if path.endswith(".py"):
-            try:
-                sources.append((path, (root / path).read_bytes().decode("utf-8-sig")))
-            except (OSError, UnicodeDecodeError):
-                continue  # a file that cannot be read re-exports nothing
+    for path, data in extracted.each(p for p in sorted(extracted.files) if p.endswith(".py")):
+        try:
+            sources.append((path, data.decode("utf-8-sig")))
+        except UnicodeDecodeError:
+            continue  # a file that cannot be read re-exports nothing
     return dict(build_index(sources, config).entries)
 
 
@@ -259,23 +259,20 @@ async def _full_scan(bot: Bot, repo: Repo, config: Config, sha: str, run: Run,
         except ArchiveTooLarge:
             return {}, {}, f"an archive over {MAX_ARCHIVE_BYTES >> 20:,} MiB", {}
         run.fetched += 1
-        files_dir = Path(tmp) / "files"
-        files_dir.mkdir()
         follow = bool(symbols_of(config))
 
         def wanted(path: str) -> bool:  # every module when re-exports are followed
             return path_matches(config.paths, path) or (follow and path.endswith(".py"))
 
         extracted = await asyncio.to_thread(
-            archive.extract, archive_path, files_dir, wanted=wanted,
+            archive.extract, archive_path, Path(tmp) / "files.spool", wanted=wanted,
             max_file_bytes=limits.max_file_bytes, max_files=limits.max_inventory_files,
             max_total_bytes=MAX_EXTRACTED_BYTES)
         if extracted.too_large:
             return {}, {}, extracted.too_large, {}
         index: dict[str, tuple[str, ...]] = {}
         if follow:
-            index = await asyncio.to_thread(_index_of, files_dir, sorted(extracted.files),
-                                            config)
+            index = await asyncio.to_thread(_index_of, extracted, config)
             config = replace(config, reexports=index)
         blobs = {p: s for p, s in {**extracted.files, **extracted.large}.items()
                  if path_matches(config.paths, p)}
@@ -284,15 +281,19 @@ async def _full_scan(bot: Bot, repo: Repo, config: Config, sha: str, run: Run,
         records: dict[str, FileRecord] = {p: FileRecord(skipped=True) for p in extracted.large
                                           if p in blobs}
         todo = sorted(p for p in extracted.files if p in blobs and p not in cached)
-        for chunk in batches(todo):
-            items = await asyncio.to_thread(_read_files, files_dir, chunk)
-            records.update(await _analyse(bot, config, items))
-            run.analysed += len(items)
+        # a few batches in flight, so the pool's workers never wait for the next batch to be
+        # read and pre-filtered (one batch at a time left a worker idle behind each batch's
+        # slowest file); the bytes held stay bounded by BATCHES_IN_FLIGHT * BATCH files
+        flight = asyncio.Semaphore(BATCHES_IN_FLIGHT)
+
+        async def one(chunk: Sequence[str]) -> None:
+            async with flight:
+                items = await asyncio.to_thread(extracted.read_many, chunk)
+                records.update(await _analyse(bot, config, items))
+                run.analysed += len(items)
+
+        await asyncio.gather(*(one(chunk) for chunk in batches(todo)))
     return blobs, records, None, index
-
-
-def _read_files(root: Path, paths: Sequence[str]) -> list[tuple[str, bytes]]:
-    return [(p, (root / p).read_bytes()) for p in paths]
 
 
 async def _head_and_files(

@@ -66,23 +66,34 @@ def test_extract_keeps_inside_the_folder_and_refuses_links(tmp_path: Path) -> No
         (_file("o-r-abc1234/pkg/big.py"), b"y" * 100),
         (_file("o-r-abc1234/README.md"), b"# hi"),
     ]))
-    dest = tmp_path / "out"
-    dest.mkdir()
-    got = extract(archive, dest, wanted=lambda p: p.endswith(".py"), max_file_bytes=50,
-                  max_files=10, max_total_bytes=1000)
+    got = extract(archive, tmp_path / "spool", wanted=lambda p: p.endswith(".py"),
+                  max_file_bytes=50, max_files=10, max_total_bytes=1000)
     assert got.too_large is None
     assert set(got.files) == {"pkg/ok.py"}
     assert got.files["pkg/ok.py"] == "7d4290a117a4ddcc11daae7ea675841033830c8f"  # git's id
     assert set(got.large) == {"pkg/big.py"}
-    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file()) \
-        == ["a.tar.gz", "out/pkg/ok.py"]
+    assert got.read_many(["pkg/ok.py"]) == [("pkg/ok.py", b"x = 1\n")]
+    # nothing is written under an archive's name: only the spool
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) \
+        == ["a.tar.gz", "spool"]
+
+
+def test_extract_keeps_many_files_in_one_spool_and_the_last_of_a_name(tmp_path: Path) -> None:
+    archive = tmp_path / "a.tar.gz"
+    archive.write_bytes(_tar([
+        *((_file(f"o-r-1/d{n % 7}/f{n}.py"), f"n = {n}\n".encode()) for n in range(300)),
+        (_file("o-r-1/d0/f0.py"), b"again = 1\n"),
+    ]))
+    got = extract(archive, tmp_path / "spool", wanted=lambda p: True, max_file_bytes=50,
+                  max_files=1000, max_total_bytes=100_000)
+    assert len(got.files) == 300
+    read = dict(got.read_many(sorted(got.files, reverse=True)))
+    assert read["d0/f0.py"] == b"again = 1\n" and read["d5/f299.py"] == b"n = 299\n"
 
 
 def test_extract_stops_past_the_file_limit(tmp_path: Path) -> None:
     archive = tmp_path / "a.tar.gz"
     archive.write_bytes(_tar([(_file(f"o-r-1/f{n}.py"), b"x\n") for n in range(5)]))
-    dest = tmp_path / "out"
-    dest.mkdir()
-    got = extract(archive, dest, wanted=lambda p: True, max_file_bytes=50, max_files=3,
-                  max_total_bytes=1000)
+    got = extract(archive, tmp_path / "spool", wanted=lambda p: True, max_file_bytes=50,
+                  max_files=3, max_total_bytes=1000)
     assert got.too_large == "more than 3 files to check (`limits.max_inventory_files`)"
