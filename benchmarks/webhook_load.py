@@ -25,8 +25,8 @@ This process is the load client. It prints numbers; nothing is asserted.
     an hour per installation) is counted apart.
 (c) webhook -> check run completed for the 300-file pull request. Target: < 5 s on 2 cores.
 
-The emulator computes each pull request's file list (300 diffs) once and caches it, as GitHub
-serves it precomputed; otherwise its work would take CPU from the measured service.
+The emulator computes each pull request's file list (300 diffs) once per head and caches it, as
+GitHub serves it precomputed; otherwise its work would take CPU from the measured service.
 
 Internal roles (started by the benchmark itself): ``--role emulator|bare --info PATH``.
 """
@@ -153,20 +153,7 @@ def _emulator_role(info_path: Path, parent_pid: int) -> int:
 def _build_emulator() -> tuple[Any, dict[str, int]]:
     from ssot_emulator import GitHubEmulator
 
-    class Emulator(GitHubEmulator):
-        """The emulator, with each pull request's file list (its diffs) computed once: GitHub
-        serves them precomputed, and recomputing 300 diffs per page and per review comment
-        would spend the 2 cores the service is measured on."""
-
-        def pull_files(self, full_name: str, number: int, *, head: str | None = None) -> Any:
-            head = head or self.head_sha(full_name, number)
-            key = (full_name, number, head, self.base_sha(full_name, number))
-            cache: dict[Any, Any] = self.__dict__.setdefault("_files_cache", {})
-            if key not in cache:
-                cache[key] = super().pull_files(full_name, number, head=head)
-            return list(cache[key])
-
-    emu = Emulator(None)
+    emu = GitHubEmulator(None)  # it computes each pull request's files once (state.pull_files)
     emu.add_installation(INSTALLATION, REPO.split("/")[0])
     paths = file_paths(BASE_FILES)
     emu.add_repo(REPO, {p: module_source(i, p) for i, p in enumerate(paths)},

@@ -12,10 +12,12 @@ import hashlib
 import itertools
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ssot_emulator.diff import count_changes, unified_patch
+
+PULL_FILES_CACHED = 64  # pull requests' file lists kept (each up to a few MB of patches)
 
 
 class NotFound(LookupError):
@@ -217,6 +219,8 @@ class EmulatorState:
         self._user_ids: dict[str, int] = {}
         self._next_number: dict[str, int] = {}
         self._commit_counter = itertools.count(1)
+        # (repository, merge base sha, head sha) -> the PR's files, oldest first out
+        self._files_by_commits: dict[tuple[str, str, str], tuple[PullFile, ...]] = {}
 
     # identities -----------------------------------------------------------------------------
     def next_id(self) -> int:
@@ -483,12 +487,28 @@ class EmulatorState:
 
     def pull_files(self, full_name: str, number: int, *, head: str | None = None) -> list[PullFile]:
         """The PR's files: the head commit against the merge base with the base branch (the
-        three-dot diff GitHub shows), in path order."""
+        three-dot diff GitHub shows), in path order.
+
+        Computed once per (repository, merge base, head) and kept, as GitHub serves them
+        precomputed: every review comment validated asks for them again, and recomputing
+        300 diffs 30 times per review took the CPU of the service under test. Commits and
+        blobs never change, so the pair of commits is the whole key: a push (new head) or a
+        moved or retargeted base branch (new merge base) computes afresh. Callers get copies."""
         repo = self.repo(full_name)
         head = head or self.head_sha(full_name, number)
         pull = self.pull(full_name, number)
-        base = repo.commits[self.merge_base(full_name, repo.branches[pull.base_ref], head)]
-        old_tree, new_tree = base.tree, repo.commits[head].tree
+        base_sha = self.merge_base(full_name, repo.branches[pull.base_ref], head)
+        key = (full_name, base_sha, head)
+        files = self._files_by_commits.get(key)
+        if files is None:
+            files = self._diff_trees(repo.commits[base_sha].tree, repo.commits[head].tree)
+            self._files_by_commits[key] = files
+            while len(self._files_by_commits) > PULL_FILES_CACHED:
+                self._files_by_commits.pop(next(iter(self._files_by_commits)))
+        return [replace(f) for f in files]
+
+    def _diff_trees(self, old_tree: Mapping[str, str],
+                    new_tree: Mapping[str, str]) -> tuple[PullFile, ...]:
         files: list[PullFile] = []
         for path in sorted(set(old_tree) | set(new_tree)):
             old_sha, new_sha = old_tree.get(path), new_tree.get(path)
@@ -505,7 +525,7 @@ class EmulatorState:
             additions, deletions = count_changes(patch) if patch else (0, 0)
             files.append(PullFile(path, status, str(new_sha or old_sha), additions, deletions,
                                   patch))
-        return files
+        return tuple(files)
 
     # comments --------------------------------------------------------------------------------
     def add_issue_comment(

@@ -379,6 +379,60 @@ async def test_review_comment_outside_the_diff_rejects_the_whole_review(
     assert emu.openapi_violations == []
 
 
+async def test_the_files_follow_each_push_and_merge_base(
+    gh: gidgethub.aiohttp.GitHubAPI, emu: GitHubEmulator
+) -> None:
+    """The PR's files are computed once per head and merge base (a review asks for them per
+    comment), never served stale: after a push, and after a retarget that moves the merge
+    base, the diff and the review comments GitHub accepts are the new ones; an old head
+    still has its own diff."""
+    token = await install_token(gh, emu)
+    number = edit_service(emu)
+    first = emu.head_sha(REPO, number)
+    url = f"/repos/{REPO}/pulls/{number}/reviews"
+
+    async def files() -> dict[str, Any]:
+        return {f["filename"]: f for f in await gh.getitem(
+            f"/repos/{REPO}/pulls/{number}/files", oauth_token=token)}
+
+    async def review(commit: str, line: int, path: str = "app/service.py") -> None:
+        await gh.post(url, data={"commit_id": commit, "event": "COMMENT", "body": "x",
+                                 "comments": [{"path": path, "line": line, "side": "RIGHT",
+                                               "body": "here"}]}, oauth_token=token)
+
+    await review(first, 5)
+    assert set(await files()) == {"app/service.py", "app/new.py"}
+    with pytest.raises(gidgethub.ValidationError):
+        await review(first, 17)  # between the two hunks
+
+    lines = BASE_FILES["app/service.py"].splitlines(keepends=True)
+    lines[4], lines[16], lines[29] = "changed 5\n", "changed 17\n", "changed 30\n"
+    second = emu.commit(REPO, "feature", {"app/service.py": "".join(lines),
+                                          "app/other.py": "a = 3\n"})
+    now = await files()
+    assert set(now) == {"app/service.py", "app/new.py", "app/other.py"}
+    assert "+changed 17" in now["app/service.py"]["patch"]
+    await review(second, 17)  # on the new push's line: accepted
+    await review(second, 1, path="app/other.py")
+    with pytest.raises(gidgethub.ValidationError):
+        await review(first, 17)  # the first head's diff still has no line 17
+    comments = await gh.getitem(f"/repos/{REPO}/pulls/{number}/comments", oauth_token=token)
+    assert [c["diff_hunk"].rsplit("\n", 1)[-1] for c in comments] == [
+        "+changed 5", "+changed 17", "+a = 3"]
+
+    # retargeted onto a branch that holds the first push: the merge base moves to it, and
+    # only the second push is left in the diff
+    emu.repo(REPO).branches["release"] = first
+    emu.pull(REPO, number).base_ref = "release"
+    now = await files()
+    assert set(now) == {"app/service.py", "app/other.py"}
+    assert now["app/service.py"]["patch"].startswith("@@ -14,7 +14,7 @@")
+    with pytest.raises(gidgethub.ValidationError):
+        await review(second, 5)  # the first push's line: no longer in the diff
+    await review(second, 17)
+    assert emu.openapi_violations == []
+
+
 async def test_review_without_body_or_comments_is_422(
     gh: gidgethub.aiohttp.GitHubAPI, emu: GitHubEmulator
 ) -> None:
