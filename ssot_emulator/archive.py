@@ -4,25 +4,49 @@ compare shape, and the ``push`` webhook payload's commit list."""
 
 from __future__ import annotations
 
-import gzip
 import io
 import tarfile
-from collections.abc import Mapping
+import zlib
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ssot_emulator.state import Commit, Repository, iso
 
 
-def tarball(repo: Repository, commit: Commit, blobs: Mapping[str, bytes]) -> bytes:
+class _Compressed:
+    """A write-only file for tarfile: gzip-compresses what it is given; :meth:`take` hands over
+    what is ready."""
+
+    def __init__(self) -> None:
+        self._zip = zlib.compressobj(1, zlib.DEFLATED, 31)  # wbits 31: a gzip stream, mtime 0
+        self._ready: list[bytes] = []
+
+    def write(self, data: bytes) -> int:
+        self._ready.append(self._zip.compress(data))
+        return len(data)
+
+    def take(self) -> bytes:
+        out, self._ready = b"".join(self._ready), []
+        return out
+
+    def finish(self) -> bytes:
+        return self.take() + self._zip.flush()
+
+
+def tarball_chunks(repo: Repository, commit: Commit, blobs: Mapping[str, bytes],
+                   chunk: int = 1 << 20) -> Iterator[bytes]:
     """The commit's tree as ``<owner>-<repo>-<sha7>/...`` in a gzip'd tar (with folder
-    entries, as git archive writes them)."""
+    entries, as git archive writes them), in pieces of about ``chunk`` bytes as it is made:
+    codeload streams an archive, so a client can unpack while it downloads."""
     top = f"{repo.owner}-{repo.name}-{commit.sha[:7]}"
-    raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
+    sink = _Compressed()
+    with tarfile.open(fileobj=sink, mode="w|",  # type: ignore[call-overload]
+                      format=tarfile.PAX_FORMAT) as tar:  # "w|" only writes to it
         folder = tarfile.TarInfo(top + "/")
         folder.type, folder.mode, folder.mtime = tarfile.DIRTYPE, 0o775, int(commit.timestamp)
         tar.addfile(folder)
         made: set[str] = set()
+        pending = 0
         for path, sha in sorted(commit.tree.items()):
             parts = path.split("/")
             for depth in range(1, len(parts)):
@@ -30,14 +54,23 @@ def tarball(repo: Repository, commit: Commit, blobs: Mapping[str, bytes]) -> byt
                 if name not in made:
                     made.add(name)
                     info = tarfile.TarInfo(f"{top}/{name}/")
-                    info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o775, int(
-                        commit.timestamp)
+                    info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o775, int(commit.timestamp)
                     tar.addfile(info)
             data = blobs[sha]
             info = tarfile.TarInfo(f"{top}/{path}")
             info.size, info.mode, info.mtime = len(data), 0o664, int(commit.timestamp)
             tar.addfile(info, io.BytesIO(data))
-    return gzip.compress(raw.getvalue(), compresslevel=1, mtime=0)
+            pending += len(data)
+            if pending >= chunk:
+                pending = 0
+                if ready := sink.take():
+                    yield ready
+    yield sink.finish()
+
+
+def tarball(repo: Repository, commit: Commit, blobs: Mapping[str, bytes]) -> bytes:
+    """:func:`tarball_chunks`, whole."""
+    return b"".join(tarball_chunks(repo, commit, blobs))
 
 
 def changes(parent: Mapping[str, str] | None, tree: Mapping[str, str]

@@ -296,7 +296,7 @@ class GitHubEmulator(EmulatorState):
         raw = await request.read()
         method, path = request.method.upper(), request.path
         if path.startswith("/_codeload/"):
-            return self._codeload(request)
+            return await self._codeload(request)
         query = {k: request.query.getall(k) for k in request.query}
         auth_kind, credential = _credential(request.headers.get("Authorization", ""))
         if self.latency:
@@ -1202,7 +1202,7 @@ class GitHubEmulator(EmulatorState):
         return Reply(302, None, {"Location": f"{base}/_codeload/{owner}/{name}/legacy.tar.gz/"
                                              f"{commit.sha}?token={token}"})
 
-    def _codeload(self, request: web.Request) -> web.StreamResponse:
+    async def _codeload(self, request: web.Request) -> web.StreamResponse:
         token = request.query.get("token", "")
         found = self.codeload_tokens.pop(token, None)
         status = 200 if found is not None and not request.headers.get("Authorization") else 404
@@ -1211,12 +1211,18 @@ class GitHubEmulator(EmulatorState):
         if status != 200 or found is None:
             return web.Response(status=404, text="Not Found")
         full_name, sha = found
-        data = archive.tarball(self.repo(full_name), self.repo(full_name).commits[sha],
-                               self.blobs)
-        return web.Response(status=200, body=data, headers={
+        # streamed as it is made (chunked, no length), as codeload serves archives
+        response = web.StreamResponse(status=200, headers={
             "Content-Type": "application/x-gzip",
             "Content-Disposition": f"attachment; filename={full_name.replace('/', '-')}-"
                                    f"{sha[:7]}.tar.gz"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        for piece in archive.tarball_chunks(self.repo(full_name),
+                                            self.repo(full_name).commits[sha], self.blobs):
+            await response.write(piece)
+        await response.write_eof()
+        return response
 
     @route("GET", r"/compare/(?P<basehead>[^/]+)", perms=("contents",))
     def _compare(self, call: Call) -> Reply:

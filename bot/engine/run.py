@@ -26,10 +26,11 @@ from bot.engine.names import AliasTable, module_of_path, prefixes
 from bot.engine.rules import KINDS
 from bot.engine.rules.base import Finding, ImportFix, NameFix, Need, words
 from bot.engine.rules.facts import Facts, Span, collect, positions
-from bot.engine.rules.gate import gate_tree
+from bot.engine.rules.gate import gate_facts
 from bot.engine.rules.gate import parse as ast_parse
 from bot.engine.rules.positions import place
 from bot.engine.suppress import is_suppressed, suppressions
+from bot.engine.trim import kept_lines, trim
 
 NOT_UTF8 = "not UTF-8 text"
 
@@ -257,14 +258,18 @@ def analyse_text(
     """``rules`` over ``text``. ``gate``: first drop, with the ast gate, the rules that cannot
     fire (no rule left: no libcst parse). ``tree``: ``text``'s ast when the caller has it
     (it locates violations cheaply; parsed when needed otherwise)."""
+    source = text
     if gate:
-        kept, tree = gate_tree(path, text, rules, _compiled(config).aliases)
+        kept, tree, facts = gate_facts(path, text, rules, _compiled(config).aliases)
         if kept is not None:
             if not kept:
                 return FileResult(path)
             rules = kept
+        if tree is not None and facts is not None and not any(
+                KINDS[r.kind].reads_string_annotations for r in rules if r.kind in KINDS):
+            source = trim(text, tree, kept_lines(facts)) or text
     try:
-        module = cst.parse_module(text)
+        module = _parse(source, text)
     except cst.ParserSyntaxError as exc:
         return FileResult(
             path, error=FileError(path, f"does not parse: line {exc.raw_line}: {exc.message}")
@@ -277,6 +282,17 @@ def analyse_text(
     except RecursionError:
         return FileResult(path, error=FileError(path, "too deeply nested to analyse"), parsed=True)
     return FileResult(path, tuple(violations), parsed=True)
+
+
+def _parse(source: str, text: str) -> cst.Module:
+    """libcst's tree of ``source`` (``text`` trimmed); of ``text`` itself if ``source`` does
+    not parse, so that errors are reported as they are in the file."""
+    if source is text:
+        return cst.parse_module(text)
+    try:
+        return cst.parse_module(source)
+    except (cst.ParserSyntaxError, RecursionError):
+        return cst.parse_module(text)
 
 
 def _violations(

@@ -21,7 +21,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import IO, Any, TypeVar
+from typing import Any, TypeVar
 
 import aiohttp
 import gidgethub
@@ -540,10 +540,12 @@ class Repo:
                                                  basehead=f"{base}...{head}")
         return result
 
-    async def tarball(self, ref: str, dest: IO[bytes], *, max_bytes: int) -> int:
-        """Stream the gzip tarball of ``ref`` into ``dest``; returns its size. GitHub answers
-        302 to a codeload URL (which carries its own token, so it is fetched without ours).
-        Raises :class:`ArchiveTooLarge` past ``max_bytes``."""
+    async def tarball(self, ref: str, sink: Callable[[bytes], Awaitable[bool]], *,
+                      max_bytes: int) -> int:
+        """Stream the gzip tarball of ``ref`` into ``sink`` piece by piece (it answers False to
+        stop the download early); returns the bytes read. GitHub answers 302 to a codeload URL
+        (which carries its own token, so it is fetched without ours). Raises
+        :class:`ArchiveTooLarge` past ``max_bytes``."""
         api = self._gh.api
         url = gidgethub.sansio.format_url("/repos/{owner}/{repo}/tarball/{ref}",
                                           self._vars(ref=ref), base_url=api.base_url)
@@ -573,7 +575,8 @@ class Repo:
                 size += len(chunk)
                 if size > max_bytes:
                     raise ArchiveTooLarge(f"the archive of {ref} is over {max_bytes} bytes")
-                dest.write(chunk)
+                if not await sink(chunk):
+                    break
         return size
 
     # check runs ---------------------------------------------------------------------------

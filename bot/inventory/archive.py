@@ -1,6 +1,8 @@
 """A repository archive (GitHub's gzip tarball) unpacked safely (docs/behaviour.md §8, §11).
 
-Streamed member by member (``r|gz``), never all in memory. Only regular files the rules look at
+Streamed member by member (``r|gz``), never all in memory, and unpacked while it downloads: the
+event loop hands each downloaded piece to the unpacking thread through a bounded :class:`Pipe`
+(GitHub's codeload streams the archive as it makes it). Only regular files the rules look at
 are kept, and none of them is written under its own name: their bytes go one after another into
 one spool file, found again by offset (:meth:`Extracted.read_many`). So no name in the archive
 (absolute, ``..``, a link, a device) can place anything anywhere, and creating 10,000 files one
@@ -13,13 +15,97 @@ followed). Size limits are judged by the tar headers, never by decoding: a file 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
+import queue
 import tarfile
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 CHUNK = 1 << 16
+PIPE_PIECES = 32  # pieces (of up to 64 KiB as downloaded) waiting for the unpacking thread
+_POLL = 0.1
+
+
+class PipeAborted(Exception):
+    """The download ended in an error: the unpacking stops."""
+
+
+class Pipe:
+    """Bytes from the event loop (the download) to one reading thread (tarfile), bounded.
+
+    The writer awaits :meth:`put` (False once the reader is done: stop downloading) and calls
+    :meth:`end` or :meth:`abort`; the reader reads like a file and calls :meth:`close_reader`
+    when it stops, so a writer never waits on a reader that is gone."""
+
+    def __init__(self, capacity: int = PIPE_PIECES) -> None:
+        self._queue: queue.Queue[bytes | None] = queue.Queue(capacity)
+        self._rest = b""
+        self._eof = False
+        self._reader_gone = threading.Event()
+        self._aborted = threading.Event()
+
+    async def put(self, piece: bytes) -> bool:
+        if not piece:
+            return not self._reader_gone.is_set()
+        try:
+            self._queue.put_nowait(piece)
+        except queue.Full:  # the reader is behind: wait for room off the event loop
+            return await asyncio.to_thread(self._put_waiting, piece)
+        return not self._reader_gone.is_set()
+
+    async def end(self) -> None:
+        """The download is complete."""
+        try:
+            self._queue.put_nowait(None)
+        except queue.Full:
+            await asyncio.to_thread(self._put_waiting, None)
+
+    def abort(self) -> None:
+        """The download failed: the reader gets :class:`PipeAborted` (never blocks)."""
+        self._aborted.set()
+
+    def _put_waiting(self, piece: bytes | None) -> bool:
+        while not (self._reader_gone.is_set() or self._aborted.is_set()):
+            try:
+                self._queue.put(piece, timeout=_POLL)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    # the reading thread ------------------------------------------------------------------
+    def read(self, size: int = -1) -> bytes:
+        while not self._rest:
+            if self._eof:
+                return b""
+            if self._aborted.is_set():
+                raise PipeAborted("the archive's download failed")
+            try:
+                piece = self._queue.get(timeout=_POLL)
+            except queue.Empty:
+                continue
+            if piece is None:
+                self._eof = True
+                return b""
+            self._rest = piece
+        if size < 0 or size >= len(self._rest):
+            out, self._rest = self._rest, b""
+        else:
+            out, self._rest = self._rest[:size], self._rest[size:]
+        return out
+
+    def close_reader(self) -> None:
+        self._reader_gone.set()
+        while True:  # free a writer waiting for room
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                return
 
 
 @dataclass
@@ -52,7 +138,7 @@ def _relative(name: str) -> str | None:
 
 
 def extract(
-    archive: Path,
+    archive: Path | BinaryIO | Pipe,
     spool: Path,
     *,
     wanted: Callable[[str], bool],
@@ -60,10 +146,24 @@ def extract(
     max_files: int,
     max_total_bytes: int,
 ) -> Extracted:
-    """Keep the files of ``archive`` whose path ``wanted`` accepts, in the new file ``spool``."""
+    """Keep the files of ``archive`` (a file, or a :class:`Pipe` it is read from; closed as
+    a reader when done) whose path ``wanted`` accepts, in the new file ``spool``."""
+    try:
+        return _extract(archive, spool, wanted, max_file_bytes, max_files, max_total_bytes)
+    finally:
+        if isinstance(archive, Pipe):
+            archive.close_reader()
+
+
+def _extract(archive: Path | BinaryIO | Pipe, spool: Path, wanted: Callable[[str], bool],
+             max_file_bytes: int, max_files: int, max_total_bytes: int) -> Extracted:
     out = Extracted(spool)
     total = 0
-    with tarfile.open(archive, mode="r|gz") as tar, spool.open("xb") as sink:
+    with contextlib.ExitStack() as stack:
+        source = stack.enter_context(archive.open("rb")) if isinstance(archive, Path) else archive
+        # stream mode only ever calls read()
+        tar = stack.enter_context(tarfile.open(fileobj=source, mode="r|gz"))  # type: ignore[call-overload]
+        sink = stack.enter_context(spool.open("xb"))
         for member in tar:
             if not member.isreg():
                 continue  # folders are implied; links, devices and fifos are never followed

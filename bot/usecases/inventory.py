@@ -11,6 +11,7 @@ queue: pushes that arrive during a run fold into one follow-up of the newest com
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import tempfile
@@ -251,23 +252,32 @@ async def _full_scan(bot: Bot, repo: Repo, config: Config, sha: str, run: Run,
     index (``previous``: the index they were computed with)."""
     name, key = repo.full_name.lower(), analysis_key(config)
     limits = config.limits
+    follow = bool(symbols_of(config))
+
+    def wanted(path: str) -> bool:  # every module when re-exports are followed
+        return path_matches(config.paths, path) or (follow and path.endswith(".py"))
+
     with tempfile.TemporaryDirectory(prefix="ssot-inventory-") as tmp:
-        archive_path = Path(tmp) / "archive.tar.gz"
-        try:
-            with archive_path.open("wb") as sink:
-                await repo.tarball(sha, sink, max_bytes=MAX_ARCHIVE_BYTES)
-        except ArchiveTooLarge:
-            return {}, {}, f"an archive over {MAX_ARCHIVE_BYTES >> 20:,} MiB", {}
-        run.fetched += 1
-        follow = bool(symbols_of(config))
-
-        def wanted(path: str) -> bool:  # every module when re-exports are followed
-            return path_matches(config.paths, path) or (follow and path.endswith(".py"))
-
-        extracted = await asyncio.to_thread(
-            archive.extract, archive_path, Path(tmp) / "files.spool", wanted=wanted,
+        # unpacked while it downloads: the archive itself is never stored
+        pipe = archive.Pipe()
+        unpacking = asyncio.ensure_future(asyncio.to_thread(
+            archive.extract, pipe, Path(tmp) / "files.spool", wanted=wanted,
             max_file_bytes=limits.max_file_bytes, max_files=limits.max_inventory_files,
-            max_total_bytes=MAX_EXTRACTED_BYTES)
+            max_total_bytes=MAX_EXTRACTED_BYTES))
+        try:
+            await repo.tarball(sha, pipe.put, max_bytes=MAX_ARCHIVE_BYTES)
+            await pipe.end()
+        except BaseException as exc:
+            pipe.abort()
+            if not isinstance(exc, Exception):
+                raise  # cancelled: the thread stops on its own at its next read
+            with contextlib.suppress(archive.PipeAborted):
+                await unpacking
+            if isinstance(exc, ArchiveTooLarge):
+                return {}, {}, f"an archive over {MAX_ARCHIVE_BYTES >> 20:,} MiB", {}
+            raise
+        extracted = await unpacking
+        run.fetched += 1
         if extracted.too_large:
             return {}, {}, extracted.too_large, {}
         index: dict[str, tuple[str, ...]] = {}

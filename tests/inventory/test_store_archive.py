@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
+import os
 import tarfile
 from pathlib import Path
 
-from bot.inventory.archive import extract
+import pytest
+
+from bot.inventory.archive import Pipe, PipeAborted, extract
 from bot.state.store import FileRecord, Snapshot, open_store
 
 
@@ -97,3 +101,51 @@ def test_extract_stops_past_the_file_limit(tmp_path: Path) -> None:
     got = extract(archive, tmp_path / "spool", wanted=lambda p: True, max_file_bytes=50,
                   max_files=3, max_total_bytes=1000)
     assert got.too_large == "more than 3 files to check (`limits.max_inventory_files`)"
+
+
+def _pieces(data: bytes, size: int = 1000) -> list[bytes]:
+    return [data[i:i + size] for i in range(0, len(data), size)]
+
+
+async def _feed(pipe: Pipe, data: bytes) -> bool:
+    for piece in _pieces(data):
+        if not await pipe.put(piece):
+            return False
+    await pipe.end()
+    return True
+
+
+async def test_extract_unpacks_while_the_download_goes_on(tmp_path: Path) -> None:
+    data = _tar([(_file(f"o-r-1/p/f{n}.py"), f"n = {n}\n".encode() * 50) for n in range(200)])
+    pipe = Pipe(capacity=2)  # a small pipe: the writer must wait for the reader often
+    unpacking = asyncio.ensure_future(asyncio.to_thread(
+        extract, pipe, tmp_path / "spool", wanted=lambda p: True, max_file_bytes=10_000,
+        max_files=1000, max_total_bytes=10_000_000))
+    assert await _feed(pipe, data)
+    got = await unpacking
+    assert len(got.files) == 200 and got.too_large is None
+    assert dict(got.read_many(["p/f7.py"]))["p/f7.py"] == b"n = 7\n" * 50
+
+
+async def test_a_reader_that_stops_early_stops_the_download(tmp_path: Path) -> None:
+    # incompressible: the archive is far larger than the pipe holds
+    data = _tar([(_file(f"o-r-1/f{n}.py"), os.urandom(2000)) for n in range(100)])
+    pipe = Pipe(capacity=2)
+    unpacking = asyncio.ensure_future(asyncio.to_thread(
+        extract, pipe, tmp_path / "spool", wanted=lambda p: True, max_file_bytes=10_000,
+        max_files=3, max_total_bytes=10_000_000))
+    assert not await asyncio.wait_for(_feed(pipe, data), 10)  # told to stop, never stuck
+    assert (await unpacking).too_large is not None
+
+
+async def test_a_failed_download_ends_the_unpacking(tmp_path: Path) -> None:
+    data = _tar([(_file(f"o-r-1/f{n}.py"), bytes(2000)) for n in range(100)])
+    pipe = Pipe()
+    unpacking = asyncio.ensure_future(asyncio.to_thread(
+        extract, pipe, tmp_path / "spool", wanted=lambda p: True, max_file_bytes=10_000,
+        max_files=1000, max_total_bytes=10_000_000))
+    for piece in _pieces(data)[:3]:
+        await pipe.put(piece)
+    pipe.abort()
+    with pytest.raises(PipeAborted):
+        await asyncio.wait_for(unpacking, 10)

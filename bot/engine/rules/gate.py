@@ -60,9 +60,18 @@ def gate_tree(
 ) -> tuple[tuple[Rule, ...] | None, ast.Module | None]:
     """:func:`gate`, and the ast it parsed (None when it could not), which locates statements
     for :mod:`bot.engine.rules.positions`."""
+    kept, tree, _ = gate_facts(path, text, rules, aliases)
+    return kept, tree
+
+
+def gate_facts(
+    path: str, text: str, rules: Sequence[Rule], aliases: AliasTable
+) -> tuple[tuple[Rule, ...] | None, ast.Module | None, Facts | None]:
+    """:func:`gate_tree`, and the facts it gathered (:mod:`bot.engine.trim` keeps their
+    lines)."""
     tree = parse(text)
     if tree is None:
-        return None, None
+        return None, None, None
     facts, strings = collect_ast(tree, path, aliases, _symbols(rules))
     keep: list[Rule] = []
     for rule in rules:
@@ -73,7 +82,7 @@ def gate_tree(
             or (kind.reads_string_annotations and _strings_may_hit(facts, strings, rule.symbols))
         ):
             keep.append(rule)
-    return tuple(keep), tree
+    return tuple(keep), tree, facts
 
 
 def _symbols(rules: Iterable[Rule]) -> tuple[str, ...]:
