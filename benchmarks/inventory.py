@@ -6,7 +6,8 @@ The repository is the running interpreter's standard library copied as often as 
 legacy import added to one file in 50. The GitHub emulator runs in a child process (so its copy
 of the repository does not count); the real service runs here with its process pool. Prints:
 the full inventory (first push: tarball, every file analysed) wall time and the peak memory of
-the service (this process plus its pool workers, sampled from /proc), then a push changing
+the service (this process plus its pool workers, sampled from /proc) and their CPU time (less
+sensitive than the wall time to other work on the machine), then a push changing
 ``--changed`` files: GitHub requests made and wall time to the updated block. Numbers only.
 Targets: full < 20 s and < 500 MB; push of 10 files <= 15 requests and < 2 s.
 """
@@ -126,6 +127,21 @@ def _descendants(pid: int, exclude: int) -> list[int]:
     return found
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (its threads included)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def service_cpu(exclude: int) -> dict[int, float]:
+    """CPU seconds of this process and its descendants but the emulator, by pid."""
+    me = os.getpid()
+    return {p: _cpu_seconds(p) for p in [me, *_descendants(me, exclude)]}
+
+
 class PeakMemory(threading.Thread):
     """Peak of (this process + its descendants but the emulator) RSS, sampled every 20 ms."""
 
@@ -168,11 +184,16 @@ async def bench(count: int, changed: int) -> None:
             await bot.idle()  # the pool's warm-up
             memory = PeakMemory(exclude=emulator.pid or -1)
             memory.start()
+            cpu_before = service_cpu(emulator.pid or -1)
+            emulator_before = _cpu_seconds(emulator.pid or -1)
             started = time.perf_counter()
             parent.send(("push", {".github/ssot.yml": CONFIG}, bot_url))
             _sha, mark = await recv()
             await bot.idle()
             full = time.perf_counter() - started
+            cpu_after = service_cpu(emulator.pid or -1)
+            cpu = sum(t - cpu_before.get(p, 0.0) for p, t in cpu_after.items())
+            emulator_cpu = _cpu_seconds(emulator.pid or -1) - emulator_before
             memory.stop_flag = True
             memory.join()
             parent.send(("requests", mark))
@@ -182,6 +203,9 @@ async def bench(count: int, changed: int) -> None:
             line = next((ln for ln in body.splitlines() if "violations left" in ln), "?")
             print(f"full inventory: {full:.1f} s wall, peak memory of the service "
                   f"{memory.peak_kb / 1024:.0f} MB, {len(made)} GitHub requests")
+            print(f"  CPU of the service (process and pool): {cpu:.1f} s; of this machine's "
+                  f"{os.cpu_count()} cores, {cpu / full / (os.cpu_count() or 1):.0%} busy "
+                  f"with it on average; the emulator (making the tarball): {emulator_cpu:.1f} s")
             print(f"  {line}")
 
             started = time.perf_counter()

@@ -491,3 +491,17 @@ def test_schema_command_prints_the_schema(capsys: pytest.CaptureFixture[str]) ->
 
     assert main(["schema"]) == 0
     assert capsys.readouterr().out == schema_text()
+
+
+def test_path_filter_agrees_with_path_matches() -> None:
+    import random
+
+    from bot.config.globs import path_filter, path_matches
+    from bot.config.model import PathFilter
+
+    rng = random.Random(7)
+    parts = ["a", "b.py", ".py", "c.pyc", "py", "d.PY", "x.py.txt", "_"]
+    paths = ["/".join(rng.choice(parts) for _ in range(rng.randint(1, 4))) for _ in range(3000)]
+    for f in (PathFilter(), PathFilter(("src/**/*.py",), ("**/tests/**",))):
+        fast = path_filter(f)
+        assert [fast(p) for p in paths] == [path_matches(f, p) for p in paths]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -185,3 +185,16 @@ def compile_filter(f: PathFilter) -> CompiledFilter:
 def path_matches(f: PathFilter, path: str) -> bool:
     """True when ``path`` (root-relative, ``/``-separated) is included and not excluded."""
     return compile_filter(f)(path)
+
+
+def _python_file(path: str) -> bool:
+    # ``**/*.py`` as gitignore reads it: a component ending in ``.py`` (a folder too)
+    return path.endswith(".py") or ".py/" in path
+
+
+def path_filter(f: PathFilter) -> Callable[[str], bool]:
+    """:func:`path_matches` for one filter, compiled once (a loop over many paths calls it
+    without the cache look-up; the default filter, ``**/*.py`` alone, is a substring test)."""
+    if f.include == ("**/*.py",) and not f.exclude:
+        return _python_file
+    return compile_filter(f)

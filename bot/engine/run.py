@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import libcst as cst
 
-from bot.config.globs import path_matches
+from bot.config.globs import path_filter, path_matches
 from bot.config.model import Config, Rule
 from bot.engine.fingerprint import with_fingerprints
 from bot.engine.model import FileError, FileResult, Violation
@@ -55,26 +55,25 @@ class _Group:
     pairs: Mapping[str, frozenset[str]] | None  # see Need.pairs (None: no pairing test)
     inside: frozenset[str]  # see Need.inside
 
-    def paired(self, text: str, top: str, present: set[str]) -> bool:
+    def paired(self, text: str, top: str, present: Words) -> bool:
         """The file names a last word together with a package of a name ending in it (or
         imports relatively inside such a package)."""
         if self.pairs is None:
             return True
         relative: bool | None = None
-        for word in present:
-            heads = self.pairs.get(word)
-            if heads is None:
+        for word, heads in self.pairs.items():
+            if not present.has(word):
                 continue
-            if not heads.isdisjoint(present):
+            if present.any_of(heads):
                 return True
             if top in heads:
                 if relative is None:
-                    relative = _RELATIVE.search(text) is not None
+                    relative = _has_relative(text)
                 if relative:
                     return True
         return False
 
-    def exempt(self, text: str, top: str, module: str | None, present: set[str]) -> bool:
+    def exempt(self, text: str, top: str, module: str | None, present: Words) -> bool:
         """The file may match without naming any word of the need."""
         if module is not None and module in self.owned:
             return True  # the file's own definitions may be the symbols
@@ -82,18 +81,52 @@ class _Group:
         # this package whose last word the file holds)
         if (
             top in self.packages
-            and (self.pairs is None or any(top in self.pairs.get(w, ()) for w in present))
-            and _RELATIVE.search(text) is not None
+            and (self.pairs is None
+                 or any(top in heads and present.has(w) for w, heads in self.pairs.items()))
+            and _has_relative(text)
         ):
             return True
         return (
             module is not None
             and any(p in self.inside for p in prefixes(module) if p != module)
-            and _RELATIVE.search(text) is not None
+            and _has_relative(text)
         )
 
 
-_RELATIVE = re.compile(r"(?<!\w)from[\s\\]+\.")
+class Words:
+    """Which words occur in a text as whole words, each searched for once and only when a
+    decision needs it (most files are settled by the first word looked for)."""
+
+    __slots__ = ("_found", "_text")
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._found: dict[str, bool] = {}
+
+    def has(self, word: str) -> bool:
+        hit = self._found.get(word)
+        if hit is None:
+            hit = self._found[word] = has_word(self._text, word)
+        return hit
+
+    def any_of(self, words: Iterable[str]) -> bool:
+        return any(self.has(w) for w in words)
+
+
+# no leading lookbehind: a pattern that starts with a literal is searched for fast (the
+# boundary before ``from`` is checked by hand, :func:`_has_relative`)
+_RELATIVE = re.compile(r"from[\s\\]+\.")
+
+
+def _has_relative(text: str) -> bool:
+    """``text`` has a relative import (``from .``; may see one in a string, never miss one)."""
+    pos = 0
+    while (m := _RELATIVE.search(text, pos)) is not None:
+        start = m.start()
+        if not start or not (text[start - 1].isalnum() or text[start - 1] == "_"):
+            return True
+        pos = start + 1
+    return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,14 +134,8 @@ class _Compiled:
     config: Config
     aliases: AliasTable
     required: dict[int, tuple[_Group, ...]]  # id(rule) -> groups of names
-    # every group's literal words: the ones that occur in a file as whole words are found by
-    # substring search (str.find is several times faster than one alternation pattern, whose
-    # leading ``\b`` defeats the regex engine's literal prefix scan). ASCII word boundaries
-    # may see a word where a non-ASCII letter touches it, never miss one.
-    literals: tuple[str, ...]
-
-    def words_in(self, text: str) -> set[str]:
-        return {w for w in self.literals if has_word(text, w)}
+    checked: Callable[[str], bool]  # config.paths
+    rule_paths: tuple[tuple[Rule, Callable[[str], bool]], ...]  # each rule's paths
 
 
 def _ascii_word(char: str) -> bool:
@@ -160,14 +187,8 @@ def _compiled(config: Config) -> _Compiled:
         for r in config.rules
         if r.kind in KINDS
     }
-    literals = {
-        w for groups in required.values() for g in groups if g.scanned for w in g.literals
-    }
-    literals |= {
-        w for groups in required.values() for g in groups if g.pairs is not None
-        for k, v in g.pairs.items() for w in (k, *v)
-    }
-    compiled = _Compiled(config, aliases, required, tuple(sorted(literals)))
+    compiled = _Compiled(config, aliases, required, path_filter(config.paths),
+                         tuple((r, path_filter(r.paths)) for r in config.rules))
     if len(_CACHE) > 16:
         _CACHE.clear()
     _CACHE[id(config)] = compiled
@@ -182,24 +203,27 @@ def _top_and_module(path: str) -> tuple[str, str | None]:
 
 
 def may_match(
-    config: Config, rule: Rule, path: str, text: str, present: set[str] | None = None
+    config: Config, rule: Rule, path: str, text: str, present: Words | None = None
 ) -> bool:
     """Prefilter: False only when ``rule`` cannot match the file (so it need not be parsed).
 
-    ``present``: the words of the config's scan found in ``text`` (computed when None).
+    ``present``: the words of ``text`` (shared by the rules of one file). Words are found by
+    substring search (str.find is several times faster than an alternation pattern, whose
+    leading ``\b`` defeats the regex engine's literal prefix scan); ASCII word boundaries may
+    see a word where a non-ASCII letter touches it, never miss one.
     """
     compiled = _compiled(config)
     groups = compiled.required.get(id(rule))
     if groups is None:
         return True
     if present is None:
-        present = compiled.words_in(text)
+        present = Words(text)
     top, module = _top_and_module(path)
     confirm: list[_Group] = []
     for g in groups:  # set lookups first; a regex only when every word test passed
         if g.exempt(text, top, module, present):
             continue
-        if g.scanned and g.literals.isdisjoint(present):
+        if g.scanned and not present.any_of(g.literals):
             return False
         if not g.paired(text, top, present):
             return False
@@ -221,14 +245,15 @@ def plan(
     path: str, source: bytes, config: Config, *, prefilter: bool = True
 ) -> tuple[str, tuple[Rule, ...]] | FileResult:
     """Cheap part of the analysis: a finished result, or the text and the rules left to run."""
-    if not path_matches(config.paths, path):
+    compiled = _compiled(config)
+    if not compiled.checked(path):
         return FileResult(path)
     text = decode(path, source)
     if isinstance(text, FileError):
         return FileResult(path, error=text)
-    rules = rules_for_path(config, path)
+    rules = tuple(r for r, applies in compiled.rule_paths if applies(path))
     if prefilter and rules:
-        present = _compiled(config).words_in(text)
+        present = Words(text)
         rules = tuple(r for r in rules if may_match(config, r, path, text, present))
     if not rules:
         return FileResult(path)

@@ -7,7 +7,7 @@ import asyncio
 import logging
 import os
 from collections import OrderedDict
-from collections.abc import Awaitable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -160,11 +160,14 @@ class Bot:
             raise RuntimeError("GitHub access is not configured (APP_ID and PRIVATE_KEY)")
         return self._github.repo(installation_id, full_name)
 
-    async def analyse(self, files: Iterable[tuple[str, bytes]], config: Config) -> list[FileResult]:
+    async def analyse(self, files: Iterable[tuple[str, bytes]], config: Config, *,
+                      started: Callable[[], None] | None = None) -> list[FileResult]:
         """Run the engine over ``files`` in the shared process pool; the event loop only waits.
         Cancelled (an analysis past its time budget), the files still queued are dropped and
-        the workers busy with them are stopped."""
+        the workers busy with them are stopped. ``started``: called once every file is planned
+        and queued (the bytes given are no longer held: a caller may read the next files)."""
         items = list(files)
+        del files
         loop = asyncio.get_running_loop()
         pool = self.pool
         if pool is None:
@@ -177,11 +180,16 @@ class Bot:
             except asyncio.CancelledError:
                 starting.add_done_callback(_cancel_batch)
                 raise
-            try:
-                results = await loop.run_in_executor(self._executor, batch.wait)
+            items.clear()  # the batch holds the texts of the files queued, no more
+            if started is not None:
+                started()
+            try:  # waited for on the loop: no thread sits blocked per batch
+                if batch.futures:
+                    await asyncio.wait([asyncio.wrap_future(f) for f in batch.futures])
             except asyncio.CancelledError:
                 batch.cancel()
                 raise
+            results = batch.wait()  # every file settled: returns at once
         for r in results:
             self.metrics.files_analysed.labels("error" if r.error else "ok").inc()
         return results

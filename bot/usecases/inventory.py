@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 
 CONFIG_PATH = ".github/ssot.yml"
 FETCH_CONCURRENCY = 8
-BATCHES_IN_FLIGHT = 2  # batches of a full scan in the engine pool at once
+BATCHES_IN_FLIGHT = 2  # batches of a full scan read and being pre-filtered at once
 PUSH_PAYLOAD_COMMITS = 20  # GitHub lists at most 20 commits in a push payload
 COMPARE_FILES = 300  # ... and at most 300 files in a compare answer
 COMPARE_COMMITS = 250
@@ -291,16 +291,29 @@ async def _full_scan(bot: Bot, repo: Repo, config: Config, sha: str, run: Run,
         records: dict[str, FileRecord] = {p: FileRecord(skipped=True) for p in extracted.large
                                           if p in blobs}
         todo = sorted(p for p in extracted.files if p in blobs and p not in cached)
-        # a few batches in flight, so the pool's workers never wait for the next batch to be
-        # read and pre-filtered (one batch at a time left a worker idle behind each batch's
-        # slowest file); the bytes held stay bounded by BATCHES_IN_FLIGHT * BATCH files
+        # every batch is read and pre-filtered as soon as the one before is queued, so the
+        # pool's workers never wait for files (one batch at a time left a worker idle behind
+        # each batch's slowest file); the bytes held stay bounded by BATCHES_IN_FLIGHT * BATCH
+        # files, the texts queued for the workers by what the pre-filter lets through
         flight = asyncio.Semaphore(BATCHES_IN_FLIGHT)
 
         async def one(chunk: Sequence[str]) -> None:
-            async with flight:
-                items = await asyncio.to_thread(extracted.read_many, chunk)
-                records.update(await _analyse(bot, config, items))
-                run.analysed += len(items)
+            await flight.acquire()
+            held = [True]
+
+            def release() -> None:
+                if held:
+                    held.clear()
+                    flight.release()
+
+            try:  # no reference to the bytes is kept here: they go once queued
+                results = await bot.analyse(
+                    await asyncio.to_thread(extracted.read_many, chunk), config,
+                    started=release)
+            finally:
+                release()
+            records.update({r.path: record_of(r) for r in results})
+            run.analysed += len(chunk)
 
         await asyncio.gather(*(one(chunk) for chunk in batches(todo)))
     return blobs, records, None, index
