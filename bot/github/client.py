@@ -296,6 +296,16 @@ class GitHub:
             return await collect(await self.tokens.token(installation_id))
 
 
+def _tree_of(data: dict[str, Any]) -> Tree:
+    files = {
+        str(item["path"]): TreeEntry(str(item["path"]), str(item["sha"]),
+                                     int(item.get("size") or 0))
+        for item in data.get("tree", [])
+        if item.get("type") == "blob"
+    }
+    return Tree(str(data["sha"]), files, bool(data.get("truncated")))
+
+
 class Repo:
     """One repository through one installation. Every method is one GitHub REST call (or a
     paginated series of them); names follow what they do in the domain."""
@@ -483,13 +493,8 @@ class Repo:
         """Every blob of the commit (or branch) ``ref`` with its size: one request."""
         data = await self._get("/repos/{owner}/{repo}/git/trees/{sha}{?recursive}", sha=ref,
                                recursive=1)
-        files = {
-            str(item["path"]): TreeEntry(str(item["path"]), str(item["sha"]),
-                                         int(item.get("size") or 0))
-            for item in data.get("tree", [])
-            if item.get("type") == "blob"
-        }
-        return Tree(str(data["sha"]), files, bool(data.get("truncated")))
+        # up to 100,000 entries: ~50 ms of CPU per 10,000, not on the event loop
+        return await asyncio.to_thread(_tree_of, data)
 
     async def _content_entry(self, path: str, ref: str) -> dict[str, Any] | None:
         """The contents API's entry of the file at ``ref``; None when there is no such file."""

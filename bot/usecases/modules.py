@@ -21,8 +21,8 @@ import asyncio
 import re
 import threading
 import weakref
-from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections import OrderedDict, deque
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from bot.config.model import Config
@@ -113,13 +113,28 @@ class ModuleReads:
         return text
 
 
+_BLOCKS = (ast.stmt, ast.excepthandler, ast.match_case)
+
+
+def _statements(tree: ast.Module) -> Iterator[ast.AST]:
+    """The nodes of ``ast.walk(tree)`` that are statements (or ``except``/``case`` clauses, which
+    hold statements), in the same order, without visiting any expression: imports are
+    statements, and walking every expression node was 4x the work (a third of the re-export
+    planning of a 300-file PR)."""
+    todo: deque[ast.AST] = deque([tree])
+    while todo:
+        node = todo.popleft()
+        todo.extend(c for c in ast.iter_child_nodes(node) if isinstance(c, _BLOCKS))
+        yield node
+
+
 def imported_names(path: str, text: str) -> tuple[list[str], set[str]]:
     """Every name the file imports (any depth: ``from X import N`` -> ``X.N``, ``import X`` and
     star imports -> ``X``), and every identifier in its text (the names it may use)."""
     tree = parse_ast(text)
     names: list[str] = []
     if tree is not None:
-        for node in ast.walk(tree):
+        for node in _statements(tree):
             if isinstance(node, ast.ImportFrom):
                 base = resolve_relative(path, node.level or 0, node.module)
                 if base is None:
