@@ -161,7 +161,11 @@ async def webhook(request: web.Request) -> web.Response:
 
     reads = request.app[READS_KEY]
     try:
-        await asyncio.wait_for(reads.acquire(), limits.read_slot_wait)
+        # not wait_for: in Python 3.11 it runs the acquire in a task of its own, three more
+        # turns of the event loop for every delivery, each as long as the analysis's busiest
+        # (the webhook p99 under a 300-file fetch); a free slot is taken without yielding
+        async with asyncio.timeout(limits.read_slot_wait):
+            await reads.acquire()
     except TimeoutError:
         return refuse(503, "busy", "too many requests being read; try again", **{
             "Retry-After": "1"})
