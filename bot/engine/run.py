@@ -2,9 +2,10 @@
 
 The prefilter has two stages: a text test (:func:`may_match`, in the parent process) and, in
 :func:`analyse_text`, an ``ast`` gate (:mod:`bot.engine.rules.gate`) that keeps only the
-rules that could fire, so libcst parses only files that may hold a violation. The gate's ast
-tree then locates the statements holding violations, so that only their code is generated to
-find positions (:mod:`bot.engine.rules.positions`).
+rules that could fire, so libcst parses only files that may hold a violation, and only their
+parts that may (:mod:`bot.engine.trim` cuts the other bodies). The gate's ast tree then
+locates the statements holding violations, so that only their code is generated to find
+positions (:mod:`bot.engine.rules.positions`).
 
 Pure and in-process; :mod:`bot.engine.pool` spreads files over worker processes.
 """

@@ -261,3 +261,29 @@ async def test_reexports_are_followed_with_the_index_of_the_whole_archive(
         assert f"**5 violations left** at [`{second[:7]}`]" in (
             h.emu.issue(REPO, issue).body or "")
         assert len(h.calls("GET", "/tarball/")) == 1
+
+
+async def test_a_failed_archive_request_is_retried_and_nothing_is_lost(tmp_path: Path) -> None:
+    """GitHub answering 502 to the tarball request: retried; the block is written once."""
+    async with running() as h:
+        h.bot.store = open_store(tmp_path)
+        issue = h.emu.create_issue(REPO, "Tracking", SEED)
+        fault = h.emu.inject("GET", r"/tarball/", status=502)
+        first = await push(h, {".github/ssot.yml": config(issue), EXTRA: EXTRA_TEXT})
+        body = h.emu.issue(REPO, issue).body or ""
+        assert f"**5 violations left** at [`{first[:7]}`]" in block_of(body)
+        assert fault.used == 1 and len(h.calls("GET", "/tarball/")) == 1
+        assert len(parse_history(body)) == 1
+
+
+async def test_a_failed_archive_download_starts_over(tmp_path: Path) -> None:
+    """codeload answering 503 for the archive itself: the download starts over from the
+    tarball request (its codeload link is good for one download)."""
+    async with running() as h:
+        h.bot.store = open_store(tmp_path)
+        issue = h.emu.create_issue(REPO, "Tracking", SEED)
+        fault = h.emu.inject("GET", r"^/_codeload/", status=503)
+        first = await push(h, {".github/ssot.yml": config(issue), EXTRA: EXTRA_TEXT})
+        body = h.emu.issue(REPO, issue).body or ""
+        assert f"**5 violations left** at [`{first[:7]}`]" in block_of(body)
+        assert fault.used == 1 and len(h.calls("GET", "/tarball/")) == 2
