@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from bot.inventory.block import END, START, parse_history
 from bot.state.store import open_store
 from tests.integration.harness import DATA, REPO, Harness, example_files, running
@@ -263,27 +265,18 @@ async def test_reexports_are_followed_with_the_index_of_the_whole_archive(
         assert len(h.calls("GET", "/tarball/")) == 1
 
 
-async def test_a_failed_archive_request_is_retried_and_nothing_is_lost(tmp_path: Path) -> None:
-    """GitHub answering 502 to the tarball request: retried; the block is written once."""
+@pytest.mark.parametrize(("failing", "tarball_requests"), [
+    (r"/tarball/", 1),  # GitHub answers 502 to the tarball request: asked again
+    (r"^/_codeload/", 2),  # codeload answers 502: started over (its link serves one download)
+])
+async def test_a_failed_archive_download_is_retried_and_nothing_is_lost(
+        tmp_path: Path, failing: str, tarball_requests: int) -> None:
     async with running() as h:
         h.bot.store = open_store(tmp_path)
         issue = h.emu.create_issue(REPO, "Tracking", SEED)
-        fault = h.emu.inject("GET", r"/tarball/", status=502)
+        fault = h.emu.inject("GET", failing, status=502)
         first = await push(h, {".github/ssot.yml": config(issue), EXTRA: EXTRA_TEXT})
         body = h.emu.issue(REPO, issue).body or ""
         assert f"**5 violations left** at [`{first[:7]}`]" in block_of(body)
-        assert fault.used == 1 and len(h.calls("GET", "/tarball/")) == 1
+        assert fault.used == 1 and len(h.calls("GET", "/tarball/")) == tarball_requests
         assert len(parse_history(body)) == 1
-
-
-async def test_a_failed_archive_download_starts_over(tmp_path: Path) -> None:
-    """codeload answering 503 for the archive itself: the download starts over from the
-    tarball request (its codeload link is good for one download)."""
-    async with running() as h:
-        h.bot.store = open_store(tmp_path)
-        issue = h.emu.create_issue(REPO, "Tracking", SEED)
-        fault = h.emu.inject("GET", r"^/_codeload/", status=503)
-        first = await push(h, {".github/ssot.yml": config(issue), EXTRA: EXTRA_TEXT})
-        body = h.emu.issue(REPO, issue).body or ""
-        assert f"**5 violations left** at [`{first[:7]}`]" in block_of(body)
-        assert fault.used == 1 and len(h.calls("GET", "/tarball/")) == 2
