@@ -1210,6 +1210,12 @@ class GitHubEmulator(EmulatorState):
                                       self.clock()))
         if status != 200 or found is None:
             return web.Response(status=404, text="Not Found")
+        fault = self._take_fault("GET", request.path)  # codeload fails on its own too
+        if fault is not None:
+            if fault.delay:
+                await asyncio.sleep(fault.delay)
+            if fault.status is not None:
+                return web.Response(status=fault.status, text="Server Error")
         full_name, sha = found
         # streamed as it is made (chunked, no length), as codeload serves archives
         response = web.StreamResponse(status=200, headers={

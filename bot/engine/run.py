@@ -2,9 +2,10 @@
 
 The prefilter has two stages: a text test (:func:`may_match`, in the parent process) and, in
 :func:`analyse_text`, an ``ast`` gate (:mod:`bot.engine.rules.gate`) that keeps only the
-rules that could fire, so libcst parses only files that may hold a violation. The gate's ast
-tree then locates the statements holding violations, so that only their code is generated to
-find positions (:mod:`bot.engine.rules.positions`).
+rules that could fire, so libcst parses only files that may hold a violation, and only their
+parts that may (:mod:`bot.engine.trim` cuts the other bodies). The gate's ast tree then
+locates the statements holding violations, so that only their code is generated to find
+positions (:mod:`bot.engine.rules.positions`).
 
 Pure and in-process; :mod:`bot.engine.pool` spreads files over worker processes.
 """
@@ -30,7 +31,7 @@ from bot.engine.rules.gate import gate_facts
 from bot.engine.rules.gate import parse as ast_parse
 from bot.engine.rules.positions import place
 from bot.engine.suppress import is_suppressed, suppressions
-from bot.engine.trim import kept_lines, trim
+from bot.engine.trim import trim
 
 NOT_UTF8 = "not UTF-8 text"
 
@@ -285,14 +286,13 @@ def analyse_text(
     (it locates violations cheaply; parsed when needed otherwise)."""
     source = text
     if gate:
-        kept, tree, facts = gate_facts(path, text, rules, _compiled(config).aliases)
+        kept, tree, spans = gate_facts(path, text, rules, _compiled(config).aliases)
         if kept is not None:
             if not kept:
                 return FileResult(path)
             rules = kept
-        if tree is not None and facts is not None and not any(
-                KINDS[r.kind].reads_string_annotations for r in rules if r.kind in KINDS):
-            source = trim(text, tree, kept_lines(facts)) or text
+        if tree is not None:
+            source = trim(text, tree, spans) or text
     try:
         module = _parse(source, text)
     except cst.ParserSyntaxError as exc:

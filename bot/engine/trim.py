@@ -11,8 +11,9 @@ never cut). Such a body is replaced by blank lines and a ``pass`` on its last li
 kept statement keeps its line and columns, violations keep their positions, and the lines
 between statements (libcst's ``leading_lines``) are unchanged.
 
-Not used when a rule reads string annotations (the gate does not parse strings). Pure: text in,
-text out; None when nothing can be cut.
+When a rule reads string annotations, the lines of every string in an annotation are kept too
+(the gate does not parse them; libcst does). Pure: text in, text out; None when nothing can be
+cut.
 """
 
 from __future__ import annotations
@@ -22,24 +23,10 @@ import bisect
 import re
 from collections.abc import Iterable, Sequence
 
-from bot.engine.rules.facts import Facts
-
 _NEWLINE = re.compile(r"(\r\n|\r|\n)")  # Python's line ends (a form feed is not one)
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 _LISTS = ("body", "orelse", "finalbody", "handlers", "cases")
 _MIN_CUT = 8  # lines: a shorter body is not worth the bookkeeping
-
-
-def kept_lines(facts: Facts) -> list[tuple[int, int]]:
-    """The line spans of the gate's references and imports (definitions are module-level)."""
-    spans: list[tuple[int, int]] = []
-    for node in (*(r.node for r in facts.refs), *(i.stmt for i in facts.imports)):
-        start = getattr(node, "lineno", None)
-        if isinstance(start, int):
-            end = getattr(node, "end_lineno", None)
-            spans.append((start, end if isinstance(end, int) else start))
-    spans.sort()
-    return spans
 
 
 def trim(text: str, tree: ast.Module, keep: Sequence[tuple[int, int]]) -> str | None:

@@ -565,8 +565,8 @@ class Repo:
                 location = response.headers.get("Location")
                 if response.status in (301, 302, 307) and location:
                     return location
-                raise gidgethub.BadRequest(HTTPStatus(response.status),
-                                           f"tarball of {ref}: {response.status}")
+                error = gidgethub.GitHubBroken if response.status >= 500 else gidgethub.BadRequest
+                raise error(HTTPStatus(response.status), f"tarball of {ref}: {response.status}")
 
         location = await self._authed(locate)
         size = 0

@@ -14,17 +14,19 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import tarfile
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import gidgethub
 
 from bot.config.globs import path_matches
 from bot.config.loader import load_config_text
-from bot.config.model import Config, ConfigError, InventoryTarget
+from bot.config.model import Config, ConfigError, InventoryTarget, Limits
 from bot.engine.names import module_of_path
 from bot.engine.reexports import build_index, symbols_of
 from bot.github.client import ArchiveTooLarge, Repo
@@ -258,26 +260,10 @@ async def _full_scan(bot: Bot, repo: Repo, config: Config, sha: str, run: Run,
         return path_matches(config.paths, path) or (follow and path.endswith(".py"))
 
     with tempfile.TemporaryDirectory(prefix="ssot-inventory-") as tmp:
-        # unpacked while it downloads: the archive itself is never stored
-        pipe = archive.Pipe()
-        unpacking = asyncio.ensure_future(asyncio.to_thread(
-            archive.extract, pipe, Path(tmp) / "files.spool", wanted=wanted,
-            max_file_bytes=limits.max_file_bytes, max_files=limits.max_inventory_files,
-            max_total_bytes=MAX_EXTRACTED_BYTES))
         try:
-            await repo.tarball(sha, pipe.put, max_bytes=MAX_ARCHIVE_BYTES)
-            await pipe.end()
-        except BaseException as exc:
-            pipe.abort()
-            if not isinstance(exc, Exception):
-                raise  # cancelled: the thread stops on its own at its next read
-            with contextlib.suppress(archive.PipeAborted):
-                await unpacking
-            if isinstance(exc, ArchiveTooLarge):
-                return {}, {}, f"an archive over {MAX_ARCHIVE_BYTES >> 20:,} MiB", {}
-            raise
-        extracted = await unpacking
-        run.fetched += 1
+            extracted = await _unpacked(bot, repo, sha, Path(tmp), wanted, limits, run)
+        except ArchiveTooLarge:
+            return {}, {}, f"an archive over {MAX_ARCHIVE_BYTES >> 20:,} MiB", {}
         if extracted.too_large:
             return {}, {}, extracted.too_large, {}
         index: dict[str, tuple[str, ...]] = {}
@@ -317,6 +303,43 @@ async def _full_scan(bot: Bot, repo: Repo, config: Config, sha: str, run: Run,
 
         await asyncio.gather(*(one(chunk) for chunk in batches(todo)))
     return blobs, records, None, index
+
+
+# a failed download is tried again from the start (what was streamed cannot be resumed)
+_RETRYABLE = (gidgethub.GitHubBroken, aiohttp.ClientError, TimeoutError, tarfile.ReadError)
+
+
+async def _unpacked(bot: Bot, repo: Repo, sha: str, tmp: Path, wanted: Callable[[str], bool],
+                    limits: Limits, run: Run) -> archive.Extracted:
+    """The commit's tarball, unpacked while it downloads (it is never stored). A download
+    that fails (GitHub 5xx, a connection lost mid-stream, a truncated archive) starts over,
+    up to the retry policy's attempts; a 4xx and :class:`ArchiveTooLarge` are raised."""
+    attempt = 0
+    while True:
+        attempt += 1
+        pipe = archive.Pipe()
+        spool = tmp / f"files-{attempt}.spool"
+        unpacking = asyncio.ensure_future(asyncio.to_thread(
+            archive.extract, pipe, spool, wanted=wanted, max_file_bytes=limits.max_file_bytes,
+            max_files=limits.max_inventory_files, max_total_bytes=MAX_EXTRACTED_BYTES))
+        run.fetched += 1
+        try:
+            await repo.tarball(sha, pipe.put, max_bytes=MAX_ARCHIVE_BYTES)
+            await pipe.end()
+            return await unpacking
+        except BaseException as exc:
+            pipe.abort()
+            if not isinstance(exc, Exception):
+                raise  # cancelled: the thread stops on its own at its next read
+            with contextlib.suppress(Exception):
+                await unpacking
+            spool.unlink(missing_ok=True)
+            if not isinstance(exc, _RETRYABLE) or attempt >= bot.retry.attempts:
+                raise
+            delay = bot.retry.backoff(attempt)
+            log.warning("inventory: archive download failed, starting over", extra={
+                "error": type(exc).__name__, "attempt": attempt, "delay": round(delay, 2)})
+        await asyncio.sleep(delay)
 
 
 async def _head_and_files(

@@ -175,6 +175,10 @@ def test_a_module_valued_reexport_is_followed_but_does_not_widen_the_reads() -> 
     # the module alias alone, with no name of the symbol's after it: filtered out, no match
     assert not isinstance(plan("app/y.py", b"from shim import old_core\nold_core.f()\n",
                                with_index), tuple)
+    # the one case left out (docs/behaviour.md §10): the alias passed on through a module
+    # that names no symbol's word, and so is not read
+    onward = b"from onward import old_core\nold_core.Legacy()\n"
+    assert analyse_source("app/z.py", onward, with_index).violations == ()
 
 
 def test_keys_reaching_split_follows_module_valued_chains() -> None:

@@ -92,3 +92,20 @@ def test_violations_are_the_same_with_and_without_the_cut(
     assert with_cut == without
     assert [(v.rule, v.line, v.column) for v in with_cut.violations] == [
         ("banned-import", 1, 25), ("banned-call", 15, 16), ("banned-call", 29, 12)]
+
+
+def test_string_annotations_keep_their_bodies_for_a_rule_that_reads_them(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = config(rule("banned-annotation", symbols=("legacy.core.Legacy",), use="new.New"))
+    code = (
+        "from legacy import core\n"
+        "class Big:\n"
+        + _body("unrelated")
+        + "    def typed(self):\n"
+        + "        x: 'core.Legacy' = None\n"
+        + "".join(f"        y{n} = {n}\n" for n in range(9))
+    ).encode()
+    with_cut = analyse_source("pkg/m.py", code, cfg)
+    monkeypatch.setattr(run_module, "trim", lambda *a: None)
+    assert with_cut == analyse_source("pkg/m.py", code, cfg)
+    assert [(v.line, v.column) for v in with_cut.violations] == [(14, 13)]

@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from bot.inventory.block import END, START, parse_history
 from bot.state.store import open_store
 from tests.integration.harness import DATA, REPO, Harness, example_files, running
@@ -261,3 +263,20 @@ async def test_reexports_are_followed_with_the_index_of_the_whole_archive(
         assert f"**5 violations left** at [`{second[:7]}`]" in (
             h.emu.issue(REPO, issue).body or "")
         assert len(h.calls("GET", "/tarball/")) == 1
+
+
+@pytest.mark.parametrize(("failing", "tarball_requests"), [
+    (r"/tarball/", 1),  # GitHub answers 502 to the tarball request: asked again
+    (r"^/_codeload/", 2),  # codeload answers 502: started over (its link serves one download)
+])
+async def test_a_failed_archive_download_is_retried_and_nothing_is_lost(
+        tmp_path: Path, failing: str, tarball_requests: int) -> None:
+    async with running() as h:
+        h.bot.store = open_store(tmp_path)
+        issue = h.emu.create_issue(REPO, "Tracking", SEED)
+        fault = h.emu.inject("GET", failing, status=502)
+        first = await push(h, {".github/ssot.yml": config(issue), EXTRA: EXTRA_TEXT})
+        body = h.emu.issue(REPO, issue).body or ""
+        assert f"**5 violations left** at [`{first[:7]}`]" in block_of(body)
+        assert fault.used == 1 and len(h.calls("GET", "/tarball/")) == tarball_requests
+        assert len(parse_history(body)) == 1

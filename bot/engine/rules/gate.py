@@ -66,12 +66,13 @@ def gate_tree(
 
 def gate_facts(
     path: str, text: str, rules: Sequence[Rule], aliases: AliasTable
-) -> tuple[tuple[Rule, ...] | None, ast.Module | None, Facts | None]:
-    """:func:`gate_tree`, and the facts it gathered (:mod:`bot.engine.trim` keeps their
-    lines)."""
+) -> tuple[tuple[Rule, ...] | None, ast.Module | None, list[tuple[int, int]]]:
+    """:func:`gate_tree`, and the line spans of what the kept rules may use: every reference
+    and import the gate gathered, and the string annotations when a kept rule reads them
+    (:mod:`bot.engine.trim` keeps these lines)."""
     tree = parse(text)
     if tree is None:
-        return None, None, None
+        return None, None, []
     facts, strings = collect_ast(tree, path, aliases, _symbols(rules))
     keep: list[Rule] = []
     for rule in rules:
@@ -82,7 +83,22 @@ def gate_facts(
             or (kind.reads_string_annotations and _strings_may_hit(facts, strings, rule.symbols))
         ):
             keep.append(rule)
-    return tuple(keep), tree, facts
+    nodes: list[ast.AST] = [*(cast(ast.AST, r.node) for r in facts.refs),
+                            *(cast(ast.AST, i.stmt) for i in facts.imports)]
+    if any(KINDS[r.kind].reads_string_annotations for r in keep if r.kind in KINDS):
+        nodes.extend(strings)
+    return tuple(keep), tree, _spans(nodes)
+
+
+def _spans(nodes: Iterable[ast.AST]) -> list[tuple[int, int]]:
+    spans: list[tuple[int, int]] = []
+    for node in nodes:
+        start = getattr(node, "lineno", None)
+        if isinstance(start, int):
+            end = getattr(node, "end_lineno", None)
+            spans.append((start, end if isinstance(end, int) else start))
+    spans.sort()
+    return spans
 
 
 def _symbols(rules: Iterable[Rule]) -> tuple[str, ...]:
@@ -108,9 +124,9 @@ def _may_denote(qualified: str, symbols: Sequence[str], aliases: AliasTable) -> 
 
 def collect_ast(
     tree: ast.Module, path: str, aliases: AliasTable, symbols: Sequence[str]
-) -> tuple[Facts, list[str]]:
-    """Facts of ``tree`` (a superset of libcst's, see the module doc) and the texts of the
-    string constants inside annotations."""
+) -> tuple[Facts, list[ast.Constant]]:
+    """Facts of ``tree`` (a superset of libcst's, see the module doc) and the string constants
+    inside annotations."""
     facts = Facts(path=path, module=None, aliases=aliases, bindings=Bindings(stars_always=True))
     _definitions(tree.body, facts)
     own = module_of_path(path)
@@ -126,7 +142,7 @@ def collect_ast(
         if any(_may_denote(q, symbols, aliases) for q in qualified)
     }
     every = any(_may_denote(star, symbols, aliases) for star in b.stars)
-    strings: list[str] = []
+    strings: list[ast.Constant] = []
     if not heads and not every:
         return facts, strings  # no reference can denote a listed symbol: imports decide
 
@@ -165,7 +181,7 @@ def collect_ast(
             value = node.value  # type: ignore[attr-defined]
             if isinstance(value, str):
                 if ann:
-                    strings.append(value)
+                    strings.append(cast(ast.Constant, node))
             elif value is None or value is True or value is False:
                 ref(node, repr(value), ann)  # libcst: ``None``/``True``/``False`` are names
         elif t is ast.FunctionDef or t is ast.AsyncFunctionDef:
@@ -314,13 +330,14 @@ def _targets(target: ast.expr, facts: Facts) -> None:
         _targets(target.value, facts)
 
 
-def _strings_may_hit(facts: Facts, strings: Sequence[str], symbols: Sequence[str]) -> bool:
+def _strings_may_hit(facts: Facts, strings: Sequence[ast.Constant],
+                     symbols: Sequence[str]) -> bool:
     """A string annotation may name one of ``symbols``: it holds a local name (anywhere, so
     implicitly concatenated strings are covered too) that can denote one, or a star import
     can supply one."""
     if not strings:
         return False
-    text = "\n".join(strings)
+    text = "\n".join(str(s.value) for s in strings)
     aliases = facts.aliases
     b = facts.bindings
     if b.stars and any(_may_denote(star, symbols, aliases) for star in b.stars):
