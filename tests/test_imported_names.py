@@ -1,4 +1,4 @@
-"""The re-export planning's import scan (bot.usecases.modules.imported_names) walks statements
+"""The re-export planning's import scan (bot.engine.imports.imported_names) walks statements
 only: the same names, in the same order, as a walk over every node of the tree."""
 
 from __future__ import annotations
@@ -7,8 +7,10 @@ import ast
 import sysconfig
 from pathlib import Path
 
+from bot.engine.imports import imported_names, scan_files
 from bot.engine.names import resolve_relative
-from bot.usecases.modules import imported_names
+from bot.service.context import Bot
+from bot.settings import Settings
 
 NESTED = '''\
 import os, pkg.a as a
@@ -88,3 +90,17 @@ def test_same_names_as_the_every_node_walk_on_the_standard_library() -> None:
         assert imported_names(rel, text)[0] == _every_node(rel, text), rel
         compared += 1
     assert compared > 250
+
+
+async def test_the_service_scans_in_its_worker_processes_and_gives_up_past_the_budget() -> None:
+    items = [("app/pkg/m.py", NESTED),
+             ("app/pkg/__init__.py", "from .m import f as g\n__all__ = ['g']\n")]
+    bot = Bot(Settings(webhook_secrets=("s",), workers=1))
+    try:
+        assert await bot.scan_modules(items, 60.0) == scan_files(items)
+        # 1 MB that takes ast a second or more: its worker is stopped, the file is not scanned
+        heavy = ("app/pkg/data.py", "DATA = [" + ",".join("1" for _ in range(500_000)) + "]\n")
+        assert await bot.scan_modules([heavy], 0.05) == [None]
+        assert await bot.scan_modules(items[1:], 60.0) == scan_files(items[1:])
+    finally:
+        await bot.stop()

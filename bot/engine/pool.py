@@ -43,6 +43,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from multiprocessing.context import BaseContext
 from types import FrameType
+from typing import TypeVar
 
 import pebble
 
@@ -51,6 +52,7 @@ from bot.engine.model import FileError, FileResult
 from bot.engine.run import analyse_text, plan
 
 DEFAULT_WORKER_MEMORY_MB = 1536
+_R = TypeVar("_R")
 
 # path, text, indexes into config.rules, ast gate on (the prefilter's second stage)
 _Task = tuple[str, str, tuple[int, ...], bool]
@@ -224,6 +226,14 @@ class EnginePool:
             future = pool.schedule(_work, args=(key, blob, task),
                                    timeout=config.file_time_budget)
             batch.futures[future] = index
+
+    def submit(self, fn: Callable[..., _R], *args: object,
+               timeout: float) -> concurrent.futures.Future[_R]:
+        """``fn(*args)`` in a worker, stopped past ``timeout`` seconds (``fn``: a module-level
+        function of the engine, which the workers import by name)."""
+        future: concurrent.futures.Future[_R] = self._get().schedule(
+            fn, args=args, timeout=timeout)
+        return future
 
     def analyse(self, files: Iterable[tuple[str, bytes]], config: Config, *,
                 prefilter: bool = True,

@@ -226,8 +226,10 @@ async def _analyse(
     sources = [(f["filename"], c) for f, c in fetched]
     reads = None
     if symbols_of(config):  # re-exports, resolved over the head's tree listed above
-        config, reads = await reexport_config(config, ctx.tree, sources, repo.blob,
-                                              cache_for(bot))
+        budget = config.file_time_budget
+        config, reads = await reexport_config(
+            config, ctx.tree, sources, repo.blob, cache_for(bot),
+            scan=lambda items: bot.scan_modules(items, budget))
     results = await bot.analyse(sources, config)
 
     def new_lines() -> list[Violation]:  # 300 patches parsed: 15-20 ms of CPU, off the loop

@@ -16,17 +16,16 @@ violations. Fetches are awaited on the event loop; parsing runs in a thread.
 
 from __future__ import annotations
 
-import ast
 import asyncio
-import re
 import threading
 import weakref
-from collections import OrderedDict, deque
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from bot.config.model import Config
-from bot.engine.names import matches_symbol, prefixes, resolve_relative
+from bot.engine.imports import FileScan, scan_files, used_words
+from bot.engine.names import matches_symbol, prefixes
 from bot.engine.reexports import (
     ModuleInfo,
     build_index,
@@ -34,13 +33,11 @@ from bot.engine.reexports import (
     module_paths,
     symbols_of,
 )
-from bot.engine.rules.syntax import parse_ast
 from bot.github.client import Tree
 
 DEFAULT_CACHE_BYTES = 32 * 1024 * 1024
 FETCH_CONCURRENCY = 8
 _ALL = "*"  # every name the checked files use
-_WORD = re.compile(r"[A-Za-z_]\w*")
 
 
 class BlobCache:
@@ -113,39 +110,6 @@ class ModuleReads:
         return text
 
 
-_BLOCKS = (ast.stmt, ast.excepthandler, ast.match_case)
-
-
-def _statements(tree: ast.Module) -> Iterator[ast.AST]:
-    """The nodes of ``ast.walk(tree)`` that are statements (or ``except``/``case`` clauses, which
-    hold statements), in the same order, without visiting any expression: imports are
-    statements, and walking every expression node was 4x the work (a third of the re-export
-    planning of a 300-file PR)."""
-    todo: deque[ast.AST] = deque([tree])
-    while todo:
-        node = todo.popleft()
-        todo.extend(c for c in ast.iter_child_nodes(node) if isinstance(c, _BLOCKS))
-        yield node
-
-
-def imported_names(path: str, text: str) -> tuple[list[str], set[str]]:
-    """Every name the file imports (any depth: ``from X import N`` -> ``X.N``, ``import X`` and
-    star imports -> ``X``), and every identifier in its text (the names it may use)."""
-    tree = parse_ast(text)
-    names: list[str] = []
-    if tree is not None:
-        for node in _statements(tree):
-            if isinstance(node, ast.ImportFrom):
-                base = resolve_relative(path, node.level or 0, node.module)
-                if base is None:
-                    continue
-                names.append(base)
-                names.extend(f"{base}.{a.name}" for a in node.names if a.name != "*")
-            elif isinstance(node, ast.Import):
-                names.extend(a.name for a in node.names)
-    return names, set(_WORD.findall(text))
-
-
 class _Planner:
     """Which modules to read: demands (module -> names, or every used name) followed through
     the bindings of the modules read, as far as they lead inside the tree."""
@@ -199,17 +163,27 @@ class _Planner:
         return self.demand != before
 
 
+Scanner = Callable[[list[tuple[str, str]]], Awaitable[Sequence[FileScan | None]]]
+
+
+async def _scan_in_thread(items: list[tuple[str, str]]) -> list[FileScan | None]:
+    return list(await asyncio.to_thread(scan_files, items))
+
+
 async def reexport_config(
     config: Config,
     tree: Tree | None,
     checked: Sequence[tuple[str, bytes]],
     fetch: Callable[[str], Awaitable[bytes]],
     cache: BlobCache,
+    scan: Scanner | None = None,
 ) -> tuple[Config, ModuleReads]:
     """``config`` with the re-exports the checked files can reach at the PR's head.
 
     ``tree``: the head's file list (None: not fetched, nothing to read); ``checked``: the checked
-    files ``(path, content)``; ``fetch``: reads a blob by sha (one request)."""
+    files ``(path, content)``; ``fetch``: reads a blob by sha (one request); ``scan``: runs
+    :func:`bot.engine.imports.scan_files` over the checked files, None for a file whose scan
+    failed (the service: in its worker processes; default: in a thread)."""
     reads = ModuleReads()
     if tree is None or not symbols_of(config):
         return config, reads
@@ -218,20 +192,25 @@ async def reexport_config(
     py = [p for p in tree.files if p.endswith(".py")]
     modules = module_paths([*py, *known])
 
+    scans = await (scan or _scan_in_thread)(list(known.items()))
+
     def plan_checked() -> _Planner:
         used: set[str] = set()
         demands: list[str] = []
-        for path, text in known.items():
-            names, words = imported_names(path, text)
-            demands.extend(names)
-            used |= words
+        infos: list[ModuleInfo] = []
+        for (path, text), found in zip(known.items(), scans, strict=True):
+            if found is None:  # not scanned (a worker gave up on it): as a file that won't parse
+                used |= used_words(text)
+                continue
+            demands.extend(found.names)
+            used |= found.words
+            if found.info is not None and modules.get(found.info.module) == path:
+                infos.append(found.info)
         planner = _Planner(modules, used, symbols_of(config))
         for name in demands:
             planner.want(name)
-        for path, text in known.items():
-            info = module_info(path, text)
-            if info is not None and modules.get(info.module) == path:
-                planner.infos[info.module] = info
+        for info in infos:
+            planner.infos[info.module] = info
         return planner
 
     planner = await asyncio.to_thread(plan_checked)
