@@ -116,10 +116,13 @@ def _rss_kb(pid: int) -> int:
 
 def _descendants(pid: int, exclude: int) -> list[int]:
     found: list[int] = []
-    try:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    except OSError:
-        return found
+    children: list[str] = []
+    # every thread's children: the pool's forkserver is started from a worker thread
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children.extend((task / "children").read_text().split())
+        except OSError:
+            continue
     for child in map(int, children):
         if child != exclude:
             found.append(child)
@@ -148,13 +151,34 @@ class PeakMemory(threading.Thread):
     def __init__(self, exclude: int) -> None:
         super().__init__(daemon=True)
         self.exclude, self.peak_kb, self.stop_flag = exclude, 0, False
+        self.at_peak: dict[int, int] = {}  # pid -> RSS (KB) at the peak
 
     def run(self) -> None:
         me = os.getpid()
         while not self.stop_flag:
-            total = sum(_rss_kb(p) for p in [me, *_descendants(me, self.exclude)])
-            self.peak_kb = max(self.peak_kb, total)
+            each = {p: _rss_kb(p) for p in [me, *_descendants(me, self.exclude)]}
+            total = sum(each.values())
+            if total > self.peak_kb:
+                self.peak_kb, self.at_peak = total, each
             time.sleep(0.02)
+
+
+PROBES: list[float] = []
+
+
+async def health_probe(url: str) -> None:
+    """GET /healthz every 20 ms; each answer's time into PROBES (the service's event loop
+    stays responsive while the inventory runs: its CPU work is in threads and processes)."""
+    import aiohttp
+
+    base = url.split("/api/", 1)[0]
+    async with aiohttp.ClientSession() as session:
+        while True:
+            sent = time.perf_counter()
+            async with session.get(f"{base}/healthz") as response:
+                await response.read()
+            PROBES.append(time.perf_counter() - sent)
+            await asyncio.sleep(0.02)
 
 
 async def bench(count: int, changed: int) -> None:
@@ -186,11 +210,14 @@ async def bench(count: int, changed: int) -> None:
             memory.start()
             cpu_before = service_cpu(emulator.pid or -1)
             emulator_before = _cpu_seconds(emulator.pid or -1)
+            probe = asyncio.ensure_future(health_probe(bot_url))
             started = time.perf_counter()
             parent.send(("push", {".github/ssot.yml": CONFIG}, bot_url))
             _sha, mark = await recv()
             await bot.idle()
             full = time.perf_counter() - started
+            probe.cancel()
+            answers = sorted(await asyncio.gather(probe, return_exceptions=True) and PROBES)
             cpu_after = service_cpu(emulator.pid or -1)
             cpu = sum(t - cpu_before.get(p, 0.0) for p, t in cpu_after.items())
             emulator_cpu = _cpu_seconds(emulator.pid or -1) - emulator_before
@@ -201,12 +228,20 @@ async def bench(count: int, changed: int) -> None:
             parent.send(("body",))
             body = await recv()
             line = next((ln for ln in body.splitlines() if "violations left" in ln), "?")
+            parts = sorted(memory.at_peak.values(), reverse=True)
             print(f"full inventory: {full:.1f} s wall, peak memory of the service "
-                  f"{memory.peak_kb / 1024:.0f} MB, {len(made)} GitHub requests")
+                  f"{memory.peak_kb / 1024:.0f} MB ({len(parts)} processes: "
+                  f"{', '.join(f'{kb / 1024:.0f}' for kb in parts)} MB), "
+                  f"{len(made)} GitHub requests")
             print(f"  CPU of the service (process and pool): {cpu:.1f} s; of this machine's "
                   f"{os.cpu_count()} cores, {cpu / full / (os.cpu_count() or 1):.0%} busy "
                   f"with it on average; the emulator (making the tarball): {emulator_cpu:.1f} s")
             print(f"  {line}")
+            if answers:
+                print(f"  /healthz during the run ({len(answers)} requests, one every 20 ms): "
+                      f"p50 {answers[len(answers) // 2] * 1000:.1f} ms, "
+                      f"p99 {answers[int(len(answers) * 0.99)] * 1000:.1f} ms, "
+                      f"max {answers[-1] * 1000:.1f} ms")
 
             started = time.perf_counter()
             parent.send(("push", "legacy-fix" if changed == 10 else {}, bot_url))

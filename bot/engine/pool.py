@@ -111,7 +111,7 @@ def _work(key: str, blob: bytes, task: _Task) -> FileResult:
         return FileResult(path, error=FileError(path, f"internal error: {type(exc).__name__}"))
 
 
-def _portable(config: Config) -> Config:
+def portable(config: Config) -> Config:
     """The config with plain dicts for its mappings (a read-only mapping proxy cannot be
     pickled to a worker). Rule order is kept: tasks name rules by index."""
     rules = tuple(replace(r, canonical=dict(r.canonical)) for r in config.rules)
@@ -219,7 +219,7 @@ class EnginePool:
         batch.memory_mb = self.memory_mb
         if not tasks:
             return
-        blob = pickle.dumps(_portable(config), protocol=pickle.HIGHEST_PROTOCOL)
+        blob = pickle.dumps(portable(config), protocol=pickle.HIGHEST_PROTOCOL)
         key = hashlib.sha256(blob).hexdigest()
         pool = self._get()
         for index, task in tasks:

@@ -10,6 +10,8 @@ from dataclasses import replace
 from bot import __version__
 from bot.config.model import Config
 from bot.engine.model import FileResult
+from bot.engine.reexports import build_index
+from bot.inventory.archive import Extracted
 from bot.inventory.block import Inventory, expand_rules, summarise
 from bot.state.store import FileRecord
 
@@ -61,3 +63,16 @@ def take(
 def batches(items: Sequence[str], size: int = BATCH) -> Iterable[Sequence[str]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
+
+
+def archive_index(extracted: Extracted, config: Config) -> dict[str, tuple[str, ...]]:
+    """The re-export index (docs/behaviour.md §10) over every Python module of an unpacked
+    archive, checked or not: the one ``ssot-bot check`` builds for the same tree. Run in a
+    worker process by the service (it parses for seconds on a large tree)."""
+    sources: list[tuple[str, str]] = []
+    for path, data in extracted.each(p for p in sorted(extracted.files) if p.endswith(".py")):
+        try:
+            sources.append((path, data.decode("utf-8-sig")))
+        except UnicodeDecodeError:
+            continue  # a file that cannot be read re-exports nothing
+    return dict(build_index(sources, config).entries)

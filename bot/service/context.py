@@ -9,7 +9,7 @@ import os
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 
@@ -30,6 +30,7 @@ from bot.service.metrics import Metrics
 from bot.settings import Settings
 from bot.state.store import StateStore, open_store
 
+_R = TypeVar("_R")
 log = logging.getLogger(__name__)
 
 
@@ -216,6 +217,24 @@ class Bot:
                 f.cancel()
             raise
         return [d[0] if isinstance(d, list) else None for d in done]
+
+    async def in_worker(self, fn: Callable[..., _R], *args: object, budget: float) -> _R:
+        """``fn(*args)`` in a worker process (in a thread when the service has none): work that
+        holds the GIL for long stretches (``ast`` parsing a whole tree for the inventory's
+        re-export index) stays out of this process, whose event loop answers webhooks.
+        ``fn``: a module-level function the workers import by name. Past ``budget`` seconds
+        the worker is stopped and :class:`TimeoutError` raised."""
+        pool = self.pool
+        if pool is None:
+            return await asyncio.to_thread(fn, *args)
+        loop = asyncio.get_running_loop()
+        future = await loop.run_in_executor(
+            self._executor, lambda: pool.submit(fn, *args, timeout=budget))
+        try:
+            return await asyncio.wrap_future(future)
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
 
     def _job_done(self, key: object, duration: float, error: BaseException | None) -> None:
         self.metrics.analysis_seconds.labels("error" if error else "ok").observe(duration)

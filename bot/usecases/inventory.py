@@ -28,6 +28,7 @@ from bot.config.globs import path_matches
 from bot.config.loader import load_config_text
 from bot.config.model import Config, ConfigError, InventoryTarget, Limits
 from bot.engine.names import module_of_path
+from bot.engine.pool import portable
 from bot.engine.reexports import build_index, symbols_of
 from bot.github.client import ArchiveTooLarge, Repo
 from bot.inventory import archive
@@ -40,7 +41,15 @@ from bot.inventory.block import (
     too_large,
     update_body,
 )
-from bot.inventory.scan import analysis_key, batches, inventory_rules, record_of, restricted, take
+from bot.inventory.scan import (
+    analysis_key,
+    archive_index,
+    batches,
+    inventory_rules,
+    record_of,
+    restricted,
+    take,
+)
 from bot.service import logs
 from bot.service.context import Bot
 from bot.state.store import FileRecord, Snapshot
@@ -161,18 +170,6 @@ async def _analyse(bot: Bot, config: Config, items: Sequence[tuple[str, bytes]]
 Reexports = Mapping[str, tuple[str, ...]]
 
 
-def _index_of(extracted: archive.Extracted, config: Config) -> dict[str, tuple[str, ...]]:
-    """The re-export index (docs/behaviour.md §10) over every Python module of the archive,
-    checked or not: the one ``ssot-bot check`` builds for the same tree."""
-    sources: list[tuple[str, str]] = []
-    for path, data in extracted.each(p for p in sorted(extracted.files) if p.endswith(".py")):
-        try:
-            sources.append((path, data.decode("utf-8-sig")))
-        except UnicodeDecodeError:
-            continue  # a file that cannot be read re-exports nothing
-    return dict(build_index(sources, config).entries)
-
-
 def _updated_index(index: Reexports, config: Config,
                    changed: Mapping[str, bytes | None]) -> dict[str, tuple[str, ...]]:
     """``index`` after the changed modules (path -> new bytes, None: removed): their own
@@ -268,7 +265,8 @@ async def _full_scan(bot: Bot, repo: Repo, config: Config, sha: str, run: Run,
             return {}, {}, extracted.too_large, {}
         index: dict[str, tuple[str, ...]] = {}
         if follow:
-            index = await asyncio.to_thread(_index_of, extracted, config)
+            index = await bot.in_worker(archive_index, extracted, portable(config),
+                                        budget=limits.analysis_time_budget)
             config = replace(config, reexports=index)
         blobs = {p: s for p, s in {**extracted.files, **extracted.large}.items()
                  if path_matches(config.paths, p)}

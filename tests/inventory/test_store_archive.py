@@ -149,3 +149,33 @@ async def test_a_failed_download_ends_the_unpacking(tmp_path: Path) -> None:
     pipe.abort()
     with pytest.raises(PipeAborted):
         await asyncio.wait_for(unpacking, 10)
+
+
+async def test_the_archive_index_is_built_in_a_worker_process(tmp_path: Path) -> None:
+    """The service builds the inventory's re-export index in its pool (ast parsing a whole
+    tree would hold the GIL, and the event loop, for seconds): same index as in process."""
+    from bot.config.loader import load_config_text
+    from bot.engine.pool import portable
+    from bot.inventory.scan import archive_index
+    from bot.service.context import Bot
+    from bot.settings import Settings
+
+    archive = tmp_path / "a.tar.gz"
+    archive.write_bytes(_tar([
+        (_file("o-r-1/legacy/core.py"), b"class Legacy: ...\n"),
+        (_file("o-r-1/shim.py"), b"from legacy.core import Legacy as Renamed\n"),
+        (_file("o-r-1/user.py"), b"from shim import Renamed\n"),
+    ]))
+    got = extract(archive, tmp_path / "spool", wanted=lambda p: True, max_file_bytes=1000,
+                  max_files=10, max_total_bytes=10_000)
+    config = load_config_text(
+        "version: 1\nrules:\n  - id: r\n    kind: banned-call\n    symbols: [legacy.core.Legacy]\n"
+        "    message: m\n", "x.yml")
+    expected = {"shim.Renamed": ("legacy.core.Legacy",), "user.Renamed": ("shim.Renamed",)}
+    assert archive_index(got, config) == expected
+    bot = Bot(Settings(webhook_secrets=("s",), workers=1))
+    try:
+        assert await bot.in_worker(archive_index, got, portable(config), budget=60) == expected
+        assert await bot.in_worker(os.getpid, budget=60) != os.getpid()
+    finally:
+        await bot.stop()
