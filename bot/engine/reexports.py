@@ -381,22 +381,25 @@ class _Interesting:
         return any(p in self.names for p in prefixes(qualified))
 
 
-def build_index(sources: Iterable[tuple[str, str]], config: Config) -> Index:
+def build_index(sources: Iterable[tuple[str, str]] | Mapping[str, str], config: Config
+                ) -> Index:
     """The re-export index of the modules in ``sources`` (``(path, text)``, root-relative
-    paths) for ``config``'s symbols (and its ``aliases``' keys)."""
+    paths, or a mapping path -> text, whose texts are then looked up each time they are
+    scanned and never all held: a large tree read from disk) for ``config``'s symbols (and
+    its ``aliases``' keys)."""
     symbols = symbols_of(config)
     if not symbols:
         return Index({}, frozenset(), 0)
-    texts = dict(sources)
+    texts = sources if isinstance(sources, Mapping) else dict(sources)
     chosen = module_paths(texts)
-    builder = _Builder({path: texts[path] for path in chosen.values()}, chosen)
+    builder = _Builder(texts, chosen)
     interesting = _Interesting(symbols)
     words = {s.rpartition(".")[2] for s in symbols}
     entries: dict[str, list[str]] = {}
     new_words = set(words)
     stars = {
-        path: found for path, text in builder.pending.items()
-        if (found := star_sources(path, text))
+        path: found for path in builder.pending
+        if (found := star_sources(path, builder.texts[path]))
     }
     for _ in range(_MAX_ROUNDS):
         pattern = _words_pattern(new_words)
@@ -405,7 +408,7 @@ def build_index(sources: Iterable[tuple[str, str]], config: Config) -> Index:
         scan = bool(new_words)
         new_words = set()
         for path in list(builder.pending) if scan else ():
-            text = builder.pending[path]
+            text = builder.texts[path]
             if quick and not any(w in text for w in quick):
                 continue
             if may_reexport(text, pattern):
@@ -433,16 +436,18 @@ def build_index(sources: Iterable[tuple[str, str]], config: Config) -> Index:
 class _Builder:
     """The modules read so far, and the texts of the others (read on demand)."""
 
-    def __init__(self, pending: dict[str, str], modules: Mapping[str, str]) -> None:
-        self.pending = pending  # path -> text, not read yet
+    def __init__(self, texts: Mapping[str, str], modules: Mapping[str, str]) -> None:
+        self.texts = texts  # path -> text
+        self.pending = dict.fromkeys(modules.values())  # the paths not read yet, in order
         self.modules = modules  # module -> path
         self.parsed: dict[str, ModuleInfo] = {}
         self.count = 0
 
     def read(self, path: str) -> ModuleInfo | None:
-        text = self.pending.pop(path, None)
-        if text is None:
+        if path not in self.pending:
             return None
+        del self.pending[path]
+        text = self.texts[path]
         self.count += 1
         info = module_info(path, text)
         if info is not None:

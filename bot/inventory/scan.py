@@ -4,7 +4,7 @@ restricted to the inventory's rules, the cache key of an analysis, and per-file 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 
 from bot import __version__
@@ -65,14 +65,33 @@ def batches(items: Sequence[str], size: int = BATCH) -> Iterable[Sequence[str]]:
         yield items[start:start + size]
 
 
+class _Texts(Mapping[str, str]):
+    """The Python modules of an unpacked archive as texts, read from its spool each time one
+    is looked up (the index scans every module a few times; holding them all would take as
+    much memory as the tree)."""
+
+    def __init__(self, extracted: Extracted) -> None:
+        self._extracted = extracted
+        self._paths = sorted(p for p in extracted.files if p.endswith(".py"))
+
+    def __getitem__(self, path: str) -> str:
+        if path not in self._extracted.spans:
+            raise KeyError(path)
+        ((_, data),) = self._extracted.each([path])
+        try:
+            return data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            return ""  # a file that cannot be read re-exports nothing
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._paths)
+
+    def __len__(self) -> int:
+        return len(self._paths)
+
+
 def archive_index(extracted: Extracted, config: Config) -> dict[str, tuple[str, ...]]:
     """The re-export index (docs/behaviour.md §10) over every Python module of an unpacked
     archive, checked or not: the one ``ssot-bot check`` builds for the same tree. Run in a
     worker process by the service (it parses for seconds on a large tree)."""
-    sources: list[tuple[str, str]] = []
-    for path, data in extracted.each(p for p in sorted(extracted.files) if p.endswith(".py")):
-        try:
-            sources.append((path, data.decode("utf-8-sig")))
-        except UnicodeDecodeError:
-            continue  # a file that cannot be read re-exports nothing
-    return dict(build_index(sources, config).entries)
+    return dict(build_index(_Texts(extracted), config).entries)
