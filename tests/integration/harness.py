@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import aiohttp
 
 from bot import demo
 from bot.github.client import RetryPolicy
@@ -58,6 +62,23 @@ class Harness:
         self.emu.commit(REPO, branch, files)
         await self.send("pull_request",
                         self.emu.payload_pull_request(REPO, number, "synchronize"))
+
+    async def slowest_health_answer(self, event: str, payload: Mapping[str, Any]) -> float:
+        """Send ``event`` and, until the bot is idle, ask ``/healthz`` every 20 ms: the
+        slowest answer, in seconds (the event loop stays free while the work goes on)."""
+        base = self.url.rsplit("/api/", 1)[0]
+        worst = 0.0
+        async with aiohttp.ClientSession() as session:
+            await self.send(event, payload, settle=False)
+            idle = asyncio.ensure_future(self.bot.idle())
+            while not idle.done():
+                started = time.perf_counter()
+                async with session.get(f"{base}/healthz") as resp:
+                    assert resp.status == 200
+                worst = max(worst, time.perf_counter() - started)
+                await asyncio.sleep(0.02)
+            await idle
+        return worst
 
     def calls(self, method: str, path_fragment: str) -> list[Any]:
         return [r for r in self.emu.requests
