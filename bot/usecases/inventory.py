@@ -24,7 +24,7 @@ from typing import Any
 import aiohttp
 import gidgethub
 
-from bot.config.globs import path_matches
+from bot.config.globs import path_filter, path_matches
 from bot.config.loader import load_config_text
 from bot.config.model import Config, ConfigError, InventoryTarget, Limits
 from bot.engine.names import module_of_path
@@ -268,8 +268,7 @@ async def _full_scan(bot: Bot, repo: Repo, config: Config, sha: str, run: Run,
             index = await bot.in_worker(archive_index, extracted, portable(config),
                                         budget=limits.analysis_time_budget)
             config = replace(config, reexports=index)
-        blobs = {p: s for p, s in {**extracted.files, **extracted.large}.items()
-                 if path_matches(config.paths, p)}
+        blobs = await asyncio.to_thread(_checked, extracted, config)
         cached = (await asyncio.to_thread(bot.store.results, name, key, blobs)
                   if previous is None or dict(previous) == index else {})
         records: dict[str, FileRecord] = {p: FileRecord(skipped=True) for p in extracted.large
@@ -301,6 +300,13 @@ async def _full_scan(bot: Bot, repo: Repo, config: Config, sha: str, run: Run,
 
         await asyncio.gather(*(one(chunk) for chunk in batches(todo)))
     return blobs, records, None, index
+
+
+def _checked(extracted: archive.Extracted, config: Config) -> dict[str, str]:
+    """Path -> blob sha of the archive's files that ``config.paths`` checks (10,000 path
+    tests: off the event loop)."""
+    checked = path_filter(config.paths)
+    return {p: s for p, s in {**extracted.files, **extracted.large}.items() if checked(p)}
 
 
 # a failed download is tried again from the start (what was streamed cannot be resumed)
