@@ -13,6 +13,7 @@ Pure and in-process; :mod:`bot.engine.pool` spreads files over worker processes.
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -143,14 +144,30 @@ def _ascii_word(char: str) -> bool:
     return char.isascii() and (char.isalnum() or char == "_")
 
 
+_FIND_AT_MOST = 16  # occurrences tested by hand before the word's pattern takes over
+
+
+@functools.lru_cache(maxsize=1024)
+def _word_pattern(word: str) -> re.Pattern[str]:
+    return re.compile(rf"\b{re.escape(word)}\b", re.ASCII)
+
+
 def has_word(text: str, word: str) -> bool:
-    """``word`` occurs in ``text`` with no ASCII word character on either side."""
+    """``word`` occurs in ``text`` with no ASCII word character on either side.
+
+    ``str.find`` first (several times faster than a pattern that starts with ``\b``); a text
+    where the word occurs inside longer words over and over (``xWordx`` 100,000 times, 0.4 s
+    by hand) is left to the pattern after a few, so the cost stays linear in C."""
     end = len(text)
     i = text.find(word)
+    tried = 0
     while i >= 0:
         j = i + len(word)
         if (i == 0 or not _ascii_word(text[i - 1])) and (j == end or not _ascii_word(text[j])):
             return True
+        tried += 1
+        if tried >= _FIND_AT_MOST:
+            return _word_pattern(word).search(text, i + 1) is not None
         i = text.find(word, i + 1)
     return False
 

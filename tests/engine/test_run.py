@@ -565,3 +565,9 @@ def test_canonical_definition_prefilter_skips_mere_uses(monkeypatch: pytest.Monk
 )
 def test_has_word(text: str, found: bool) -> None:
     assert has_word(text, "Legacy") is found
+
+
+def test_has_word_past_many_near_misses() -> None:
+    near = "xLegacyx " * 100  # past the occurrences tried by hand: the pattern decides
+    assert not has_word(near, "Legacy")
+    assert has_word(near + "(Legacy)", "Legacy")
