@@ -203,19 +203,9 @@ class Bot:
         time (1.4 s for 0.8 MB), which would stop this process's event loop as long. None for a
         file its worker gave up on (past ``budget`` seconds, or the worker died)."""
         items = list(files)
-        pool = self.pool
-        if pool is None:
+        if self.pool is None:
             return list(await asyncio.to_thread(scan_files, items))
-        loop = asyncio.get_running_loop()
-        futures = await loop.run_in_executor(self._executor, lambda: [
-            pool.submit(scan_files, [item], timeout=budget) for item in items])
-        try:
-            done = await asyncio.gather(*(asyncio.wrap_future(f) for f in futures),
-                                        return_exceptions=True)
-        except asyncio.CancelledError:
-            for f in futures:
-                f.cancel()
-            raise
+        done = await self._in_workers(scan_files, [([item],) for item in items], budget)
         return [d[0] if isinstance(d, list) else None for d in done]
 
     async def in_worker(self, fn: Callable[..., _R], *args: object, budget: float) -> _R:
@@ -224,16 +214,28 @@ class Bot:
         re-export index) stays out of this process, whose event loop answers webhooks.
         ``fn``: a module-level function the workers import by name. Past ``budget`` seconds
         the worker is stopped and :class:`TimeoutError` raised."""
-        pool = self.pool
-        if pool is None:
+        if self.pool is None:
             return await asyncio.to_thread(fn, *args)
+        (done,) = await self._in_workers(fn, [args], budget)
+        if isinstance(done, BaseException):
+            raise done
+        return done
+
+    async def _in_workers(self, fn: Callable[..., _R], calls: Sequence[tuple[object, ...]],
+                          budget: float) -> list[_R | BaseException]:
+        """``fn(*args)`` for each of ``calls`` in the pool, each stopped past ``budget``
+        seconds; a call's exception is its result. Cancelled, every call is."""
+        pool = self.pool
+        assert pool is not None
         loop = asyncio.get_running_loop()
-        future = await loop.run_in_executor(
-            self._executor, lambda: pool.submit(fn, *args, timeout=budget))
+        futures = await loop.run_in_executor(self._executor, lambda: [
+            pool.submit(fn, *args, timeout=budget) for args in calls])
         try:
-            return await asyncio.wrap_future(future)
+            return await asyncio.gather(*(asyncio.wrap_future(f) for f in futures),
+                                        return_exceptions=True)
         except asyncio.CancelledError:
-            future.cancel()
+            for f in futures:
+                f.cancel()
             raise
 
     def _job_done(self, key: object, duration: float, error: BaseException | None) -> None:
