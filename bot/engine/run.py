@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from bot.config.globs import path_filter, path_matches
+from bot.config.globs import path_filter
 from bot.config.model import Config, Rule
 from bot.engine.fingerprint import with_fingerprints
 from bot.engine.model import FileError, FileResult, Violation
@@ -39,9 +39,8 @@ NOT_UTF8 = "not UTF-8 text"
 
 def rules_for_path(config: Config, path: str) -> tuple[Rule, ...]:
     """The rules that apply to ``path``: the config's ``paths`` and the rule's ``paths`` match."""
-    if not path_matches(config.paths, path):
-        return ()
-    return tuple(r for r in config.rules if path_matches(r.paths, path))
+    compiled = _compiled(config)
+    return compiled.applying(path) if compiled.checked(path) else ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +137,10 @@ class _Compiled:
     required: dict[int, tuple[_Group, ...]]  # id(rule) -> groups of names
     checked: Callable[[str], bool]  # config.paths
     rule_paths: tuple[tuple[Rule, Callable[[str], bool]], ...]  # each rule's paths
+
+    def applying(self, path: str) -> tuple[Rule, ...]:
+        """The rules whose own ``paths`` match (``config.paths`` aside)."""
+        return tuple(r for r, applies in self.rule_paths if applies(path))
 
 
 def _ascii_word(char: str) -> bool:
@@ -269,7 +272,7 @@ def plan(
     text = decode(path, source)
     if isinstance(text, FileError):
         return FileResult(path, error=text)
-    rules = tuple(r for r, applies in compiled.rule_paths if applies(path))
+    rules = compiled.applying(path)
     if prefilter and rules:
         present = Words(text)
         rules = tuple(r for r in rules if may_match(config, r, path, text, present))

@@ -253,8 +253,10 @@ async def _full_scan(bot: Bot, repo: Repo, config: Config, sha: str, run: Run,
     limits = config.limits
     follow = bool(symbols_of(config))
 
+    checked = path_filter(config.paths)
+
     def wanted(path: str) -> bool:  # every module when re-exports are followed
-        return path_matches(config.paths, path) or (follow and path.endswith(".py"))
+        return checked(path) or (follow and path.endswith(".py"))
 
     with tempfile.TemporaryDirectory(prefix="ssot-inventory-") as tmp:
         try:
