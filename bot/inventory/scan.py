@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
+from typing import BinaryIO
 
 from bot import __version__
 from bot.config.model import Config
@@ -66,20 +67,20 @@ def batches(items: Sequence[str], size: int = BATCH) -> Iterable[Sequence[str]]:
 
 
 class _Texts(Mapping[str, str]):
-    """The Python modules of an unpacked archive as texts, read from its spool each time one
-    is looked up (the index scans every module a few times; holding them all would take as
-    much memory as the tree)."""
+    """The Python modules of an unpacked archive as texts, read from its spool (one open
+    handle) each time one is looked up: the index scans every module a few times, and holding
+    them all would take as much memory as the tree."""
 
-    def __init__(self, extracted: Extracted) -> None:
-        self._extracted = extracted
+    def __init__(self, extracted: Extracted, spool: BinaryIO) -> None:
+        self._spans = extracted.spans
+        self._spool = spool
         self._paths = sorted(p for p in extracted.files if p.endswith(".py"))
 
     def __getitem__(self, path: str) -> str:
-        if path not in self._extracted.spans:
-            raise KeyError(path)
-        ((_, data),) = self._extracted.each([path])
+        offset, size = self._spans[path]
+        self._spool.seek(offset)
         try:
-            return data.decode("utf-8-sig")
+            return self._spool.read(size).decode("utf-8-sig")
         except UnicodeDecodeError:
             return ""  # a file that cannot be read re-exports nothing
 
@@ -94,4 +95,5 @@ def archive_index(extracted: Extracted, config: Config) -> dict[str, tuple[str, 
     """The re-export index (docs/behaviour.md §10) over every Python module of an unpacked
     archive, checked or not: the one ``ssot-bot check`` builds for the same tree. Run in a
     worker process by the service (it parses for seconds on a large tree)."""
-    return dict(build_index(_Texts(extracted), config).entries)
+    with extracted.spool.open("rb") as spool:
+        return dict(build_index(_Texts(extracted, spool), config).entries)
