@@ -42,12 +42,13 @@ from bot.config.model import Config
 from bot.engine.names import module_of_path, prefixes, resolve_relative
 from bot.engine.rules.syntax import ast_dotted as _dotted
 from bot.engine.rules.syntax import parse_ast as parse
+from bot.engine.rules.syntax import search_word_start
 
 _COMPOUND = (
     ast.If, ast.Try, ast.TryStar, ast.With, ast.AsyncWith, ast.For, ast.AsyncFor, ast.While,
 )
 # no leading ``\b``: a pattern that starts with a literal is searched for fast; the word
-# boundary before ``from`` is checked by hand (:func:`star_sources`)
+# boundary before ``from`` is checked by hand (:func:`~bot.engine.rules.syntax.search_word_start`)
 _STAR_FROM = re.compile(r"from[\s\\]+(\.*)[\s\\]*([\w.]*)[\s\\]+import[\s\\]*\*")
 _STAR_QUICK = re.compile(r"import[\s\\]*\*")  # a literal first: a fast scan
 _END = re.compile(r"[ \t]*(?:[#;\r\n]|\Z)")
@@ -310,11 +311,7 @@ def star_sources(path: str, text: str) -> list[str]:
     if _STAR_QUICK.search(text) is None:
         return out
     pos = 0
-    while (m := _STAR_FROM.search(text, pos)) is not None:
-        start = m.start()
-        if start and (text[start - 1].isalnum() or text[start - 1] == "_"):
-            pos = start + 1  # ``xfrom``: not the keyword
-            continue
+    while (m := search_word_start(_STAR_FROM, text, pos)) is not None:
         pos = m.end()
         module = resolve_relative(path, len(m.group(1)), m.group(2) or None)
         if module is not None:

@@ -31,6 +31,7 @@ from bot.engine.rules.facts import Facts, Span, collect, positions
 from bot.engine.rules.gate import gate_facts
 from bot.engine.rules.gate import parse as ast_parse
 from bot.engine.rules.positions import place
+from bot.engine.rules.syntax import search_word_start
 from bot.engine.suppress import is_suppressed, suppressions
 from bot.engine.trim import trim
 
@@ -115,19 +116,13 @@ class Words:
 
 
 # no leading lookbehind: a pattern that starts with a literal is searched for fast (the
-# boundary before ``from`` is checked by hand, :func:`_has_relative`)
+# boundary before ``from`` is checked by hand)
 _RELATIVE = re.compile(r"from[\s\\]+\.")
 
 
 def _has_relative(text: str) -> bool:
     """``text`` has a relative import (``from .``; may see one in a string, never miss one)."""
-    pos = 0
-    while (m := _RELATIVE.search(text, pos)) is not None:
-        start = m.start()
-        if not start or not (text[start - 1].isalnum() or text[start - 1] == "_"):
-            return True
-        pos = start + 1
-    return False
+    return search_word_start(_RELATIVE, text) is not None
 
 
 @dataclass(frozen=True, slots=True)

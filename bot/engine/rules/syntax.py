@@ -1,11 +1,13 @@
 """Helpers of the two walkers, in one place: :mod:`bot.engine.rules.facts` walks libcst trees,
 :mod:`bot.engine.rules.gate` (and :mod:`bot.engine.reexports`) the stdlib ``ast``. The same
 questions are asked of both trees: the dotted name of a ``Name``/``Attribute`` chain, the base
-of a chain that is not one, and whether a subscript is ``Literal[...]``."""
+of a chain that is not one, and whether a subscript is ``Literal[...]``; and, for the cheap text
+scans before any tree, a keyword pattern's next match at the start of a word."""
 
 from __future__ import annotations
 
 import ast
+import re
 import warnings
 
 import libcst as cst
@@ -63,3 +65,15 @@ def parse_ast(text: str) -> ast.Module | None:
             return ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
         return None
+
+
+def search_word_start(pattern: re.Pattern[str], text: str, pos: int = 0) -> re.Match[str] | None:
+    """The next match of ``pattern`` (which starts with a literal word, ``from``...) that no
+    word character precedes: what a leading ``\\b`` says, without the slow scan a pattern
+    that starts with ``\\b`` or a lookbehind costs (it defeats the literal prefix search)."""
+    while (m := pattern.search(text, pos)) is not None:
+        start = m.start()
+        if not start or not (text[start - 1].isalnum() or text[start - 1] == "_"):
+            return m
+        pos = start + 1  # ``xfrom``: not the keyword
+    return None
