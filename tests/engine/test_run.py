@@ -536,7 +536,7 @@ def test_string_annotations_with_padding_escapes_and_newlines() -> None:
         "AgentWebSocketBridge: type = make()\n",
         "(a,\n AgentWebSocketBridge\n) = 1, 2\n",
         "[a, AgentWebSocketBridge] = 1, 2\n",
-        "try:\n    pass\nexcept ImportError:\n    x = AgentWebSocketBridge = None\n",
+        "try:\n    pass\nexcept ImportError:\n    x = AgentWebSocketBridge = make()\n",
     ],
 )
 def test_canonical_definition_prefilter_is_sound(code: str) -> None:

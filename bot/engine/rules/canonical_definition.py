@@ -27,14 +27,35 @@ class CanonicalDefinition(RuleKind):
         Example("def f():\n    AgentWebSocketBridge = 1\n", _RULE),
         Example("class A:\n    AgentWebSocketBridge = None\n", _RULE),
         Example("from x import AgentWebSocketBridge\nAgentWebSocketBridge()\n", _RULE),
+        # compatibility fallbacks bind the name to None or to an import: not a definition
+        Example("try:\n    from x import AgentWebSocketBridge\nexcept ImportError:\n"
+                "    AgentWebSocketBridge = None\n", _RULE),
+        Example("try:\n    import y\nexcept (ImportError, OSError):\n"
+                "    AgentWebSocketBridge: Any = None\n", _RULE),
+        Example("try:\n    import y\nexcept ImportError:\n    import z\n"
+                "    AgentWebSocketBridge = z.bridge.AgentWebSocketBridge\n", _RULE),
+        Example("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+                "    from x import AgentWebSocketBridge\nelse:\n    AgentWebSocketBridge = None\n",
+                _RULE),
+        Example("import typing\nif typing.TYPE_CHECKING:\n    AgentWebSocketBridge = Bridge\n",
+                _RULE),
+        Example("try:\n    AgentWebSocketBridge = x.AgentWebSocketBridge\nfinally:\n    pass\n",
+                _RULE),
     )
     INVALID: ClassVar[tuple[Example, ...]] = (
         Example("class AgentWebSocketBridge:\n    pass\n", _RULE, lines=(1,)),
         Example("class AgentWebSocketBridge: ...\n", _RULE, path="x" + _CANON, lines=(1,)),
         Example("@decorate\nclass AgentWebSocketBridge:\n    pass\n", _RULE, lines=(2,)),
         Example("async def AgentWebSocketBridge(): ...\n", _RULE, lines=(1,)),
-        Example("try:\n    import y\nexcept ImportError:\n    AgentWebSocketBridge = None\n", _RULE,
-                lines=(4,)),
+        # a real second class/def still counts, also in a fallback block; so does a value
+        Example("try:\n    from x import AgentWebSocketBridge\nexcept ImportError:\n"
+                "    class AgentWebSocketBridge: ...\n", _RULE, lines=(4,)),
+        Example("if TYPE_CHECKING:\n    pass\nelse:\n    def AgentWebSocketBridge(): ...\n",
+                _RULE, lines=(4,)),
+        Example("try:\n    import y\nexcept ImportError:\n    AgentWebSocketBridge = make()\n",
+                _RULE, lines=(4,)),
+        Example("AgentWebSocketBridge = None\n", _RULE, lines=(1,)),
+        Example("if DEBUG:\n    AgentWebSocketBridge = Other\n", _RULE, lines=(2,)),
         Example("a, AgentWebSocketBridge = 1, 2\nAgentWebSocketBridge: int = 3\n", _RULE,
                 lines=(1, 2)),
     )
@@ -58,7 +79,7 @@ class CanonicalDefinition(RuleKind):
         out: list[Finding] = []
         for d in facts.definitions:
             canonical = wanted.get(d.name)
-            if canonical is not None and not _is_canonical(here, canonical):
+            if canonical is not None and not d.fallback and not _is_canonical(here, canonical):
                 out.append(Finding(rule, (d.node,)))
         return out
 

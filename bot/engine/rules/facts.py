@@ -65,11 +65,17 @@ class ImportName:
 
 @dataclass(slots=True)
 class Definition:
-    """A module-level ``class``/``def``/assignment target."""
+    """A module-level ``class``/``def``/assignment target.
+
+    ``fallback``: an assignment inside a ``try`` block (any part) or an ``if TYPE_CHECKING``
+    block that binds the name to ``None`` or to another name (``X = None`` in
+    ``except ImportError:``): a compatibility binding, not a second definition.
+    """
 
     name: str
     node: cst.Name
     site: Site | None = None
+    fallback: bool = False
 
 
 @dataclass(slots=True)
@@ -277,12 +283,13 @@ def _import(
 
 
 def _module_definitions(
-    body: Iterable[cst.CSTNode], facts: Facts, outer: Site | None
+    body: Iterable[cst.CSTNode], facts: Facts, outer: Site | None, guarded: bool = False
 ) -> None:
     """Module-level definitions, looking into ``if``/``try``/``with``/loops but not into defs.
 
     ``body``: a module's or an ``IndentedBlock``'s statements (whose site is ``outer``), or a
-    ``SimpleStatementSuite``'s small statements (no definitions are looked for there)."""
+    ``SimpleStatementSuite``'s small statements (no definitions are looked for there).
+    ``guarded``: inside a ``try`` or an ``if TYPE_CHECKING`` (see :attr:`Definition.fallback`)."""
     for stmt in body:
         if not isinstance(stmt, cst.BaseStatement):
             continue
@@ -292,11 +299,18 @@ def _module_definitions(
         elif isinstance(stmt, cst.SimpleStatementLine):
             for small in stmt.body:
                 if isinstance(small, cst.Assign):
+                    soft = guarded and is_fallback_value(small.value)
                     for target in small.targets:
-                        _targets(target.target, facts, at)
+                        _targets(target.target, facts, at, soft)
                 elif isinstance(small, cst.AnnAssign):
-                    _targets(small.target, facts, at)
+                    soft = guarded and (small.value is None or is_fallback_value(small.value))
+                    _targets(small.target, facts, at, soft)
         elif isinstance(stmt, (cst.If, cst.Try, cst.TryStar, cst.With, cst.For, cst.While)):
+            inner_guarded = (
+                guarded
+                or isinstance(stmt, (cst.Try, cst.TryStar))
+                or (isinstance(stmt, cst.If) and _mentions_type_checking(stmt.test))
+            )
             for name in ("body", "orelse", "finalbody", "handlers"):
                 part = getattr(stmt, name, None)
                 if part is None:
@@ -305,9 +319,25 @@ def _module_definitions(
                 for p in parts:
                     inner = getattr(p, "body", None)
                     if isinstance(inner, cst.BaseSuite):
-                        _module_definitions(_suite(inner), facts, at)
+                        _module_definitions(_suite(inner), facts, at, inner_guarded)
                     elif isinstance(p, cst.BaseSuite):
-                        _module_definitions(_suite(p), facts, at)
+                        _module_definitions(_suite(p), facts, at, inner_guarded)
+
+
+def is_fallback_value(value: cst.BaseExpression) -> bool:
+    """``None`` or a dotted name: what a compatibility fallback binds (not a new definition)."""
+    while isinstance(value, cst.Attribute):
+        value = value.value
+    return isinstance(value, cst.Name)
+
+
+def _mentions_type_checking(test: cst.BaseExpression) -> bool:
+    """``TYPE_CHECKING``, ``typing.TYPE_CHECKING``, ``not TYPE_CHECKING``."""
+    while isinstance(test, cst.UnaryOperation):
+        test = test.expression
+    if isinstance(test, cst.Attribute):
+        test = test.attr
+    return isinstance(test, cst.Name) and test.value == "TYPE_CHECKING"
 
 
 def _suite(suite: cst.BaseSuite) -> Sequence[cst.CSTNode]:
@@ -315,9 +345,9 @@ def _suite(suite: cst.BaseSuite) -> Sequence[cst.CSTNode]:
     return body
 
 
-def _targets(target: cst.BaseExpression, facts: Facts, at: Site) -> None:
+def _targets(target: cst.BaseExpression, facts: Facts, at: Site, soft: bool = False) -> None:
     if isinstance(target, cst.Name):
-        facts.definitions.append(Definition(target.value, target, at))
+        facts.definitions.append(Definition(target.value, target, at, soft))
     elif isinstance(target, (cst.Tuple, cst.List)):
         for el in target.elements:
             _targets(el.value, facts, at)

@@ -303,26 +303,51 @@ def _import(stmt: ast.Import | ast.ImportFrom, facts: Facts) -> None:
             b.bind(alias.asname or alias.name, qualified)
 
 
-def _definitions(body: Iterable[ast.stmt], facts: Facts) -> None:
-    """Module-level definitions, looking into every compound statement but not into defs."""
+def _definitions(body: Iterable[ast.stmt], facts: Facts, guarded: bool = False) -> None:
+    """Module-level definitions, looking into every compound statement but not into defs
+    (``guarded``: see :attr:`bot.engine.rules.facts.Definition.fallback`)."""
     for stmt in body:
         if isinstance(stmt, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
             facts.definitions.append(Definition(stmt.name, cast(Any, stmt)))
         elif isinstance(stmt, ast.Assign):
+            soft = guarded and _fallback_value(stmt.value)
             for target in stmt.targets:
-                _targets(target, facts)
+                _targets(target, facts, soft)
         elif isinstance(stmt, ast.AnnAssign):
-            _targets(stmt.target, facts)
+            soft = guarded and (stmt.value is None or _fallback_value(stmt.value))
+            _targets(stmt.target, facts, soft)
         elif isinstance(stmt, _COMPOUND):
+            inner = (
+                guarded
+                or isinstance(stmt, (ast.Try, ast.TryStar))
+                or (isinstance(stmt, ast.If) and _type_checking(stmt.test))
+            )
             for name in ("body", "orelse", "finalbody"):
-                _definitions(getattr(stmt, name, ()), facts)
+                _definitions(getattr(stmt, name, ()), facts, inner)
             for handler in getattr(stmt, "handlers", ()):
-                _definitions(handler.body, facts)
+                _definitions(handler.body, facts, inner)
 
 
-def _targets(target: ast.expr, facts: Facts) -> None:
+def _fallback_value(value: ast.expr) -> bool:
+    """Mirrors :func:`bot.engine.rules.facts.is_fallback_value` (``None`` is a Constant here)."""
+    if isinstance(value, ast.Constant):
+        return value.value is None
+    while isinstance(value, ast.Attribute):
+        value = value.value
+    return isinstance(value, ast.Name)
+
+
+def _type_checking(test: ast.expr) -> bool:
+    while isinstance(test, ast.UnaryOp):
+        test = test.operand
+    if isinstance(test, ast.Attribute):
+        return test.attr == "TYPE_CHECKING"
+    return isinstance(test, ast.Name) and test.id == "TYPE_CHECKING"
+
+
+def _targets(target: ast.expr, facts: Facts, soft: bool = False) -> None:
     if isinstance(target, ast.Name):
-        facts.definitions.append(Definition(target.id, cast(Any, target)))
+        facts.definitions.append(Definition(target.id, cast(Any, target), None, soft))
     elif isinstance(target, (ast.Tuple, ast.List)):
         for el in target.elts:
             _targets(el, facts)
