@@ -165,6 +165,10 @@ def build_parser() -> argparse.ArgumentParser:
     manifest.add_argument("--url", default=None, help="the App's public base URL")
 
     commands.add_parser("schema", help="print the JSON Schema of ssot.yml")
+
+    from bot.fix_cli import add_fix_parser
+
+    add_fix_parser(commands)
     return parser
 
 
@@ -177,6 +181,10 @@ def main(argv: list[str] | None = None) -> int:
     command: str = args.command
     if command == "check":
         return check_main(args)
+    if command == "fix":
+        from bot.fix_cli import fix_main
+
+        return fix_main(args)
     if command == "inventory":
         from bot.inventory.local import inventory_main
 

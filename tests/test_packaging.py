@@ -435,7 +435,8 @@ def test_action_metadata() -> None:
     inputs = action["inputs"]
     assert isinstance(inputs, dict)
     assert set(inputs) == {"config", "paths", "diff-base", "sarif", "python-version",
-                           "fail-on-violations"}
+                           "fail-on-violations", "fix"}
+    assert inputs["fix"]["default"] == "false"
     assert inputs["paths"]["default"] == "."
     assert inputs["diff-base"]["default"] == "${{ github.event.pull_request.base.sha }}"
     assert inputs["sarif"]["default"] == "false"
@@ -551,6 +552,26 @@ def test_check_step_passes_inputs_as_data(tmp_path: Path) -> None:
     ]]
     assert not list(tmp_path.glob("pwned*"))
     assert "fake output" in ran.stdout  # workflow commands reach the log
+
+
+@bash
+@pytest.mark.parametrize(("fake_rc", "step_rc"), [(0, 0), (1, 0), (2, 2)])
+def test_fix_step_writes_the_fixes_and_passes_inputs_as_data(
+    tmp_path: Path, fake_rc: int, step_rc: int
+) -> None:
+    fix = _step("fix")
+    assert fix["if"] == "inputs.fix == 'true'"
+    ran = _run_step(fix, tmp_path, {
+        "SSOT_INPUT_PATHS": "src $(touch pwned)\nlib",
+        "SSOT_INPUT_CONFIG": "cfg.yml",
+    }, fake_rc=fake_rc)
+    assert ran.returncode == step_rc  # only a usage/configuration error stops the job here
+    assert ran.outputs["fix-exit-code"] == str(fake_rc)
+    assert ran.calls == [["fix", "--write", "--config", "cfg.yml", "--", "src", "$(touch",
+                          "pwned)", "lib"]]
+    assert not list(tmp_path.glob("pwned*"))
+    steps = [s.get("id") for s in _steps()]
+    assert steps.index("fix") < steps.index("check")  # the check judges the fixed files
 
 
 @bash

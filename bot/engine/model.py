@@ -15,7 +15,8 @@ class Violation:
     ``line``/``column`` are 1-based (column in characters); ``end_line``/``end_column`` are
     inclusive of the last line and exclusive of the last column, as libcst reports them (+1).
     ``suggestion`` is the replacement text for lines ``line..end_line`` (without the final
-    newline), or None.
+    newline), or None. ``fixable``: ``ssot-bot fix`` fixes it (a verified fix, see
+    :mod:`bot.engine.fix`), whether or not the fix fits in a suggestion.
     """
 
     rule: str
@@ -30,9 +31,13 @@ class Violation:
     new: bool = True
     fingerprint: str = ""
     suggestion: str | None = None
+    fixable: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """The contract's fields (§1: ``fixable`` is the App's own, not part of the output)."""
+        out = asdict(self)
+        del out["fixable"]
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,3 +59,5 @@ class FileResult:
     violations: tuple[Violation, ...] = ()
     error: FileError | None = None
     parsed: bool = field(default=False, compare=False)
+    # the verified fix of the violations that have one, as a unified diff ("" when none)
+    fix_diff: str = field(default="", compare=False)

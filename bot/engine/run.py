@@ -26,7 +26,7 @@ from bot.engine.fingerprint import with_fingerprints
 from bot.engine.model import FileError, FileResult, Violation
 from bot.engine.names import AliasTable, module_of_path, prefixes
 from bot.engine.rules import KINDS
-from bot.engine.rules.base import Finding, ImportFix, NameFix, Need, words
+from bot.engine.rules.base import Finding, Need, words
 from bot.engine.rules.facts import Facts, Span, collect, positions
 from bot.engine.rules.gate import gate_facts
 from bot.engine.rules.gate import parse as ast_parse
@@ -277,14 +277,14 @@ def plan(
 
 
 def analyse_source(
-    path: str, source: bytes, config: Config, *, prefilter: bool = True
+    path: str, source: bytes, config: Config, *, prefilter: bool = True, fixes: bool = True
 ) -> FileResult:
     """Violations of ``config``'s rules in one file (``path`` root-relative, ``/``-separated)."""
     planned = plan(path, source, config, prefilter=prefilter)
     if isinstance(planned, FileResult):
         return planned
     text, rules = planned
-    return analyse_text(path, text, config, rules, gate=prefilter)
+    return analyse_text(path, text, config, rules, gate=prefilter, fixes=fixes)
 
 
 def analyse_text(
@@ -295,10 +295,13 @@ def analyse_text(
     *,
     gate: bool = True,
     tree: ast.Module | None = None,
+    fixes: bool = True,
 ) -> FileResult:
     """``rules`` over ``text``. ``gate``: first drop, with the ast gate, the rules that cannot
     fire (no rule left: no libcst parse). ``tree``: ``text``'s ast when the caller has it
-    (it locates violations cheaply; parsed when needed otherwise)."""
+    (it locates violations cheaply; parsed when needed otherwise). ``fixes``: violations of
+    rules with ``use`` get their verified fix (:mod:`bot.engine.fix`): a suggestion, or
+    ``fixable`` and the file's diff."""
     source = text
     if gate:
         kept, tree, spans = gate_facts(path, text, rules, _compiled(config).aliases)
@@ -321,7 +324,12 @@ def analyse_text(
         violations = _violations(path, text, module, config, rules, tree, parse_ast=not gate)
     except RecursionError:
         return FileResult(path, error=FileError(path, "too deeply nested to analyse"), parsed=True)
-    return FileResult(path, tuple(violations), parsed=True)
+    result = FileResult(path, tuple(violations), parsed=True)
+    if fixes and violations:
+        from bot.engine.fix import with_fixes  # fix verifies through this module
+
+        result = with_fixes(result, text, config)
+    return result
 
 
 def _parse(source: str, text: str) -> cst.Module:
@@ -364,21 +372,12 @@ def _violations(
         found = [spans[id(n)] for n in f.nodes if id(n) in spans]
         if found:
             placed.append((f, min(found)))
-    name_edits: dict[str, list[tuple[Span, str]]] = {}
-    for f, span in placed:
-        if isinstance(f.fix, NameFix):
-            name_edits.setdefault(f.rule.id, []).append((span, f.fix.text))
 
     sup = suppressions(text)
     out: list[Violation] = []
     for f, (l1, c1, l2, c2) in placed:
         if is_suppressed(sup, l1, f.rule.id):
             continue
-        suggestion: str | None = None
-        if isinstance(f.fix, ImportFix):
-            suggestion = _import_suggestion(f.fix, (l1, c1, l2, c2), spans, lines)
-        elif isinstance(f.fix, NameFix):
-            suggestion = _name_suggestion(name_edits[f.rule.id], l1, l2, lines)
         out.append(
             Violation(
                 rule=f.rule.id,
@@ -390,7 +389,6 @@ def _violations(
                 end_column=c2 + 1,
                 severity=f.rule.severity,
                 message=f.rule.message,
-                suggestion=suggestion,
             )
         )
     out.sort(key=lambda v: (v.line, v.column, v.rule))
@@ -423,8 +421,6 @@ def _spans(
             inner.setdefault(id(root), (root, []))[1].extend(f.nodes)
             for n in f.nodes:
                 strings[id(n)] = (f.string.string, f.string.offset, f.string.exact)
-        if isinstance(f.fix, ImportFix):
-            outer.append(f.fix.stmt)
     spans = place(module, text, tree, facts, outer, choices)
     if spans is None:
         spans = positions(module, module, [*outer, *(n for c in choices for n in c)])
@@ -442,34 +438,3 @@ def _spans(
             end = (sl, sc + offset + c2) if l2 == 1 else (sl + l2 - 1, c2)
             spans[key] = (*start, *end)
     return spans
-
-
-def _import_suggestion(
-    fix: ImportFix, site: Span, spans: dict[int, Span], lines: Sequence[str]
-) -> str | None:
-    stmt = spans.get(id(fix.stmt))
-    if stmt is None or (stmt[0], stmt[2]) != (site[0], site[2]):
-        return None  # the reference does not cover the statement's lines: no clean line edit
-    indent = lines[stmt[0] - 1][: stmt[1]]
-    if indent.strip():
-        return None
-    return indent + fix.text + lines[stmt[2] - 1][stmt[3] :]
-
-
-def _name_suggestion(
-    edits: Sequence[tuple[Span, str]], first: int, last: int, lines: Sequence[str]
-) -> str:
-    """Lines ``first..last`` with every edit of the rule inside them applied."""
-    segment = lines[first - 1 : last]
-    starts = [0]
-    for ln in segment:
-        starts.append(starts[-1] + len(ln) + 1)
-    text = "\n".join(segment)
-    chosen = sorted(
-        ((s, t) for s, t in edits if s[0] >= first and s[2] <= last), reverse=True
-    )
-    for (l1, c1, l2, c2), replacement in chosen:
-        a = starts[l1 - first] + c1
-        b = starts[l2 - first] + c2
-        text = text[:a] + replacement + text[b:]
-    return text

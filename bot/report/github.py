@@ -316,9 +316,12 @@ def check_run_report(
     *,
     files_checked: int,
     fixed: int = 0,
+    fixes: Mapping[str, str] | None = None,
 ) -> CheckRunReport:
     """The completed check run for one analysis (docs/behaviour.md §4.3). ``fixed``: findings
-    the bot commented on that are gone now (docs/behaviour.md §12)."""
+    the bot commented on that are gone now (docs/behaviour.md §12). ``fixes``: path -> the
+    verified fix of the file's violations as a unified diff (contract §16), shown in the text
+    for the files with a new violation."""
     new = [v for v in violations if v.new]
     old = [v for v in violations if not v.new]
     conclusion = "failure" if fails(violations, config.fail_on) else "success"
@@ -366,6 +369,25 @@ def check_run_report(
             if text_blocks:
                 text_blocks.append("")
             text_blocks += ["### Pre-existing violations", "", _violation_rows(old)]
+        diffs = [(p, d) for p, d in sorted((fixes or {}).items())
+                 if any(v.path == p and v.new and v.fixable for v in violations)]
+        if diffs:
+            text_blocks += ["", "### Fixes", "",
+                            "`ssot-bot fix` makes these changes (verified: the result compiles "
+                            "and the check no longer finds the fixed violations):", ""]
+            # a diff is shown whole or not at all (half a diff would be a wrong fix); the
+            # violation rows above give way first
+            budget = MAX_OUTPUT_CHARS // 2
+            for n, (path, diff) in enumerate(diffs):
+                fence = _fence_for(diff)
+                block = [f"{_code(path)}:", "", f"{fence}diff", diff.rstrip("\n"), fence, ""]
+                size = sum(len(b) + 1 for b in block)
+                if size > budget:
+                    text_blocks.append(f"_{_plural(len(diffs) - n, 'more file')}: run "
+                                       "`ssot-bot fix` for the whole change._")
+                    break
+                budget -= size
+                text_blocks += block
         text = _fit(text_blocks, MAX_OUTPUT_CHARS)
 
     return CheckRunReport(conclusion, title, summary, annotations, text)
@@ -440,6 +462,9 @@ def comment_body(v: Violation) -> str:
         if len(body) <= MAX_REVIEW_BODY_CHARS:
             return body
         # A cut suggestion would be a wrong fix: too long to post, it is left to the check run.
+    if v.fixable:
+        # the fix needs more than these lines (contract §16): the check run carries the diff
+        head = [*head, f"Fix with: {_code('ssot-bot fix ' + v.path)}", ""]
     text = _clip_chars("\n".join(head[:-1]), MAX_REVIEW_BODY_CHARS - len(marker) - 2)
     return f"{text}\n\n{marker}"
 

@@ -161,7 +161,8 @@ async def analyse_pull_request(bot: Bot, installation_id: int, full_name: str, n
             # many findings make this a few hundred ms of CPU: keep it off the event loop
             report = await asyncio.to_thread(
                 functools.partial(check_run_report, violations, errors, config,
-                                  files_checked=files_checked, fixed=fixed.fixed))
+                                  files_checked=files_checked, fixed=fixed.fixed,
+                                  fixes=ctx.fix_diffs))
     except Exception as exc:
         if isinstance(exc, TimeoutError) and deadline.expired():
             await repo.update_check_run(check["id"], {
@@ -239,6 +240,7 @@ async def _analyse(
         return found
 
     errors.extend(r.error for r in results if r.error is not None)
+    ctx.fix_diffs.update((r.path, r.fix_diff) for r in results if r.fix_diff)
     violations = await asyncio.to_thread(new_lines)
     return violations, errors, len(checked), checked, reads
 

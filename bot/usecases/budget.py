@@ -32,6 +32,7 @@ class AnalysisContext:
     config: Config
     tree: Tree
     files: list[dict[str, Any]] = field(default_factory=list)  # GET pulls/{n}/files entries
+    fix_diffs: dict[str, str] = field(default_factory=dict)  # path -> the verified fix's diff
 
 
 @dataclass(frozen=True)

@@ -64,14 +64,11 @@ def test_seed_file(crlf: bool, bom: bool) -> None:
         46,
     )
     assert imp.end_column == imp.column + len("WebSocketManager")
-    assert imp.suggestion == (
-        "from netra_backend.app.services.agent_websocket_bridge import "
-        "create_agent_websocket_bridge"
-    )
     assert (ann.rule, ann.line, ann.column, ann.end_line) == ("ws-annotation", 98, 43, 98)
-    assert (
-        ann.suggestion == "        self._websocket_manager: Optional[AgentWebSocketBridge] = None"
-    )
+    # the fix also imports AgentWebSocketBridge: more than the commented lines, no suggestion
+    # (contract §16); ``ssot-bot fix`` fixes both
+    assert imp.suggestion is None and ann.suggestion is None
+    assert imp.fixable and ann.fixable and "+from netra_backend" in result.fix_diff
     assert imp.message == "banned-import message" and imp.severity == "error" and imp.new
     assert len(imp.fingerprint) == 16 and imp.fingerprint != ann.fingerprint
 
@@ -92,6 +89,11 @@ def test_rules_for_path_needs_config_paths_too() -> None:
 
 # ------------------------------------------------------------------------------- resolution
 
+# keeps the banned import used and imports the bridge: an annotation's fix is then a line edit
+KEEP = (
+    "from netra_backend.app.services.agent_websocket_bridge import AgentWebSocketBridge\n"
+    "LEGACY = WebSocketManager\n"
+)
 IMPORT_RULE = rule("banned-import", symbols=(WS,), use=FACTORY)
 ANN_RULE = rule("banned-annotation", symbols=(WS,), use=BRIDGE)
 CALL_RULE = rule("banned-call", symbols=(WS,), allow=("netra_backend/app/websocket_core/**",))
@@ -109,6 +111,7 @@ def test_module_import_is_not_class_import_but_uses_through_it_are() -> None:
         ("banned-call", 3, 5),
     ]
     assert vs[0].end_column == 10 + len("wm.WebSocketManager")
+    vs = check(code + KEEP, ANN_RULE)
     assert vs[0].suggestion == "def f(m: AgentWebSocketBridge) -> None:"
 
 
@@ -197,12 +200,9 @@ def test_type_checking_imports_are_imports() -> None:
     vs = check(code, IMPORT_RULE, ANN_RULE)
     assert [(v.kind, v.line) for v in vs] == [("banned-import", 3), ("banned-annotation", 4)]
     imp, ann = vs
-    assert imp.suggestion == (
-        "    from netra_backend.app.services.agent_websocket_bridge import "
-        "create_agent_websocket_bridge"
-    )
     # inside the string: column of the name itself, suggestion edits inside the string
     assert ann.column == code.splitlines()[3].index("WebSocketManager") + 1
+    (ann,) = check(code + KEEP, ANN_RULE)
     assert ann.suggestion == "def f(m: 'Optional[AgentWebSocketBridge]' = None) -> None: ..."
 
 
@@ -222,7 +222,7 @@ def test_type_checking_imports_are_imports() -> None:
     ],
 )
 def test_annotation_forms(annotation: str) -> None:
-    code = WS_IMPORT + f"x: {annotation} = None\n"
+    code = WS_IMPORT + f"x: {annotation} = None\n" + KEEP
     (v,) = check(code, ANN_RULE)
     line = code.splitlines()[1]
     assert (v.line, v.column) == (2, line.index("WebSocketManager") + 1)
@@ -230,7 +230,7 @@ def test_annotation_forms(annotation: str) -> None:
 
 
 def test_parenthesised_annotation_span_is_the_name_itself() -> None:
-    (v,) = check(WS_IMPORT + "def f(m: ( WebSocketManager )): ...\n", ANN_RULE)
+    (v,) = check(WS_IMPORT + "def f(m: ( WebSocketManager )): ...\n" + KEEP, ANN_RULE)
     assert (v.column, v.end_column) == (12, 28)
     assert v.suggestion == "def f(m: ( AgentWebSocketBridge )): ..."
     (v,) = check(WS_IMPORT + "x = (WebSocketManager())\n", CALL_RULE)
@@ -238,21 +238,19 @@ def test_parenthesised_annotation_span_is_the_name_itself() -> None:
 
 
 def test_parameter_on_its_own_line_in_multiline_def() -> None:
-    code = WS_IMPORT + "def f(\n    a: int,\n    m: WebSocketManager,\n) -> None: ...\n"
+    code = WS_IMPORT + "def f(\n    a: int,\n    m: WebSocketManager,\n) -> None: ...\n" + KEEP
     (v,) = check(code, ANN_RULE)
     assert (v.line, v.column, v.end_line, v.end_column) == (4, 8, 4, 24)
     assert v.suggestion == "    m: AgentWebSocketBridge,"
 
 
 def test_two_references_on_one_line_get_one_consistent_suggestion() -> None:
-    code = WS_IMPORT + "def f(a: WebSocketManager, b: WebSocketManager): ...\n"
+    code = WS_IMPORT + "def f(a: WebSocketManager, b: WebSocketManager): ...\n" + KEEP
     v1, v2 = check(code, ANN_RULE)
     assert v1.column < v2.column
-    assert (
-        v1.suggestion
-        == v2.suggestion
-        == ("def f(a: AgentWebSocketBridge, b: AgentWebSocketBridge): ...")
-    )
+    # one change on one line: the first violation carries it, applying it fixes both
+    assert v1.suggestion == "def f(a: AgentWebSocketBridge, b: AgentWebSocketBridge): ..."
+    assert v2.suggestion is None and v2.fixable
     assert v1.fingerprint != v2.fingerprint
 
 
@@ -317,13 +315,10 @@ def test_banned_import_suggestion_only_when_statement_is_all_banned() -> None:
     )
     vs = check(code, IMPORT_RULE)
     assert [v.line for v in vs] == [1, 2, 3, 5]
-    assert [v.suggestion for v in vs] == [
-        None,
-        "from netra_backend.app.services.agent_websocket_bridge import "
-        "create_agent_websocket_bridge  # noqa: F401",
-        None,
-        None,
-    ]
+    # lines 4 and 6 change too (the parenthesised import goes): ``ssot-bot fix``, no suggestion
+    assert [v.suggestion for v in vs] == [None] * 4 and all(v.fixable for v in vs)
+    vs = check(code.split("\n", 1)[1], IMPORT_RULE)  # the first line is no longer there
+    assert len(vs) == 3 and all(v.fixable for v in vs)
 
 
 def test_no_use_no_suggestion() -> None:
@@ -466,7 +461,7 @@ def test_prefilter_skips_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
     assert calls == [] and not r.parsed
     r = analyse_source(SEED_PATH, unrelated, cfg, prefilter=False)
     assert len(calls) == 1 and r.parsed and r.violations == ()
-    r = analyse_source(SEED_PATH, seed_source(), cfg)
+    r = analyse_source(SEED_PATH, seed_source(), cfg, fixes=False)  # (a fix parses again)
     assert len(calls) == 2 and len(r.violations) == 2
 
 
@@ -518,7 +513,7 @@ def test_prefilter_single_component_module() -> None:
 
 
 def test_string_annotations_with_padding_escapes_and_newlines() -> None:
-    (v,) = check(WS_IMPORT + "x: '  WebSocketManager  '\n", ANN_RULE)
+    (v,) = check(WS_IMPORT + "x: '  WebSocketManager  '\n" + KEEP, ANN_RULE)
     assert (v.line, v.column, v.suggestion) == (2, 7, "x: '  AgentWebSocketBridge  '")
     # escapes: columns inside the string are not exact -> the whole string, no suggestion
     (v,) = check(WS_IMPORT + "x: 'Opt\\x69onal[WebSocketManager]'\n", ANN_RULE)

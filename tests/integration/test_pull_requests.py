@@ -49,12 +49,17 @@ async def test_opened_pr_gets_failing_check_and_review_at_the_changed_lines() ->
         assert sorted((c.path, c.line) for c in review.comments) == [
             (FACTORY, 46), (FACTORY, 46), (FACTORY, 98)]
         line98 = next(c for c in review.comments if c.line == 98)
-        assert "```suggestion\n        self._websocket_manager: Optional[AgentWebSocketBridge]" \
-               " = None\n```" in line98.body
+        # the fix needs more than the commented lines (it imports AgentWebSocketBridge on
+        # line 43): no suggestion, the command; the check run's text carries the diff (§16)
+        assert "```suggestion" not in line98.body
+        assert f"Fix with: `ssot-bot fix {FACTORY}`" in line98.body
         assert "<!-- ssot-bot:fingerprint=" in line98.body
         line46 = [c for c in review.comments if c.line == 46]
-        assert any("create_agent_websocket_bridge" in c.body and "```suggestion" in c.body
-                   for c in line46)
+        assert any(f"Fix with: `ssot-bot fix {FACTORY}`" in c.body for c in line46)
+        assert not any("```suggestion" in c.body for c in line46)
+        text = run.output["text"]
+        assert "### Fixes" in text and "```diff" in text
+        assert "+        self._websocket_manager: Optional[AgentWebSocketBridge] = None" in text
 
 
 async def test_synchronize_adds_a_check_run_and_never_repeats_a_comment() -> None:

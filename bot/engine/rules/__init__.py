@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.engine.rules.banned_annotation import BannedAnnotation
 from bot.engine.rules.banned_call import BannedCall
 from bot.engine.rules.banned_import import BannedImport
-from bot.engine.rules.base import Example, Finding, ImportFix, NameFix, RuleKind
+from bot.engine.rules.base import Example, Finding, RuleKind
 from bot.engine.rules.canonical_definition import CanonicalDefinition
 from bot.engine.rules.dual_pattern import DualPattern
 
@@ -20,4 +20,4 @@ KINDS: dict[str, RuleKind] = {
     )
 }
 
-__all__ = ["KINDS", "Example", "Finding", "ImportFix", "NameFix", "RuleKind"]
+__all__ = ["KINDS", "Example", "Finding", "RuleKind"]

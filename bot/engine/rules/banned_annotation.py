@@ -6,8 +6,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from bot.config.model import Rule
-from bot.engine.names import last_component
-from bot.engine.rules.base import SHIMS, Example, Finding, NameFix, RuleKind, ref_hit
+from bot.engine.rules.base import SHIMS, Example, Finding, RuleKind, ref_hit
 from bot.engine.rules.facts import Facts
 
 _IMPORT = "from netra_backend.app.websocket_core.websocket_manager import WebSocketManager\n"
@@ -62,15 +61,11 @@ class BannedAnnotation(RuleKind):
 
     def check(self, rule: Rule, facts: Facts) -> list[Finding]:
         out: list[Finding] = []
-        replacement = last_component(rule.use) if rule.use else None
         for ref in facts.refs:
             if not ref.annotation:
                 continue
             hit = ref_hit(facts, ref, rule.symbols)
             if hit is None:
                 continue
-            fix = None
-            if replacement and (ref.string is None or ref.string.exact):
-                fix = NameFix(replacement)
-            out.append(Finding(rule, (hit[0],), string=ref.string, fix=fix))
+            out.append(Finding(rule, (hit[0],), string=ref.string))
         return out

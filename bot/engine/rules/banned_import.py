@@ -5,16 +5,12 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-import libcst as cst
-
 from bot.config.model import Rule
 from bot.engine.rules.base import (
     SHIMS,
     Example,
     Finding,
-    ImportFix,
     RuleKind,
-    split_use,
     symbol_hit,
 )
 from bot.engine.rules.facts import Facts, ImportName
@@ -117,27 +113,17 @@ class BannedImport(RuleKind):
         by_stmt: dict[int, list[ImportName]] = {}
         for imp in facts.imports:
             by_stmt.setdefault(id(imp.stmt), []).append(imp)
-        use = split_use(rule.use)
         for group in by_stmt.values():
             module_sites = [i for i in group if i.from_module]
             names = [i for i in group if not i.from_module]
             if module_sites and self._hit(facts, module_sites[0], rule):
                 hits = module_sites[:1]
-                only_banned = True
             else:
                 hits = [i for i in names if self._hit(facts, i, rule)]
-                only_banned = bool(hits) and len(hits) == len(names)
-            for n, imp in enumerate(hits):
-                fix = None
-                if n == 0 and only_banned and use is not None and _sole_statement(imp):
-                    fix = ImportFix(imp.stmt, imp.line, f"from {use[0]} import {use[1]}")
-                out.append(Finding(rule, (imp.node,), fix=fix))
+            out.extend(Finding(rule, (imp.node,)) for imp in hits)
         return out
 
     @staticmethod
     def _hit(facts: Facts, imp: ImportName, rule: Rule) -> bool:
         return any(symbol_hit(q, rule.symbols) for q in facts.expand(imp.qualified))
 
-
-def _sole_statement(imp: ImportName) -> bool:
-    return isinstance(imp.line, cst.SimpleStatementLine) and len(imp.line.body) == 1

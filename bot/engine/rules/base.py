@@ -75,22 +75,6 @@ SHIMS: Mapping[str, Mapping[str, str]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class ImportFix:
-    """Rewrite the whole (single-statement) import line to ``text``, indentation kept."""
-
-    stmt: cst.Import | cst.ImportFrom
-    line: cst.SimpleStatementLine | cst.SimpleStatementSuite
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class NameFix:
-    """Replace the flagged node's own text by ``text``."""
-
-    text: str
-
-
 @dataclass(slots=True)
 class Finding:
     """A violation before positions are known. ``nodes``: candidates, the earliest one is used."""
@@ -98,7 +82,6 @@ class Finding:
     rule: Rule
     nodes: Sequence[cst.CSTNode]
     string: StringAnnotation | None = None
-    fix: ImportFix | NameFix | None = None
 
 
 class RuleKind:
@@ -230,8 +213,6 @@ def split_use(use: str | None) -> tuple[str, str] | None:
 __all__ = [
     "Example",
     "Finding",
-    "ImportFix",
-    "NameFix",
     "RuleKind",
     "prefixes",
     "ref_hit",
