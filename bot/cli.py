@@ -1,5 +1,5 @@
-"""``ssot-bot``: ``check`` (local run of the rules), ``inventory``, ``serve``, ``demo``,
-``manifest``, ``schema``.
+"""``ssot-bot``: ``check`` (local run of the rules), ``fix``, ``init``, ``inventory``, ``serve``,
+``demo``, ``manifest``, ``schema``.
 
 Only ``check`` lives here; the other commands are imported when they are run, so
 ``ssot-bot check`` never loads the web service.
@@ -167,8 +167,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("schema", help="print the JSON Schema of ssot.yml")
 
     from bot.fix_cli import add_fix_parser
+    from bot.init_cli import add_init_parser
 
     add_fix_parser(commands)
+    add_init_parser(commands)
     return parser
 
 
@@ -185,6 +187,10 @@ def main(argv: list[str] | None = None) -> int:
         from bot.fix_cli import fix_main
 
         return fix_main(args)
+    if command == "init":
+        from bot.init_cli import init_main
+
+        return init_main(args)
     if command == "inventory":
         from bot.inventory.local import inventory_main
 

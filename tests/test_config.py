@@ -10,6 +10,7 @@ import jsonschema
 import pytest
 import yaml
 
+from bot.config.kinds import KIND_SPECS
 from bot.config.loader import (
     MAX_CONFIG_BYTES,
     bundled_config,
@@ -17,8 +18,8 @@ from bot.config.loader import (
     load_config_file,
     load_config_text,
 )
-from bot.config.model import RULE_KINDS, Config, ConfigError, ConfigProblem, Limits, PathFilter
-from bot.config.schema import KIND_KEYS, SCHEMA_FILE, schema_text
+from bot.config.model import KIND_NAMES, Config, ConfigError, ConfigProblem, Limits, PathFilter
+from bot.config.schema import SCHEMA_FILE, schema_text
 
 ROOT = Path(__file__).resolve().parent.parent
 WSM = "netra_backend.app.websocket_core.websocket_manager.WebSocketManager"
@@ -483,7 +484,7 @@ def test_bundled_config_names_its_schema_for_editors() -> None:
 def test_every_engine_kind_declares_its_keys() -> None:
     from bot.engine.rules import KINDS
 
-    assert {k.kind for k in KIND_KEYS} == set(KINDS) == set(RULE_KINDS)
+    assert {k.name for k in KIND_SPECS} == set(KINDS) == set(KIND_NAMES)
 
 
 def test_schema_command_prints_the_schema(capsys: pytest.CaptureFixture[str]) -> None:

@@ -35,6 +35,8 @@ from yaml.events import AliasEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from bot.config.globs import GlobError, validate_glob
+from bot.config.keys import MAX_SYMBOLS, NON_BLANK, Key
+from bot.config.kinds import KIND_SPECS
 from bot.config.model import (
     Config,
     ConfigError,
@@ -49,12 +51,10 @@ from bot.config.model import (
 from bot.config.schema import (
     COMMON_RULE_KEYS,
     MAX_RULES,
-    MAX_SYMBOLS,
-    NON_BLANK,
     RULE_ID_PATTERN,
     TOP_KEYS,
     config_schema,
-    kind_keys,
+    kind_spec,
 )
 
 __all__ = [
@@ -386,8 +386,8 @@ class _Checker:
             # A key of another kind, refused by this kind's ``then``.
             rule_path = path[:-1]
             rule = self.document["rules"][rule_path[1]]
-            kind = kind_keys(rule.get("kind"))
-            valid = ", ".join(kind.keys) if kind is not None else ""
+            kind = kind_spec(rule.get("kind"))
+            valid = ", ".join(k.name for k in kind.keys) if kind is not None else ""
             self.problem(
                 path, f"key '{path[-1]}' does not apply to kind {rule.get('kind')} ({valid})",
                 key=True,
@@ -441,10 +441,10 @@ class _Checker:
         for index, rule in enumerate(rules):
             if not isinstance(rule, dict):
                 continue
+            spec = kind_spec(rule.get("kind"))
+            counted = [k.name for k in spec.keys if k.key_type.counts] if spec else []
             count = sum(
-                len(rule[key])
-                for key in ("symbols", "legacy", "ssot")
-                if isinstance(rule.get(key), list | dict)
+                len(rule[key]) for key in counted if isinstance(rule.get(key), list | dict)
             )
             if count > MAX_SYMBOLS:
                 self.problem(
@@ -487,6 +487,25 @@ class _Checker:
                     f"{self.what(path)}: {name!r} is not a dotted name (like package.module.Name)",
                 )
 
+    def kind_key(self, at: Path_, key: Key, value: Any) -> None:
+        """What the schema cannot say about one of a kind's keys (by its type's ``check``)."""
+        check = key.key_type.check
+        where: Path_ = (*at, key.name)
+        if check == "globs":
+            self.globs(where)
+        elif check == "names":
+            self.dotted(where)
+        elif check == "name" and isinstance(value, str) and value.strip():
+            if not is_dotted_name(value):
+                self.problem(where, f"{key.name}: {value!r} is not a dotted name")
+        elif check == "name-paths" and isinstance(value, dict):
+            for name, path in value.items():
+                if not is_dotted_name(name):
+                    self.problem((*where, name), f"{key.name}: {name!r} is not a Python name",
+                                 key=True)
+                elif isinstance(path, str) and (error := _repo_path_error(path)):
+                    self.problem((*where, name), f"{key.name}.{name}: {error}")
+
     def meaning(self) -> None:
         doc = self.document
         for where in (("paths",),):
@@ -510,22 +529,9 @@ class _Checker:
             at: Path_ = ("rules", index)
             self.globs((*at, "paths", "include"))
             self.globs((*at, "paths", "exclude"))
-            self.globs((*at, "allow"))
-            kind = rule.get("kind")
-            if kind == "canonical-definition":
-                symbols = rule.get("symbols")
-                for name, path in symbols.items() if isinstance(symbols, dict) else ():
-                    if not is_dotted_name(name):
-                        self.problem((*at, "symbols", name),
-                                     f"symbols: {name!r} is not a Python name", key=True)
-                    elif isinstance(path, str) and (error := _repo_path_error(path)):
-                        self.problem((*at, "symbols", name), f"symbols.{name}: {error}")
-            else:
-                for key in ("symbols", "legacy", "ssot"):
-                    self.dotted((*at, key))
-            use = rule.get("use")
-            if isinstance(use, str) and use.strip() and not is_dotted_name(use):
-                self.problem((*at, "use"), f"use: {use!r} is not a dotted name")
+            spec = kind_spec(rule.get("kind"))
+            for key in spec.keys if spec is not None else ():
+                self.kind_key(at, key, rule.get(key.name))
             rule_id = rule.get("id")
             if isinstance(rule_id, str) and rule_id:
                 id_line = _line(self.node((*at, "id")))
@@ -588,21 +594,18 @@ def _path_filter(value: Any, default_include: tuple[str, ...]) -> PathFilter:
 
 
 def _rule(value: dict[str, Any], line: int) -> Rule:
-    kind = value["kind"]
-    canonical = kind == "canonical-definition"
+    """The rule's common keys, and its kind's keys each converted by its type."""
+    spec = kind_spec(value["kind"], KIND_SPECS)
+    assert spec is not None  # the schema accepted the kind
+    keys = {k.attribute: k.key_type.convert(value.get(k.name)) for k in spec.keys}
     return Rule(
         id=value["id"],
-        kind=kind,
+        kind=value["kind"],
         message=value["message"],
         severity=value.get("severity", "error"),
         paths=_path_filter(value.get("paths"), ("**",)),
-        symbols=() if canonical else tuple(value.get("symbols") or ()),
-        use=value.get("use"),
-        allow=tuple(value.get("allow") or ()),
-        legacy=tuple(value.get("legacy") or ()),
-        ssot=tuple(value.get("ssot") or ()),
-        canonical=dict(value["symbols"]) if canonical else {},
         line=line,
+        **keys,
     )
 
 

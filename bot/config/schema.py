@@ -10,120 +10,33 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import fields
 from functools import lru_cache
 from typing import Any
 
-from bot.config.model import (
-    LIMIT_BOUNDS,
-    RULE_KINDS,
-    SEVERITIES,
-    Limits,
-    RuleKind,
-)
+from bot.config.keys import DOTTED_SCHEMA, MAX_SYMBOLS, NON_BLANK, KindSpec
+from bot.config.kinds import KIND_SPECS
+from bot.config.model import LIMIT_BOUNDS, SEVERITIES, Limits
 
 SCHEMA_FILE = "config/ssot.schema.json"
 SCHEMA_URL = "https://json-schema.org/draft/2020-12/schema"
 
 MAX_RULES = 500  # rules per file
-MAX_SYMBOLS = 2000  # symbols per rule (symbols, legacy and ssot together)
 
 RULE_ID_PATTERN = "^[a-z0-9]+(-[a-z0-9]+)*$"
-NON_BLANK = "\\S"
 FAIL_ON = ("new", "any", "never")
 REVIEW = ("comment", "request-changes", "off")
 CLOSING_STEP = ("last", "none")
 
 _NON_BLANK_STRING: dict[str, Any] = {"type": "string", "pattern": NON_BLANK}
-_DOTTED: dict[str, Any] = {**_NON_BLANK_STRING, "description": "a dotted name: package.module.Name"}
+_DOTTED = DOTTED_SCHEMA
 _GLOBS: dict[str, Any] = {
     "type": "array",
     "items": {"$ref": "#/$defs/glob"},
 }
 
+__all__ = ["MAX_SYMBOLS", "KindSpec", "config_schema", "kind_spec", "schema_text"]
 
-def _dotted_list(description: str) -> dict[str, Any]:
-    return {
-        "description": description,
-        "type": "array",
-        "minItems": 1,
-        "maxItems": MAX_SYMBOLS,
-        "items": _DOTTED,
-    }
-
-
-@dataclass(frozen=True, slots=True)
-class KindKeys:
-    """What one rule kind declares: its own keys (JSON Schema of each) and which are required.
-
-    The engine's rule classes (``bot/engine/rules/<kind>.py``) implement the kinds; a test checks
-    that both sides name the same kinds. Declared here because configuration never imports the
-    engine.
-    """
-
-    kind: RuleKind
-    description: str
-    keys: Mapping[str, Mapping[str, Any]]
-    required: tuple[str, ...] = field(default=())
-
-
-_USE: dict[str, Any] = {
-    **_DOTTED,
-    "description": "what to use instead (dotted name); enables suggested fixes",
-}
-
-KIND_KEYS: tuple[KindKeys, ...] = (
-    KindKeys(
-        "banned-import",
-        "every import of a listed symbol; a listed module also bans its submodules and the "
-        "names imported from it",
-        {"symbols": _dotted_list("banned symbols or modules"), "use": _USE},
-        ("symbols",),
-    ),
-    KindKeys(
-        "banned-annotation",
-        "every reference to a listed symbol inside a type annotation",
-        {"symbols": _dotted_list("banned symbols"), "use": _USE},
-        ("symbols",),
-    ),
-    KindKeys(
-        "banned-call",
-        "every call of a listed symbol outside the allow files",
-        {
-            "symbols": _dotted_list("symbols whose calls are banned"),
-            "use": _USE,
-            "allow": {
-                **_GLOBS,
-                "type": ["array", "null"],
-                "description": "globs of files where the calls are fine",
-            },
-        },
-        ("symbols",),
-    ),
-    KindKeys(
-        "dual-pattern",
-        "a file that references at least one legacy and one ssot symbol",
-        {
-            "legacy": _dotted_list("the legacy symbols"),
-            "ssot": _dotted_list("the single-source-of-truth symbols"),
-        },
-        ("legacy", "ssot"),
-    ),
-    KindKeys(
-        "canonical-definition",
-        "a module-level class, def or assignment of Name in any file but its canonical one",
-        {
-            "symbols": {
-                "description": "Name: path/of/canonical.py (relative to the repository root)",
-                "type": "object",
-                "minProperties": 1,
-                "maxProperties": MAX_SYMBOLS,
-                "additionalProperties": _NON_BLANK_STRING,
-            }
-        },
-        ("symbols",),
-    ),
-)
 
 COMMON_RULE_KEYS = ("id", "kind", "message", "severity", "paths")
 TOP_KEYS = (
@@ -141,61 +54,96 @@ TOP_KEYS = (
 )
 
 
-def kind_keys(kind: str) -> KindKeys | None:
-    return next((k for k in KIND_KEYS if k.kind == kind), None)
+def kind_spec(kind: object, specs: tuple[KindSpec, ...] = KIND_SPECS) -> KindSpec | None:
+    return next((k for k in specs if k.name == kind), None)
 
 
-def _paths(default_include: str) -> dict[str, Any]:
+def _paths(default_include: str, what: str = "which files are checked at all") -> dict[str, Any]:
     return {
-        "description": f"which files (globs, .gitignore conventions; include defaults to "
+        "description": f"{what}: {{include: [globs], exclude: [globs]}} (globs follow "
+        f".gitignore conventions, relative to the repository root; include defaults to "
         f"[{default_include!r}])",
         "type": "object",
         "additionalProperties": False,
         "properties": {
-            "include": {**_GLOBS, "default": [default_include]},
-            "exclude": {**_GLOBS, "type": ["array", "null"], "default": []},
+            "include": {**_GLOBS, "description": "globs of the files included",
+                        "default": [default_include]},
+            "exclude": {**_GLOBS, "type": ["array", "null"],
+                        "description": "globs of the files left out (after include)",
+                        "default": []},
         },
     }
 
 
-def _rule() -> dict[str, Any]:
-    all_kind_keys = sorted({key for k in KIND_KEYS for key in k.keys})
+def _rule(specs: tuple[KindSpec, ...]) -> dict[str, Any]:
+    """A rule: the common keys, every kind's keys (a hover says which kinds take each), and per
+    kind an ``if kind == K then`` branch with K's keys and a refusal of the others that names
+    the keys K takes (``errorMessage``, which the YAML language server shows)."""
+    takers: dict[str, list[KindSpec]] = {}
+    for spec in specs:
+        for key in spec.keys:
+            takers.setdefault(key.name, []).append(spec)
+    kinds_text = "; ".join(f"{k.name}: {k.summary}" for k in specs)
     properties: dict[str, Any] = {
         "id": {
-            "description": "unique rule id, [a-z0-9-]+",
+            "description": "unique rule id, [a-z0-9-]+ (shown in reports; used in "
+            "suppressions: `# ssot: ignore[rule-id]`)",
             "type": "string",
             "pattern": RULE_ID_PATTERN,
         },
-        "kind": {"enum": list(RULE_KINDS)},
-        "message": {**_NON_BLANK_STRING, "description": "what the violation says"},
-        "severity": {"enum": list(SEVERITIES), "default": "error"},
-        "paths": _paths("**"),
+        "kind": {"description": f"what the rule flags. {kinds_text}",
+                 "enum": [k.name for k in specs]},
+        "message": {**_NON_BLANK_STRING,
+                    "description": "what is wrong and what to do instead (shown with each "
+                    "violation)"},
+        "severity": {"description": "error | warning | notice; only errors can fail the check",
+                     "enum": list(SEVERITIES), "default": "error"},
+        "paths": _paths("**", "where the rule applies"),
     }
-    # Every kind's key is known to the rule; each kind's ``then`` says which apply and how.
-    properties.update({key: True for key in all_kind_keys})
+    for name, kinds in sorted(takers.items()):
+        properties[name] = {"description": " | ".join(
+            f"{k.name}: {k.key(name).description}"  # type: ignore[union-attr]
+            for k in kinds)}
     per_kind = []
-    for k in KIND_KEYS:
+    for spec in specs:
+        own = [k.name for k in spec.keys]
         then: dict[str, Any] = {
             "properties": {
-                key: (dict(k.keys[key]) if key in k.keys else {"not": {}})
-                for key in all_kind_keys
+                key: (spec.key(key).schema() if spec.key(key) is not None  # type: ignore[union-attr]
+                      else {"not": {}, "errorMessage": f"{key} does not apply to kind "
+                            f"{spec.name} (it takes {', '.join(own)})"})
+                for key in sorted(takers)
             },
         }
-        if k.required:
-            then["required"] = list(k.required)
+        required = [k.name for k in spec.keys if k.required]
+        if required:
+            then["required"] = required
         per_kind.append(
             {
-                "if": {"properties": {"kind": {"const": k.kind}}, "required": ["kind"]},
-                "then": {"description": f"{k.kind}: {k.description}", **then},
+                "if": {"properties": {"kind": {"const": spec.name}}, "required": ["kind"]},
+                "then": {"description": f"{spec.name}: {spec.summary}", **then},
             }
         )
     return {
+        "description": "one rule: id, kind, message, optional severity and paths, and the "
+        "keys of its kind",
         "type": "object",
         "required": ["id", "kind", "message"],
         "additionalProperties": False,
         "properties": properties,
         "allOf": per_kind,
     }
+
+
+_LIMIT_TEXT = {
+    "max_file_bytes": "a file larger than this (bytes) is skipped and reported",
+    "max_files": "files checked per analysis; the rest are skipped and counted",
+    "max_total_bytes": "bytes read per analysis",
+    "max_annotations": "annotations per check run; the summary counts the rest",
+    "analysis_time_budget": "seconds per analysis; past it the check completes as neutral",
+    "max_module_fetches": "extra module reads per analysis to follow re-exports",
+    "max_inventory_files": "a larger repository gets the inventory block's notice instead",
+}
 
 
 def _limits() -> dict[str, Any]:
@@ -205,6 +153,7 @@ def _limits() -> dict[str, Any]:
         low, high = LIMIT_BOUNDS[f.name]
         integer = isinstance(getattr(defaults, f.name), int)
         properties[f.name] = {
+            "description": _LIMIT_TEXT[f.name],
             "type": "integer" if integer else "number",
             "minimum": int(low),
             "maximum": int(high),
@@ -229,15 +178,21 @@ def _tracking() -> dict[str, Any]:
                 "type": ["array", "null"],
                 "items": _NON_BLANK_STRING,
             },
-            "closing_step": {"enum": list(CLOSING_STEP), "default": "last"},
+            "closing_step": {"description": "what a `Closes #N` link to a tracking issue "
+                             "completes: the last top-level step, or none",
+                             "enum": list(CLOSING_STEP), "default": "last"},
             "inventory": {
+                "description": "tracking issues whose inventory block (counts and burndown) "
+                "the bot keeps, and the rules it counts",
                 "type": ["array", "null"],
                 "items": {
+                    "description": "one tracking issue and its rules",
                     "type": "object",
                     "required": ["issue", "rules"],
                     "additionalProperties": False,
                     "properties": {
-                        "issue": {"type": "integer", "minimum": 1},
+                        "issue": {"description": "the tracking issue's number",
+                                  "type": "integer", "minimum": 1},
                         "rules": {
                             "description": "rule ids or globs of them (ws-*)",
                             "type": "array",
@@ -251,9 +206,10 @@ def _tracking() -> dict[str, Any]:
     }
 
 
-@lru_cache(maxsize=1)
-def config_schema() -> Mapping[str, Any]:
-    """The JSON Schema (draft 2020-12) of ``ssot.yml``."""
+@lru_cache(maxsize=2)
+def config_schema(specs: tuple[KindSpec, ...] = KIND_SPECS) -> Mapping[str, Any]:
+    """The JSON Schema (draft 2020-12) of ``ssot.yml``; ``specs``: the rule kinds (the
+    generator passes the engine's own, see :mod:`bot.engine.catalog`)."""
     return {
         "$schema": SCHEMA_URL,
         "title": "ssot-bot configuration (.github/ssot.yml)",
@@ -262,13 +218,23 @@ def config_schema() -> Mapping[str, Any]:
         "type": "object",
         "additionalProperties": False,
         "properties": {
-            "version": {"type": "integer", "const": 1},
-            "check_name": {**_NON_BLANK_STRING, "default": "SSOT"},
-            "fail_on": {"enum": list(FAIL_ON), "default": "new"},
-            "review": {"enum": list(REVIEW), "default": "comment"},
-            "max_review_comments": {"type": "integer", "minimum": 0, "default": 30},
+            "version": {"description": "the schema version of this file: always 1",
+                        "type": "integer", "const": 1},
+            "check_name": {**_NON_BLANK_STRING, "description": "name of the GitHub check run",
+                           "default": "SSOT"},
+            "fail_on": {"description": "which error-severity violations fail the check: new "
+                        "(only on lines the pull request adds), any (every one in the checked "
+                        "files), never (report only)",
+                        "enum": list(FAIL_ON), "default": "new"},
+            "review": {"description": "the pull-request review that carries inline comments: "
+                       "comment, request-changes, or off",
+                       "enum": list(REVIEW), "default": "comment"},
+            "max_review_comments": {"description": "inline comments per review; the rest stay "
+                                    "in the check run",
+                                    "type": "integer", "minimum": 0, "default": 30},
             "file_time_budget": {
-                "description": "seconds of analysis per file",
+                "description": "seconds of analysis per file; a file past it is reported as an "
+                "error and skipped",
                 "type": "number",
                 "exclusiveMinimum": 0,
                 "maximum": 60,
@@ -276,12 +242,14 @@ def config_schema() -> Mapping[str, Any]:
             },
             "paths": _paths("**/*.py"),
             "rules": {
+                "description": "the rules (docs/rules.md lists the kinds and their keys)",
                 "type": ["array", "null"],
                 "maxItems": MAX_RULES,
                 "items": {"$ref": "#/$defs/rule"},
             },
             "aliases": {
-                "description": "re-exports: re.exported.Name: canonical.module.Name",
+                "description": "re-exports declared by hand: {re.exported.Name: "
+                "canonical.module.Name} (most are found in the tree without it)",
                 "type": ["object", "null"],
                 "additionalProperties": _DOTTED,
             },
@@ -290,11 +258,11 @@ def config_schema() -> Mapping[str, Any]:
         },
         "$defs": {
             "glob": {**_NON_BLANK_STRING, "description": "a glob, .gitignore conventions"},
-            "rule": _rule(),
+            "rule": _rule(specs),
         },
     }
 
 
-def schema_text() -> str:
+def schema_text(specs: tuple[KindSpec, ...] = KIND_SPECS) -> str:
     """The schema as committed in ``config/ssot.schema.json``."""
-    return json.dumps(config_schema(), indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(config_schema(specs), indent=2, ensure_ascii=False) + "\n"

@@ -68,7 +68,7 @@ WEIGHTS = {"annotated": 3, "called": 2, "through_module": 2, "type_checking": 1,
 
 
 def generate(root: Path, files: int, seed: int = 7) -> dict[str, str]:
-    """Write ``files`` modules under ``root``/netra_backend/app/agents/; returns path -> template."""
+    """Write ``files`` modules under ``root``/netra_backend/app/agents/; path -> template."""
     rng = random.Random(seed)
     names = list(WEIGHTS)
     chosen: dict[str, str] = {}

@@ -132,7 +132,7 @@ def test_banned_call_becomes_the_factory_and_the_import_goes() -> None:
 def test_through_the_module_the_module_import_goes_when_unused() -> None:
     code = (f"import {WSM} as wm\n\ndef f(m: wm.WebSocketManager) -> None:\n"
             "    print(m, wm.WebSocketManager())\n")
-    fixed, done, left = fix(code, ANN, CALL)
+    fixed, _done, _left = fix(code, ANN, CALL)
     assert "import netra_backend.app.websocket_core" not in fixed
     assert "def f(m: AgentWebSocketBridge) -> None:" in fixed
     assert "create_agent_websocket_bridge()" in fixed and flakes(fixed) == []
@@ -233,9 +233,9 @@ def test_fix_rule_option_and_usage_errors(
 ) -> None:
     root = tmp_path / "demo"
     shutil.copytree(DEMO, root)
-    code, out, err = run_fix(capsys, "--root", str(root), "--rule", "ws-legacy-annotation",
+    code, out, _err = run_fix(capsys, "--root", str(root), "--rule", "ws-legacy-annotation",
                              "--jobs", "0")
-    # the annotations alone: the import stays (still needed by nothing? it goes unused: removed)
+    # the annotations alone: the import they leave unused goes too
     assert code == 0 and "+        self._websocket_manager: Optional[AgentWebSocketBridge]" in out
     assert run_fix(capsys, "--root", str(root), "--rule", "nope")[0] == 2
     assert run_fix(capsys, "--root", str(tmp_path / "missing"))[0] == 2
@@ -264,7 +264,7 @@ def test_fix_write_on_a_generated_tree(tmp_path: Path, capsys: pytest.CaptureFix
     assert left == {p for p, n in chosen.items() if not TEMPLATES[n][1]}
     # idempotent
     snapshot = {p: (tmp_path / p).read_text() for p in chosen}
-    code, out, err = run_fix(capsys, "--root", str(tmp_path), "--write", "--jobs", "0")
+    code, _out, err = run_fix(capsys, "--root", str(tmp_path), "--write", "--jobs", "0")
     assert code == 1 and "fixed 0 files" in err
     assert snapshot == {p: (tmp_path / p).read_text() for p in chosen}
 

@@ -199,7 +199,7 @@ def test_type_checking_imports_are_imports() -> None:
     )
     vs = check(code, IMPORT_RULE, ANN_RULE)
     assert [(v.kind, v.line) for v in vs] == [("banned-import", 3), ("banned-annotation", 4)]
-    imp, ann = vs
+    _imp, ann = vs
     # inside the string: column of the name itself, suggestion edits inside the string
     assert ann.column == code.splitlines()[3].index("WebSocketManager") + 1
     (ann,) = check(code + KEEP, ANN_RULE)

@@ -1,23 +1,28 @@
-"""Rule kinds, one small class per kind (Fixit-style: each carries VALID/INVALID examples)."""
+"""Rule kinds, one file per kind (Fixit-style: each declares its keys, docs and VALID/INVALID
+examples). A module of this package that defines a :class:`RuleKind` subclass with a ``kind``
+is a kind: nothing else registers it (docs/adding-a-rule-kind.md)."""
 
 from __future__ import annotations
 
-from bot.engine.rules.banned_annotation import BannedAnnotation
-from bot.engine.rules.banned_call import BannedCall
-from bot.engine.rules.banned_import import BannedImport
-from bot.engine.rules.base import Example, Finding, RuleKind
-from bot.engine.rules.canonical_definition import CanonicalDefinition
-from bot.engine.rules.dual_pattern import DualPattern
+import importlib
+import pkgutil
 
-KINDS: dict[str, RuleKind] = {
-    k.kind: k
-    for k in (
-        BannedImport(),
-        BannedAnnotation(),
-        BannedCall(),
-        DualPattern(),
-        CanonicalDefinition(),
-    )
-}
+from bot.engine.rules.base import Example, Finding, RuleKind
+
+
+def _discover() -> dict[str, RuleKind]:
+    found: dict[str, RuleKind] = {}
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        for value in vars(module).values():
+            if (isinstance(value, type) and issubclass(value, RuleKind)
+                    and value.__module__ == module.__name__ and "kind" in vars(value)):
+                if value.kind in found:
+                    raise RuntimeError(f"rule kind {value.kind!r} is declared twice")
+                found[value.kind] = value()
+    return dict(sorted(found.items()))
+
+
+KINDS: dict[str, RuleKind] = _discover()
 
 __all__ = ["KINDS", "Example", "Finding", "RuleKind"]

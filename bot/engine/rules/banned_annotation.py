@@ -6,7 +6,15 @@ from __future__ import annotations
 from typing import ClassVar
 
 from bot.config.model import Rule
-from bot.engine.rules.base import SHIMS, Example, Finding, RuleKind, ref_hit
+from bot.engine.rules.base import (
+    SHIMS,
+    SYMBOLS_KEY,
+    USE_KEY,
+    Example,
+    Finding,
+    RuleKind,
+    ref_hit,
+)
 from bot.engine.rules.facts import Facts
 
 _IMPORT = "from netra_backend.app.websocket_core.websocket_manager import WebSocketManager\n"
@@ -21,6 +29,15 @@ _RULE = Rule(
 
 class BannedAnnotation(RuleKind):
     kind = "banned-annotation"
+    summary = (
+        "every reference to a listed symbol inside a type annotation (parameters, returns, "
+        "annotated assignments; inside `Optional[...]`, `X | None` and string annotations)"
+    )
+    keys = (SYMBOLS_KEY, USE_KEY)
+    fix_doc = (
+        "with `use`, the annotation's name becomes `use`'s last component, imported where "
+        "missing (docs/behaviour.md §13)."
+    )
     reads_string_annotations = True
     VALID: ClassVar[tuple[Example, ...]] = (
         Example(_IMPORT + "x = WebSocketManager\n", _RULE),

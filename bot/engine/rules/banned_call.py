@@ -6,8 +6,17 @@ from __future__ import annotations
 from typing import ClassVar
 
 from bot.config.globs import matches_any
+from bot.config.keys import Key
 from bot.config.model import Rule
-from bot.engine.rules.base import SHIMS, Example, Finding, RuleKind, symbol_hit
+from bot.engine.rules.base import (
+    SHIMS,
+    SYMBOLS_KEY,
+    USE_KEY,
+    Example,
+    Finding,
+    RuleKind,
+    symbol_hit,
+)
 from bot.engine.rules.facts import Facts
 
 _RULE = Rule(
@@ -22,6 +31,19 @@ _IMPORT = "from netra_backend.app.websocket_core.websocket_manager import WebSoc
 
 class BannedCall(RuleKind):
     kind = "banned-call"
+    summary = (
+        "every call of a listed symbol (a direct instantiation, a factory bypass) outside the "
+        "`allow` files"
+    )
+    keys = (
+        SYMBOLS_KEY,
+        USE_KEY,
+        Key("allow", "globs", "globs of files where the calls are fine (the symbol's own package)"),
+    )
+    fix_doc = (
+        "with `use`, the callee becomes `use`'s last component, imported where missing "
+        "(docs/behaviour.md §13)."
+    )
     VALID: ClassVar[tuple[Example, ...]] = (
         Example("def WebSocketManager(): ...\nWebSocketManager()\n", _RULE),
         Example(_IMPORT + "WebSocketManager.create()\n", _RULE),

@@ -8,6 +8,8 @@ from typing import ClassVar
 from bot.config.model import Rule
 from bot.engine.rules.base import (
     SHIMS,
+    SYMBOLS_KEY,
+    USE_KEY,
     Example,
     Finding,
     RuleKind,
@@ -34,6 +36,16 @@ _MOD_RULE = Rule(
 
 class BannedImport(RuleKind):
     kind = "banned-import"
+    summary = (
+        "every import of a listed symbol; a listed module also bans its submodules and the names "
+        "imported from it"
+    )
+    keys = (SYMBOLS_KEY, USE_KEY)
+    fix_doc = (
+        "with `use`, the import becomes an import of `use`'s name when every other reference "
+        "to the imported name is rewritten by a `banned-annotation`/`banned-call` rule "
+        "(docs/behaviour.md §13)."
+    )
     VALID: ClassVar[tuple[Example, ...]] = (
         Example("import netra_backend.app.websocket_core.websocket_manager as wm\n", _RULE),
         Example("from netra_backend.app.websocket_core import websocket_manager\n", _RULE),

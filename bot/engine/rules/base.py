@@ -9,6 +9,7 @@ from typing import ClassVar, cast
 
 import libcst as cst
 
+from bot.config.keys import Key, KindSpec
 from bot.config.model import Rule
 from bot.engine.names import AliasTable, last_component, matches_symbol, prefixes
 from bot.engine.rules.facts import Facts, Ref, StringAnnotation
@@ -85,9 +86,21 @@ class Finding:
 
 
 class RuleKind:
-    """One kind of SSOT rule (``banned-import``...). Subclasses live in ``rules/<kind>.py``."""
+    """One kind of SSOT rule (``banned-import``...): one file ``rules/<kind>.py`` holds it all.
+
+    A subclass declares its ``kind`` name, a one-line ``summary`` of what it flags, its
+    configuration ``keys`` (:class:`~bot.config.keys.Key`: type, required, description), its
+    docs (the class docstring, Markdown; ``fix_doc``) and VALID/INVALID examples (which are its
+    tests).
+    ``scripts/generate_kinds.py`` derives the configuration model, the JSON Schema, the
+    ``config/ssot.yml`` table and ``docs/rules.md`` from them (docs/adding-a-rule-kind.md).
+    """
 
     kind: ClassVar[str]
+    summary: ClassVar[str]
+    keys: ClassVar[tuple[Key, ...]]
+    # how ``ssot-bot fix`` fixes it (docs/rules.md); "" for no automatic fix
+    fix_doc: ClassVar[str] = ""
     VALID: ClassVar[tuple[Example, ...]] = ()
     INVALID: ClassVar[tuple[Example, ...]] = ()
     # matches references inside string annotations (which the ast gate does not parse)
@@ -99,6 +112,10 @@ class RuleKind:
 
     def check(self, rule: Rule, facts: Facts) -> list[Finding]:
         raise NotImplementedError
+
+    @classmethod
+    def spec(cls) -> KindSpec:
+        return KindSpec(cls.kind, cls.summary, cls.keys)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +137,12 @@ class Need:
     # needed nothing either: a file with a relative import that lies inside one of these names
     # (``from . import x`` inside a listed module names neither it nor its last component)
     inside: frozenset[str] = frozenset()
+
+
+SYMBOLS_KEY = Key("symbols", "names", "banned symbols (or modules): package.module.Name",
+                  required=True)
+USE_KEY = Key("use", "name", "what to use instead (package.module.Name); enables the automatic "
+              "fix (ssot-bot fix) and suggestions")
 
 
 def words(names: Iterable[str]) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from bot.config.keys import Key
 from bot.config.model import Rule
 from bot.engine.names import AliasTable, last_component
 from bot.engine.rules.base import Example, Finding, Need, RuleKind, words
@@ -21,6 +22,15 @@ _RULE = Rule(
 
 class CanonicalDefinition(RuleKind):
     kind = "canonical-definition"
+    summary = (
+        "a module-level `class`, `def` or assignment of `Name` in any file but its canonical one;"
+        " a compatibility fallback (`Name = None` or `Name = other.Name` in a `try`/`except "
+        "ImportError` or `if TYPE_CHECKING` block) is not a definition"
+    )
+    keys = (
+        Key("symbols", "name-paths", "Name: path/of/canonical.py (relative to the repository "
+            "root): where each name may be defined", required=True, field="canonical"),
+    )
     VALID: ClassVar[tuple[Example, ...]] = (
         Example("class AgentWebSocketBridge:\n    pass\n", _RULE, path=_CANON),
         Example("class AgentWebSocketBridge: ...\n", _RULE, path="examples/netra-apex/" + _CANON),

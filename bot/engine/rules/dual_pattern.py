@@ -7,6 +7,7 @@ from typing import ClassVar
 
 import libcst as cst
 
+from bot.config.keys import Key
 from bot.config.model import Rule
 from bot.engine.names import AliasTable
 from bot.engine.rules.base import (
@@ -34,6 +35,14 @@ _SSOT = "from netra_backend.app.services.agent_websocket_bridge import AgentWebS
 
 class DualPattern(RuleKind):
     kind = "dual-pattern"
+    summary = (
+        "a file that references at least one `legacy` and one `ssot` symbol: one violation, at "
+        "the first legacy reference"
+    )
+    keys = (
+        Key("legacy", "names", "the legacy symbols: package.module.Name", required=True),
+        Key("ssot", "names", "the single-source-of-truth symbols", required=True),
+    )
     VALID: ClassVar[tuple[Example, ...]] = (
         Example(_LEGACY + "x = WebSocketManager()\n", _RULE),
         Example(_SSOT + "# WebSocketManager is gone\ns = 'WebSocketManager'\n", _RULE),

@@ -29,8 +29,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
 from bot.config.model import Rule
+from bot.engine import rules as rule_kinds  # (its KINDS are found after this module loads)
 from bot.engine.names import AliasTable, Bindings, module_of_path, resolve_relative
-from bot.engine.rules import KINDS
 from bot.engine.rules.facts import Definition, Facts, ImportName, Ref
 from bot.engine.rules.syntax import ast_chain_base as _chain_base
 from bot.engine.rules.syntax import ast_dotted as _dotted
@@ -76,7 +76,7 @@ def gate_facts(
     facts, strings = collect_ast(tree, path, aliases, _symbols(rules))
     keep: list[Rule] = []
     for rule in rules:
-        kind = KINDS.get(rule.kind)
+        kind = rule_kinds.KINDS.get(rule.kind)
         if (
             kind is None
             or kind.check(rule, facts)
@@ -85,7 +85,8 @@ def gate_facts(
             keep.append(rule)
     nodes: list[ast.AST] = [*(cast(ast.AST, r.node) for r in facts.refs),
                             *(cast(ast.AST, i.stmt) for i in facts.imports)]
-    if any(KINDS[r.kind].reads_string_annotations for r in keep if r.kind in KINDS):
+    kinds = rule_kinds.KINDS
+    if any(kinds[r.kind].reads_string_annotations for r in keep if r.kind in kinds):
         nodes.extend(strings)
     return tuple(keep), tree, _spans(nodes)
 
