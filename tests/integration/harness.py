@@ -105,5 +105,6 @@ async def running(files: Mapping[str, str | bytes] | None = None, *, workers: in
             yield Harness(emu, bot, url)
             await bot.idle()
         assert emu.openapi_violations == [], emu.openapi_violations
+        assert emu.graphql.violations == [], emu.graphql.violations
         if validate:
             assert emu.response_violations == [], emu.response_violations
