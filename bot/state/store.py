@@ -1,5 +1,6 @@
 """The embedded on-disk store of the inventory (docs/behaviour.md §11): per-file results cached
-by blob sha, the last analysed snapshot of each repository, and the configuration read at it.
+by blob sha, the last analysed snapshot of each repository, and the configuration read at it;
+and the findings of pull request files reused across pushes, per installation (§14).
 
 :class:`StateStore` is the interface; :class:`SQLiteStore` (the standard library's SQLite, one
 file under ``SSOT_STATE_DIR``) implements it for one replica. Several replicas sharing work
@@ -12,12 +13,14 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 DB_NAME = "ssot-state.sqlite3"
+MAX_FINDINGS_PER_INSTALLATION = 200_000  # reusable file results kept per installation
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +81,17 @@ class StateStore(Protocol):
 
     def put_config(self, repo: str, sha: str, text: str | None) -> None: ...
 
+    def findings(self, installation: int, keys: Sequence[str]) -> dict[str, str]:
+        """The cached results of a pull request's files (docs/behaviour.md §14) under ``keys``
+        (each names a file's path, blob sha, effective configuration and re-export facts), of
+        ``installation`` only: key -> the serialised result, for the keys known."""
+        ...
+
+    def put_findings(self, installation: int, rows: Iterable[tuple[str, str]]) -> None:
+        """Remember (key, serialised result) rows of ``installation``; past
+        :data:`MAX_FINDINGS_PER_INSTALLATION` the least recently used go."""
+        ...
+
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS results (
@@ -88,6 +102,10 @@ CREATE TABLE IF NOT EXISTS snapshots (
     reexports TEXT NOT NULL DEFAULT '{}', PRIMARY KEY (repo, key));
 CREATE TABLE IF NOT EXISTS configs (
     repo TEXT PRIMARY KEY, sha TEXT NOT NULL, text TEXT);
+CREATE TABLE IF NOT EXISTS findings (
+    installation INTEGER NOT NULL, key TEXT NOT NULL, data TEXT NOT NULL, used REAL NOT NULL,
+    PRIMARY KEY (installation, key));
+CREATE INDEX IF NOT EXISTS findings_used ON findings (installation, used);
 """
 
 
@@ -165,6 +183,44 @@ class SQLiteStore:
         with self._lock:
             self._db.execute("INSERT OR REPLACE INTO configs (repo, sha, text) VALUES (?, ?, ?)",
                              (repo, sha, text))
+
+
+    def findings(self, installation: int, keys: Sequence[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        now = time.time()
+        with self._lock:
+            for start in range(0, len(keys), 500):  # SQLite's bound on parameters
+                chunk = list(keys[start:start + 500])
+                marks = ",".join("?" * len(chunk))
+                rows = self._db.execute(
+                    f"SELECT key, data FROM findings WHERE installation = ? AND key IN ({marks})",  # noqa: S608 - placeholders only
+                    (installation, *chunk)).fetchall()
+                found.update((str(k), str(d)) for k, d in rows)
+            if found:
+                self._db.executemany(
+                    "UPDATE findings SET used = ? WHERE installation = ? AND key = ?",
+                    [(now, installation, k) for k in found])
+        return found
+
+    def put_findings(self, installation: int, rows: Iterable[tuple[str, str]]) -> None:
+        now = time.time()
+        data = [(installation, key, text, now) for key, text in rows]
+        if not data:
+            return
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO findings (installation, key, data, used) "
+                    "VALUES (?, ?, ?, ?)", data)
+                self._db.execute(
+                    "DELETE FROM findings WHERE installation = ? AND key IN (SELECT key FROM "
+                    "findings WHERE installation = ? ORDER BY used DESC LIMIT -1 OFFSET ?)",
+                    (installation, installation, MAX_FINDINGS_PER_INSTALLATION))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
 
 
 def open_store(state_dir: str | Path) -> SQLiteStore:
