@@ -31,6 +31,7 @@ from bot.config.globs import path_matches
 from bot.config.loader import bundled_config, load_config_text
 from bot.config.model import Config, ConfigError, ConfigProblem
 from bot.engine.diff import added_lines_from_patch, commentable_lines_from_patch, mark_new
+from bot.engine.imports import used_words
 from bot.engine.model import FileError, FileResult, Violation
 from bot.engine.reexports import symbols_of
 from bot.github.client import BlobRef, Repo, RequestCount, counting, stop_counting
@@ -287,8 +288,7 @@ async def _analyse(bot: Bot, ctx: AnalysisContext) -> tuple[
         config, reads = await reexport_config(
             config, ctx.tree, sources, lambda found: repo.blobs([BlobRef(s) for s in found]),
             texts, scan=lambda items: bot.scan_modules(items, budget))
-    key = reuse.config_key(config)
-    keys = {path: reuse.result_key(path, sha, key) for path, sha in shas.items() if sha}
+    keys = await asyncio.to_thread(_result_keys, config, shas, contents)
     stored = await _stored(bot, repo.installation_id, list(keys.values()))
     kept: dict[str, FileResult] = {}
     for path, k in keys.items():
@@ -315,6 +315,21 @@ async def _analyse(bot: Bot, ctx: AnalysisContext) -> tuple[
     errors.extend(r.error for r in results if r.error is not None)
     violations = await asyncio.to_thread(new_lines)
     return violations, errors, len(checked), checked, reads, len(kept)
+
+
+def _result_keys(config: Config, shas: dict[str, str], texts: dict[str, bytes]
+                 ) -> dict[str, str]:
+    """Each file's key in the store of reusable results (:mod:`bot.usecases.reuse`); a file
+    without a known blob sha, or whose re-export facts need a text not read, has none."""
+    key = reuse.config_key(config)
+    facts = reuse.facts_by_name(config)
+    keys: dict[str, str] = {}
+    for path, sha in shas.items():
+        if not sha or (facts and path not in texts):
+            continue
+        words = used_words(texts[path].decode("utf-8", "replace")) if facts else ()
+        keys[path] = reuse.result_key(path, sha, key, reuse.facts_digest(facts, path, words))
+    return keys
 
 
 def _blob_sha(f: dict[str, Any], ctx: AnalysisContext) -> str:
