@@ -156,7 +156,7 @@ async def test_app_reads_each_imported_module_once_then_from_its_cache() -> None
         again = h.emu.requests[before:]
         trees = [r for r in again if "/git/trees/" in r.path]
         assert len(trees) == 1
-        assert h.blob_reads(before) == []  # nothing changed: every text from this installation's cache
+        assert h.blob_reads(before) == []  # unchanged: the texts come from the cache
         run = h.emu.check_runs(REPO)[-1]
         assert "Re-exports: 0 modules read (5 from cache)." in run.output["summary"]
 
