@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+import time
+from pathlib import Path
 
 import graphql
+import pytest
 
 from bot.config.model import Config
 from bot.engine.model import FileError, FileResult, Violation
 from bot.github.client import BlobRef, blob_bytes, blob_query
+from bot.state import store as store_module
+from bot.state.store import open_store
 from bot.usecases import reuse
 from ssot_emulator.graphql import schema
 
@@ -88,3 +93,30 @@ def test_only_a_whole_text_stands_for_a_blob() -> None:
                  {"text": "x", "byteSize": 2, "isBinary": False, "isTruncated": False},
                  None):
         assert blob_bytes(node) is None
+
+
+def test_the_store_keeps_findings_per_installation(tmp_path: Path) -> None:
+    store = open_store(tmp_path)
+    store.put_findings(1, [("k1", "one"), ("k2", "two")])
+    store.put_findings(2, [("k1", "other")])
+    assert store.findings(1, ["k1", "k2", "k3"]) == {"k1": "one", "k2": "two"}
+    assert store.findings(2, ["k1", "k2"]) == {"k1": "other"}
+    assert store.findings(3, ["k1"]) == {}
+    store.forget_installation(1)
+    assert store.findings(1, ["k1", "k2"]) == {} and store.findings(2, ["k1"]) == {"k1": "other"}
+    many = [f"k{i}" for i in range(1200)]  # past SQLite's bound on parameters, in chunks
+    store.put_findings(4, [(k, k) for k in many])
+    assert len(store.findings(4, many)) == 1200
+
+
+def test_the_least_recently_used_findings_go_past_the_bound(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store_module, "MAX_FINDINGS_PER_INSTALLATION", 3)
+    store = open_store(tmp_path)
+    for key in ("a", "b", "c"):
+        store.put_findings(1, [(key, key)])
+        time.sleep(0.01)
+    store.findings(1, ["a"])  # used again: kept
+    time.sleep(0.01)
+    store.put_findings(1, [("d", "d")])
+    assert sorted(store.findings(1, ["a", "b", "c", "d"])) == ["a", "c", "d"]

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import contextvars
 import datetime as dt
+import json
 import logging
 import random
 import time
@@ -39,8 +41,8 @@ T = TypeVar("T")
 USER_AGENT = f"ssot-bot/{__version__}"
 TOKEN_REFRESH_MARGIN = 300.0  # seconds before expires_at at which a cached token is renewed
 BLOBS_PER_QUERY = 50  # file contents read in one GraphQL query (docs/behaviour.md §14)
-ETAGS_PER_INSTALLATION = 256  # answers kept per installation for conditional requests
-INSTALLATIONS_KEPT = 1024  # installations whose clients (and their ETags) are kept
+ETAG_BYTES = 64 * 1024 * 1024  # answers kept for conditional requests, every installation
+INSTALLATIONS_KEPT = 1024  # installations whose clients are kept
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,32 +189,46 @@ def _counts(method: str, url: str, status: int | None) -> bool:
         ("/app", "/access_tokens"))
 
 
+def _answer_size(value: Any) -> int:
+    """Roughly the memory one kept answer holds: the length of its JSON."""
+    try:
+        return len(json.dumps(value[2], separators=(",", ":"), default=str)) + 256
+    except (TypeError, ValueError, IndexError):
+        return 1 << 20
+
+
 class ConditionalCache(MutableMapping[str, Any]):
     """gidgethub's ``cache=`` for one installation: the last ETag and answer of each GET, so a
     repeated GET asks ``If-None-Match`` and an unchanged answer is a 304 (GitHub does not count
-    it against the rate limit). Bounded (least recently used out). Answers addressed by content
-    (blobs, trees by sha) never change: they are not kept, they would only take room."""
+    it against the rate limit). One installation's view of a store shared by all, bounded in
+    bytes (least recently used out), whose keys carry the installation: nothing kept for one is
+    ever answered to another. Answers addressed by content (blobs, trees by sha) never change:
+    they are not kept, they would only take room."""
 
     _IMMUTABLE = ("/git/blobs/", "/git/trees/")
 
-    def __init__(self, maxsize: int = ETAGS_PER_INSTALLATION) -> None:
-        self._items: cachetools.LRUCache[str, Any] = cachetools.LRUCache(maxsize)
+    def __init__(self, shared: cachetools.LRUCache[tuple[int, str], Any],
+                 installation_id: int) -> None:
+        self._shared = shared
+        self._scope = installation_id
 
     def __getitem__(self, url: str) -> Any:
-        return self._items[url]
+        return self._shared[(self._scope, url)]
 
     def __setitem__(self, url: str, value: Any) -> None:
-        if not any(part in url for part in self._IMMUTABLE):
-            self._items[url] = value
+        if any(part in url for part in self._IMMUTABLE):
+            return
+        with contextlib.suppress(ValueError):  # larger than the whole store: not kept
+            self._shared[(self._scope, url)] = value
 
     def __delitem__(self, url: str) -> None:
-        del self._items[url]
+        del self._shared[(self._scope, url)]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._items)
+        return (url for scope, url in list(self._shared) if scope == self._scope)
 
     def __len__(self) -> int:
-        return len(self._items)
+        return sum(1 for _ in self)
 
 
 def _header(headers: Mapping[str, str] | None, name: str) -> str | None:
@@ -383,6 +399,8 @@ class GitHub:
         # learnt through one installation's token is ever answered to another's
         self._apis: cachetools.LRUCache[int, RetryingAPI] = cachetools.LRUCache(
             INSTALLATIONS_KEPT)
+        self._answers: cachetools.LRUCache[tuple[int, str], Any] = cachetools.LRUCache(
+            ETAG_BYTES, getsizeof=_answer_size)
         self.session = session  # for the archive download (a redirect gidgethub won't follow)
         self.tokens = TokenCache(self.api, app_id=app_id, private_key=private_key)
         self.app_id = app_id
@@ -403,8 +421,17 @@ class GitHub:
         if api is None:
             api = self._apis[installation_id] = RetryingAPI(
                 self.session, base_url=self.api.base_url, policy=self.api.policy,
-                on_response=self.api.on_response, cache=ConditionalCache())
+                on_response=self.api.on_response,
+                cache=ConditionalCache(self._answers, installation_id))
         return api
+
+    def forget_installation(self, installation_id: int) -> None:
+        """Drop what is cached for an installation that is gone (its access token, its
+        client and the answers kept for its conditional requests)."""
+        self.tokens.invalidate(installation_id)
+        api = self._apis.pop(installation_id, None)
+        if api is not None and api._cache is not None:
+            api._cache.clear()
 
     def repo(self, installation_id: int, full_name: str) -> Repo:
         owner, _, name = full_name.partition("/")

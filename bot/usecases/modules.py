@@ -77,6 +77,14 @@ class BlobCache:
         return len(self._items)
 
 
+    def drop(self, scope: int | str) -> None:
+        """Forget every entry of one installation (it was uninstalled)."""
+        prefix = f"{scope}:"
+        with self._lock:
+            for key in [k for k in self._items if k.startswith(prefix)]:
+                _, size = self._items.pop(key)
+                self.size -= size
+
     def scoped(self, scope: int | str) -> ScopedCache:
         """The part of this cache one installation sees (its own entries only)."""
         return ScopedCache(self, str(scope))
@@ -98,6 +106,13 @@ class ScopedCache:
 
 
 _CACHES: weakref.WeakKeyDictionary[object, BlobCache] = weakref.WeakKeyDictionary()
+
+
+def forget_installation(owner: object, installation_id: int) -> None:
+    """Drop the texts read through an installation that is gone."""
+    cache = _CACHES.get(owner)
+    if cache is not None:
+        cache.drop(installation_id)
 
 
 def cache_for(owner: object, installation_id: int) -> ScopedCache:
