@@ -36,7 +36,7 @@ class BannedAnnotation(RuleKind):
     keys = (SYMBOLS_KEY, USE_KEY)
     fix_doc = (
         "with `use`, the annotation's name becomes `use`'s last component, imported where "
-        "missing (docs/behaviour.md §13)."
+        "missing (docs/behaviour.md §16)."
     )
     reads_string_annotations = True
     VALID: ClassVar[tuple[Example, ...]] = (

@@ -42,7 +42,7 @@ class BannedCall(RuleKind):
     )
     fix_doc = (
         "with `use`, the callee becomes `use`'s last component, imported where missing "
-        "(docs/behaviour.md §13)."
+        "(docs/behaviour.md §16)."
     )
     VALID: ClassVar[tuple[Example, ...]] = (
         Example("def WebSocketManager(): ...\nWebSocketManager()\n", _RULE),

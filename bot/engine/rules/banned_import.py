@@ -44,7 +44,7 @@ class BannedImport(RuleKind):
     fix_doc = (
         "with `use`, the import becomes an import of `use`'s name when every other reference "
         "to the imported name is rewritten by a `banned-annotation`/`banned-call` rule "
-        "(docs/behaviour.md §13)."
+        "(docs/behaviour.md §16)."
     )
     VALID: ClassVar[tuple[Example, ...]] = (
         Example("import netra_backend.app.websocket_core.websocket_manager as wm\n", _RULE),
