@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 import yaml
 
-from bot.config.keys import KEY_TYPES
+from bot.config.keys import KEY_TYPES, rule_fields
 from bot.config.kinds import KIND_NAMES, KIND_SPECS
 from bot.engine import catalog
 from bot.engine.rules import KINDS
@@ -44,7 +44,7 @@ def test_configuration_and_engine_name_the_same_kinds_and_keys() -> None:
 
 
 def test_a_rule_field_is_one_type_for_every_kind() -> None:
-    fields = catalog.rule_fields(catalog.specs())
+    fields = rule_fields(catalog.specs())
     assert len(fields) == len({f.split(":")[0] for f in fields})
 
 
