@@ -268,3 +268,11 @@ def test_github_escaping() -> None:
     [line] = format_github(results).splitlines()
     assert line.startswith("::warning file=odd%2Cdir/a%3Ab.py,line=1,")
     assert line.endswith("::100%25 wrong%0D%0Asee: docs, now")
+
+
+def test_text_names_the_fix_command_when_the_fix_is_no_line_edit() -> None:
+    from dataclasses import replace
+
+    v = replace(sample()[0].violations[0], suggestion=None, fixable=True)
+    text = format_text([FileResult(v.path, (v,))], files_checked=1, color=False)
+    assert f"    fix with: ssot-bot fix {v.path}" in text.splitlines()

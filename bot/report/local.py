@@ -120,6 +120,8 @@ def format_text(
             span = f"line {v.line}" if v.end_line <= v.line else f"lines {v.line}-{v.end_line}"
             out.append(paint(f"    suggestion (replaces {span}):", _DIM))
             out.extend("        " + paint(line, _GREEN) for line in v.suggestion.split("\n"))
+        elif v.fixable:
+            out.append(paint(f"    fix with: ssot-bot fix {v.path}", _DIM))
     errors = all_errors(results)
     if errors:
         if out:
