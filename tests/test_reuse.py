@@ -120,3 +120,20 @@ def test_the_least_recently_used_findings_go_past_the_bound(
     time.sleep(0.01)
     store.put_findings(1, [("d", "d")])
     assert sorted(store.findings(1, ["a", "b", "c", "d"])) == ["a", "c", "d"]
+
+
+def test_a_result_keeps_its_fix_and_older_forms_are_analysed_again() -> None:
+    import json as _json
+    from dataclasses import replace as _replace
+
+    from bot.engine.model import Violation as _V
+
+    v = _V("r", "banned-import", "a.py", 1, 1, 1, 2, "error", "m", fingerprint="f",
+           fixable=True)
+    result = FileResult("a.py", (v,), None, True, "--- a/a.py\n")
+    back = reuse.loads(reuse.dumps(result) or "")
+    assert back is not None and back.violations[0].fixable and back.fix_diff == "--- a/a.py\n"
+    old = _json.loads(reuse.dumps(result) or "")
+    del old["v"]
+    assert reuse.loads(_json.dumps(old)) is None
+    assert _replace(back.violations[0], new=True) == v

@@ -74,21 +74,29 @@ def result_key(path: str, blob_sha: str, key: str, facts: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+# the stored form's version: a result stored by another (older) form is analysed again
+FORMAT = 2  # 2: with each violation's ``fixable`` and the file's ``fix_diff`` (§16)
+
+
 def dumps(result: FileResult) -> str | None:
     """A result as stored, or None when it is not to be kept (it has an error)."""
     if result.error is not None:
         return None
-    rows = [{k: v for k, v in violation.to_json().items() if k != "new"}
+    rows = [{**{k: v for k, v in violation.to_json().items() if k != "new"},
+             "fixable": violation.fixable}
             for violation in result.violations]
-    return json.dumps({"path": result.path, "parsed": result.parsed, "violations": rows},
-                      separators=(",", ":"))
+    return json.dumps({"v": FORMAT, "path": result.path, "parsed": result.parsed,
+                       "violations": rows, "fix_diff": result.fix_diff}, separators=(",", ":"))
 
 
 def loads(text: str) -> FileResult | None:
     """A stored result, or None when it cannot be read (then the file is analysed again)."""
     try:
         data: Any = json.loads(text)
+        if data.get("v") != FORMAT:
+            return None
         violations = tuple(Violation(**{**row, "new": False}) for row in data["violations"])
-        return FileResult(str(data["path"]), violations, None, bool(data.get("parsed")))
+        return FileResult(str(data["path"]), violations, None, bool(data.get("parsed")),
+                          str(data.get("fix_diff") or ""))
     except (ValueError, TypeError, KeyError):
         return None
