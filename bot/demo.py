@@ -138,6 +138,10 @@ def _show_check_run(story: Story, emu: GitHubEmulator, index: int = -1) -> Any:
     for a in run.output.get("annotations") or []:
         story.say(f"     {a['annotation_level']:>7}  {a['path']}:{a['start_line']}  "
                   f"{a['title']}")
+    text = run.output.get("text") or ""
+    if "### Fixes" in text:
+        story.say("   the check run's text carries the verified fix (`ssot-bot fix` makes it):")
+        story.quote(text.split("### Fixes", 1)[1].strip())
     return run
 
 

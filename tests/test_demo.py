@@ -17,6 +17,7 @@ def test_demo_plays_the_seed_story() -> None:
     # the fix needs more than the commented lines (contract §16): the command, not a suggestion
     assert "Fix with: `ssot-bot fix netra_backend/app/agents/supervisor/" in out
     assert "```suggestion" not in out
+    assert "+        self._websocket_manager: Optional[AgentWebSocketBridge] = None" in out
     assert "reaction on the comment: eyes" in out
     assert "+- [x] **Step 1**: Discover and Plan Test" in out
     assert "-- [ ] **Step 1**: Discover and Plan Test" in out
