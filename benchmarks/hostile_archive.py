@@ -6,17 +6,17 @@ checks (``.txt``), ~2.3 MB of gzip.
 Builds the archive once (cached under the system's temporary folder), then unpacks it with
 :func:`bot.inventory.archive.extract` as the inventory does (the default paths, ``**/*.py``;
 the default ``max_inventory_files`` as the limit) and prints the CPU time and the wall time of
-the extraction, the growth of this process's peak resident memory over it, and why it stopped. Run it with
-``PYTHONPATH`` pointing at another checkout to measure that checkout's code (the API is the
-same). Numbers only.
+the extraction, the growth of this process's peak resident memory over it, and why it
+stopped. Run it with ``PYTHONPATH`` pointing at another checkout to measure that checkout's
+code (the API is the same). Numbers only.
 """
 
 from __future__ import annotations
 
 import argparse
 import io
-import tarfile
 import resource
+import tarfile
 import tempfile
 import time
 from pathlib import Path

@@ -184,6 +184,18 @@ def extract(
 def _extract(archive: Path | BinaryIO | Pipe, spool: Path, wanted: Callable[[str], bool],
              max_file_bytes: int, max_files: int, max_total_bytes: int) -> Extracted:
     out = Extracted(spool)
+    try:
+        _read(out, archive, wanted, max_file_bytes, max_files, max_total_bytes)
+    except ArchiveRefused as exc:
+        out.too_large = str(exc)
+    except RecursionError:  # extended headers chained without end
+        out.too_large = "too many chained archive headers"
+    return out
+
+
+def _read(out: Extracted, archive: Path | BinaryIO | Pipe, wanted: Callable[[str], bool],
+          max_file_bytes: int, max_files: int, max_total_bytes: int) -> None:
+    spool = out.spool
     total = unpacked = members = 0
     with contextlib.ExitStack() as stack:
         source = stack.enter_context(archive.open("rb")) if isinstance(archive, Path) else archive
@@ -191,15 +203,7 @@ def _extract(archive: Path | BinaryIO | Pipe, spool: Path, wanted: Callable[[str
         tar = stack.enter_context(tarfile.open(  # type: ignore[call-overload]
             fileobj=source, mode="r|gz", tarinfo=_BoundedInfo))
         sink = stack.enter_context(spool.open("xb"))
-        while True:
-            try:
-                member = tar.next()
-            except (ArchiveRefused, RecursionError) as exc:  # RecursionError: chained headers
-                out.too_large = str(exc) if isinstance(exc, ArchiveRefused) else \
-                    "too many chained archive headers"
-                break
-            if member is None:
-                break
+        while (member := tar.next()) is not None:
             tar.members.clear()  # tarfile would keep every header read
             members += 1
             if members > max_files:
@@ -243,4 +247,3 @@ def _extract(archive: Path | BinaryIO | Pipe, spool: Path, wanted: Callable[[str
             out.large.pop(rel, None)
             out.spans[rel] = (offset, sink.tell() - offset)
             out.files[rel] = digest.hexdigest()
-    return out
