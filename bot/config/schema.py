@@ -143,6 +143,8 @@ _LIMIT_TEXT = {
     "analysis_time_budget": "seconds per analysis; past it the check completes as neutral",
     "max_module_fetches": "extra module reads per analysis to follow re-exports",
     "max_inventory_files": "a larger repository gets the inventory block's notice instead",
+    "inventory_time_budget": "seconds a full inventory may take; past it the block says it "
+    "is incomplete",
 }
 
 
@@ -153,7 +155,7 @@ def _limits() -> dict[str, Any]:
         low, high = LIMIT_BOUNDS[f.name]
         integer = isinstance(getattr(defaults, f.name), int)
         properties[f.name] = {
-            "description": _LIMIT_TEXT[f.name],
+            "description": _LIMIT_TEXT.get(f.name, f.name.replace("_", " ")),
             "type": "integer" if integer else "number",
             "minimum": int(low),
             "maximum": int(high),
