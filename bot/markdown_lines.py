@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-__all__ = ["MdLine", "heading_text", "scan_lines"]
+from markdown_it import MarkdownIt
+
+__all__ = ["Blocks", "MdLine", "block_structure", "heading_text", "scan_lines"]
 
 _FENCE_OPEN = re.compile(r"^[ \t]*(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 _HEADING = re.compile(r"^ {0,3}(?P<hashes>#{1,6})(?=[ \t]|$)(?P<text>.*)$")
@@ -131,3 +133,55 @@ def scan_lines(lines: Sequence[str], *, indented_code: bool = False) -> list[MdL
         h = heading_text(line)
         out.append(MdLine(line, heading=h[0] if h else 0))
     return out
+
+
+# --- block structure by a CommonMark parser --------------------------------------------------
+
+# Block rules only: inline parsing (emphasis, links, code spans) is never needed to know which
+# lines are code, headings or quotes, and is most of markdown-it's time.
+_PARSER = MarkdownIt("commonmark").disable(["inline", "text_join"])
+_LONE_CR = re.compile(r"\r(?!\n)")
+
+
+@dataclass(frozen=True, slots=True)
+class Blocks:
+    """What CommonMark makes of a text's lines (split on ``"\n"``, as the line editors do).
+
+    ``code``: the line belongs to a fenced or indented code block (at any depth: in a list
+    item or a quote too); ``headings``: top-level heading line -> ``(level, end)``, ``end``
+    exclusive (2 lines for a setext heading: the text and its underline); ``quote``: the line
+    lies in a top-level block quote; ``open_fence``: line -> the fenced block it lies in goes
+    on after it (a move never lands inside one)."""
+
+    code: list[bool]
+    headings: dict[int, tuple[int, int]] = field(default_factory=dict)
+    quote: list[bool] = field(default_factory=list)
+    open_fence: list[bool] = field(default_factory=list)
+
+
+def block_structure(text: str) -> Blocks:
+    """The block structure of ``text`` by markdown-it (CommonMark), one entry per line."""
+    count = text.count("\n") + (0 if text.endswith("\n") or not text else 1)
+    code = [False] * count
+    quote = [False] * count
+    open_fence = [False] * count
+    headings: dict[int, tuple[int, int]] = {}
+    # markdown-it counts a lone "\r" as a line break; the line editors do not
+    tokens = _PARSER.parse(_LONE_CR.sub(" ", text)) if count else []
+    for token in tokens:
+        where = token.map
+        if where is None:
+            continue
+        start, end = where[0], min(where[1], count)
+        if token.type in ("fence", "code_block"):
+            for j in range(start, end):
+                code[j] = True
+            if token.type == "fence":
+                for j in range(start, end - 1):
+                    open_fence[j] = True
+        elif token.level == 0 and token.type == "heading_open":
+            headings[start] = (int(token.tag[1:]), end)
+        elif token.level == 0 and token.type == "blockquote_open":
+            for j in range(start, end):
+                quote[j] = True
+    return Blocks(code, headings, quote, open_fence)

@@ -23,13 +23,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from bot import markers
 from bot.markdown_lines import scan_lines
 from bot.report.markdown import code_span
 
 Section = Literal["completed", "in_progress", "pending"]
 Word = Literal["step", "phase", "none"]
 
-LINK_ERROR_MARKER = "<!-- ssot-bot:link-error -->"
+LINK_ERROR_MARKER = markers.LINK_ERROR
 MAX_CANDIDATES = 10  # task items listed in a link-error comment for a title link
 
 # --- line model ------------------------------------------------------------------------------
@@ -957,8 +958,7 @@ def _marker_id(step: str) -> str:
 
 def step_done_marker(pr_number: int, steps: Sequence[str]) -> str:
     """``<!-- ssot-bot:step-done pr=P steps=1.1,1.2 -->`` (linked ids, no spaces)."""
-    ids = ",".join(_marker_id(s) for s in _dedupe(steps))
-    return f"<!-- ssot-bot:step-done pr={pr_number} steps={ids} -->"
+    return markers.step_done(pr_number, [_marker_id(s) for s in _dedupe(steps)])
 
 
 def _shown_steps(ids: Sequence[str]) -> str:

@@ -24,6 +24,7 @@ from typing import Any
 import aiohttp
 import gidgethub
 
+from bot import markers
 from bot.config.globs import path_filter, path_matches
 from bot.config.loader import load_config_text
 from bot.config.model import Config, ConfigError, InventoryTarget, Limits
@@ -35,7 +36,6 @@ from bot.inventory import archive
 from bot.inventory.block import (
     Inventory,
     clear_comment,
-    clear_marker,
     parse_history,
     previous_total,
     too_large,
@@ -486,7 +486,7 @@ async def _write(bot: Bot, repo: Repo, target: InventoryTarget, inventory: Inven
     previous = before[0] if before else None
     if inventory.too_large is None and inventory.total == 0 and previous:
         await repo.comment_once(target.issue, clear_comment(inventory.sha, html_base),
-                                marker=clear_marker(inventory.sha))
+                                marker=markers.inventory_clear(inventory.sha))
 
 
 def html_base_of(repository: Mapping[str, Any]) -> str:
