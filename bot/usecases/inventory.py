@@ -53,8 +53,7 @@ from bot.inventory.scan import (
 from bot.service import logs
 from bot.service.context import Bot
 from bot.state.store import FileRecord, Snapshot
-from bot.tracking.checklist import Edit
-from bot.usecases.tracking import edit_issue
+from bot.usecases.issue_body import edit_body
 
 log = logging.getLogger(__name__)
 
@@ -468,22 +467,17 @@ async def _write(bot: Bot, repo: Repo, target: InventoryTarget, inventory: Inven
                  html_base: str) -> None:
     """Put the block in the issue (re-read / write / verify, under the issue's lock); say once
     when the total went from above 0 to 0 (docs/behaviour.md §11)."""
-    before: list[int | None] = []
-
-    def change(body: str) -> Edit:
-        before[:] = [previous_total(parse_history(body), inventory.sha)]
+    def change(body: str) -> tuple[str, int | None]:
         new, _ = update_body(body, inventory, html_base=html_base)
-        return Edit(new, new != body, (), (), ())
+        return new, previous_total(parse_history(body), inventory.sha)
 
-    async with bot.issue_locks.hold((repo.full_name.lower(), target.issue)):
-        try:
-            await edit_issue(repo, target.issue, change)
-        except gidgethub.BadRequest as exc:
-            if int(exc.status_code) in (404, 410):
-                log.info("inventory issue not found", extra={"issue": target.issue})
-                return
-            raise
-    previous = before[0] if before else None
+    try:
+        previous = await edit_body(repo, bot.issue_locks, target.issue, change)
+    except gidgethub.BadRequest as exc:
+        if int(exc.status_code) in (404, 410):
+            log.info("inventory issue not found", extra={"issue": target.issue})
+            return
+        raise
     if inventory.too_large is None and inventory.total == 0 and previous:
         await repo.comment_once(target.issue, clear_comment(inventory.sha, html_base),
                                 marker=markers.inventory_clear(inventory.sha))
