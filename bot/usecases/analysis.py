@@ -86,7 +86,7 @@ def submit_analysis(bot: Bot, installation_id: int, full_name: str, number: int)
         finally:
             logs.unbind(token)
 
-    outcome = bot.jobs.submit(key, job)
+    outcome = bot.jobs.submit(key, job, tenant=installation_id)
     log.info("analysis %s", outcome, extra={"pr": number})
     return outcome
 

@@ -130,7 +130,7 @@ def submit_inventory(bot: Bot, installation_id: int, full_name: str, *, html_bas
         finally:
             logs.unbind(token)
 
-    outcome = bot.jobs.submit(key, job)
+    outcome = bot.jobs.submit(key, job, tenant=installation_id)
     log.info("inventory %s", outcome, extra={"repo": full_name})
     return outcome
 
