@@ -1,7 +1,7 @@
 """One Markdown line scanner for everything that reads user Markdown line by line.
 
 The `/ssot` command parser (:mod:`bot.commands`), the PR-body link parser
-(:mod:`bot.tracking.links`) and the checklist editor (:mod:`bot.tracking.checklist`) must agree
+(:mod:`bot.tracking.links`) and the checklist editor (:mod:`bot.tracking.model`) must agree
 on what GitHub renders as text: lines inside fenced code blocks, HTML comments and block quotes
 are not, and headings delimit sections. They all ask this module, so they cannot drift apart.
 

@@ -52,7 +52,7 @@ from bot.inventory.scan import (
 )
 from bot.service import logs
 from bot.service.context import Bot
-from bot.state.store import FileRecord, Snapshot
+from bot.state.store import MAX_CONFIG_BYTES, FileRecord, Snapshot
 from bot.usecases.issue_body import edit_body
 
 log = logging.getLogger(__name__)
@@ -143,7 +143,13 @@ async def _config(bot: Bot, repo: Repo, name: str, ref: str, push: Push | None) 
             and push.changed is not None and CONFIG_PATH not in push.changed):
         text = cached[1]
     else:
-        raw = await repo.file_at(CONFIG_PATH, ref)
+        # judged by its listed size first: a configuration over the limit is neither read nor
+        # stored (docs/behaviour.md §13)
+        entry = await repo.file_entry(CONFIG_PATH, ref, max_bytes=MAX_CONFIG_BYTES)
+        raw = None if entry is None else entry[1]
+        if entry is not None and raw is None:
+            log.info("inventory: configuration over %d bytes; nothing to do", MAX_CONFIG_BYTES)
+            return None
         try:
             text = None if raw is None else raw.decode("utf-8-sig")
         except UnicodeDecodeError:
