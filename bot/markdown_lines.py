@@ -5,7 +5,11 @@ The `/ssot` command parser (:mod:`bot.commands`), the PR-body link parser
 on what GitHub renders as text: lines inside fenced code blocks, HTML comments and block quotes
 are not, and headings delimit sections. They all ask this module, so they cannot drift apart.
 
-Pure and linear: one pass over the lines, no backtracking regular expressions.
+:func:`scan_lines` is pure and linear: one pass over the lines, no backtracking regular
+expressions. :func:`scan_blocks` (the tracking editor) and :func:`block_structure` (the
+inventory block) give CommonMark's block structure (setext headings, indented code, HTML
+blocks, containers) by markdown-it, which :func:`scan_blocks` asks only when the lines hold a
+construct the scanner could misjudge (:func:`needs_parser`).
 """
 
 from __future__ import annotations
