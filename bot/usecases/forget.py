@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from bot.service.context import Bot
+from bot.usecases import modules
 
 log = logging.getLogger(__name__)
 
@@ -23,11 +24,14 @@ def repository_names(items: Iterable[Mapping[str, Any]] | None) -> list[str]:
 
 async def forget_repositories(bot: Bot, installation_id: int, names: list[str], *,
                               installation_gone: bool) -> None:
-    """Delete the store's rows of ``names``; with ``installation_gone``, also the cached
-    access token of the installation."""
+    """Delete the store's rows of ``names``; with ``installation_gone``, also what is kept
+    for the installation itself: its reusable results, texts, access token and ETags."""
     if names:
         await asyncio.to_thread(bot.store.forget, names)
     if installation_gone:
+        # docs/behaviour.md §14: the results, texts and answers kept for it go too
+        await asyncio.to_thread(bot.store.forget_installation, installation_id)
+        modules.forget_installation(bot, installation_id)
         with contextlib.suppress(RuntimeError):  # no GitHub access configured: no tokens
             bot.github.forget_installation(installation_id)
     log.info("forgot repositories", extra={

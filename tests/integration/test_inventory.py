@@ -209,7 +209,8 @@ async def test_a_repository_over_max_inventory_files_gets_the_sentence(tmp_path:
         issue, _ = await setup(h, tmp_path, extra_config="limits:\n  max_inventory_files: 3\n")
         block = block_of(h.emu.issue(REPO, issue).body or "")
         assert "too large to take the inventory" in block
-        assert "more than 3 files to check (`limits.max_inventory_files`)" in block
+        # the archive is read for at most that many members, folders included (§13)
+        assert "more than 3 archive members (`limits.max_inventory_files`)" in block
         assert parse_history(h.emu.issue(REPO, issue).body) == []
 
 
@@ -222,7 +223,8 @@ async def test_pr_check_summary_counts_the_inventory_violations_it_removes(
         summary = run[-1].output["summary"]
         assert "this PR removes **1** pre-existing violation of the inventory's rules" in summary
         assert "(1 → 0 in the files it touches)" in summary
-        assert "(1 extra GitHub request.)" in summary  # the file list; base counts from the store
+        # base counts from the store, the file list the analysis read (docs §14: read once)
+        assert "(0 extra GitHub requests.)" in summary
 
 
 async def test_pushes_during_a_run_fold_into_one_follow_up_of_the_newest(
