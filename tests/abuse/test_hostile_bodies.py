@@ -92,10 +92,17 @@ def with_comment(text: bytes, line: int, comment: str) -> bytes:
     return b"\n".join(lines)
 
 
+def bridged(text: bytes) -> bytes:
+    """The factory with AgentWebSocketBridge imported already: its fix then lies in the
+    commented lines only, so the App offers suggestions (contract §16)."""
+    return text.replace(b"import UserExecutionContext\n",
+                        b"import AgentWebSocketBridge, UserExecutionContext\n", 1)
+
+
 async def test_a_marker_copied_from_the_pr_into_a_suggestion_is_no_marker() -> None:
     base = example_files()
-    base[FACTORY] = factory_before(base)
-    regression = example_files()[FACTORY]
+    base[FACTORY] = bridged(factory_before(base))
+    regression = bridged(example_files()[FACTORY])
     async with running(base) as h:
         # the marker the line-46 dual-pattern finding gets, seen on another PR
         first = await h.open_pr({FACTORY: regression}, branch="first")
@@ -118,7 +125,8 @@ async def test_a_marker_copied_from_the_pr_into_a_suggestion_is_no_marker() -> N
         # line 46 fixed (and with it the three findings): each comment is marked fixed once,
         # its own marker only; the suggestion still says exactly what the PR had
         fixed = regression.split(b"\n")
-        fixed[45] = factory_before(example_files()).split(b"\n")[45]
+        fixed[45] = b"from netra_backend.app.services.agent_websocket_bridge import " \
+            b"create_agent_websocket_bridge"
         await h.push(second, {FACTORY: with_comment(b"\n".join(fixed), 98, forged)},
                      branch="second")
         after = {c.id: c.body for c in h.emu.review_comments(REPO, second)}
