@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from bot.handlers.issue_comment import RecheckLimiter
 from bot.markdown_lines import heading_text, scan_lines
 from bot.report.markdown import code_span
+from bot.usecases.recheck import RecheckLimiter
 
 
 def visible(body: str, **kw: bool) -> list[str]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from gidgethub import routing, sansio
 
-from bot.service.context import Bot
+from bot.handlers.parts import HandlerParts
 from bot.usecases.analysis import submit_analysis
 
 router = routing.Router()
@@ -16,16 +16,16 @@ router = routing.Router()
 @router.register("pull_request", action="reopened")
 @router.register("pull_request", action="synchronize")
 @router.register("pull_request", action="ready_for_review")
-async def analyse_on_change(event: sansio.Event, bot: Bot) -> None:
+async def analyse_on_change(event: sansio.Event, parts: HandlerParts) -> None:
     data = event.data
-    submit_analysis(bot, data["installation"]["id"], data["repository"]["full_name"],
+    submit_analysis(parts.analysis, data["installation"]["id"], data["repository"]["full_name"],
                     data["pull_request"]["number"])
 
 
 @router.register("pull_request", action="edited")
-async def analyse_on_retarget(event: sansio.Event, bot: Bot) -> None:
+async def analyse_on_retarget(event: sansio.Event, parts: HandlerParts) -> None:
     data = event.data
     if "base" not in (data.get("changes") or {}):
         return  # a title or body edit: the analysis does not depend on it
-    submit_analysis(bot, data["installation"]["id"], data["repository"]["full_name"],
+    submit_analysis(parts.analysis, data["installation"]["id"], data["repository"]["full_name"],
                     data["pull_request"]["number"])

@@ -38,8 +38,7 @@ import aiohttp
 from aiohttp import web
 from gidgethub import routing, sansio
 
-from bot import __version__
-from bot.service import logs
+from bot import __version__, logs
 from bot.service.context import Bot
 from bot.service.jobs import retry_later
 from bot.service.metrics import CONTENT_TYPE_LATEST
@@ -227,7 +226,7 @@ async def _dispatch(bot: Bot, router: routing.Router, event: sansio.Event) -> No
     started = time.perf_counter()
     ok = False
     try:
-        await retry_later(lambda: router.dispatch(event, bot), delay=bot.retry.max_delay,
+        await retry_later(lambda: router.dispatch(event, bot.parts), delay=bot.retry.max_delay,
                           what="delivery")
         ok = True
     except Exception:

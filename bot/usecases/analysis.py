@@ -14,14 +14,16 @@ import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import aiohttp
 import gidgethub
 
+from bot import logs
 from bot.config.globs import path_matches
-from bot.config.loader import bundled_config, load_config_text
-from bot.config.model import Config, ConfigError, ConfigProblem
+from bot.config.loader import bundled_config
+from bot.config.model import Config, ConfigError
 from bot.engine.diff import added_lines_from_patch, commentable_lines_from_patch, mark_new
 from bot.engine.model import FileError, Violation
 from bot.engine.reexports import symbols_of
@@ -37,8 +39,6 @@ from bot.report.github import (
     plan_review,
     review_body,
 )
-from bot.service import logs
-from bot.service.context import Bot
 from bot.usecases import fixed as fixed_comments
 from bot.usecases.budget import (
     TIMED_OUT_TITLE,
@@ -48,11 +48,12 @@ from bot.usecases.budget import (
     timed_out_summary,
 )
 from bot.usecases.inventory import pull_request_note
-from bot.usecases.modules import ModuleReads, cache_for, reexport_config
+from bot.usecases.modules import BlobCache, ModuleReads, reexport_config
+from bot.usecases.ports import Jobs, RepoFor, StoreFor, Workers
+from bot.usecases.repo_config import load_repo_config
 
 log = logging.getLogger(__name__)
 
-REPO_CONFIG_PATH = ".github/ssot.yml"
 JOB_ATTEMPTS = 3
 BLOB_CONCURRENCY = 16
 T = TypeVar("T")
@@ -62,7 +63,19 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def submit_analysis(bot: Bot, installation_id: int, full_name: str, number: int) -> str:
+@dataclass(frozen=True)
+class AnalysisParts:
+    """What the analysis of a pull request uses."""
+
+    repo: RepoFor
+    jobs: Jobs
+    workers: Workers
+    blobs: BlobCache  # module texts read for the re-export index, by blob sha
+    store: StoreFor  # the inventory's records, for the PR's inventory note
+    retry_delay: float  # seconds before a whole analysis is tried again (GitHub stayed down)
+
+
+def submit_analysis(parts: AnalysisParts, installation_id: int, full_name: str, number: int) -> str:
     """Queue an analysis of the PR's newest head; coalesces with queued/running ones."""
     key = ("analysis", full_name.lower(), number)
     context = logs.current()
@@ -72,21 +85,21 @@ def submit_analysis(bot: Bot, installation_id: int, full_name: str, number: int)
         try:
             for attempt in range(1, JOB_ATTEMPTS + 1):
                 try:
-                    await analyse_pull_request(bot, installation_id, full_name, number)
+                    await analyse_pull_request(parts, installation_id, full_name, number)
                     return
                 except (gidgethub.GitHubBroken, aiohttp.ClientError, TimeoutError) as exc:
                     # GitHub stayed down through the client's retries: try the whole analysis
                     # again later rather than drop it.
                     if attempt == JOB_ATTEMPTS:
                         raise
-                    delay = bot.retry.max_delay
+                    delay = parts.retry_delay
                     log.warning("analysis failed on GitHub errors; trying again", extra={
                         "pr": number, "error": type(exc).__name__, "delay": delay})
                     await asyncio.sleep(delay)
         finally:
             logs.unbind(token)
 
-    outcome = bot.jobs.submit(key, job)
+    outcome = parts.jobs.submit(key, job)
     log.info("analysis %s", outcome, extra={"pr": number})
     return outcome
 
@@ -101,21 +114,6 @@ async def _bounded_gather(limit: int, calls: Sequence[Callable[[], Awaitable[T]]
     return list(await asyncio.gather(*(one(c) for c in calls)))
 
 
-async def load_repo_config(repo: Repo, base_ref: str) -> Config:
-    """The base branch's `.github/ssot.yml` (a PR cannot loosen its own rules), else the default."""
-    raw = await repo.file_at(REPO_CONFIG_PATH, base_ref)
-    if raw is None:
-        # parsed and schema-checked on first use (~0.1 s of CPU): never on the event loop
-        return await asyncio.to_thread(bundled_config)
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ConfigError([ConfigProblem(REPO_CONFIG_PATH, 1, None,
-                                         "configuration is not UTF-8 text")]) from exc
-    # a config may be up to 1 MiB of YAML: parse it off the event loop
-    return await asyncio.to_thread(load_config_text, text, REPO_CONFIG_PATH)
-
-
 def _output(report: CheckRunReport, annotations: list[dict[str, Any]]) -> dict[str, Any]:
     output: dict[str, Any] = {"title": report.title, "summary": report.summary,
                               "annotations": annotations}
@@ -124,9 +122,10 @@ def _output(report: CheckRunReport, annotations: list[dict[str, Any]]) -> dict[s
     return output
 
 
-async def analyse_pull_request(bot: Bot, installation_id: int, full_name: str, number: int) -> None:
+async def analyse_pull_request(parts: AnalysisParts, installation_id: int, full_name: str,
+                               number: int) -> None:
     started = time.perf_counter()
-    repo = bot.repo(installation_id, full_name)
+    repo = parts.repo(installation_id, full_name)
     pr = await repo.pull(number)
     if pr.get("state") != "open":
         log.info("pull request is not open; not analysed", extra={"pr": number})
@@ -155,7 +154,7 @@ async def analyse_pull_request(bot: Bot, installation_id: int, full_name: str, n
     try:
         async with deadline:
             ctx = AnalysisContext(repo, number, head_sha, config, await repo.tree(head_sha))
-            violations, errors, files_checked, files, reads = await _analyse(bot, ctx)
+            violations, errors, files_checked, files, reads = await _analyse(parts, ctx)
             # the bot's own inline comments whose findings are gone (docs/behaviour.md §12)
             fixed = await fixed_comments.plan(repo, number, head_sha, violations, files, errors)
             # many findings make this a few hundred ms of CPU: keep it off the event loop
@@ -182,7 +181,7 @@ async def analyse_pull_request(bot: Bot, installation_id: int, full_name: str, n
 
     if reads is not None:  # re-exports read from the head (docs/behaviour.md §10)
         report = dataclasses.replace(report, summary=f"{report.summary}\n\n{reads.summary()}")
-    note = await _inventory_note(bot, repo, pr, config, violations)
+    note = await _inventory_note(parts, repo, pr, config, violations)
     if note:  # docs/behaviour.md §11: pre-existing inventory violations the PR removes
         report = dataclasses.replace(report, summary=f"{report.summary}\n\n{note}")
     batches = annotation_batches(report.annotations) or [[]]
@@ -202,7 +201,7 @@ async def analyse_pull_request(bot: Bot, installation_id: int, full_name: str, n
 
 
 async def _analyse(
-    bot: Bot, ctx: AnalysisContext
+    parts: AnalysisParts, ctx: AnalysisContext
 ) -> tuple[list[Violation], list[FileError], int, list[dict[str, Any]], ModuleReads | None]:
     repo, config = ctx.repo, ctx.config
     files = await repo.pull_files(ctx.number)
@@ -228,9 +227,9 @@ async def _analyse(
     if symbols_of(config):  # re-exports, resolved over the head's tree listed above
         budget = config.file_time_budget
         config, reads = await reexport_config(
-            config, ctx.tree, sources, repo.blob, cache_for(bot),
-            scan=lambda items: bot.scan_modules(items, budget))
-    results = await bot.analyse(sources, config)
+            config, ctx.tree, sources, repo.blob, parts.blobs,
+            scan=lambda items: parts.workers.scan_modules(items, budget))
+    results = await parts.workers.analyse(sources, config)
 
     def new_lines() -> list[Violation]:  # 300 patches parsed: 15-20 ms of CPU, off the loop
         found: list[Violation] = []
@@ -243,10 +242,10 @@ async def _analyse(
     return violations, errors, len(checked), checked, reads
 
 
-async def _inventory_note(bot: Bot, repo: Repo, pr: dict[str, Any], config: Config,
+async def _inventory_note(parts: AnalysisParts, repo: Repo, pr: dict[str, Any], config: Config,
                           violations: list[Violation]) -> str | None:
     try:
-        return await pull_request_note(bot, repo, pr, config, violations)
+        return await pull_request_note(parts.workers, parts.store, repo, pr, config, violations)
     except (gidgethub.GitHubException, aiohttp.ClientError, TimeoutError, OSError):
         log.warning("inventory note skipped", exc_info=True)
         return None
@@ -307,4 +306,4 @@ async def _review(
                         extra={"attempt": attempt, "comments": len(inline)})
 
 
-__all__ = ["analyse_pull_request", "submit_analysis"]
+__all__ = ["AnalysisParts", "analyse_pull_request", "submit_analysis"]

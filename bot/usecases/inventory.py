@@ -24,13 +24,14 @@ from typing import Any
 import aiohttp
 import gidgethub
 
+from bot import logs
 from bot.config.globs import path_filter, path_matches
 from bot.config.loader import load_config_text
 from bot.config.model import Config, ConfigError, InventoryTarget, Limits
 from bot.engine.names import module_of_path
 from bot.engine.pool import portable
 from bot.engine.reexports import build_index, symbols_of
-from bot.github.client import ArchiveTooLarge, Repo
+from bot.github.client import ArchiveTooLarge, Repo, RetryPolicy
 from bot.inventory import archive
 from bot.inventory.block import (
     Inventory,
@@ -50,10 +51,9 @@ from bot.inventory.scan import (
     restricted,
     take,
 )
-from bot.service import logs
-from bot.service.context import Bot
 from bot.state.store import FileRecord, Snapshot
 from bot.tracking.checklist import Edit
+from bot.usecases.ports import IssueLocks, Jobs, RepoFor, StoreFor, Workers
 from bot.usecases.tracking import edit_issue
 
 log = logging.getLogger(__name__)
@@ -115,8 +115,20 @@ class Run:
     inventories: list[Inventory] = field(default_factory=list)
 
 
-def submit_inventory(bot: Bot, installation_id: int, full_name: str, *, html_base: str,
-                     push: Push | None = None) -> str:
+@dataclass(frozen=True)
+class InventoryParts:
+    """What an inventory run uses."""
+
+    repo: RepoFor
+    jobs: Jobs
+    workers: Workers
+    store: StoreFor
+    issue_locks: IssueLocks
+    retry: RetryPolicy  # a tarball download that fails starts over
+
+
+def submit_inventory(parts: InventoryParts, installation_id: int, full_name: str, *,
+                     html_base: str, push: Push | None = None) -> str:
     """Queue an inventory of the default branch (the push's ``after``, else its newest commit).
 
     One run per repository at a time; triggers during a run fold into one follow-up (the job
@@ -127,19 +139,20 @@ def submit_inventory(bot: Bot, installation_id: int, full_name: str, *, html_bas
     async def job() -> None:
         token = logs.bind(**context, inventory=full_name)
         try:
-            await run_inventory(bot, installation_id, full_name, html_base=html_base, push=push)
+            await run_inventory(parts, installation_id, full_name, html_base=html_base, push=push)
         finally:
             logs.unbind(token)
 
-    outcome = bot.jobs.submit(key, job)
+    outcome = parts.jobs.submit(key, job)
     log.info("inventory %s", outcome, extra={"repo": full_name})
     return outcome
 
 
-async def _config(bot: Bot, repo: Repo, name: str, ref: str, push: Push | None) -> Config | None:
+async def _config(store: StoreFor, repo: Repo, name: str, ref: str,
+                  push: Push | None) -> Config | None:
     """The configuration at ``ref``; a push that did not touch it reuses the one read at its
     ``before`` (no request)."""
-    cached = await asyncio.to_thread(bot.store.config, name)
+    cached = await asyncio.to_thread(store().config, name)
     if (push is not None and cached is not None and cached[0] == push.before
             and push.changed is not None and CONFIG_PATH not in push.changed):
         text = cached[1]
@@ -151,7 +164,7 @@ async def _config(bot: Bot, repo: Repo, name: str, ref: str, push: Push | None) 
             log.info("inventory: configuration is not UTF-8; nothing to do")
             return None
     if push is not None:
-        await asyncio.to_thread(bot.store.put_config, name, push.after, text)
+        await asyncio.to_thread(store().put_config, name, push.after, text)
     if text is None:
         return None  # the bundled default has no tracking.inventory
     try:
@@ -161,9 +174,9 @@ async def _config(bot: Bot, repo: Repo, name: str, ref: str, push: Push | None) 
         return None
 
 
-async def _analyse(bot: Bot, config: Config, items: Sequence[tuple[str, bytes]]
+async def _analyse(workers: Workers, config: Config, items: Sequence[tuple[str, bytes]]
                    ) -> dict[str, FileRecord]:
-    results = await bot.analyse(items, config)
+    results = await workers.analyse(items, config)
     return {r.path: record_of(r) for r in results}
 
 
@@ -193,7 +206,7 @@ def _updated_index(index: Reexports, config: Config,
 
 
 async def _fetch_changed(
-    bot: Bot, repo: Repo, config: Config, sha: str, paths: Sequence[str], run: Run,
+    parts: InventoryParts, repo: Repo, config: Config, sha: str, paths: Sequence[str], run: Run,
     known: Mapping[str, str] | None = None, index: Reexports | None = None,
     removed: Sequence[str] = (),
 ) -> tuple[dict[str, str], dict[str, FileRecord], dict[str, tuple[str, ...]]]:
@@ -205,7 +218,7 @@ async def _fetch_changed(
     sem = asyncio.Semaphore(FETCH_CONCURRENCY)
     limit = config.limits.max_file_bytes
     cached = ({} if known is None else await asyncio.to_thread(
-        bot.store.results, repo.full_name.lower(), analysis_key(config), known))
+        parts.store().results, repo.full_name.lower(), analysis_key(config), known))
 
     async def one(path: str) -> tuple[str, str | None, bytes | None, bool]:
         async with sem:
@@ -237,12 +250,12 @@ async def _fetch_changed(
         else:
             items.append((path, data))
     if items:
-        records.update(await _analyse(bot, config, items))
+        records.update(await _analyse(parts.workers, config, items))
         run.analysed += len(items)
     return blobs, records, index
 
 
-async def _full_scan(bot: Bot, repo: Repo, config: Config, sha: str, run: Run,
+async def _full_scan(parts: InventoryParts, repo: Repo, config: Config, sha: str, run: Run,
                      previous: Reexports | None,
                      ) -> tuple[dict[str, str], dict[str, FileRecord], str | None,
                                 dict[str, tuple[str, ...]]]:
@@ -260,18 +273,18 @@ async def _full_scan(bot: Bot, repo: Repo, config: Config, sha: str, run: Run,
 
     with tempfile.TemporaryDirectory(prefix="ssot-inventory-") as tmp:
         try:
-            extracted = await _unpacked(bot, repo, sha, Path(tmp), wanted, limits, run)
+            extracted = await _unpacked(parts, repo, sha, Path(tmp), wanted, limits, run)
         except ArchiveTooLarge:
             return {}, {}, f"an archive over {MAX_ARCHIVE_BYTES >> 20:,} MiB", {}
         if extracted.too_large:
             return {}, {}, extracted.too_large, {}
         index: dict[str, tuple[str, ...]] = {}
         if follow:
-            index = await bot.in_worker(archive_index, extracted, portable(config),
+            index = await parts.workers.in_worker(archive_index, extracted, portable(config),
                                         budget=limits.analysis_time_budget)
             config = replace(config, reexports=index)
         blobs = await asyncio.to_thread(_checked, extracted, config)
-        cached = (await asyncio.to_thread(bot.store.results, name, key, blobs)
+        cached = (await asyncio.to_thread(parts.store().results, name, key, blobs)
                   if previous is None or dict(previous) == index else {})
         records: dict[str, FileRecord] = {p: FileRecord(skipped=True) for p in extracted.large
                                           if p in blobs}
@@ -292,7 +305,7 @@ async def _full_scan(bot: Bot, repo: Repo, config: Config, sha: str, run: Run,
                     flight.release()
 
             try:  # no reference to the bytes is kept here: they go once queued
-                results = await bot.analyse(
+                results = await parts.workers.analyse(
                     await asyncio.to_thread(extracted.read_many, chunk), config,
                     started=release)
             finally:
@@ -315,8 +328,8 @@ def _checked(extracted: archive.Extracted, config: Config) -> dict[str, str]:
 _RETRYABLE = (gidgethub.GitHubBroken, aiohttp.ClientError, TimeoutError, tarfile.ReadError)
 
 
-async def _unpacked(bot: Bot, repo: Repo, sha: str, tmp: Path, wanted: Callable[[str], bool],
-                    limits: Limits, run: Run) -> archive.Extracted:
+async def _unpacked(parts: InventoryParts, repo: Repo, sha: str, tmp: Path,
+                    wanted: Callable[[str], bool], limits: Limits, run: Run) -> archive.Extracted:
     """The commit's tarball, unpacked while it downloads (it is never stored). A download
     that fails (GitHub 5xx, a connection lost mid-stream, a truncated archive) starts over,
     up to the retry policy's attempts; a 4xx and :class:`ArchiveTooLarge` are raised."""
@@ -340,16 +353,16 @@ async def _unpacked(bot: Bot, repo: Repo, sha: str, tmp: Path, wanted: Callable[
             with contextlib.suppress(Exception):
                 await unpacking
             spool.unlink(missing_ok=True)
-            if not isinstance(exc, _RETRYABLE) or attempt >= bot.retry.attempts:
+            if not isinstance(exc, _RETRYABLE) or attempt >= parts.retry.attempts:
                 raise
-            delay = bot.retry.backoff(attempt)
+            delay = parts.retry.backoff(attempt)
             log.warning("inventory: archive download failed, starting over", extra={
                 "error": type(exc).__name__, "attempt": attempt, "delay": round(delay, 2)})
         await asyncio.sleep(delay)
 
 
 async def _head_and_files(
-    bot: Bot, repo: Repo, config: Config, push: Push | None, branch: str | None,
+    parts: InventoryParts, repo: Repo, config: Config, push: Push | None, branch: str | None,
     snapshot: Snapshot | None, run: Run,
 ) -> tuple[str, dict[str, str] | None, dict[str, FileRecord], str | None,
            dict[str, tuple[str, ...]]]:
@@ -370,7 +383,7 @@ async def _head_and_files(
                 if exists and path_matches(config.paths, path):
                     wanted.append(path)
             gone = [p for p, exists in push.changed.items() if not exists]
-            blobs, records, index = await _fetch_changed(bot, repo, config, sha, sorted(wanted),
+            blobs, records, index = await _fetch_changed(parts, repo, config, sha, sorted(wanted),
                                                          run, index=index, removed=gone)
             files.update(blobs)
             return sha, files, records, None, index
@@ -400,7 +413,7 @@ async def _head_and_files(
                     known[str(f["filename"])] = str(f["sha"])
             gone = [str(f.get("previous_filename") or f["filename"]) for f in changed
                     if f.get("status") in ("removed", "renamed")]
-            blobs, records, index = await _fetch_changed(bot, repo, config, sha, sorted(known),
+            blobs, records, index = await _fetch_changed(parts, repo, config, sha, sorted(known),
                                                          run, known=known, index=index,
                                                          removed=gone)
             files.update(blobs)
@@ -412,30 +425,30 @@ async def _head_and_files(
         sha = push.after
     run.mode = "archive"
     blobs, records, reason, index = await _full_scan(
-        bot, repo, config, sha, run, snapshot.index if snapshot is not None else None)
+        parts, repo, config, sha, run, snapshot.index if snapshot is not None else None)
     return sha, (None if reason else blobs), records, reason, index
 
 
 async def run_inventory(
-    bot: Bot, installation_id: int, full_name: str, *, html_base: str,
+    parts: InventoryParts, installation_id: int, full_name: str, *, html_base: str,
     push: Push | None = None,
 ) -> Run:
     """One inventory of the default branch; every target issue's block is brought up to date."""
     run = Run()
-    repo = bot.repo(installation_id, full_name)
+    repo = parts.repo(installation_id, full_name)
     name = full_name.lower()
     branch = None
     if push is None:
         branch = str((await repo.repository()).get("default_branch") or "main")
-    config = await _config(bot, repo, name, push.after if push else str(branch), push)
+    config = await _config(parts.store, repo, name, push.after if push else str(branch), push)
     if config is None or not config.tracking.inventory:
         return run
     rules = inventory_rules(config)
     config = restricted(config, rules)
     key = analysis_key(config)
-    snapshot = await asyncio.to_thread(bot.store.snapshot, name, key)
+    snapshot = await asyncio.to_thread(parts.store().snapshot, name, key)
     sha, files, records, reason, index = await _head_and_files(
-        bot, repo, config, push, branch, snapshot, run)
+        parts, repo, config, push, branch, snapshot, run)
     date = (push.date if push and push.date else None) or dt.datetime.now(dt.UTC).strftime(
         "%Y-%m-%d")
     if files is not None and len(files) > config.limits.max_inventory_files:
@@ -448,23 +461,23 @@ async def run_inventory(
                        config.tracking.inventory}
     else:
         if records:
-            await asyncio.to_thread(bot.store.put_results, name, key,
+            await asyncio.to_thread(parts.store().put_results, name, key,
                                     [(p, files[p], r) for p, r in records.items() if p in files])
-        all_records = await asyncio.to_thread(bot.store.results, name, key, files)
-        await asyncio.to_thread(bot.store.put_snapshot, name, key, Snapshot(sha, files, index))
+        all_records = await asyncio.to_thread(parts.store().results, name, key, files)
+        await asyncio.to_thread(parts.store().put_snapshot, name, key, Snapshot(sha, files, index))
         inventories = {t.issue: take(all_records, t.rules, sha=sha, date=date)
                        for t in config.tracking.inventory}
     for target in config.tracking.inventory:
         inventory = inventories[target.issue]
         run.inventories.append(inventory)
-        await _write(bot, repo, target, inventory, html_base)
+        await _write(parts, repo, target, inventory, html_base)
     log.info("inventory taken", extra={
         "repo": full_name, "sha": sha, "mode": run.mode, "analysed": run.analysed,
         "fetched": run.fetched, "totals": [i.total for i in run.inventories]})
     return run
 
 
-async def _write(bot: Bot, repo: Repo, target: InventoryTarget, inventory: Inventory,
+async def _write(parts: InventoryParts, repo: Repo, target: InventoryTarget, inventory: Inventory,
                  html_base: str) -> None:
     """Put the block in the issue (re-read / write / verify, under the issue's lock); say once
     when the total went from above 0 to 0 (docs/behaviour.md §11)."""
@@ -475,7 +488,7 @@ async def _write(bot: Bot, repo: Repo, target: InventoryTarget, inventory: Inven
         new, _ = update_body(body, inventory, html_base=html_base)
         return Edit(new, new != body, (), (), ())
 
-    async with bot.issue_locks.hold((repo.full_name.lower(), target.issue)):
+    async with parts.issue_locks.hold((repo.full_name.lower(), target.issue)):
         try:
             await edit_issue(repo, target.issue, change)
         except gidgethub.BadRequest as exc:
@@ -500,7 +513,7 @@ MAX_BASE_FETCHES = 30  # base versions of touched files read per PR when the sto
 
 
 async def pull_request_note(
-    bot: Bot, repo: Repo, pr: Mapping[str, Any], config: Config,
+    workers: Workers, store: StoreFor, repo: Repo, pr: Mapping[str, Any], config: Config,
     violations: Sequence[Any],
 ) -> str | None:
     """How many pre-existing inventory violations the PR removes, for its check summary (None
@@ -527,11 +540,11 @@ async def pull_request_note(
         return None
     base = pr.get("base") or {}
     base_records: dict[str, FileRecord] = {}
-    snapshot = await asyncio.to_thread(bot.store.snapshot, name, key)
+    snapshot = await asyncio.to_thread(store().snapshot, name, key)
     if snapshot is not None and base.get("ref") == (base.get("repo") or {}).get(
             "default_branch"):
         known = {p: snapshot.files[p] for p in touched if p in snapshot.files}
-        base_records = await asyncio.to_thread(bot.store.results, name, key, known)
+        base_records = await asyncio.to_thread(store().results, name, key, known)
     missing = [p for p in sorted(touched) if p not in base_records]
     fetch, unread = missing[:MAX_BASE_FETCHES], len(missing[MAX_BASE_FETCHES:])
     limit = inv_config.limits.max_file_bytes
@@ -544,7 +557,7 @@ async def pull_request_note(
     if items:
         if snapshot is not None:
             inv_config = replace(inv_config, reexports=snapshot.index)
-        base_records.update(await _analyse(bot, inv_config, items))
+        base_records.update(await _analyse(workers, inv_config, items))
     head_counts: dict[str, int] = {}
     for v in violations:
         if v.rule in wanted:

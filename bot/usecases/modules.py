@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import weakref
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -73,17 +72,6 @@ class BlobCache:
 
     def __len__(self) -> int:
         return len(self._items)
-
-
-_CACHES: weakref.WeakKeyDictionary[object, BlobCache] = weakref.WeakKeyDictionary()
-
-
-def cache_for(owner: object) -> BlobCache:
-    """The module cache of a running bot (one per :class:`bot.service.context.Bot`)."""
-    cache = _CACHES.get(owner)
-    if cache is None:
-        cache = _CACHES[owner] = BlobCache()
-    return cache
 
 
 @dataclass

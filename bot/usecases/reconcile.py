@@ -21,7 +21,6 @@ import contextlib
 import datetime as dt
 import logging
 import time
-import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -30,12 +29,12 @@ import aiohttp
 import gidgethub
 from prometheus_client import CollectorRegistry, Counter
 
-from bot.github.ratelimit import STOP
-from bot.service import logs
-from bot.service.context import Bot
+from bot import logs
+from bot.github.ratelimit import STOP, RateLimits
 from bot.tracking.links import link_problems, parse_links
-from bot.usecases.analysis import submit_analysis
-from bot.usecases.tracking import apply_merge
+from bot.usecases.analysis import AnalysisParts, submit_analysis
+from bot.usecases.ports import Installations, Jobs, RepoFor
+from bot.usecases.tracking import TrackingParts, apply_merge
 
 log = logging.getLogger(__name__)
 
@@ -61,17 +60,55 @@ class PassStats:
     paced_seconds: float = 0.0
 
 
+@dataclass(frozen=True)
+class PassCounters:
+    """The catch-up pass's metrics."""
+
+    passes: Counter
+    analysed: Counter
+    merges: Counter
+    rate_limited: Counter
+
+    @classmethod
+    def register(cls, registry: CollectorRegistry) -> PassCounters:
+        """The counters, registered in ``registry`` (once per registry: the service's)."""
+        return cls(
+            Counter("ssot_reconcile_passes", "Catch-up passes by outcome", ["outcome"],
+                    registry=registry),
+            Counter("ssot_reconcile_prs_analysed", "Open PRs the catch-up pass sent to analysis",
+                    registry=registry),
+            Counter("ssot_reconcile_merges_applied",
+                    "Merged PRs whose tracking links the catch-up pass applied",
+                    registry=registry),
+            Counter("ssot_reconcile_rate_limited",
+                    "Installations a pass left for later (rate limit low)", registry=registry))
+
+
+@dataclass(frozen=True)
+class ReconcileParts:
+    """What a catch-up pass uses."""
+
+    github: Installations
+    repo: RepoFor
+    rate_limits: RateLimits  # latest x-ratelimit-* per installation (the pacing)
+    app_id: str | None
+    jobs: Jobs
+    counters: PassCounters
+    analysis: AnalysisParts
+    tracking: TrackingParts
+
+
 class Reconciler:
-    """Runs catch-up passes for one :class:`Bot`: at start, then every ``interval`` seconds.
+    """Runs catch-up passes for one running service: at start, then every ``interval`` seconds.
 
     ``sleep`` and ``clock`` are injectable so tests never wait; ``max_prs`` is the bound per
     installation and pass.
     """
 
-    def __init__(self, bot: Bot, *, interval: float, sleep: Sleep = asyncio.sleep,
+    def __init__(self, parts: ReconcileParts, *, interval: float, sleep: Sleep = asyncio.sleep,
                  clock: Callable[[], float] = time.time,
                  max_prs: int = MAX_PRS_PER_INSTALLATION) -> None:
-        self.bot = bot
+        self.parts = parts
         self.interval = interval
         self.sleep = sleep
         self.clock = clock
@@ -81,8 +118,7 @@ class Reconciler:
         self._done = asyncio.Condition()
         self._task: asyncio.Task[None] | None = None
         self._merged_seen: dict[tuple[str, int], float] = {}  # applied merges, by merge time
-        self.m_passes, self.m_analysed, self.m_merges, self.m_rate_limited = _counters(
-            bot.metrics.registry)
+        self.counters = parts.counters
 
     # lifecycle ------------------------------------------------------------------------------
     def start(self) -> None:
@@ -120,7 +156,7 @@ class Reconciler:
         started = time.perf_counter()
         since = dt.datetime.fromtimestamp(self.clock(), dt.UTC) - WINDOW
         self._forget_before(since)
-        github = self.bot.github
+        github = self.parts.github
         outcome = "ok"
         try:
             for installation in await github.installations():
@@ -141,7 +177,7 @@ class Reconciler:
             stats.errors += 1
             log.exception("catch-up pass failed")
         finally:
-            self.m_passes.labels(outcome).inc()
+            self.counters.passes.labels(outcome).inc()
             log.info("catch-up pass", extra={
                 "outcome": outcome, **asdict(stats),
                 "paced_seconds": round(stats.paced_seconds, 2),
@@ -158,7 +194,7 @@ class Reconciler:
         key = str(installation_id)
         budget = self.max_prs
         try:
-            repos = await self.bot.github.installation_repositories(installation_id)
+            repos = await self.parts.github.installation_repositories(installation_id)
             stats.repositories += len(repos)
             for repo_data in repos:
                 if budget <= 0:
@@ -166,7 +202,7 @@ class Reconciler:
                 if not await self._pace(key, stats):
                     return
                 full_name = str(repo_data["full_name"])
-                repo = self.bot.repo(installation_id, full_name)
+                repo = self.parts.repo(installation_id, full_name)
                 pulls = await repo.pulls_updated_since(since, budget)
                 budget -= len(pulls)
                 stats.pull_requests += len(pulls)
@@ -199,11 +235,11 @@ class Reconciler:
     async def _pace(self, installation: str, stats: PassStats, cost: int = 1) -> bool:
         """Wait as the installation's rate limit asks before a step of ``cost`` requests;
         False: stop this installation until the next pass."""
-        delay = self.bot.rate_limits.delay(installation, cost)
+        delay = self.parts.rate_limits.delay(installation, cost)
         if delay == STOP:
             stats.rate_limited += 1
-            self.m_rate_limited.inc()
-            reading = self.bot.rate_limits.reading(installation)
+            self.counters.rate_limited.inc()
+            reading = self.parts.rate_limits.reading(installation)
             log.info("catch-up paused for this installation: rate limit low", extra={
                 "remaining": reading.remaining if reading else None})
             return False
@@ -216,18 +252,18 @@ class Reconciler:
                     stats: PassStats) -> None:
         number = int(pr["number"])
         if pr.get("state") == "open":
-            repo = self.bot.repo(installation_id, full_name)
-            runs = await repo.app_check_runs(str(pr["head"]["sha"]), str(self.bot.app_id))
+            repo = self.parts.repo(installation_id, full_name)
+            runs = await repo.app_check_runs(str(pr["head"]["sha"]), str(self.parts.app_id))
             if runs and all(run.get("status") == "completed" for run in runs):
                 stats.up_to_date += 1
                 return
             # analyses already waiting spend this installation's budget too
-            pending = self.bot.jobs.queued + self.bot.jobs.running + 1
+            pending = self.parts.jobs.queued + self.parts.jobs.running + 1
             if not await self._pace(str(installation_id), stats, ANALYSIS_REQUESTS * pending):
                 raise _RateLimited
-            submit_analysis(self.bot, installation_id, full_name, number)
+            submit_analysis(self.parts.analysis, installation_id, full_name, number)
             stats.analysed += 1
-            self.m_analysed.inc()
+            self.counters.analysed.inc()
             return
         if not pr.get("merged_at"):
             return  # closed without merging
@@ -237,35 +273,15 @@ class Reconciler:
         owner, _, name = full_name.partition("/")
         body = pr.get("body")
         if parse_links(body, default_owner=owner, default_repo=name) or link_problems(body):
-            await apply_merge(self.bot, installation_id, full_name, pr, catch_up=True)
+            await apply_merge(self.parts.tracking, installation_id, full_name, pr, catch_up=True)
             stats.merges += 1
-            self.m_merges.inc()
+            self.counters.merges.inc()
         self._merged_seen[seen] = _timestamp(pr.get("merged_at"))
 
     def _forget_before(self, since: dt.datetime) -> None:
         cutoff = since.timestamp()
         for key in [k for k, at in self._merged_seen.items() if at < cutoff]:
             del self._merged_seen[key]
-
-
-_COUNTERS: weakref.WeakKeyDictionary[CollectorRegistry, tuple[Counter, Counter, Counter, Counter]] \
-    = weakref.WeakKeyDictionary()
-
-
-def _counters(registry: CollectorRegistry) -> tuple[Counter, Counter, Counter, Counter]:
-    """The pass's counters in the service's registry (made once per registry)."""
-    if registry not in _COUNTERS:
-        _COUNTERS[registry] = (
-            Counter("ssot_reconcile_passes", "Catch-up passes by outcome", ["outcome"],
-                    registry=registry),
-            Counter("ssot_reconcile_prs_analysed", "Open PRs the catch-up pass sent to analysis",
-                    registry=registry),
-            Counter("ssot_reconcile_merges_applied",
-                    "Merged PRs whose tracking links the catch-up pass applied",
-                    registry=registry),
-            Counter("ssot_reconcile_rate_limited",
-                    "Installations a pass left for later (rate limit low)", registry=registry))
-    return _COUNTERS[registry]
 
 
 class _RateLimited(Exception):
@@ -279,4 +295,4 @@ def _timestamp(value: Any) -> float:
         return time.time()
 
 
-__all__ = ["MAX_PRS_PER_INSTALLATION", "PassStats", "Reconciler"]
+__all__ = ["MAX_PRS_PER_INSTALLATION", "PassCounters", "PassStats", "ReconcileParts", "Reconciler"]

@@ -14,9 +14,9 @@ from typing import Any
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
+from bot import logs
 from bot.demo import FACTORY, factory_before
 from bot.handlers import router
-from bot.service import logs
 from bot.service.app import serving
 from bot.service.context import Bot
 from bot.settings import Settings
@@ -210,7 +210,7 @@ async def test_a_pass_is_bounded_per_installation_and_stops_paging_at_24_hours()
                  303: [("d", 30, 0, 40), ("e", 20, 1, 0)]})
     async with EmulatorServer(emu) as api_url, \
             service(emu, api_url, reconcile_minutes=0) as (bot, _):
-        reconciler = Reconciler(bot, interval=60)
+        reconciler = Reconciler(bot.catch_up_parts(), interval=60)
         stats = await reconciler.run_pass()
         await bot.idle()
     assert stats.installations == 3 and stats.repositories == 5
@@ -239,7 +239,7 @@ async def test_a_pass_slows_down_and_stops_before_the_rate_limit() -> None:
 
     async with EmulatorServer(emu) as api_url, \
             service(emu, api_url, reconcile_minutes=0) as (bot, _):
-        reconciler = Reconciler(bot, interval=60, sleep=sleep)
+        reconciler = Reconciler(bot.catch_up_parts(), interval=60, sleep=sleep)
         stats = await reconciler.run_pass()
         await bot.idle()
     assert [r for r in emu.requests if r.status == 403] == []
@@ -289,7 +289,7 @@ async def test_a_pass_never_rewinds_what_a_later_merge_wrote() -> None:
         body = h.emu.issue(REPO, issue).body
         assert f"Step 2 completed via #{merged[1]}" in (body or "")
         before = writes(h.emu)
-        stats = await Reconciler(h.bot, interval=60).run_pass()
+        stats = await Reconciler(h.bot.catch_up_parts(), interval=60).run_pass()
         await h.bot.idle()
         assert stats.merges == 2
         assert h.emu.issue(REPO, issue).body == body  # not back to "Step 1 ... via #first"
