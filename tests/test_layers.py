@@ -1,6 +1,7 @@
 """Layering: the import-linter contracts of pyproject.toml hold, and they do bite.
 
-CI runs ``lint-imports`` too (``.ci/run``); this keeps the contracts honest in the test suite.
+CI runs ``lint-imports`` too (``.ci/run``); this keeps the contracts honest in the test suite
+(import-linter is in the ``test`` extra: these run under the README's test command).
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 LINT = Path(sys.executable).parent / "lint-imports"
 
-needs_linter = pytest.mark.skipif(not LINT.exists(), reason="import-linter is in the dev extra")
 
 
 def _lint(cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -25,14 +25,12 @@ def _lint(cwd: Path) -> subprocess.CompletedProcess[str]:
                           text=True, timeout=300, check=False)
 
 
-@needs_linter
 def test_the_contracts_are_kept() -> None:
     done = _lint(ROOT)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Contracts: 4 kept, 0 broken." in done.stdout
 
 
-@needs_linter
 @pytest.mark.parametrize(
     ("module", "source", "contract"),
     [

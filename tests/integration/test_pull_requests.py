@@ -10,6 +10,7 @@ import pytest
 
 from bot.demo import FACTORY, factory_before
 from tests.integration.harness import REPO, example_files, running
+from tests.timing import TIMED
 
 
 def base_files() -> dict[str, bytes]:
@@ -228,7 +229,9 @@ async def test_no_token_or_key_reaches_the_logs(caplog: pytest.LogCaptureFixture
         assert secret not in text  # ... without a credential
 
 
-async def test_hostile_file_is_reported_and_skipped_while_the_bot_stays_responsive() -> None:
+@TIMED
+async def test_hostile_file_is_reported_and_skipped_while_the_bot_stays_responsive(
+        timed: bool) -> None:
     files = base_files()
     files[".github/ssot.yml"] = (
         b"version: 1\nfile_time_budget: 1\nrules:\n"
@@ -247,7 +250,7 @@ async def test_hostile_file_is_reported_and_skipped_while_the_bot_stays_responsi
                 started = loop.time()
                 async with session.get(f"{base}/healthz") as resp:
                     assert resp.status == 200
-                assert loop.time() - started < 0.5
+                assert loop.time() - started < 0.5 or not timed
                 await asyncio.sleep(0.1)
         await h.bot.idle()
         [run] = h.emu.check_runs(REPO)
