@@ -19,7 +19,7 @@ import re
 import time
 from collections import Counter
 
-from bot.github.client import RetryPolicy
+from bot.github.retry import RetryPolicy
 from bot.handlers import router
 from bot.service.app import serving
 from bot.service.context import Bot

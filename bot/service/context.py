@@ -13,8 +13,9 @@ import aiohttp
 from cachetools import LRUCache
 
 from bot import logs
-from bot.github.client import GitHub, Repo, RetryPolicy
+from bot.github.client import GitHub, Repo
 from bot.github.ratelimit import RateLimits
+from bot.github.retry import RetryPolicy
 from bot.handlers.parts import HandlerParts
 from bot.service.jobs import JobQueue, KeyedLocks
 from bot.service.metrics import Metrics
@@ -84,7 +85,7 @@ class Bot:
         permissions = Permissions()
         analysis = AnalysisParts(
             repo=self.repo, jobs=self.jobs, workers=self.workers, blobs=BlobCache(),
-            store=self._state_store, retry_delay=self.retry.max_delay)
+            store=self._state_store)
         inventory = InventoryParts(
             repo=self.repo, jobs=self.jobs, workers=self.workers, store=self._state_store,
             issue_locks=self.issue_locks, retry=self.retry)

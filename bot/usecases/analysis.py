@@ -54,7 +54,6 @@ from bot.usecases.repo_config import load_repo_config
 
 log = logging.getLogger(__name__)
 
-JOB_ATTEMPTS = 3
 BLOB_CONCURRENCY = 16
 T = TypeVar("T")
 
@@ -72,7 +71,6 @@ class AnalysisParts:
     workers: Workers
     blobs: BlobCache  # module texts read for the re-export index, by blob sha
     store: StoreFor  # the inventory's records, for the PR's inventory note
-    retry_delay: float  # seconds before a whole analysis is tried again (GitHub stayed down)
 
 
 def submit_analysis(parts: AnalysisParts, installation_id: int, full_name: str, number: int) -> str:
@@ -82,20 +80,8 @@ def submit_analysis(parts: AnalysisParts, installation_id: int, full_name: str, 
 
     async def job() -> None:
         token = logs.bind(**context, pr=number)
-        try:
-            for attempt in range(1, JOB_ATTEMPTS + 1):
-                try:
-                    await analyse_pull_request(parts, installation_id, full_name, number)
-                    return
-                except (gidgethub.GitHubBroken, aiohttp.ClientError, TimeoutError) as exc:
-                    # GitHub stayed down through the client's retries: try the whole analysis
-                    # again later rather than drop it.
-                    if attempt == JOB_ATTEMPTS:
-                        raise
-                    delay = parts.retry_delay
-                    log.warning("analysis failed on GitHub errors; trying again", extra={
-                        "pr": number, "error": type(exc).__name__, "delay": delay})
-                    await asyncio.sleep(delay)
+        try:  # each GitHub call is retried by the client; the analysis is not, on top
+            await analyse_pull_request(parts, installation_id, full_name, number)
         finally:
             logs.unbind(token)
 

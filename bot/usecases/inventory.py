@@ -21,7 +21,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import gidgethub
 
 from bot import logs
@@ -31,7 +30,9 @@ from bot.config.model import Config, ConfigError, InventoryTarget, Limits
 from bot.engine.names import module_of_path
 from bot.engine.pool import portable
 from bot.engine.reexports import build_index, symbols_of
-from bot.github.client import ArchiveTooLarge, Repo, RetryPolicy
+from bot.github import retry
+from bot.github.client import ArchiveTooLarge, Repo
+from bot.github.retry import RetryPolicy
 from bot.inventory import archive
 from bot.inventory.block import (
     Inventory,
@@ -324,24 +325,20 @@ def _checked(extracted: archive.Extracted, config: Config) -> dict[str, str]:
     return {p: s for p, s in {**extracted.files, **extracted.large}.items() if checked(p)}
 
 
-# a failed download is tried again from the start (what was streamed cannot be resumed)
-_RETRYABLE = (gidgethub.GitHubBroken, aiohttp.ClientError, TimeoutError, tarfile.ReadError)
-
-
 async def _unpacked(parts: InventoryParts, repo: Repo, sha: str, tmp: Path,
                     wanted: Callable[[str], bool], limits: Limits, run: Run) -> archive.Extracted:
     """The commit's tarball, unpacked while it downloads (it is never stored). A download
-    that fails (GitHub 5xx, a connection lost mid-stream, a truncated archive) starts over,
-    up to the retry policy's attempts; a 4xx and :class:`ArchiveTooLarge` are raised."""
-    attempt = 0
-    while True:
-        attempt += 1
+    that fails (GitHub 5xx, a connection lost mid-stream, a truncated archive) starts over
+    under the retry policy (:mod:`bot.github.retry`: what was streamed cannot be resumed);
+    a 4xx and :class:`ArchiveTooLarge` are raised."""
+
+    async def download() -> archive.Extracted:
+        run.fetched += 1
         pipe = archive.Pipe()
-        spool = tmp / f"files-{attempt}.spool"
+        spool = tmp / f"files-{run.fetched}.spool"
         unpacking = asyncio.ensure_future(asyncio.to_thread(
             archive.extract, pipe, spool, wanted=wanted, max_file_bytes=limits.max_file_bytes,
             max_files=limits.max_inventory_files, max_total_bytes=MAX_EXTRACTED_BYTES))
-        run.fetched += 1
         try:
             await repo.tarball(sha, pipe.put, max_bytes=MAX_ARCHIVE_BYTES)
             await pipe.end()
@@ -353,12 +350,15 @@ async def _unpacked(parts: InventoryParts, repo: Repo, sha: str, tmp: Path,
             with contextlib.suppress(Exception):
                 await unpacking
             spool.unlink(missing_ok=True)
-            if not isinstance(exc, _RETRYABLE) or attempt >= parts.retry.attempts:
-                raise
-            delay = parts.retry.backoff(attempt)
-            log.warning("inventory: archive download failed, starting over", extra={
-                "error": type(exc).__name__, "attempt": attempt, "delay": round(delay, 2)})
-        await asyncio.sleep(delay)
+            raise
+
+    def wait(exc: BaseException, attempt: int, policy: RetryPolicy) -> float | None:
+        if isinstance(exc, tarfile.ReadError):  # a truncated archive
+            return policy.backoff(attempt)
+        return retry.github_wait(exc, attempt, policy)
+
+    return await retry.call(download, parts.retry, what="inventory: archive download",
+                            wait=wait)
 
 
 async def _head_and_files(

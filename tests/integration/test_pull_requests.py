@@ -9,6 +9,7 @@ import aiohttp
 import pytest
 
 from bot.demo import FACTORY, factory_before
+from bot.usecases.reconcile import Reconciler
 from tests.integration.harness import REPO, example_files, running
 from tests.timing import TIMED
 
@@ -262,10 +263,18 @@ async def test_hostile_file_is_reported_and_skipped_while_the_bot_stays_responsi
         assert len(h.emu.reviews(REPO, number)) == 1
 
 
-async def test_github_down_through_all_retries_the_analysis_runs_again_later() -> None:
+async def test_github_down_through_all_retries_the_catch_up_pass_analyses_later() -> None:
     async with running(base_files()) as h:
-        h.emu.inject("GET", r"/pulls/\d+$", status=502, times=5)  # the client's 5 attempts
+        h.emu.inject("GET", r"/pulls/\d+$", status=502, times=5)  # the policy's 5 attempts
         number = await h.open_pr(regression())
+        # one retry policy, applied once per call: 5 tries of the one GET, not 5 x 3 x 3
+        tries = [r for r in h.emu.requests
+                 if r.method == "GET" and r.path.endswith(f"/pulls/{number}")]
+        assert len(tries) == 5
+        assert h.emu.check_runs(REPO) == []  # the job failed; it is not run again on top
+        stats = await Reconciler(h.bot.catch_up_parts(), interval=60).run_pass()
+        await h.bot.idle()
+        assert stats.analysed == 1  # an open PR without a completed check: analysed now
         [run] = h.emu.check_runs(REPO)
         assert run.conclusion == "failure"
         assert run.output["title"] == "3 new SSOT violations"
