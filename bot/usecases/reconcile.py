@@ -4,7 +4,9 @@ GitHub does not redeliver webhooks on its own, so at start and every
 ``SSOT_RECONCILE_MINUTES`` the bot looks at the world instead of at events: for each
 installation, the pull requests updated in the last 24 hours (newest first); an open PR whose
 head has no completed check run of this App is analysed through the normal coalescing queue
-(this also finds an analysis cut off by a crash: its check run is still ``in_progress``); a
+(this also finds an analysis cut off by a crash: its check run is still ``in_progress``), and
+its tracking links get the open/edit move (PENDING -> IN PROGRESS) a PR opened while the bot
+was down never got; a
 merged PR's tracking links are applied in catch-up mode (idempotent through the issue's ticks
 and the step-done marker, so a second pass says nothing twice).
 
@@ -34,7 +36,7 @@ from bot.github.ratelimit import STOP, RateLimits
 from bot.tracking.links import link_problems, parse_links
 from bot.usecases.analysis import AnalysisParts, submit_analysis
 from bot.usecases.ports import Installations, Jobs, RepoFor
-from bot.usecases.tracking import TrackingParts, apply_merge
+from bot.usecases.tracking import TrackingParts, apply_merge, apply_start
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +56,7 @@ class PassStats:
     analysed: int = 0  # open PRs without a completed check run, submitted for analysis
     up_to_date: int = 0  # open PRs whose head has a completed check run of this App
     merges: int = 0  # merged PRs with tracking links, applied (idempotently)
+    started: int = 0  # open PRs analysed by the pass whose linked steps were moved (open/edit)
     cut_at_bound: int = 0  # installations whose PRs reached the bound
     rate_limited: int = 0  # installations left for the next pass (rate limit low)
     errors: int = 0
@@ -264,15 +267,16 @@ class Reconciler:
             submit_analysis(self.parts.analysis, installation_id, full_name, number)
             stats.analysed += 1
             self.counters.analysed.inc()
+            if _has_links(full_name, pr):  # opened while the bot was down: the open/edit move
+                await apply_start(self.parts.tracking, installation_id, full_name, pr)
+                stats.started += 1
             return
         if not pr.get("merged_at"):
             return  # closed without merging
         seen = (full_name.lower(), number)
         if seen in self._merged_seen:
             return  # applied by an earlier pass of this process; a merge is final
-        owner, _, name = full_name.partition("/")
-        body = pr.get("body")
-        if parse_links(body, default_owner=owner, default_repo=name) or link_problems(body):
+        if _has_links(full_name, pr):
             await apply_merge(self.parts.tracking, installation_id, full_name, pr, catch_up=True)
             stats.merges += 1
             self.counters.merges.inc()
@@ -282,6 +286,13 @@ class Reconciler:
         cutoff = since.timestamp()
         for key in [k for k, at in self._merged_seen.items() if at < cutoff]:
             del self._merged_seen[key]
+
+
+def _has_links(full_name: str, pr: dict[str, Any]) -> bool:
+    """The PR's body names tracking steps (or a link the bot would report)."""
+    owner, _, name = full_name.partition("/")
+    body = pr.get("body")
+    return bool(parse_links(body, default_owner=owner, default_repo=name) or link_problems(body))
 
 
 class _RateLimited(Exception):

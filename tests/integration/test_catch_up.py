@@ -294,3 +294,35 @@ async def test_a_pass_never_rewinds_what_a_later_merge_wrote() -> None:
         assert stats.merges == 2
         assert h.emu.issue(REPO, issue).body == body  # not back to "Step 1 ... via #first"
         assert writes(h.emu) == before
+
+
+async def test_a_pr_opened_while_down_gets_its_open_move_from_the_catch_up_pass() -> None:
+    """docs/behaviour.md §12: the catch-up pass applies the open/edit move (PENDING -> IN
+    PROGRESS) of a PR opened while the bot was down, as the `opened` webhook would have."""
+    emu = emulator()
+    emu.add_installation(INSTALLATION, REPO.split("/")[0])
+    emu.add_repo(REPO, base_files(), installation_id=INSTALLATION)
+    issue = emu.create_issue(REPO, "Tracking", SEED)
+    emu.set_permission(REPO, "octocat", "write")  # a maintainer's PR
+    emu.commit(REPO, "step-2", {"tests/test_plan.py": "X = 1\n"})
+    opened = emu.open_pull_request(REPO, "step-2", user="octocat",
+                                   body=f"SSOT-Tracking: #{issue}\nSSOT-Step: 2\n")
+    async with EmulatorServer(emu) as api_url:
+        async with service(emu, api_url) as (bot, _):
+            assert bot.reconciler is not None
+            stats = await bot.reconciler.wait_passes(1)
+            await bot.idle()
+            assert (stats.analysed, stats.started) == (1, 1)
+        want = (EXPECTED / "started-step-2.md").read_bytes().decode("utf-8")
+        assert emu.issue(REPO, issue).body == want
+        assert emu.issue(REPO, issue).comments == []
+        [run] = emu.check_runs(REPO)
+        assert run.head_sha == emu.head_sha(REPO, opened)
+        # up again: the PR has its check now; nothing is moved or written twice
+        before = writes(emu)
+        async with service(emu, api_url) as (bot, _):
+            assert bot.reconciler is not None
+            stats = await bot.reconciler.wait_passes(1)
+            await bot.idle()
+            assert (stats.analysed, stats.started, stats.up_to_date) == (0, 0, 1)
+        assert writes(emu) == before
