@@ -18,6 +18,7 @@ from bot.engine.pool import (  # imports libcst now, not on the first PR
     analyse_files,
     warm_up,
 )
+from bot.service.jobs import current_tenant
 from bot.service.metrics import Metrics
 
 _R = TypeVar("_R")
@@ -59,7 +60,9 @@ class EngineWorkers:
             results = await loop.run_in_executor(
                 self._executor, lambda: analyse_files(items, config, workers=0))
         else:
-            starting = loop.run_in_executor(self._executor, lambda: pool.start(items, config))
+            tenant = current_tenant.get()  # the job's installation: its turn in the pool
+            starting = loop.run_in_executor(
+                self._executor, lambda: pool.start(items, config, tenant=tenant))
             try:
                 batch = await asyncio.shield(starting)
             except asyncio.CancelledError:
@@ -111,8 +114,9 @@ class EngineWorkers:
         pool = self.pool
         assert pool is not None
         loop = asyncio.get_running_loop()
+        tenant = current_tenant.get()
         futures = await loop.run_in_executor(self._executor, lambda: [
-            pool.submit(fn, *args, timeout=budget) for args in calls])
+            pool.submit(fn, *args, timeout=budget, tenant=tenant) for args in calls])
         try:
             return await asyncio.gather(*(asyncio.wrap_future(f) for f in futures),
                                         return_exceptions=True)

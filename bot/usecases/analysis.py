@@ -85,7 +85,7 @@ def submit_analysis(parts: AnalysisParts, installation_id: int, full_name: str, 
         finally:
             logs.unbind(token)
 
-    outcome = parts.jobs.submit(key, job)
+    outcome = parts.jobs.submit(key, job, tenant=installation_id)
     log.info("analysis %s", outcome, extra={"pr": number})
     return outcome
 

@@ -144,7 +144,7 @@ def submit_inventory(parts: InventoryParts, installation_id: int, full_name: str
         finally:
             logs.unbind(token)
 
-    outcome = parts.jobs.submit(key, job)
+    outcome = parts.jobs.submit(key, job, tenant=installation_id)
     log.info("inventory %s", outcome, extra={"repo": full_name})
     return outcome
 

@@ -26,7 +26,8 @@ StoreFor = Callable[[], StateStore]
 
 
 class Jobs(Protocol):
-    """The job queue: coalesces by key, runs at most so many at once."""
+    """The job queue: coalesces by key, runs at most so many at once, installations
+    (``tenant``) in turn."""
 
     @property
     def queued(self) -> int: ...
@@ -34,7 +35,8 @@ class Jobs(Protocol):
     @property
     def running(self) -> int: ...
 
-    def submit(self, key: Hashable, fn: Callable[[], Awaitable[None]]) -> str: ...
+    def submit(self, key: Hashable, fn: Callable[[], Awaitable[None]], *,
+               tenant: Hashable = None) -> str: ...
 
 
 class IssueLocks(Protocol):
