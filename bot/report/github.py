@@ -15,6 +15,7 @@ from typing import Any
 from bot.config.model import Config, ConfigProblem
 from bot.engine.model import FileError, Violation
 from bot.report.local import fails
+from bot.report.markdown import code_span
 
 __all__ = [
     "ANNOTATION_LEVEL",
@@ -385,6 +386,15 @@ def _capped_annotations(
     for v in old[: max(0, limit - len(annotations))]:
         annotations.append(_violation_annotation(v))
     return annotations, total - len(annotations)
+
+
+SUPERSEDED_TITLE = "Superseded: the base branch changed"
+
+
+def superseded_summary(check_name: str) -> str:
+    """The summary of the old base's check of a retargeted PR (docs/behaviour.md §8)."""
+    return (f"This pull request now targets another base branch, whose configuration names its "
+            f"check {code_span(check_name)}; that check has the verdict.")
 
 
 def invalid_config_report(problems: Sequence[ConfigProblem]) -> CheckRunReport:

@@ -30,6 +30,7 @@ from bot.engine.reexports import symbols_of
 from bot.github.client import Repo
 from bot.report.github import (
     RECHECK_ACTION,
+    SUPERSEDED_TITLE,
     CheckRunReport,
     ReviewComment,
     annotation_batches,
@@ -38,6 +39,7 @@ from bot.report.github import (
     invalid_config_report,
     plan_review,
     review_body,
+    superseded_summary,
 )
 from bot.usecases import fixed as fixed_comments
 from bot.usecases.budget import (
@@ -73,15 +75,19 @@ class AnalysisParts:
     store: StoreFor  # the inventory's records, for the PR's inventory note
 
 
-def submit_analysis(parts: AnalysisParts, installation_id: int, full_name: str, number: int) -> str:
-    """Queue an analysis of the PR's newest head; coalesces with queued/running ones."""
+def submit_analysis(parts: AnalysisParts, installation_id: int, full_name: str, number: int, *,
+                    retargeted_from: str | None = None) -> str:
+    """Queue an analysis of the PR's newest head; coalesces with queued/running ones.
+    ``retargeted_from``: the base branch the PR had before (its check may go by another name:
+    that one is completed as superseded, docs/behaviour.md §8)."""
     key = ("analysis", full_name.lower(), number)
     context = logs.current()
 
     async def job() -> None:
         token = logs.bind(**context, pr=number)
         try:  # each GitHub call is retried by the client; the analysis is not, on top
-            await analyse_pull_request(parts, installation_id, full_name, number)
+            await analyse_pull_request(parts, installation_id, full_name, number,
+                                       retargeted_from=retargeted_from)
         finally:
             logs.unbind(token)
 
@@ -109,7 +115,7 @@ def _output(report: CheckRunReport, annotations: list[dict[str, Any]]) -> dict[s
 
 
 async def analyse_pull_request(parts: AnalysisParts, installation_id: int, full_name: str,
-                               number: int) -> None:
+                               number: int, *, retargeted_from: str | None = None) -> None:
     started = time.perf_counter()
     repo = parts.repo(installation_id, full_name)
     pr = await repo.pull(number)
@@ -129,6 +135,8 @@ async def analyse_pull_request(parts: AnalysisParts, installation_id: int, full_
             "actions": [RECHECK_ACTION],
         })
         log.info("invalid configuration", extra={"problems": len(exc.problems)})
+        if retargeted_from is not None:
+            await _supersede(repo, head_sha, retargeted_from, default.check_name)
         return
 
     check = await repo.create_check_run({
@@ -136,6 +144,8 @@ async def analyse_pull_request(parts: AnalysisParts, installation_id: int, full_
         "started_at": _now(),
         "output": {"title": "Analysing…", "summary": "ssot-bot is checking the changed files."},
     })
+    if retargeted_from is not None:
+        await _supersede(repo, head_sha, retargeted_from, config.check_name)
     deadline = asyncio.timeout(config.limits.analysis_time_budget)
     try:
         async with deadline:
@@ -184,6 +194,27 @@ async def analyse_pull_request(parts: AnalysisParts, installation_id: int, full_
         "pr": number, "files": files_checked, "violations": len(violations),
         "new": sum(v.new for v in violations), "conclusion": report.conclusion,
         "duration_ms": round((time.perf_counter() - started) * 1000, 1)})
+
+
+async def _supersede(repo: Repo, head_sha: str, old_base: str, name: str) -> None:
+    """A retargeted PR whose old base's configuration names its check otherwise: the App's
+    check of the old name on this head is completed as superseded, so that no verdict from the
+    old base stands (docs/behaviour.md §8)."""
+    try:
+        old_name = (await load_repo_config(repo, old_base)).check_name
+    except ConfigError:  # the old base's invalid configuration was reported under the default
+        old_name = (await asyncio.to_thread(bundled_config)).check_name
+    if old_name == name:
+        return  # the new analysis replaces the check of the same name
+    identity = await repo.identity()
+    for run in await repo.app_check_runs(head_sha, identity.id):
+        if run.get("name") != old_name or \
+                (run.get("output") or {}).get("title") == SUPERSEDED_TITLE:
+            continue
+        await repo.update_check_run(int(run["id"]), {
+            "status": "completed", "conclusion": "neutral", "completed_at": _now(),
+            "output": {"title": SUPERSEDED_TITLE, "summary": superseded_summary(name)}})
+        log.info("check of the old base superseded", extra={"check": old_name, "now": name})
 
 
 async def _analyse(

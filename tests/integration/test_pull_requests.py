@@ -10,7 +10,7 @@ import pytest
 
 from bot.demo import FACTORY, factory_before
 from bot.usecases.reconcile import Reconciler
-from tests.integration.harness import REPO, example_files, running
+from tests.integration.harness import REPO, ROOT, example_files, running
 from tests.timing import TIMED
 
 
@@ -302,3 +302,36 @@ async def test_a_review_refused_twice_carries_its_findings_in_the_body() -> None
         await h.push(number, {"unrelated.py": "U = 1\n"})
         assert len(h.emu.reviews(REPO, number)) == 1
         assert h.emu.review_comments(REPO, number) == []
+
+
+async def test_a_retarget_to_a_base_with_another_check_name_supersedes_the_old_check() -> None:
+    """docs/behaviour.md §8: the old base's check (another name) is completed as superseded;
+    the new base's check has the verdict."""
+    bundled = (ROOT / "config" / "ssot.yml").read_text(encoding="utf-8")
+    assert "\ncheck_name: SSOT\n" in bundled
+    release = bundled.replace("\ncheck_name: SSOT\n", "\ncheck_name: SSOT release\n")
+    async with running(base_files()) as h:
+        h.emu.commit(REPO, "release", {".github/ssot.yml": release})
+        number = await h.open_pr(regression())
+        [old] = h.emu.check_runs(REPO)
+        assert (old.name, old.conclusion) == ("SSOT", "failure")
+        h.emu.pull(REPO, number).base_ref = "release"  # retargeted on GitHub
+        await h.send("pull_request", h.emu.payload_pull_request(
+            REPO, number, "edited", changes={"base": {"ref": {"from": "main"},
+                                                      "sha": {"from": old.head_sha}}}))
+        runs = {run.name: run for run in h.emu.check_runs(REPO)}
+        assert set(runs) == {"SSOT", "SSOT release"}
+        superseded = runs["SSOT"]
+        assert (superseded.status, superseded.conclusion) == ("completed", "neutral")
+        assert superseded.output["title"] == "Superseded: the base branch changed"
+        assert "`SSOT release`" in superseded.output["summary"]
+        assert (runs["SSOT release"].status, runs["SSOT release"].conclusion) == (
+            "completed", "failure")
+        # retargeted back: the release check is superseded in turn, SSOT has the verdict again
+        h.emu.pull(REPO, number).base_ref = "main"
+        await h.send("pull_request", h.emu.payload_pull_request(
+            REPO, number, "edited", changes={"base": {"ref": {"from": "release"},
+                                                      "sha": {"from": old.head_sha}}}))
+        latest = {run.name: run for run in h.emu.check_runs(REPO)}  # the newest of each name
+        assert latest["SSOT release"].output["title"] == "Superseded: the base branch changed"
+        assert latest["SSOT"].conclusion == "failure"
