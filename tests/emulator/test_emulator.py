@@ -772,7 +772,7 @@ def test_payloads_follow_state_and_carry_the_installation(emu: GitHubEmulator) -
     number = edit_service(emu)
     head = emu.head_sha(REPO, number)
     opened = emu.payload_pull_request(REPO, number, "opened")
-    webhooks = Path(__file__).parent / "data" / "webhooks"
+    webhooks = Path(__file__).parent.parent / "data" / "webhooks"
     real = json.loads((webhooks / "pull_request.opened.json").read_text())
     assert set(real["pull_request"]) <= set(opened["pull_request"])
     assert set(real["repository"]) <= set(opened["repository"]) | {"custom_properties"}
