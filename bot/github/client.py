@@ -197,6 +197,10 @@ class GitHub:
                 self._identity = AppIdentity(int(answer["id"]), str(answer["slug"]))
             return self._identity
 
+    def forget_installation(self, installation_id: int) -> None:
+        """Drop what is cached for an installation that is gone (its access token)."""
+        self.tokens.invalidate(installation_id)
+
     def repo(self, installation_id: int, full_name: str) -> Repo:
         owner, _, name = full_name.partition("/")
         return Repo(self, installation_id, owner, name)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.usecases.analysis import AnalysisParts
+from bot.usecases.forget import ForgetParts
 from bot.usecases.inventory import InventoryParts
 from bot.usecases.permissions import Permissions
 from bot.usecases.ports import IssueLocks, RepoFor
@@ -24,3 +25,4 @@ class HandlerParts:
     permissions: Permissions
     recheck: RecheckLimiter
     issue_locks: IssueLocks  # one reply per command comment
+    forget: ForgetParts  # the App lost access to repositories

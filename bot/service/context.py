@@ -23,6 +23,7 @@ from bot.service.workers import EngineWorkers
 from bot.settings import Settings
 from bot.state.store import StateStore, open_store
 from bot.usecases.analysis import AnalysisParts
+from bot.usecases.forget import ForgetParts
 from bot.usecases.inventory import InventoryParts
 from bot.usecases.modules import BlobCache
 from bot.usecases.permissions import Permissions
@@ -95,7 +96,9 @@ class Bot:
         self.parts = HandlerParts(
             app_id=settings.app_id, repo=self.repo, analysis=analysis, inventory=inventory,
             tracking=tracking, permissions=permissions, recheck=RecheckLimiter(),
-            issue_locks=self.issue_locks)
+            issue_locks=self.issue_locks,
+            forget=ForgetParts(store=self._state_store,
+                               forget_installation=self._forget_installation))
 
     @property
     def app_id(self) -> str | None:
@@ -154,6 +157,10 @@ class Bot:
         if self._github is None:
             raise RuntimeError("GitHub access is not configured (APP_ID and PRIVATE_KEY)")
         return self._github
+
+    def _forget_installation(self, installation_id: int) -> None:
+        if self._github is not None:  # without GitHub access there are no tokens
+            self._github.forget_installation(installation_id)
 
     def _state_store(self) -> StateStore:
         return self.store

@@ -52,7 +52,7 @@ from bot.inventory.scan import (
     restricted,
     take,
 )
-from bot.state.store import FileRecord, Snapshot
+from bot.state.store import MAX_CONFIG_BYTES, FileRecord, Snapshot
 from bot.tracking.checklist import Edit
 from bot.usecases.ports import IssueLocks, Jobs, RepoFor, StoreFor, Workers
 from bot.usecases.tracking import edit_issue
@@ -158,7 +158,13 @@ async def _config(store: StoreFor, repo: Repo, name: str, ref: str,
             and push.changed is not None and CONFIG_PATH not in push.changed):
         text = cached[1]
     else:
-        raw = await repo.file_at(CONFIG_PATH, ref)
+        # judged by its listed size first: a configuration over the limit is neither read nor
+        # stored (docs/behaviour.md §13)
+        entry = await repo.file_entry(CONFIG_PATH, ref, max_bytes=MAX_CONFIG_BYTES)
+        raw = None if entry is None else entry[1]
+        if entry is not None and raw is None:
+            log.info("inventory: configuration over %d bytes; nothing to do", MAX_CONFIG_BYTES)
+            return None
         try:
             text = None if raw is None else raw.decode("utf-8-sig")
         except UnicodeDecodeError:
