@@ -406,6 +406,14 @@ class Repo:
         return await self._list("/repos/{owner}/{repo}/pulls/{n}/comments{?per_page}",
                                 n=number, per_page=100)
 
+    async def update_review(self, number: int, review_id: int, body: str) -> dict[str, Any]:
+        """Replace a review's body (the same body twice is harmless)."""
+        api = self._gh.api
+        result: dict[str, Any] = await self._authed(lambda t: api.put(
+            "/repos/{owner}/{repo}/pulls/{n}/reviews/{id}", self._vars(n=number, id=review_id),
+            data={"body": body}, oauth_token=t))
+        return result
+
     async def reviews(self, number: int) -> list[dict[str, Any]]:
         return await self._list("/repos/{owner}/{repo}/pulls/{n}/reviews{?per_page}",
                                 n=number, per_page=100)

@@ -106,6 +106,46 @@ class FixedComment:
 
 
 @dataclass(frozen=True)
+class FixedReview:
+    """One of the bot's reviews whose body lists findings (those GitHub refused inline) of
+    which some are fixed now, and its new body."""
+
+    id: int
+    fingerprints: frozenset[str]  # the findings marked fixed by this edit
+    body: str
+
+
+# a finding listed in a review body: "- `path:line` **rule** message <!-- marker -->"
+_BODY_FINDING_RE = re.compile(
+    r"^- (?P<fence>`+) ?(?P<loc>[^\n]*?) ?(?P=fence) [^\n]*?"
+    r"<!--\s*ssot-bot:fingerprint=(?P<fp>[^\s<>]+?)\s*-->[ \t]*$", re.MULTILINE)
+
+
+def body_findings(body: str | None) -> list[tuple[str, str]]:
+    """``(path, fingerprint)`` of each open finding a review body lists (fixed ones and lines
+    whose location does not read as ``path:line`` are left out)."""
+    found: list[tuple[str, str]] = []
+    for m in _BODY_FINDING_RE.finditer(body or ""):
+        path, sep, line = m.group("loc").rpartition(":")
+        if sep and path and line.isdigit():
+            found.append((path, m.group("fp")))
+    return found
+
+
+def fixed_review_body(body: str, fixed: set[str], head_sha: str) -> str:
+    """``body`` with each listed finding of ``fixed`` marked: ``✅ Fixed in <short sha>`` in
+    front of its line, its marker with `` state=fixed`` (docs/behaviour.md §12)."""
+    def mark(m: re.Match[str]) -> str:
+        if m.group("fp") not in fixed:
+            return m.group(0)
+        line = _FINGERPRINT_RE.sub(
+            lambda f: f"<!-- ssot-bot:fingerprint={f.group(1)} state=fixed -->", m.group(0))
+        return f"- {FIXED_LINE.format(sha=head_sha[:7])}: {line[2:]}"
+
+    return _BODY_FINDING_RE.sub(mark, body)
+
+
+@dataclass(frozen=True)
 class FixedPlan:
     """What an analysis changes in the bot's inline comments (docs/behaviour.md §12).
 
@@ -117,6 +157,7 @@ class FixedPlan:
     edits: tuple[FixedComment, ...]
     open: frozenset[str]
     fixed: int
+    reviews: tuple[FixedReview, ...] = ()  # review bodies whose listed findings are fixed
 
 
 def plan_fixed(
@@ -124,6 +165,7 @@ def plan_fixed(
     found: set[str],
     checked_paths: set[str],
     head_sha: str,
+    own_reviews: Sequence[Mapping[str, Any]] = (),
 ) -> FixedPlan:
     """Which of the bot's own inline comments (the caller keeps only those the App wrote) are
     fixed by an analysis that found the fingerprints ``found``.
@@ -148,9 +190,20 @@ def plan_fixed(
                                       fixed_comment_body(body, head_sha)))
         else:
             still_open |= prints
-    newly = {fp for e in edits for fp in e.fingerprints}
+    reviews: list[FixedReview] = []
+    for review in own_reviews:  # findings GitHub refused inline, listed in a review's body
+        body = review.get("body") or ""
+        fixed_before |= fixed_fingerprints_in(body)
+        gone = {fp for path, fp in body_findings(body)
+                if path in checked_paths and fp not in found}
+        still_open |= {fp for _, fp in body_findings(body)} - gone
+        if gone and isinstance(review.get("id"), int):
+            reviews.append(FixedReview(int(review["id"]), frozenset(gone),
+                                       fixed_review_body(body, gone, head_sha)))
+    newly = {fp for e in edits for fp in e.fingerprints} | {
+        fp for r in reviews for fp in r.fingerprints}
     fixed = (fixed_before | newly) - found - still_open
-    return FixedPlan(tuple(edits), frozenset(still_open), len(fixed))
+    return FixedPlan(tuple(edits), frozenset(still_open), len(fixed), tuple(reviews))
 
 
 def _plural(count: int, word: str) -> str:

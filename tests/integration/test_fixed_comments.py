@@ -120,3 +120,33 @@ async def test_a_file_that_no_longer_parses_fixes_nothing() -> None:
         assert {c.id: c.body for c in h.emu.review_comments(REPO, number)} == original
         assert h.calls("PATCH", "/pulls/comments/") == []
         assert "Fixed:" not in h.emu.check_runs(REPO)[-1].output["summary"]
+
+
+async def test_findings_carried_in_a_review_body_are_marked_fixed_like_inline_ones() -> None:
+    """GitHub refused the inline comments twice (422), so the review's body lists the three
+    findings with their markers; a push fixing line 98 marks that line of the body fixed, once,
+    and the check run counts it; the line-46 findings stay open."""
+    async with running(base_files()) as h:
+        h.emu.inject("POST", r"/pulls/\d+/reviews$", status=422, times=2)
+        number = await h.open_pr({FACTORY: regression()})
+        [review] = h.emu.reviews(REPO, number)
+        assert h.emu.review_comments(REPO, number) == []
+        original = review.body or ""
+        listed = [line for line in original.splitlines() if "ssot-bot:fingerprint=" in line]
+        assert len(listed) == 3
+        [on_98] = [line for line in listed if f"{FACTORY}:98" in line]
+
+        await h.push(number, {FACTORY: fixed_line_98()})
+        head = h.emu.head_sha(REPO, number)
+        body = h.emu.reviews(REPO, number)[0].body or ""
+        marker = marker_of(on_98)
+        fixed = f"- \u2705 Fixed in {head[:7]}: " + on_98[2:].replace(
+            marker, marker.replace(" -->", " state=fixed -->"))
+        assert body == original.replace(on_98, fixed)
+        assert len(h.calls("PUT", "/reviews/")) == 1
+        assert "Fixed: 1 finding the bot commented on is no longer found" in (
+            h.emu.check_runs(REPO)[-1].output["summary"])
+
+        # analysed again: the body is not edited a second time
+        await h.send("pull_request", h.emu.payload_pull_request(REPO, number, "synchronize"))
+        assert len(h.calls("PUT", "/reviews/")) == 1

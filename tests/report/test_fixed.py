@@ -59,3 +59,34 @@ def test_plan_never_edits_twice_and_a_comeback_is_not_already_commented() -> Non
     again = plan_fixed([fixed_before, comment(2, "fp")], found=set(), checked_paths={"a.py"},
                        head_sha=SHA)
     assert [e.id for e in again.edits] == [2] and again.fixed == 1
+
+
+def _review_body(*fps: str) -> str:
+    rows = "\n".join(f"- `a.py:{i + 3}` **ws-legacy-import** Use the bridge. "
+                     f"<!-- ssot-bot:fingerprint={fp} -->" for i, fp in enumerate(fps))
+    return ("ssot-bot found 2 new SSOT violations.\n\nGitHub did not accept these as inline "
+            f"comments:\n\n{rows}\n<!-- ssot-bot:review head={SHA} check-run=1 -->")
+
+
+def test_findings_listed_in_a_review_body_are_planned_fixed_like_inline_ones() -> None:
+    review = {"id": 9, "body": _review_body("gone", "kept")}
+    plan = plan_fixed([], found={"kept"}, checked_paths={"a.py"}, head_sha=SHA,
+                      own_reviews=[review])
+    [edit] = plan.reviews
+    assert (edit.id, edit.fingerprints) == (9, frozenset({"gone"}))
+    assert "kept" in plan.open and plan.fixed == 1
+    assert fixed_fingerprints_in(edit.body) == {"gone"}
+    assert fingerprints_in(edit.body) == {"kept"}
+    [line] = [ln for ln in edit.body.splitlines() if "state=fixed" in ln]
+    assert line.startswith("- \u2705 Fixed in 0123456: `a.py:3`")
+    # marked once: planned again over the edited body, nothing is left to edit
+    again = plan_fixed([], found={"kept"}, checked_paths={"a.py"}, head_sha=SHA,
+                       own_reviews=[{"id": 9, "body": edit.body}])
+    assert again.reviews == () and again.fixed == 1
+
+
+def test_a_review_body_finding_in_a_file_not_looked_at_is_not_fixed() -> None:
+    review = {"id": 9, "body": _review_body("gone")}
+    plan = plan_fixed([], found=set(), checked_paths={"b.py"}, head_sha=SHA,
+                      own_reviews=[review])
+    assert plan.reviews == () and "gone" in plan.open and plan.fixed == 0
