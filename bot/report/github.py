@@ -196,7 +196,7 @@ def plan_fixed(
         fixed_before |= fixed_fingerprints_in(body)
         gone = {fp for path, fp in body_findings(body)
                 if path in checked_paths and fp not in found}
-        still_open |= {fp for _, fp in body_findings(body)} - gone
+        still_open |= fingerprints_in(body) - gone
         if gone and isinstance(review.get("id"), int):
             reviews.append(FixedReview(int(review["id"]), frozenset(gone),
                                        fixed_review_body(body, gone, head_sha)))

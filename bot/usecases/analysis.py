@@ -35,7 +35,6 @@ from bot.report.github import (
     ReviewComment,
     annotation_batches,
     check_run_report,
-    fingerprints_in,
     invalid_config_report,
     plan_review,
     review_body,
@@ -272,14 +271,10 @@ async def _review(
     repo: Repo, number: int, head_sha: str, config: Config, violations: list[Violation],
     files: list[dict[str, Any]], check_run_id: int, *, already: set[str],
 ) -> None:
-    """``already``: fingerprints of the App's own open inline comments (fixed.plan)."""
+    """``already``: fingerprints the App commented on already and that are not fixed: its open
+    inline comments and the findings its reviews' bodies list (fixed.plan read them)."""
     if config.review == "off" or not any(v.new for v in violations):
         return
-    # only markers the App itself wrote count (docs/behaviour.md §8)
-    identity = await repo.identity()
-    for earlier in await repo.reviews(number):
-        if identity.wrote(earlier):
-            already |= fingerprints_in(earlier.get("body"))
 
     def lines() -> tuple[dict[str, frozenset[int]], dict[str, frozenset[int] | None]]:
         # every changed file's patch parsed twice: tens of ms of CPU, off the event loop

@@ -49,8 +49,8 @@ async def plan(
     file the PR no longer changes or deletes; never a file skipped (limits) or unparsable."""
     identity = await repo.identity()
     own = [c for c in await repo.review_comments(number) if identity.wrote(c)]
-    reviews = [r for r in await repo.reviews(number)
-               if identity.wrote(r) and body_findings(r.get("body"))]
+    # the App's reviews: their listed findings, and what they already commented (``open``)
+    reviews = [r for r in await repo.reviews(number) if identity.wrote(r)]
     found = {v.fingerprint for v in violations if v.fingerprint}
     looked_at = checked_paths(files, errors)
     elsewhere = ({str(c.get("path")) for c in own if fingerprints_in(c.get("body"))}
