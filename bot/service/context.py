@@ -84,9 +84,10 @@ class Bot:
             memory_mb=settings.worker_memory_mb, metrics=self.metrics)
         self._pass_counters = PassCounters.register(self.metrics.registry)
         permissions = Permissions()
+        blobs = BlobCache()  # module texts, per installation within one bound
         analysis = AnalysisParts(
-            repo=self.repo, jobs=self.jobs, workers=self.workers, blobs=BlobCache(),
-            store=self._state_store)
+            repo=self.repo, jobs=self.jobs, workers=self.workers, blobs=blobs,
+            store=self._state_store, rate_limits=self.rate_limits)
         inventory = InventoryParts(
             repo=self.repo, jobs=self.jobs, workers=self.workers, store=self._state_store,
             issue_locks=self.issue_locks, retry=self.retry)
@@ -97,7 +98,7 @@ class Bot:
             app_id=settings.app_id, repo=self.repo, analysis=analysis, inventory=inventory,
             tracking=tracking, permissions=permissions, recheck=RecheckLimiter(),
             issue_locks=self.issue_locks,
-            forget=ForgetParts(store=self._state_store,
+            forget=ForgetParts(store=self._state_store, blobs=blobs,
                                forget_installation=self._forget_installation))
 
     @property

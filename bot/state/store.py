@@ -1,5 +1,6 @@
 """The embedded on-disk store of the inventory (docs/behaviour.md §11): per-file results cached
-by blob sha, the last analysed snapshot of each repository, and the configuration read at it.
+by blob sha, the last analysed snapshot of each repository, and the configuration read at it;
+and the findings of pull request files reused across pushes, per installation (§14).
 
 :class:`StateStore` is the interface; :class:`SQLiteStore` (the standard library's SQLite, one
 file under ``SSOT_STATE_DIR``) implements it for one replica. Several replicas sharing work
@@ -17,12 +18,13 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Concatenate, ParamSpec, Protocol, TypeVar, cast
 
 DB_NAME = "ssot-state.sqlite3"
+MAX_FINDINGS_PER_INSTALLATION = 200_000  # reusable file results kept per installation
 MAX_CONFIG_BYTES = 1 << 20  # the bundled default's limits.max_file_bytes
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -94,6 +96,21 @@ class StateStore(Protocol):
         """Delete everything held for ``repos`` (the App was uninstalled from them)."""
         ...
 
+    def findings(self, installation: int, keys: Sequence[str]) -> dict[str, str]:
+        """The cached results of a pull request's files (docs/behaviour.md §14) under ``keys``
+        (each names a file's path, blob sha, effective configuration and re-export facts), of
+        ``installation`` only: key -> the serialised result, for the keys known."""
+        ...
+
+    def put_findings(self, installation: int, rows: Iterable[tuple[str, str]]) -> None:
+        """Remember (key, serialised result) rows of ``installation``; past
+        :data:`MAX_FINDINGS_PER_INSTALLATION` the least recently used go."""
+        ...
+
+    def forget_installation(self, installation: int) -> None:
+        """Delete the findings held for ``installation`` (the App was uninstalled)."""
+        ...
+
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS results (
@@ -104,6 +121,10 @@ CREATE TABLE IF NOT EXISTS snapshots (
     reexports TEXT NOT NULL DEFAULT '{}', PRIMARY KEY (repo, key));
 CREATE TABLE IF NOT EXISTS configs (
     repo TEXT PRIMARY KEY, sha TEXT NOT NULL, text TEXT);
+CREATE TABLE IF NOT EXISTS findings (
+    installation INTEGER NOT NULL, key TEXT NOT NULL, data TEXT NOT NULL, used REAL NOT NULL,
+    PRIMARY KEY (installation, key));
+CREATE INDEX IF NOT EXISTS findings_used ON findings (installation, used);
 """
 
 
@@ -266,6 +287,42 @@ class SQLiteStore:
         db.execute("INSERT OR REPLACE INTO configs (repo, sha, text) VALUES (?, ?, ?)",
                    (repo, sha, text))
 
+    @_guarded(dict)
+    def findings(self, db: sqlite3.Connection, installation: int,
+                 keys: Sequence[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for start in range(0, len(keys), 500):  # SQLite's bound on parameters
+            chunk = list(keys[start:start + 500])
+            marks = ",".join("?" * len(chunk))
+            query = f"SELECT key, data FROM findings WHERE installation = ? AND key IN ({marks})"  # noqa: S608 - placeholders only
+            rows = db.execute(query, (installation, *chunk)).fetchall()
+            found.update((str(k), str(d)) for k, d in rows)
+        if found:
+            now = time.time()
+            with _transaction(db):
+                db.executemany("UPDATE findings SET used = ? WHERE installation = ? AND key = ?",
+                               [(now, installation, k) for k in found])
+        return found
+
+    @_guarded(lambda: None)
+    def put_findings(self, db: sqlite3.Connection, installation: int,
+                     rows: Iterable[tuple[str, str]]) -> None:
+        now = time.time()
+        data = [(installation, key, text, now) for key, text in rows]
+        if not data:
+            return
+        with _transaction(db):
+            db.executemany("INSERT OR REPLACE INTO findings (installation, key, data, used) "
+                           "VALUES (?, ?, ?, ?)", data)
+            db.execute(
+                "DELETE FROM findings WHERE installation = ? AND key IN (SELECT key FROM "
+                "findings WHERE installation = ? ORDER BY used DESC LIMIT -1 OFFSET ?)",
+                (installation, installation, MAX_FINDINGS_PER_INSTALLATION))
+
+    @_guarded(lambda: None)
+    def forget_installation(self, db: sqlite3.Connection, installation: int) -> None:
+        db.execute("DELETE FROM findings WHERE installation = ?", (installation,))
+
     @_guarded(lambda: None)
     def forget(self, db: sqlite3.Connection, repos: Iterable[str]) -> None:
         names = [(r.lower(),) for r in repos]
@@ -298,6 +355,7 @@ def _private_file(path: Path) -> None:
     for suffix in ("", "-wal", "-shm"):  # SQLite gives its side files the database's mode
         with contextlib.suppress(FileNotFoundError):
             os.chmod(f"{path}{suffix}", 0o600)
+
 
 
 def open_store(state_dir: str | Path) -> SQLiteStore:

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from bot.usecases.modules import BlobCache
 from bot.usecases.ports import StoreFor
 
 log = logging.getLogger(__name__)
@@ -26,16 +27,20 @@ class ForgetParts:
     """What forgetting repositories uses."""
 
     store: StoreFor
-    forget_installation: Callable[[int], None]  # drops the installation's cached access token
+    blobs: BlobCache  # module texts read through each installation
+    forget_installation: Callable[[int], None]  # drops its access token and kept answers
 
 
 async def forget_repositories(parts: ForgetParts, installation_id: int, names: list[str], *,
                               installation_gone: bool) -> None:
-    """Delete the store's rows of ``names``; with ``installation_gone``, also the cached
-    access token of the installation."""
+    """Delete the store's rows of ``names``; with ``installation_gone``, also what is kept
+    for the installation itself: its reusable results, texts, access token and ETags."""
     if names:
         await asyncio.to_thread(parts.store().forget, names)
     if installation_gone:
+        # docs/behaviour.md §14: the results, texts and answers kept for it go too
+        await asyncio.to_thread(parts.store().forget_installation, installation_id)
+        parts.blobs.drop(installation_id)
         parts.forget_installation(installation_id)
     log.info("forgot repositories", extra={
         "installation": installation_id, "repositories": len(names),

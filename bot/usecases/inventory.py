@@ -520,7 +520,7 @@ MAX_BASE_FETCHES = 30  # base versions of touched files read per PR when the sto
 
 async def pull_request_note(
     workers: Workers, store: StoreFor, repo: Repo, pr: Mapping[str, Any], config: Config,
-    violations: Sequence[Any],
+    violations: Sequence[Any], files: Sequence[Mapping[str, Any]] | None = None,
 ) -> str | None:
     """How many pre-existing inventory violations the PR removes, for its check summary (None
     when the repository keeps no inventory). Base counts come from the inventory's store when
@@ -533,8 +533,9 @@ async def pull_request_note(
     inv_config = restricted(config, rules)
     name, key = repo.full_name.lower(), analysis_key(inv_config)
     requests = 0
-    files = await repo.pull_files(int(pr["number"]))
-    requests += max(1, -(-len(files) // 100))
+    if files is None:  # the analysis passes the file list it read (§14: read once)
+        files = await repo.pull_files(int(pr["number"]))
+        requests += max(1, -(-len(files) // 100))
     touched: dict[str, str | None] = {}  # base path -> head path (None: removed)
     for f in files:
         status, head_path = f.get("status"), str(f["filename"])

@@ -41,3 +41,17 @@ def test_rate_limits_keep_the_latest_reading_per_installation_not_the_apps() -> 
     assert limits.reading("7") == RateReading(5000, 600, 3700.0)
     assert limits.reading("8") is None
     assert limits.delay("7") == STOP and limits.delay("8") == 0.0
+
+
+def test_an_installation_under_a_tenth_of_any_of_its_limits_waits_for_that_reset() -> None:
+    limits = RateLimits(clock=lambda: 100.0)
+    headers = {"x-ratelimit-limit": "5000", "x-ratelimit-reset": "160"}
+    limits.observe("1", "/repos/o/r", {**headers, "x-ratelimit-remaining": "600"})
+    assert limits.low_until("1") is None
+    limits.observe("1", "/graphql", {**headers, "x-ratelimit-remaining": "150",
+                                     "x-ratelimit-resource": "graphql"})
+    assert limits.low_until("1") == 160.0
+    assert limits.reading("1") == RateReading(5000, 600, 160.0)  # core only
+    assert limits.low_until("2") is None  # another installation's bucket
+    limits.clock = lambda: 200.0  # past the reset: the reading says nothing any more
+    assert limits.low_until("1") is None
