@@ -33,7 +33,7 @@ class EngineWorkers:
                  metrics: Metrics) -> None:
         self.metrics = metrics
         self.pool: EnginePool | None = None if workers == 0 else EnginePool(
-            workers or os.cpu_count() or 1, memory_mb=memory_mb)
+            workers or os.cpu_count() or 1, memory_mb=memory_mb, reserve=True)
         self._executor = ThreadPoolExecutor(
             max_workers=concurrency, thread_name_prefix="ssot-analysis")
 
