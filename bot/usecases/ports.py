@@ -2,7 +2,8 @@
 (:mod:`bot.service.context`) and the tests implement these; no use case imports the service.
 
 A use case receives a frozen dataclass of the few of these it uses (``AnalysisParts``,
-``InventoryParts``, ``TrackingParts``, ``ReconcileParts``), built once where the process starts.
+``InventoryParts``, ``TrackingParts``, ``ReconcileParts``, ``ForgetParts``), built once where the
+process starts; a handler receives ``bot.handlers.parts.HandlerParts``.
 """
 
 from __future__ import annotations
