@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bot import markers
 from bot.config.model import Config, ConfigProblem
 from bot.engine.model import FileError, Violation
 from bot.report.local import fails
@@ -19,7 +20,6 @@ from bot.report.markdown import code_span
 
 __all__ = [
     "ANNOTATION_LEVEL",
-    "FINGERPRINT_MARKER",
     "MAX_OUTPUT_CHARS",
     "RECHECK_ACTION",
     "CheckRunReport",
@@ -30,20 +30,13 @@ __all__ = [
     "annotation_batches",
     "check_run_report",
     "comment_body",
-    "fingerprint_marker",
-    "fingerprints_in",
     "fixed_comment_body",
-    "fixed_fingerprints_in",
     "invalid_config_report",
     "plan_fixed",
     "plan_review",
     "review_body",
 ]
 
-FINGERPRINT_MARKER = "<!-- ssot-bot:fingerprint={fp} -->"
-_FINGERPRINT_RE = re.compile(r"<!--\s*ssot-bot:fingerprint=([^\s<>]+?)\s*-->")
-# docs/behaviour.md §12: a fixed finding's comment keeps its marker with ` state=fixed`
-_FIXED_RE = re.compile(r"<!--\s*ssot-bot:fingerprint=([^\s<>]+?)\s+state=fixed\s*-->")
 FIXED_LINE = "\u2705 Fixed in {sha}"
 
 ANNOTATION_LEVEL: dict[str, str] = {"error": "failure", "warning": "warning", "notice": "notice"}
@@ -68,31 +61,10 @@ _EVENT = {"comment": "COMMENT", "request-changes": "REQUEST_CHANGES"}
 # --------------------------------------------------------------------------- small helpers
 
 
-def fingerprint_marker(fp: str) -> str:
-    """The hidden HTML comment that tags a comment with a violation's fingerprint."""
-    return FINGERPRINT_MARKER.format(fp=fp)
-
-
-def fingerprints_in(text: str | None) -> set[str]:
-    """Every fingerprint marked in a comment or review body (``None`` -> empty)."""
-    if not text:
-        return set()
-    return set(_FINGERPRINT_RE.findall(text))
-
-
-def fixed_fingerprints_in(text: str | None) -> set[str]:
-    """Every fingerprint whose marker says ``state=fixed`` (not "already commented")."""
-    if not text:
-        return set()
-    return set(_FIXED_RE.findall(text))
-
-
 def fixed_comment_body(body: str, head_sha: str) -> str:
     """An inline comment marked fixed (docs/behaviour.md §12): ``✅ Fixed in <short sha>`` on
     the first line, the original text below, each marker with `` state=fixed``."""
-    marked = _FINGERPRINT_RE.sub(
-        lambda m: f"<!-- ssot-bot:fingerprint={m.group(1)} state=fixed -->", body)
-    return f"{FIXED_LINE.format(sha=head_sha[:7])}\n\n{marked}"
+    return f"{FIXED_LINE.format(sha=head_sha[:7])}\n\n{markers.mark_fixed(body)}"
 
 
 @dataclass(frozen=True)
@@ -115,34 +87,42 @@ class FixedReview:
     body: str
 
 
-# a finding listed in a review body: "- `path:line` **rule** message <!-- marker -->"
-_BODY_FINDING_RE = re.compile(
-    r"^- (?P<fence>`+) ?(?P<loc>[^\n]*?) ?(?P=fence) [^\n]*?"
-    r"<!--\s*ssot-bot:fingerprint=(?P<fp>[^\s<>]+?)\s*-->[ \t]*$", re.MULTILINE)
+# a finding listed in a review body: "- `path:line` **rule** message" (its fingerprint on the
+# body's marker line, in the same order), "- ✅ Fixed in <sha>: `path:line` ..." once fixed
+_BODY_ROW_RE = re.compile(
+    r"^- (?P<fixed>\u2705 Fixed in [0-9a-f]{1,40}: )?(?P<fence>`+) ?(?P<loc>[^\n]*?) ?(?P=fence) ",
+    re.MULTILINE)
+
+
+def _body_rows(body: str) -> list[tuple[re.Match[str], str, bool]]:
+    """Each listed finding of a review body: its row, fingerprint and whether it is fixed."""
+    rows = list(_BODY_ROW_RE.finditer(body))
+    return [(row, fp, fixed) for row, (fp, fixed)
+            in zip(rows, markers.fingerprint_tags(body), strict=False)]
 
 
 def body_findings(body: str | None) -> list[tuple[str, str]]:
-    """``(path, fingerprint)`` of each open finding a review body lists (fixed ones and lines
+    """``(path, fingerprint)`` of each open finding a review body lists (fixed ones and rows
     whose location does not read as ``path:line`` are left out)."""
     found: list[tuple[str, str]] = []
-    for m in _BODY_FINDING_RE.finditer(body or ""):
-        path, sep, line = m.group("loc").rpartition(":")
-        if sep and path and line.isdigit():
-            found.append((path, m.group("fp")))
+    for row, fp, fixed in _body_rows(body or ""):
+        path, sep, line = row.group("loc").rpartition(":")
+        if not fixed and sep and path and line.isdigit():
+            found.append((path, fp))
     return found
 
 
 def fixed_review_body(body: str, fixed: set[str], head_sha: str) -> str:
-    """``body`` with each listed finding of ``fixed`` marked: ``✅ Fixed in <short sha>`` in
-    front of its line, its marker with `` state=fixed`` (docs/behaviour.md §12)."""
-    def mark(m: re.Match[str]) -> str:
-        if m.group("fp") not in fixed:
-            return m.group(0)
-        line = _FINGERPRINT_RE.sub(
-            lambda f: f"<!-- ssot-bot:fingerprint={f.group(1)} state=fixed -->", m.group(0))
-        return f"- {FIXED_LINE.format(sha=head_sha[:7])}: {line[2:]}"
-
-    return _BODY_FINDING_RE.sub(mark, body)
+    """``body`` with each listed finding of ``fixed`` marked: ``✅ Fixed in <short sha>:`` in
+    front of its row, its fingerprint ``state=fixed`` on the marker line (§12)."""
+    prefix = f"{FIXED_LINE.format(sha=head_sha[:7])}: "
+    out, at = [], 0
+    for row, fp, was_fixed in _body_rows(body):
+        if fp in fixed and not was_fixed:
+            out += [body[at:row.start() + 2], prefix]
+            at = row.start() + 2
+    out.append(body[at:])
+    return markers.mark_fixed("".join(out), only=fixed)
 
 
 @dataclass(frozen=True)
@@ -180,8 +160,8 @@ def plan_fixed(
     fixed_before: set[str] = set()
     for comment in own_comments:
         body = comment.get("body") or ""
-        fixed_before |= fixed_fingerprints_in(body)
-        prints = fingerprints_in(body)
+        fixed_before |= markers.fixed_fingerprints(body)
+        prints = markers.fingerprints(body)
         if not prints:
             continue
         path = str(comment.get("path") or "")
@@ -193,10 +173,10 @@ def plan_fixed(
     reviews: list[FixedReview] = []
     for review in own_reviews:  # findings GitHub refused inline, listed in a review's body
         body = review.get("body") or ""
-        fixed_before |= fixed_fingerprints_in(body)
+        fixed_before |= markers.fixed_fingerprints(body)
         gone = {fp for path, fp in body_findings(body)
                 if path in checked_paths and fp not in found}
-        still_open |= fingerprints_in(body) - gone
+        still_open |= markers.fingerprints(body) - gone
         if gone and isinstance(review.get("id"), int):
             reviews.append(FixedReview(int(review["id"]), frozenset(gone),
                                        fixed_review_body(body, gone, head_sha)))
@@ -243,7 +223,8 @@ def _code(text: str) -> str:
 
 def _cell(text: str) -> str:
     """Text safe inside one Markdown table cell or list item: one line, pipes escaped."""
-    return _clip_chars(" ".join(text.split()).replace("|", "\\|"), MAX_ROW_CHARS)
+    return _clip_chars(markers.neutralise(" ".join(text.split())).replace("|", "\\|"),
+                       MAX_ROW_CHARS)
 
 
 def _fence_for(text: str) -> str:
@@ -400,7 +381,7 @@ def check_run_report(
         blocks += ["", f"Fixed: {_plural(fixed, 'finding')} the bot commented on "
                        f"{'is' if fixed == 1 else 'are'} no longer found (comments marked ✅)."]
     if errors:
-        blocks.append("")
+        blocks += ["", f"Skipped ({_plural(len(errors), 'file')} not analysed):", ""]
         blocks.append(_Rows(len(errors), (f"- {_code(e.path)}: {_cell(e.message)}"
                                           for e in errors)))
     annotations, unshown = _capped_annotations(new, old, errors, config.limits.max_annotations)
@@ -495,8 +476,9 @@ class ReviewPlan:
 
 def comment_body(v: Violation) -> str:
     """An inline comment: rule id and severity, message, a suggestion block, the marker."""
-    head = [f"**{v.rule}** · {v.severity}", "", v.message.strip() or v.rule, ""]
-    marker = fingerprint_marker(v.fingerprint)
+    head = [f"**{v.rule}** · {v.severity}", "", markers.neutralise(v.message.strip() or v.rule),
+            ""]
+    marker = markers.fingerprint(v.fingerprint)
     if v.suggestion is not None:
         fence = _fence_for(v.suggestion)
         body = "\n".join([*head, f"{fence}suggestion", v.suggestion, fence, "", marker])
@@ -573,11 +555,28 @@ def plan_review(
     return ReviewPlan(tuple(comments), tuple(overflow), _EVENT[config.review])
 
 
+MAX_MARKER_LINE_CHARS = 20_000  # the review's last line: the rejected findings' fingerprints
+
+
 def review_body(
-    plan: ReviewPlan, *, rejected: Sequence[Violation] = (), check_name: str = "SSOT"
+    plan: ReviewPlan, *, rejected: Sequence[Violation] = (), check_name: str = "SSOT",
+    marker: str | None = None,
 ) -> str:
-    """The review's own body: a count, comments GitHub refused inline (with their markers, so
-    they are neither lost nor repeated), and how many new violations are only in the check run."""
+    """The review's own body: a count, comments GitHub refused inline, and how many new
+    violations are only in the check run; its last line the markers (docs/behaviour.md §13):
+    the refused comments' fingerprints (so they are neither lost nor repeated; as many as
+    :data:`MAX_MARKER_LINE_CHARS` holds) and ``marker``, the review's own."""
+    tags: list[str] = []
+    room = MAX_MARKER_LINE_CHARS - len(marker or "")
+    for v in rejected:
+        tag = markers.fingerprint(v.fingerprint)
+        room -= len(tag) + 1
+        if room < 0:
+            break
+        tags.append(tag)
+    if marker is not None:
+        tags.append(marker)
+    line = markers.marker_line(tags)
     total = len(plan.comments) + len(plan.overflow)
     inline = len(plan.comments) - len(rejected)
     blocks: list[str | _Rows] = [
@@ -590,8 +589,7 @@ def review_body(
             "GitHub did not accept these as inline comments:",
             "",
             _Rows(len(rejected), (
-                f"- {_code(f'{v.path}:{v.line}')} **{_cell(v.rule)}** {_cell(v.message)} "
-                f"{fingerprint_marker(v.fingerprint)}"
+                f"- {_code(f'{v.path}:{v.line}')} **{_cell(v.rule)}** {_cell(v.message)}"
                 for v in rejected
             )),
         ]
@@ -602,5 +600,6 @@ def review_body(
             f"{'is' if len(plan.overflow) == 1 else 'are'} not commented inline; "
             f"the {_code(check_name)} check run lists every violation.",
         ]
-    return _fit(blocks, MAX_REVIEW_BODY_CHARS)
+    text = _fit(blocks, MAX_REVIEW_BODY_CHARS - len(line) - 2)
+    return markers.with_markers(text, *tags) if tags else text
 

@@ -28,7 +28,7 @@ from typing import Any
 import aiohttp
 import gidgethub
 
-from bot import logs
+from bot import logs, markers
 from bot.config.globs import path_matches
 from bot.config.loader import bundled_config
 from bot.config.model import Config, ConfigError
@@ -416,7 +416,7 @@ async def _review(
         plan_review, violations, config, already_commented=already, commentable=commentable))
     if plan is None:
         return
-    marker = f"<!-- ssot-bot:review head={head_sha} check-run={check_run_id} -->"
+    marker = markers.review(head_sha, check_run_id)
 
     def on_added_lines(c: ReviewComment) -> bool:
         lines = added.get(c.violation.path)
@@ -433,8 +433,8 @@ async def _review(
         rejected = [c.violation for c in plan.comments if not keep(c)]
         review: dict[str, Any] = {
             "commit_id": head_sha, "event": plan.event,
-            "body": review_body(plan, rejected=rejected, check_name=config.check_name)
-            + "\n" + marker,
+            "body": review_body(plan, rejected=rejected, check_name=config.check_name,
+                                marker=marker),
         }
         if inline:
             review["comments"] = [c.payload for c in inline]

@@ -16,14 +16,13 @@ from typing import Any
 
 import gidgethub
 
+from bot import markers
 from bot.engine.model import FileError, Violation
 from bot.github.client import Repo
 from bot.report.github import (
     FixedPlan,
     body_findings,
-    fingerprints_in,
     fixed_comment_body,
-    fixed_fingerprints_in,
     fixed_review_body,
     plan_fixed,
 )
@@ -55,7 +54,7 @@ async def plan(
     reviews = [r for r in await repo.reviews(number) if identity.wrote(r)]
     found = {v.fingerprint for v in violations if v.fingerprint}
     looked_at = checked_paths(files, errors)
-    elsewhere = ({str(c.get("path")) for c in own if fingerprints_in(c.get("body"))}
+    elsewhere = ({str(c.get("path")) for c in own if markers.fingerprints(c.get("body"))}
                  | {path for r in reviews for path, _ in body_findings(r.get("body"))}
                  ) - looked_at
     if elsewhere:
@@ -78,7 +77,7 @@ async def apply(repo: Repo, number: int, head_sha: str, fixed: FixedPlan) -> int
         if current is None or not identity.wrote(current):
             continue
         body = current.get("body") or ""
-        if not fingerprints_in(body) or fixed_fingerprints_in(body) >= edit.fingerprints:
+        if not markers.fingerprints(body) or markers.fixed_fingerprints(body) >= edit.fingerprints:
             continue
         try:
             await repo.update_review_comment(edit.id, fixed_comment_body(body, head_sha))

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot import markers
 from bot.engine.model import Violation
 from bot.report.github import (
     comment_body,
-    fingerprints_in,
     fixed_comment_body,
-    fixed_fingerprints_in,
     plan_fixed,
 )
 
@@ -33,9 +32,9 @@ def test_fixed_body_is_the_line_then_the_original_with_the_marker_state() -> Non
     assert body.split("\n", 2)[:2] == ["✅ Fixed in 0123456", ""]
     assert body.split("\n", 2)[2] == original.replace(
         "<!-- ssot-bot:fingerprint=abc123 -->", "<!-- ssot-bot:fingerprint=abc123 state=fixed -->")
-    assert fingerprints_in(body) == set()  # no longer "already commented"
-    assert fixed_fingerprints_in(body) == {"abc123"}
-    assert fixed_fingerprints_in(original) == set()
+    assert markers.fingerprints(body) == set()  # no longer "already commented"
+    assert markers.fixed_fingerprints(body) == {"abc123"}
+    assert markers.fixed_fingerprints(original) == set()
 
 
 def test_plan_marks_only_gone_findings_in_checked_files() -> None:
@@ -62,10 +61,11 @@ def test_plan_never_edits_twice_and_a_comeback_is_not_already_commented() -> Non
 
 
 def _review_body(*fps: str) -> str:
-    rows = "\n".join(f"- `a.py:{i + 3}` **ws-legacy-import** Use the bridge. "
-                     f"<!-- ssot-bot:fingerprint={fp} -->" for i, fp in enumerate(fps))
+    rows = "\n".join(f"- `a.py:{i + 3}` **ws-legacy-import** Use the bridge."
+                     for i in range(len(fps)))
+    tags = " ".join(markers.fingerprint(fp) for fp in fps)
     return ("ssot-bot found 2 new SSOT violations.\n\nGitHub did not accept these as inline "
-            f"comments:\n\n{rows}\n<!-- ssot-bot:review head={SHA} check-run=1 -->")
+            f"comments:\n\n{rows}\n\n{tags} {markers.review(SHA, 1)}")
 
 
 def test_findings_listed_in_a_review_body_are_planned_fixed_like_inline_ones() -> None:
@@ -75,10 +75,10 @@ def test_findings_listed_in_a_review_body_are_planned_fixed_like_inline_ones() -
     [edit] = plan.reviews
     assert (edit.id, edit.fingerprints) == (9, frozenset({"gone"}))
     assert "kept" in plan.open and plan.fixed == 1
-    assert fixed_fingerprints_in(edit.body) == {"gone"}
-    assert fingerprints_in(edit.body) == {"kept"}
-    [line] = [ln for ln in edit.body.splitlines() if "state=fixed" in ln]
-    assert line.startswith("- \u2705 Fixed in 0123456: `a.py:3`")
+    assert markers.fixed_fingerprints(edit.body) == {"gone"}
+    assert markers.fingerprints(edit.body) == {"kept"}
+    assert "- \u2705 Fixed in 0123456: `a.py:3`" in edit.body
+    assert "\n- `a.py:4`" in edit.body  # the other finding's row is as it was
     # marked once: planned again over the edited body, nothing is left to edit
     again = plan_fixed([], found={"kept"}, checked_paths={"a.py"}, head_sha=SHA,
                        own_reviews=[{"id": 9, "body": edit.body}])
