@@ -118,6 +118,15 @@ def test_summary_lists_skipped_files_with_their_messages() -> None:
     assert "- `pkg/huge.py`: exceeded the 10 s analysis budget" in summary
 
 
+def test_skipped_files_have_their_own_label_not_the_fixed_line() -> None:
+    errors = [FileError("pkg/bad.py", "does not parse: line 3")]
+    summary = check_run_report([], errors, CONFIG, files_checked=4, fixed=2).summary
+    fixed_at = summary.index("Fixed: 2 findings")
+    label_at = summary.index("Skipped (1 file not analysed):\n\n- `pkg/bad.py`")
+    assert fixed_at < label_at
+    assert "\n\n" in summary[fixed_at:label_at]  # a paragraph of its own, not under Fixed:
+
+
 def test_table_cells_cannot_break_the_table() -> None:
     summary = check_run_report([], [FileError("a|b.py", "x | y\nz")], CONFIG,
                                files_checked=1).summary
