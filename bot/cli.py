@@ -149,8 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("schema", help="print the JSON Schema of ssot.yml")
 
-    from bot.fix_cli import add_fix_parser
-    from bot.init_cli import add_init_parser
+    from bot.workspace.fix import add_fix_parser
+    from bot.workspace.init import add_init_parser
 
     add_fix_parser(commands)
     add_init_parser(commands)
@@ -167,11 +167,11 @@ def main(argv: list[str] | None = None) -> int:
     if command == "check":
         return check_main(args)
     if command == "fix":
-        from bot.fix_cli import fix_main
+        from bot.workspace.fix import fix_main
 
         return fix_main(args)
     if command == "init":
-        from bot.init_cli import init_main
+        from bot.workspace.init import init_main
 
         return init_main(args)
     if command == "inventory":

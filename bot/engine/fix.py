@@ -28,7 +28,7 @@ from __future__ import annotations
 import ast
 import difflib
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import libcst as cst
@@ -84,12 +84,18 @@ def fixable(rule: Rule) -> bool:
     return rule.kind in FIXABLE_KINDS and bool(rule.use) and "." in (rule.use or "")
 
 
+# the engine's own check of one file, without fixes (bot.engine.run.analyse_source): given by
+# the caller, so that this module never imports the engine's runner (which calls it)
+Check = Callable[..., FileResult]
+
+
 def fix_file(
     path: str,
     text: str,
     config: Config,
     violations: Sequence[Violation],
     *,
+    check: Check,
     rules: Iterable[str] | None = None,
 ) -> FileFix:
     """Fix ``violations`` (the engine's findings in ``text``) where a fix is right.
@@ -114,7 +120,7 @@ def fix_file(
     fixed, done, refused, touched = planned
     left.extend(refused)
     if done:
-        problem, after = verify(path, fixed, config, violations, done, touched)
+        problem, after = verify(path, fixed, config, violations, done, touched, check)
         if problem is not None:
             left.extend((v, f"{NEEDS_A_PERSON}: the fix was not safe ({problem})") for v in done)
             fixed, done = text, []
@@ -702,6 +708,7 @@ def verify(
     before: Sequence[Violation],
     done: Sequence[Violation],
     touched: _Touched,
+    check: Check,
 ) -> tuple[str | None, tuple[Violation, ...]]:
     """Why the fixed text must not be offered, or None: it parses (libcst and ast), compiles,
     imports every name the fix introduced exactly once at module level, no longer reads a name
@@ -726,9 +733,7 @@ def verify(
     for name in touched.removed - touched.added:
         if name in reads and name not in imported:
             return f"`{name}` would be used but no longer imported", ()
-    from bot.engine.run import analyse_source  # the engine's own check (run imports fix)
-
-    after = analyse_source(path, fixed.encode("utf-8"), config, fixes=False)
+    after = check(path, fixed.encode("utf-8"), config, fixes=False)
     if after.error is not None:
         return f"the engine cannot read the result: {after.error.message}", ()
     fixed_rules: dict[str, int] = {}
@@ -758,13 +763,13 @@ def _module_level(body: Sequence[ast.stmt]) -> Iterable[ast.stmt]:
 # ------------------------------------------------------------------------------ suggestions
 
 
-def with_fixes(result: FileResult, text: str, config: Config) -> FileResult:
+def with_fixes(result: FileResult, text: str, config: Config, check: Check) -> FileResult:
     """``result`` with each violation's verified fix: ``fixable``, the suggestion when its fix
     lies in its own lines, and the file's fix as a diff (for the check run's text)."""
     by_id = {r.id: r for r in config.rules}
     if not any(v.rule in by_id and fixable(by_id[v.rule]) for v in result.violations):
         return result
-    fix = fix_file(result.path, text, config, result.violations)
+    fix = fix_file(result.path, text, config, result.violations, check=check)
     if not fix.done:
         return result
     done = {v.fingerprint for v in fix.done}

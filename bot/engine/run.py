@@ -23,6 +23,7 @@ import libcst as cst
 from bot.config.globs import path_filter
 from bot.config.model import Config, Rule
 from bot.engine.fingerprint import with_fingerprints
+from bot.engine.fix import with_fixes
 from bot.engine.model import FileError, FileResult, Violation
 from bot.engine.names import AliasTable, module_of_path, prefixes
 from bot.engine.rules import KINDS
@@ -326,9 +327,7 @@ def analyse_text(
         return FileResult(path, error=FileError(path, "too deeply nested to analyse"), parsed=True)
     result = FileResult(path, tuple(violations), parsed=True)
     if fixes and violations:
-        from bot.engine.fix import with_fixes  # fix verifies through this module
-
-        result = with_fixes(result, text, config)
+        result = with_fixes(result, text, config, check=analyse_source)
     return result
 
 

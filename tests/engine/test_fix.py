@@ -52,7 +52,7 @@ def fix(code: str, *rules: object, path: str = "app/mod.py") -> tuple[str, list[
                                                                      list[Violation]]:
     cfg = config(*rules)
     found = analyse_source(path, code.encode(), cfg).violations
-    result = fix_file(path, code, cfg, found)
+    result = fix_file(path, code, cfg, found, check=analyse_source)
     return result.fixed, list(result.done), [v for v, _ in result.left]
 
 
@@ -74,7 +74,7 @@ def test_demo_fixed_file_is_pyflakes_clean_compiles_and_checks_clean() -> None:
     assert flakes(text) == []
     cfg = bundled_config()
     before = analyse_source(FACTORY_FILE, text.encode(), cfg).violations
-    result = fix_file(FACTORY_FILE, text, cfg, before)
+    result = fix_file(FACTORY_FILE, text, cfg, before, check=analyse_source)
     assert {v.rule for v in result.done} == {"ws-legacy-import", "ws-legacy-annotation"}
     assert result.left == ()  # the dual pattern goes with the legacy import
     assert flakes(result.fixed) == []
@@ -84,7 +84,7 @@ def test_demo_fixed_file_is_pyflakes_clean_compiles_and_checks_clean() -> None:
         ln for ln in result.fixed.splitlines() if not ln.startswith(("#", " " * 0 + "Known"))
         and "import" in ln)
     # idempotent: the fixed file has nothing left to fix
-    again = fix_file(FACTORY_FILE, result.fixed, cfg, ())
+    again = fix_file(FACTORY_FILE, result.fixed, cfg, (), check=analyse_source)
     assert again.fixed == result.fixed
     # the comment above the dropped import stays
     assert "# WebSocket event delivery" in result.fixed
@@ -114,7 +114,7 @@ def test_suggestions_when_the_whole_fix_lies_in_the_commented_lines() -> None:
     ]
     applied = apply_suggestions(code, found)
     assert flakes(applied) == []
-    assert applied == fix_file("app/mod.py", code, cfg, found).fixed
+    assert applied == fix_file("app/mod.py", code, cfg, found, check=analyse_source).fixed
 
 
 # -- each kind -------------------------------------------------------------------------------
@@ -157,7 +157,8 @@ def test_a_use_no_rule_rewrites_leaves_the_import_and_needs_a_person() -> None:
     assert fixed == code and done == [] and [v.rule for v in left] == ["banned-import"]
     cfg = config(IMPORT)
     found = analyse_source("app/mod.py", code.encode(), cfg).violations
-    reasons = [why for _, why in fix_file("app/mod.py", code, cfg, found).left]
+    fixed_up = fix_file("app/mod.py", code, cfg, found, check=analyse_source)
+    reasons = [why for _, why in fixed_up.left]
     assert reasons[0].startswith("needs a person: `WebSocketManager` is still used on line 2")
 
 
@@ -196,7 +197,7 @@ def test_rules_without_use_need_a_person() -> None:
     code = f"from {WSM} import WebSocketManager\n"
     cfg = config(rule("banned-import", symbols=(WS,)))
     found = analyse_source("app/mod.py", code.encode(), cfg).violations
-    result = fix_file("app/mod.py", code, cfg, found)
+    result = fix_file("app/mod.py", code, cfg, found, check=analyse_source)
     assert not result.changed and result.left[0][1] == "needs a person: the rule names no `use`"
     assert not any(v.fixable for v in found)
 

@@ -17,17 +17,12 @@ from pathlib import Path
 
 import libcst as cst
 
-from bot.cli import (
-    UsageError,
-    _collect,
-    _fail,
-    _read,
-    _with_reexports,
-    load_config_or_report,
-)
 from bot.engine.fix import FileFix, fix_file
 from bot.engine.model import FileResult
-from bot.engine.run import decode
+from bot.engine.run import analyse_source, decode
+from bot.workspace.config import load_config_or_report
+from bot.workspace.files import UsageError, collect, read
+from bot.workspace.reexports import with_reexports
 
 __all__ = ["add_fix_parser", "fix_main"]
 
@@ -74,15 +69,15 @@ def fix_main(args: argparse.Namespace) -> int:
             return _fail(f"--rule {unknown[0]}: no such rule in {config.source}")
         rules = frozenset(args.rule)
     try:
-        inputs = _collect(root, args.paths or [str(root)], config, None)
+        inputs = collect(root, args.paths or [str(root)], config, None)
     except UsageError as exc:
         return _fail(str(exc))
 
     from bot.engine.pool import analyse_files
 
-    config = _with_reexports(root, config)
+    config = with_reexports(root, config)
     read_errors: list[FileResult] = []
-    results = analyse_files(_read(inputs.files, read_errors), config, workers=args.jobs)
+    results = analyse_files(read(inputs.files, read_errors), config, workers=args.jobs)
     on_disk = dict(inputs.files)
     remaining = 0
     changed = 0
@@ -99,7 +94,8 @@ def fix_main(args: argparse.Namespace) -> int:
         text = decode(result.path, raw)
         if not isinstance(text, str):
             continue
-        fix = fix_file(result.path, text, config, result.violations, rules=rules)
+        fix = fix_file(result.path, text, config, result.violations, rules=rules,
+                       check=analyse_source)
         for v, why in fix.left:
             print(f"{v.path}:{v.line}:{v.column}: {v.rule} {why}", file=sys.stderr)
         remaining += len(fix.left)
@@ -116,6 +112,11 @@ def fix_main(args: argparse.Namespace) -> int:
           file=sys.stderr)
     sys.stdout.flush()
     return 1 if remaining else 0
+
+
+def _fail(message: str) -> int:
+    print(f"ssot-bot fix: {message}", file=sys.stderr)
+    return 2
 
 
 def _write(path: Path, raw: bytes, fix: FileFix) -> None:
