@@ -73,7 +73,9 @@ def gate_facts(
     tree = parse(text)
     if tree is None:
         return None, None, []
-    facts, strings = collect_ast(tree, path, aliases, _symbols(rules))
+    # rules that read only imports need no references (the walk over every expression)
+    refs = not all(KINDS[r.kind].reads_only_imports for r in rules if r.kind in KINDS)
+    facts, strings = collect_ast(tree, path, aliases, _symbols(rules), refs=refs)
     keep: list[Rule] = []
     for rule in rules:
         kind = KINDS.get(rule.kind)
@@ -123,10 +125,12 @@ def _may_denote(qualified: str, symbols: Sequence[str], aliases: AliasTable) -> 
 
 
 def collect_ast(
-    tree: ast.Module, path: str, aliases: AliasTable, symbols: Sequence[str]
+    tree: ast.Module, path: str, aliases: AliasTable, symbols: Sequence[str], *,
+    refs: bool = True,
 ) -> tuple[Facts, list[ast.Constant]]:
     """Facts of ``tree`` (a superset of libcst's, see the module doc) and the string constants
-    inside annotations."""
+    inside annotations. Not ``refs``: imports and definitions only (no references, no
+    strings)."""
     facts = Facts(path=path, module=None, aliases=aliases, bindings=Bindings(stars_always=True))
     _definitions(tree.body, facts)
     own = module_of_path(path)
@@ -134,6 +138,8 @@ def collect_ast(
         for d in facts.definitions:
             facts.bindings.bind(d.name, f"{own}.{d.name}")
     _imports(tree.body, facts)
+    if not refs:
+        return facts, []
 
     b = facts.bindings
     heads = {
@@ -146,11 +152,11 @@ def collect_ast(
     if not heads and not every:
         return facts, strings  # no reference can denote a listed symbol: imports decide
 
-    refs = facts.refs
+    found = facts.refs
 
     def ref(node: ast.AST, dotted: str, ann: bool, call: ast.Call | None = None) -> None:
         if every or dotted.partition(".")[0] in heads:
-            refs.append(Ref(cast(Any, node), dotted, ann, cast(Any, call), None))
+            found.append(Ref(cast(Any, node), dotted, ann, cast(Any, call), None))
 
     stack: list[tuple[ast.AST, bool]] = [(s, False) for s in reversed(tree.body)]
     pop, push = stack.pop, stack.append
