@@ -6,10 +6,12 @@ Downloads each codebase's sdist from PyPI once (``pip download --no-deps --no-bi
 into the cache folder (default ``benchmarks/.cache/realworld``, or ``$SSOT_BENCH_CACHE``) and
 unpacks it there; never run by the test suite. For each codebase it writes an ssot
 configuration (one ``banned-import`` rule over a few much-imported symbols of the codebase)
-and a ruff configuration banning the same symbols (``flake8-tidy-imports.banned-api``), plus
-(for the findings, untimed) the names the codebase re-exports them under (ssot's re-export
-index finds those itself; ruff has to be told), then runs the whole ``ssot-bot check`` (``--format json``, the default
-workers) and ``ruff check --no-cache`` as subprocesses, best of ``--runs``.
+and a ruff configuration banning the same symbols (``flake8-tidy-imports.banned-api``), and
+runs the whole ``ssot-bot check --format json`` (the default workers) and ``ruff check
+--no-cache`` as subprocesses, best of ``--runs``. Then, untimed: ``ssot-bot check --jobs 0``
+(one process: its CPU time is the whole work, which a loaded machine does not blur as it does
+wall time), and ruff once more, told also the names the codebase re-exports the symbols under
+(ssot's re-export index finds those itself; ruff has to be told), for the findings.
 
 Prints the wall time of each, the ratio, the finding counts, and compares the findings: the
 import statements each tool flags, as (path, first line of the statement). ruff also flags
@@ -24,6 +26,7 @@ import argparse
 import ast
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -122,8 +125,9 @@ def write_configs(codebase: Codebase, root: Path, work: Path) -> tuple[Path, Pat
             sources.append((p.relative_to(root).as_posix(), p.read_text(encoding="utf-8")))
         except (OSError, UnicodeDecodeError):
             continue
-    table = AliasTable({}, build_index(sources, config).entries)
-    extra = [k for k in table.keys()
+    entries = build_index(sources, config).entries
+    table = AliasTable({}, entries)
+    extra = [k for k in entries
              if any(symbol_hit(q, codebase.symbols) for q in table.expand(k))]
     timed_config = work / f"{codebase.name}.ruff.toml"
     told_config = work / f"{codebase.name}.reexports.ruff.toml"
@@ -138,17 +142,22 @@ def write_configs(codebase: Codebase, root: Path, work: Path) -> tuple[Path, Pat
     return ssot, timed_config, told_config, len(extra)
 
 
-def timed(argv: list[str], cwd: Path, runs: int) -> tuple[float, str]:
-    best = float("inf")
+def timed(argv: list[str], cwd: Path, runs: int) -> tuple[float, float, str]:
+    """Best wall time, best CPU time (user + system of the process and the children it waited
+    for: pool workers forked by a server are not counted), the last output."""
+    best = cpu = float("inf")
     out = ""
     for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         done = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, check=False)
         best = min(best, time.perf_counter() - start)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = min(cpu, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
         if done.returncode not in (0, 1):
             raise SystemExit(f"{argv[0]} failed ({done.returncode}): {done.stderr[-2000:]}")
         out = done.stdout
-    return best, out
+    return best, cpu, out
 
 
 class Statements:
@@ -192,9 +201,10 @@ def run(codebase: Codebase, cache: Path, runs: int, jobs: int | None) -> bool:
         return [ruff_bin, "check", "--no-cache", "--exit-zero", "--ignore-noqa", "--config",
                 str(config), "--output-format", "json", "."]
 
-    ssot_time, ssot_out = timed(argv, root, runs)
-    ruff_time, _ = timed(ruff(ruff_config), root, runs)
-    _, ruff_out = timed(ruff(told_config), root, 1)
+    ssot_time, _, ssot_out = timed(argv, root, runs)
+    ruff_time, ruff_cpu, _ = timed(ruff(ruff_config), root, runs)
+    _, ssot_cpu, _ = timed([*argv[:2], "--jobs", "0", *argv[2:]], root, 1)
+    _, _, ruff_out = timed(ruff(told_config), root, 1)
 
     report = json.loads(ssot_out)
     statements = Statements(root)
@@ -218,6 +228,8 @@ def run(codebase: Codebase, cache: Path, runs: int, jobs: int | None) -> bool:
           f"names: {len(ruff_found)} import statements (+{ruff_uses} attribute uses)")
     print(f"   ratio          {ssot_time / ruff_time:7.1f}x   import findings "
           f"{'the same' if same else 'DIFFER'}")
+    print(f"   CPU time       {ssot_cpu:7.2f} s (--jobs 0) / {ruff_cpu:.2f} s (ruff) = "
+          f"{ssot_cpu / ruff_cpu:.1f}x")
     if not same:
         for label, diff in (("only ssot", ssot_found - ruff_found),
                             ("only ruff", ruff_found - ssot_found)):

@@ -342,7 +342,9 @@ def _analyse_imports(
     reduced, line_of = cut
     try:
         module = cst.parse_module(reduced)
-        found = _violations(path, reduced, module, config, rules, parse_ast=False)
+        # the reduced text's own ast places the violations statement by statement
+        found = _violations(path, reduced, module, config, rules, ast_parse(reduced),
+                            parse_ast=False)
     except (cst.ParserSyntaxError, RecursionError):
         return None
     moved = [replace(v, line=line_of[v.line - 1], end_line=line_of[v.end_line - 1])

@@ -107,6 +107,9 @@ _BLOCKS = (
 )
 
 
+_HOLDERS = (*_BLOCKS, ast.Match, ast.ExceptHandler, ast.match_case)
+
+
 class _NoCut(Exception):
     """A shape the import-only text cannot keep (a one-line block, ``match`` holding an import)."""
 
@@ -146,6 +149,8 @@ def _import_lines(body: Iterable[ast.AST], out: list[int]) -> list[int]:
         if isinstance(stmt, _IMPORTS):
             out.append(stmt.lineno)
             continue
+        if not isinstance(stmt, _HOLDERS):
+            continue  # a simple statement
         for name in _LISTS:
             part = getattr(stmt, name, None)
             if isinstance(part, list):
@@ -183,6 +188,8 @@ def _keep_imports(
             while j > 0 and _end(body[j - 1]) >= first:
                 j -= 1
                 first = min(first, body[j].lineno)
+            if lines[first - 1][: body[j].col_offset].strip(" \t\f"):
+                raise _NoCut  # the statement does not start its line (``else: import a``)
             j = i
             while j + 1 < len(body) and body[j + 1].lineno <= end:
                 j += 1
@@ -207,15 +214,18 @@ def _keep_block(
     head = lines[stmt.lineno - 1][: stmt.col_offset]
     if head.strip(" \t\f") or stmt.lineno <= last:
         raise _NoCut  # the block does not start its line
+    before = stmt.lineno - 1  # the last line of the previous clause
     for header, clause in _clauses(stmt, lines):
-        if not imports.holds(clause):
+        if not clause:
             continue
-        if header is None:  # ``else:``/``finally:``: the line before the clause's first statement
-            header = clause[0].lineno - 1
-        if header <= last or header >= clause[0].lineno:
-            raise _NoCut  # no line of its own for the header (``else: import x``)
-        out[header] = head + "if 1:"
-        last = _keep_imports(clause, lines, out, header, imports)
+        if imports.holds(clause):
+            if header is None:  # ``else:``/``finally:``: the line before the first statement
+                header = clause[0].lineno - 1
+            if header <= max(last, before) or header >= clause[0].lineno:
+                raise _NoCut  # no line of its own for the header (``else: import x``)
+            out[header] = head + "if 1:"
+            last = _keep_imports(clause, lines, out, header, imports)
+        before = _end(clause[-1])
     return last
 
 
