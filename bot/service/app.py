@@ -39,10 +39,12 @@ from aiohttp import web
 from gidgethub import routing, sansio
 
 from bot import __version__
+from bot.manifest import MANIFEST_REDIRECT_PATH
 from bot.service import logs
 from bot.service.context import Bot
 from bot.service.jobs import retry_later
 from bot.service.metrics import CONTENT_TYPE_LATEST
+from bot.service.setup import manifest_page
 
 log = logging.getLogger(__name__)
 
@@ -275,6 +277,8 @@ def create_app(bot: Bot, router: routing.Router, *,
     app.router.add_post(bot.settings.webhook_path, webhook)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
+    app.router.add_get(MANIFEST_REDIRECT_PATH,
+                       manifest_page(bot.settings.api_url, bot.settings.webhook_path))
 
     async def lifecycle(app: web.Application) -> Any:
         await bot.start()
