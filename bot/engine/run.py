@@ -307,7 +307,8 @@ def analyse_text(
                 return FileResult(path)
             rules = kept
         if tree is not None:
-            cut = imports_only(text, tree) if _reads_only_imports(rules) else None
+            # spans: with rules that read only imports, the import statements they flag
+            cut = imports_only(text, tree, spans) if _reads_only_imports(rules) else None
             if cut is not None:
                 done = _analyse_imports(path, text, cut, config, rules)
                 if done is not None:

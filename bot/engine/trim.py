@@ -114,9 +114,12 @@ class _NoCut(Exception):
     """A shape the import-only text cannot keep (a one-line block, ``match`` holding an import)."""
 
 
-def imports_only(text: str, tree: ast.Module) -> tuple[str, list[int]] | None:
-    """``text`` reduced to its import statements, for rules that read nothing else, and the
-    line in ``text`` of each of its lines (1-based; ``lines[i]`` for line ``i + 1``).
+def imports_only(
+    text: str, tree: ast.Module, keep: Iterable[tuple[int, int]] | None = None
+) -> tuple[str, list[int]] | None:
+    """``text`` reduced to its import statements (those starting on the first line of a span of
+    ``keep``, or all), for rules that read nothing else, and the line in ``text`` of each of
+    its lines (1-based; ``lines[i]`` for line ``i + 1``).
 
     Every import statement (at any depth) keeps its lines, whole, with the statements that
     share a line with it; every block holding one becomes ``if 1:`` at the block's own column
@@ -127,13 +130,18 @@ def imports_only(text: str, tree: ast.Module) -> tuple[str, list[int]] | None:
     a shape this cannot keep (a block whose body starts on its header's line, a ``match``
     holding an import, a lone ``\r`` line end): the caller parses the file as before.
     ``tree`` is ``text``'s ast."""
-    if text.count("\r") != text.count("\r\n"):
+    if "\r" not in text:
+        parts = [p for line in text.split("\n") for p in (line, "\n")]
+        parts.pop()
+    elif text.count("\r") != text.count("\r\n"):
         return None  # a lone ``\r``: where ast and the line split may disagree, cut nothing
-    parts = _NEWLINE.split(text)
+    else:
+        parts = _NEWLINE.split(text)
     lines = parts[0::2]
     kept: dict[int, str] = {}  # 1-based line -> its text
+    starts = sorted(_import_lines(tree.body, []) if keep is None else {s for s, _ in keep})
     try:
-        _keep_imports(tree.body, lines, kept, 0, _Imports(tree))
+        _keep_imports(tree.body, lines, kept, 0, _Imports(starts))
     except _NoCut:
         return None
     order = sorted(kept)
@@ -159,8 +167,11 @@ def _import_lines(body: Iterable[ast.AST], out: list[int]) -> list[int]:
 
 
 class _Imports:
-    def __init__(self, tree: ast.Module) -> None:
-        self.lines = sorted(_import_lines(tree.body, []))
+    """The first lines of the import statements to keep (sorted)."""
+
+    def __init__(self, lines: list[int]) -> None:
+        self.lines = lines
+        self.wanted = set(lines)
 
     def within(self, first: int, last: int) -> bool:
         """An import starts on one of lines ``first..last``."""
@@ -182,6 +193,8 @@ def _keep_imports(
     last line written so far); returns the new last line."""
     for i, stmt in enumerate(body):
         if isinstance(stmt, _IMPORTS):
+            if stmt.lineno not in imports.wanted:
+                continue
             # with the statements that share its lines (``x = (1,\n 2); import a``)
             first, end = stmt.lineno, _end(stmt)
             j = i

@@ -125,9 +125,9 @@ def test_a_rule_that_reads_more_than_imports_gets_the_whole_file(
     calls: list[str] = []
     real = run_module.imports_only
 
-    def spy(text: str, tree: ast.Module) -> tuple[str, list[int]] | None:
+    def spy(text: str, tree: ast.Module, keep: object = None) -> tuple[str, list[int]] | None:
         calls.append(text)
-        return real(text, tree)
+        return real(text, tree, keep)  # type: ignore[arg-type]
 
     monkeypatch.setattr(run_module, "imports_only", spy)
     mixed = config(rule("banned-import", symbols=_SYMBOLS),

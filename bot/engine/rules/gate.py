@@ -41,6 +41,11 @@ _COMPOUND = (
     ast.If, ast.Try, ast.TryStar, ast.With, ast.AsyncWith, ast.For, ast.AsyncFor, ast.While,
 )
 _FIELDS: dict[type[Any], tuple[str, ...]] = {}
+# what may hold statements: compound statements, their handlers and cases
+_HOLDERS = (
+    *_COMPOUND, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Match,
+    ast.ExceptHandler, ast.match_case,
+)
 
 
 def gate(
@@ -69,7 +74,8 @@ def gate_facts(
 ) -> tuple[tuple[Rule, ...] | None, ast.Module | None, list[tuple[int, int]]]:
     """:func:`gate_tree`, and the line spans of what the kept rules may use: every reference
     and import the gate gathered, and the string annotations when a kept rule reads them
-    (:mod:`bot.engine.trim` keeps these lines)."""
+    (:mod:`bot.engine.trim` keeps these lines). When every rule reads only imports: the
+    import statements a rule flags."""
     tree = parse(text)
     if tree is None:
         return None, None, []
@@ -77,14 +83,21 @@ def gate_facts(
     refs = not all(KINDS[r.kind].reads_only_imports for r in rules if r.kind in KINDS)
     facts, strings = collect_ast(tree, path, aliases, _symbols(rules), refs=refs)
     keep: list[Rule] = []
+    hits: list[ast.AST] = []
     for rule in rules:
         kind = KINDS.get(rule.kind)
+        found = kind.check(rule, facts) if kind is not None else []
         if (
             kind is None
-            or kind.check(rule, facts)
+            or found
             or (kind.reads_string_annotations and _strings_may_hit(facts, strings, rule.symbols))
         ):
             keep.append(rule)
+            hits.extend(cast(ast.AST, n) for f in found for n in f.nodes)
+    if not refs:
+        # rules that read only imports: the statements that may hold a violation are the ones
+        # the check flagged on these (superset) facts
+        return tuple(keep), tree, _spans(hits)
     nodes: list[ast.AST] = [*(cast(ast.AST, r.node) for r in facts.refs),
                             *(cast(ast.AST, i.stmt) for i in facts.imports)]
     if any(KINDS[r.kind].reads_string_annotations for r in keep if r.kind in KINDS):
@@ -277,6 +290,8 @@ def _imports(body: Iterable[ast.stmt], facts: Facts) -> None:
         if isinstance(stmt, (ast.Import, ast.ImportFrom)):
             _import(stmt, facts)
             continue
+        if not isinstance(stmt, _HOLDERS):
+            continue  # a simple statement holds no statement
         for name in _STATEMENT_LISTS:
             part = getattr(stmt, name, None)
             if part:
