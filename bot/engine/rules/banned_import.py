@@ -46,6 +46,7 @@ class BannedImport(RuleKind):
         "to the imported name is rewritten by a `banned-annotation`/`banned-call` rule "
         "(docs/behaviour.md §16)."
     )
+    reads_only_imports = True
     VALID: ClassVar[tuple[Example, ...]] = (
         Example("import netra_backend.app.websocket_core.websocket_manager as wm\n", _RULE),
         Example("from netra_backend.app.websocket_core import websocket_manager\n", _RULE),
