@@ -316,6 +316,8 @@ def analyse_text(
             if cut is not None:
                 done = _analyse_imports(path, text, cut, config, rules)
                 if done is not None:
+                    if fixes and done.violations:
+                        done = with_fixes(done, text, config, check=analyse_source)
                     return done
             source = trim(text, tree, spans) or text
     try:
