@@ -19,12 +19,15 @@ violations. Fetches are awaited on the event loop; parsing runs in a thread.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import weakref
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
+
+import cachetools
 
 from bot.config.model import Config
 from bot.engine.imports import FileScan, scan_files, used_words
@@ -51,6 +54,10 @@ class BlobCache:
         self.size = 0
         self._items: OrderedDict[str, tuple[str, int]] = OrderedDict()
         self._lock = threading.Lock()
+        # checked files' planning scans by path and blob sha (a 300-file PR's scans cost
+        # seconds of worker time; a push that changed two files needs two)
+        self.scans: cachetools.LRUCache[str, FileScan] = cachetools.LRUCache(
+            capacity // 2, getsizeof=_scan_size)
 
     def get(self, sha: str) -> str | None:
         with self._lock:
@@ -84,10 +91,17 @@ class BlobCache:
             for key in [k for k in self._items if k.startswith(prefix)]:
                 _, size = self._items.pop(key)
                 self.size -= size
+            for key in [k for k in self.scans if k.startswith(prefix)]:
+                self.scans.pop(key, None)
 
     def scoped(self, scope: int | str) -> ScopedCache:
         """The part of this cache one installation sees (its own entries only)."""
         return ScopedCache(self, str(scope))
+
+
+def _scan_size(scan: FileScan) -> int:
+    """Roughly the memory a scan holds."""
+    return 200 + sum(len(w) + 60 for w in scan.words) + sum(len(n) + 60 for n in scan.names)
 
 
 class ScopedCache:
@@ -103,6 +117,14 @@ class ScopedCache:
 
     def put(self, sha: str, text: str, size: int) -> None:
         self._cache.put(f"{self._scope}:{sha}", text, size)
+
+    def scan(self, path: str, sha: str) -> FileScan | None:
+        with self._cache._lock:
+            return self._cache.scans.get(f"{self._scope}:{sha}:{path}")
+
+    def put_scan(self, path: str, sha: str, scan: FileScan) -> None:
+        with self._cache._lock, contextlib.suppress(ValueError):  # larger than the whole
+            self._cache.scans[f"{self._scope}:{sha}:{path}"] = scan
 
 
 _CACHES: weakref.WeakKeyDictionary[object, BlobCache] = weakref.WeakKeyDictionary()
