@@ -90,7 +90,12 @@ async def _recheck(bot: Bot, data: dict[str, Any], repo: Repo) -> None:
         log.info("recheck refused", extra={"user": login, "permission": allowed_user})
         await repo.add_reaction(comment_id, "-1")
         return
-    if not limiter(bot).allow(repo.full_name, number, login, comment_id):
+    if bot.shared is not None:  # counted across replicas
+        allowed = await bot.shared.allow_recheck(repo.full_name, number, login, comment_id,
+                                                 limit=RECHECK_LIMIT, window=RECHECK_WINDOW)
+    else:
+        allowed = limiter(bot).allow(repo.full_name, number, login, comment_id)
+    if not allowed:
         log.info("recheck refused: rate limit", extra={"user": login, "pr": number})
         await repo.add_reaction(comment_id, "-1")
         return

@@ -4,12 +4,13 @@ queue, per-issue locks, metrics, and the one engine process pool every analysis 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import aiohttp
 
@@ -25,10 +26,13 @@ from bot.engine.pool import (  # imports libcst now, not on the first PR
 from bot.github.client import GitHub, Repo, RetryPolicy
 from bot.github.ratelimit import RateLimits
 from bot.service import logs
-from bot.service.jobs import JobQueue, KeyedLocks
+from bot.service.jobs import CheckRuns, JobQueue, Jobs, KeyedLocks
 from bot.service.metrics import Metrics
 from bot.settings import Settings
 from bot.state.store import StateStore, open_store
+
+if TYPE_CHECKING:
+    from bot.service.shared import SharedBackend
 
 _R = TypeVar("_R")
 log = logging.getLogger(__name__)
@@ -72,10 +76,24 @@ class Bot:
         self.settings = settings
         self.retry = retry or RetryPolicy()
         self.metrics = Metrics()
-        self.jobs = JobQueue(settings.max_concurrent_analyses)
-        self.jobs.on_done = self._job_done
-        self.issue_locks = KeyedLocks()
+        local_jobs = JobQueue(settings.max_concurrent_analyses)
+        local_jobs.on_done = self._job_done
+        self.jobs: Jobs = local_jobs
+        self.issue_locks: Any = KeyedLocks()
+        self.check_runs: Any = CheckRuns()
         self.deliveries = DeliveryLog()
+        # Shared mode (DATABASE_URL, docs/deploy.md): deliveries, jobs, locks, check runs and
+        # the store in PostgreSQL; the psycopg extra is imported only then.
+        self.shared: SharedBackend | None = None
+        if settings.database_url is not None:
+            from bot.service import shared
+
+            self.shared = shared.SharedBackend(
+                settings.database_url, self.metrics, role=settings.role,
+                pool_size=2 * settings.max_concurrent_analyses + 8)
+            self.jobs = shared.SharedJobs(self.shared, local_jobs)
+            self.issue_locks = shared.SharedLocks(self.shared)
+            self.check_runs = shared.SharedCheckRuns(self.shared)
         self.rate_limits = RateLimits()  # latest x-ratelimit-* per installation (§12 pacing)
         self.reconciler: Any = None  # the catch-up pass (bot.usecases.reconcile), when on
         self._tasks: set[asyncio.Future[Any]] = set()
@@ -96,6 +114,8 @@ class Bot:
         return self.settings.app_id
 
     async def start(self) -> None:
+        if self.shared is not None:
+            await self.shared.open()  # migrates the schema (contract §15)
         if self.settings.workers != 0:
             loop = asyncio.get_running_loop()
             self.spawn(loop.run_in_executor(self._executor, warm_up))
@@ -107,7 +127,7 @@ class Bot:
                 private_key=self.settings.private_key, policy=self.retry,
                 on_response=self._on_github_response)
         if self._github is not None and self.settings.reconcile_minutes > 0 \
-                and self.reconciler is None:
+                and self.reconciler is None and self.settings.runs_jobs:
             # docs/behaviour.md §12: catch up at start and every SSOT_RECONCILE_MINUTES
             from bot.usecases.reconcile import Reconciler  # the use case imports this module
 
@@ -120,11 +140,23 @@ class Bot:
         await self.jobs.shutdown(grace=25.0)
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=5)
+        if self.shared is not None:
+            await self.shared.close()
         if self._session is not None:
             await self._session.close()
         self._executor.shutdown(wait=False, cancel_futures=True)
         if self.pool is not None:
             await asyncio.to_thread(self.pool.close)
+
+    @contextlib.asynccontextmanager
+    async def singleton(self, name: str) -> AsyncIterator[bool]:
+        """True when this process may run the one-at-a-time work ``name`` (the catch-up pass)
+        now: always in one process; across replicas, when no other holds it."""
+        if self.shared is None:
+            yield True
+            return
+        async with self.shared.advisory(("singleton", name), wait=False) as mine:
+            yield mine
 
     def spawn(self, work: Awaitable[Any]) -> asyncio.Future[Any]:
         """Run ``work`` in the background, tracked so that shutdown and tests can wait for it."""
@@ -150,7 +182,12 @@ class Bot:
     def store(self) -> StateStore:
         """The inventory's on-disk cache (``SSOT_STATE_DIR``), opened on first use."""
         if self._store is None:
-            self._store = open_store(self.settings.state_dir)
+            if self.settings.database_url is not None:
+                from bot.state.postgres import PostgresStore
+
+                self._store = PostgresStore(self.settings.database_url)
+            else:
+                self._store = open_store(self.settings.state_dir)
         return self._store
 
     @store.setter

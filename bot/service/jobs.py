@@ -12,8 +12,9 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 import aiohttp
 import gidgethub
@@ -21,6 +22,17 @@ import gidgethub
 log = logging.getLogger(__name__)
 
 JobFn = Callable[[], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Durable:
+    """A job described as data, so that any replica can run it (shared mode, docs/deploy.md):
+    its ``kind`` names the runner, ``key`` coalesces as the queue's key does, ``args`` are JSON.
+    One process ignores it and runs the job's function."""
+
+    kind: str
+    key: str
+    args: Mapping[str, Any]
 
 
 @dataclass
@@ -62,8 +74,9 @@ class JobQueue:
     def running(self) -> int:
         return sum(1 for s in self._slots.values() if s.running)
 
-    def submit(self, key: Hashable, fn: JobFn) -> str:
-        """Schedule ``fn`` for ``key``. Returns ``started``, ``merged`` or ``follow-up``."""
+    def submit(self, key: Hashable, fn: JobFn, *, durable: Durable | None = None) -> str:
+        """Schedule ``fn`` for ``key``. Returns ``started``, ``merged`` or ``follow-up``.
+        ``durable``: the same job as data, for the shared queue (unused here)."""
         if self._closed:
             raise RuntimeError("job queue is shut down")
         self.stats.submitted += 1
@@ -128,6 +141,47 @@ class JobQueue:
         for task in pending:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+
+
+class Jobs(Protocol):
+    """``bot.jobs``: :class:`JobQueue` in one process, the shared queue across replicas."""
+
+    @property
+    def stats(self) -> JobStats: ...
+
+    @property
+    def queued(self) -> int: ...
+
+    @property
+    def running(self) -> int: ...
+
+    def submit(self, key: Hashable, fn: JobFn, *, durable: Durable | None = None) -> str: ...
+
+    async def join(self) -> None: ...
+
+    async def shutdown(self, grace: float = 25.0) -> None: ...
+
+
+class CheckRuns:
+    """The check run in progress per (repository, head, check name), so that an analysis run
+    again (a retry after GitHub errors) completes it instead of creating a second one. One
+    process remembers them here (bounded); shared mode in its database."""
+
+    def __init__(self, capacity: int = 10_000) -> None:
+        self._runs: dict[tuple[str, str, str], int] = {}
+        self._capacity = capacity
+
+    async def find(self, repo: str, head_sha: str, name: str) -> int | None:
+        return self._runs.get((repo.lower(), head_sha, name))
+
+    async def remember(self, repo: str, head_sha: str, name: str, check_run_id: int) -> None:
+        self._runs[(repo.lower(), head_sha, name)] = check_run_id
+        while len(self._runs) > self._capacity:
+            del self._runs[next(iter(self._runs))]
+
+    async def forget(self, repo: str, head_sha: str, name: str, check_run_id: int) -> None:
+        if self._runs.get((repo.lower(), head_sha, name)) == check_run_id:
+            del self._runs[(repo.lower(), head_sha, name)]
 
 
 class KeyedLocks:

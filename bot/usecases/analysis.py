@@ -13,7 +13,7 @@ import datetime as dt
 import functools
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import aiohttp
@@ -39,6 +39,7 @@ from bot.report.github import (
 )
 from bot.service import logs
 from bot.service.context import Bot
+from bot.service.jobs import TRANSIENT, Durable
 from bot.usecases import fixed as fixed_comments
 from bot.usecases.budget import (
     TIMED_OUT_TITLE,
@@ -70,25 +71,42 @@ def submit_analysis(bot: Bot, installation_id: int, full_name: str, number: int)
     async def job() -> None:
         token = logs.bind(**context, pr=number)
         try:
-            for attempt in range(1, JOB_ATTEMPTS + 1):
-                try:
-                    await analyse_pull_request(bot, installation_id, full_name, number)
-                    return
-                except (gidgethub.GitHubBroken, aiohttp.ClientError, TimeoutError) as exc:
-                    # GitHub stayed down through the client's retries: try the whole analysis
-                    # again later rather than drop it.
-                    if attempt == JOB_ATTEMPTS:
-                        raise
-                    delay = bot.retry.max_delay
-                    log.warning("analysis failed on GitHub errors; trying again", extra={
-                        "pr": number, "error": type(exc).__name__, "delay": delay})
-                    await asyncio.sleep(delay)
+            await run_analysis(bot, installation_id, full_name, number)
         finally:
             logs.unbind(token)
 
-    outcome = bot.jobs.submit(key, job)
+    outcome = bot.jobs.submit(key, job, durable=Durable(
+        "analysis", f"analysis:{full_name.lower()}#{number}",
+        {"installation": installation_id, "repo": full_name, "number": number}))
     log.info("analysis %s", outcome, extra={"pr": number})
     return outcome
+
+
+async def run_analysis(bot: Bot, installation_id: int, full_name: str, number: int) -> None:
+    """The analysis job: GitHub staying down through the client's retries is tried again
+    later as a whole (the check run in progress is kept and completed by the next attempt)."""
+    for attempt in range(1, JOB_ATTEMPTS + 1):
+        try:
+            await analyse_pull_request(bot, installation_id, full_name, number,
+                                       last_attempt=attempt == JOB_ATTEMPTS)
+            return
+        except TRANSIENT as exc:
+            if attempt == JOB_ATTEMPTS:
+                raise
+            delay = bot.retry.max_delay
+            log.warning("analysis failed on GitHub errors; trying again", extra={
+                "pr": number, "error": type(exc).__name__, "delay": delay})
+            await asyncio.sleep(delay)
+
+
+async def run_analysis_job(bot: Bot, args: Mapping[str, Any]) -> None:
+    """A stored analysis job (shared mode's workers)."""
+    number = int(args["number"])
+    token = logs.bind(repo=str(args["repo"]), installation=int(args["installation"]), pr=number)
+    try:
+        await run_analysis(bot, int(args["installation"]), str(args["repo"]), number)
+    finally:
+        logs.unbind(token)
 
 
 async def _bounded_gather(limit: int, calls: Sequence[Callable[[], Awaitable[T]]]) -> list[T]:
@@ -124,7 +142,30 @@ def _output(report: CheckRunReport, annotations: list[dict[str, Any]]) -> dict[s
     return output
 
 
-async def analyse_pull_request(bot: Bot, installation_id: int, full_name: str, number: int) -> None:
+async def _check_run(bot: Bot, repo: Repo, head_sha: str, name: str,
+                     data: dict[str, Any]) -> dict[str, Any]:
+    """The check run of ``head_sha`` named ``name``, as ``data`` says: the one an earlier,
+    unfinished analysis of this head left in progress (a retry, or a replica that died) is
+    updated, else one is created. One check run per head and name."""
+    known = await bot.check_runs.find(repo.full_name, head_sha, name)
+    if known is not None:
+        try:
+            return await repo.update_check_run(known, {
+                k: v for k, v in data.items() if k not in ("name", "head_sha")})
+        except gidgethub.BadRequest as exc:
+            if int(exc.status_code) not in (404, 410, 422):
+                raise
+            await bot.check_runs.forget(repo.full_name, head_sha, name, known)
+    run = await repo.create_check_run(data)
+    if data.get("status") != "completed":
+        await bot.check_runs.remember(repo.full_name, head_sha, name, int(run["id"]))
+    return run
+
+
+async def analyse_pull_request(bot: Bot, installation_id: int, full_name: str, number: int,
+                               *, last_attempt: bool = True) -> None:
+    """``last_attempt``: False when the caller will try again on a GitHub outage (the check
+    run then stays in progress for that attempt, instead of failing)."""
     started = time.perf_counter()
     repo = bot.repo(installation_id, full_name)
     pr = await repo.pull(number)
@@ -137,20 +178,28 @@ async def analyse_pull_request(bot: Bot, installation_id: int, full_name: str, n
     except ConfigError as exc:
         report = invalid_config_report(exc.problems)
         default = await asyncio.to_thread(bundled_config)
-        await repo.create_check_run({
+        done = await _check_run(bot, repo, head_sha, default.check_name, {
             "name": default.check_name, "head_sha": head_sha, "status": "completed",
             "conclusion": report.conclusion, "completed_at": _now(),
             "output": {"title": report.title, "summary": report.summary},
             "actions": [RECHECK_ACTION],
         })
+        await bot.check_runs.forget(repo.full_name, head_sha, default.check_name,
+                                    int(done["id"]))
         log.info("invalid configuration", extra={"problems": len(exc.problems)})
         return
 
-    check = await repo.create_check_run({
+    check = await _check_run(bot, repo, head_sha, config.check_name, {
         "name": config.check_name, "head_sha": head_sha, "status": "in_progress",
         "started_at": _now(),
         "output": {"title": "Analysing…", "summary": "ssot-bot is checking the changed files."},
     })
+
+    async def completed(data: dict[str, Any]) -> None:
+        await repo.update_check_run(check["id"], data)
+        await bot.check_runs.forget(repo.full_name, head_sha, config.check_name,
+                                    int(check["id"]))
+
     deadline = asyncio.timeout(config.limits.analysis_time_budget)
     try:
         async with deadline:
@@ -164,13 +213,15 @@ async def analyse_pull_request(bot: Bot, installation_id: int, full_name: str, n
                                   files_checked=files_checked, fixed=fixed.fixed))
     except Exception as exc:
         if isinstance(exc, TimeoutError) and deadline.expired():
-            await repo.update_check_run(check["id"], {
+            await completed({
                 "status": "completed", "conclusion": "neutral", "completed_at": _now(),
                 "output": {"title": TIMED_OUT_TITLE, "summary": timed_out_summary(
                     config.limits.analysis_time_budget)}, "actions": [RECHECK_ACTION]})
             log.warning("analysis timed out", extra={"pr": number})
             return
-        await repo.update_check_run(check["id"], {
+        if not last_attempt and isinstance(exc, TRANSIENT):
+            raise  # the next attempt completes this check run
+        await completed({
             "status": "completed", "conclusion": "failure", "completed_at": _now(),
             "output": {"title": "SSOT analysis failed",
                        "summary": "ssot-bot could not finish this analysis (GitHub or the "
@@ -188,7 +239,7 @@ async def analyse_pull_request(bot: Bot, installation_id: int, full_name: str, n
     batches = annotation_batches(report.annotations) or [[]]
     for batch in batches[:-1]:
         await repo.update_check_run(check["id"], {"output": _output(report, batch)})
-    await repo.update_check_run(check["id"], {
+    await completed({
         "status": "completed", "conclusion": report.conclusion, "completed_at": _now(),
         "output": _output(report, batches[-1]), "actions": [RECHECK_ACTION],
     })
@@ -307,4 +358,4 @@ async def _review(
                         extra={"attempt": attempt, "comments": len(inline)})
 
 
-__all__ = ["analyse_pull_request", "submit_analysis"]
+__all__ = ["analyse_pull_request", "run_analysis", "run_analysis_job", "submit_analysis"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import logging
 import tarfile
@@ -52,6 +53,7 @@ from bot.inventory.scan import (
 )
 from bot.service import logs
 from bot.service.context import Bot
+from bot.service.jobs import Durable
 from bot.state.store import FileRecord, Snapshot
 from bot.tracking.checklist import Edit
 from bot.usecases.tracking import edit_issue
@@ -131,9 +133,26 @@ def submit_inventory(bot: Bot, installation_id: int, full_name: str, *, html_bas
         finally:
             logs.unbind(token)
 
-    outcome = bot.jobs.submit(key, job)
+    outcome = bot.jobs.submit(key, job, durable=Durable(
+        "inventory", f"inventory:{full_name.lower()}",
+        {"installation": installation_id, "repo": full_name, "html_base": html_base,
+         "push": None if push is None else dataclasses.asdict(push)}))
     log.info("inventory %s", outcome, extra={"repo": full_name})
     return outcome
+
+
+async def run_inventory_job(bot: Bot, args: Mapping[str, Any]) -> None:
+    """A stored inventory job (shared mode's workers): the newest push stored wins."""
+    full_name = str(args["repo"])
+    token = logs.bind(repo=full_name, installation=int(args["installation"]),
+                      inventory=full_name)
+    try:
+        push = args.get("push")
+        await run_inventory(bot, int(args["installation"]), full_name,
+                            html_base=str(args["html_base"]),
+                            push=None if push is None else Push(**push))
+    finally:
+        logs.unbind(token)
 
 
 async def _config(bot: Bot, repo: Repo, name: str, ref: str, push: Push | None) -> Config | None:

@@ -107,7 +107,12 @@ class Reconciler:
     async def _loop(self) -> None:
         while True:
             try:
-                await self.run_pass()
+                # one pass at a time across replicas (shared mode): the others skip theirs
+                async with self.bot.singleton("catch-up pass") as mine:
+                    if mine:
+                        await self.run_pass()
+                    else:
+                        log.info("catch-up pass skipped: another replica runs one")
             except asyncio.CancelledError:
                 raise
             except Exception:  # one bad pass must not end catching up

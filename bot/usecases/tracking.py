@@ -20,7 +20,7 @@ import asyncio
 import datetime as dt
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -147,8 +147,10 @@ def _unchanged(body: str) -> Edit:
 
 async def _apply(bot: Bot, installation_id: int, target: _Target,
                  change: Callable[[str], Edit], *, write: bool = True,
+                 then: Callable[[Repo, Edit], Awaitable[None]] | None = None,
                  ) -> tuple[Repo, Edit | None, list[str]]:
-    """Run ``change`` on the linked issue, serialised per issue; problems to report."""
+    """Run ``change`` on the linked issue, serialised per issue (across replicas in shared
+    mode); ``then`` runs after the edit, still holding the issue's lock. Problems to report."""
     repo = bot.repo(installation_id, target.full_name)
     number = target.link.issue.number
     async with bot.issue_locks.hold((target.full_name.lower(), number)):
@@ -163,6 +165,8 @@ async def _apply(bot: Bot, installation_id: int, target: _Target,
                 return repo, None, [f"tracking issue {target.ref} was not found"]
             steps = list(target.link.steps) or ["?"]
             return repo, None, [neutral_problem(target.ref, steps)]
+        if then is not None:
+            await then(repo, edit)
     return repo, edit, edit_problems(target.ref, edit, neutral=not target.own)
 
 
@@ -225,26 +229,33 @@ async def apply_merge(bot: Bot, installation_id: int, full_name: str, pr: dict[s
         change = _closing_guard(target, complete, tracking)
         if catch_up:
             change = functools.partial(_only_if_unticked, change)
-        repo, edit, found = await _apply(bot, installation_id, target, change)
+
+        async def say_done(repo: Repo, edit: Edit, steps: tuple[str, ...] = steps,
+                           target: _Target = target, pr_ref: str | None = pr_ref) -> None:
+            """The completion comment, inside the issue's lock (one per merge and steps)."""
+            if target.link.closing and not parse_checklist(edit.body).is_tracking:
+                return
+            linked = steps
+            if not linked:
+                last = last_step(edit.body)
+                if last is None:
+                    return
+                linked = (last,)
+            if not edit.found_any(linked):
+                return
+            if await repo.comment_once(target.link.issue.number,
+                                       completion_comment(number, linked, edit, pr_ref),
+                                       marker=step_done_marker(number, linked)):
+                log.info("tracking steps completed",
+                         extra={"issue": target.link.issue.number, "steps": list(linked),
+                                "pr": number})
+
+        _, edit, found = await _apply(bot, installation_id, target, change, then=say_done)
         if edit is None or (target.link.closing
                             and not parse_checklist(edit.body).is_tracking):
             problems.extend(found if edit is None else [])
             continue
         problems.extend(found)
-        linked = steps
-        if not linked:
-            last = last_step(edit.body)
-            if last is None:
-                continue
-            linked = (last,)
-        if not edit.found_any(linked):
-            continue
-        if await repo.comment_once(target.link.issue.number,
-                                   completion_comment(number, linked, edit, pr_ref),
-                                   marker=step_done_marker(number, linked)):
-            log.info("tracking steps completed",
-                     extra={"issue": target.link.issue.number, "steps": list(linked),
-                            "pr": number})
     await _report(bot, installation_id, full_name, number, problems)
 
 
