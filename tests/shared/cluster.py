@@ -19,8 +19,8 @@ from typing import Any
 import aiohttp
 import psycopg
 
-from tests.integration.harness import INSTALLATION, REPO, SECRET, example_files
 from ssot_emulator import OPENAPI_SUBSET, EmulatorServer, GitHubEmulator
+from tests.integration.harness import INSTALLATION, REPO, SECRET, example_files
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 STARTUP = 90.0  # seconds a replica may take to answer /healthz on a loaded machine
@@ -134,9 +134,9 @@ class Cluster:
             cur = await conn.execute(sql, params)  # type: ignore[arg-type]
             return list(await cur.fetchall()) if cur.description else []
 
-    async def drained(self, timeout: float = DRAIN) -> None:
+    async def drained(self, within: float = DRAIN) -> None:
         """Wait until no job waits or runs (twice in a row, 0.2 s apart)."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + within
         empty = 0
         while time.monotonic() < deadline:
             rows = await self.query("SELECT count(*) FROM ssot_jobs")

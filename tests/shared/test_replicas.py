@@ -4,6 +4,7 @@ PostgreSQL database, deliveries over HTTP, GitHub played by the emulator."""
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import time
 from pathlib import Path
@@ -16,6 +17,7 @@ from tests.shared.cluster import Cluster, TcpProxy, cluster
 
 pytestmark = pytest.mark.slow
 
+ROOT = str(Path(__file__).resolve().parent.parent.parent)
 SEED = (DATA / "tracking-issue-1103.md").read_bytes().decode("utf-8")
 
 
@@ -128,7 +130,7 @@ async def test_a_killed_replica_s_analysis_is_finished_by_the_other(
         killed = time.monotonic()
         victim.kill()
         await victim.proc.wait()
-        await c.drained(timeout=60.0)
+        await c.drained(within=60.0)
         assert time.monotonic() - killed < 60.0
         runs = c.emu.check_runs(REPO)
         assert [(r.status, r.conclusion) for r in runs] == [("completed", "failure")]
@@ -175,8 +177,7 @@ async def test_migrate_from_two_processes_at_once(database_url: str, tmp_path: P
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot", "migrate", "--database-url", database_url,
             cwd=str(tmp_path), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-            env={**__import__("os").environ,
-                 "PYTHONPATH": str(Path(__file__).resolve().parent.parent.parent)})
+            env={**os.environ, "PYTHONPATH": ROOT})
         out, _ = await proc.communicate()
         return proc.returncode or 0, out
 
