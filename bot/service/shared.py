@@ -48,7 +48,11 @@ log = logging.getLogger(__name__)
 CONNECT_TIMEOUT = 3.0  # seconds to reach the database before it counts as unreachable
 POOL_WAIT = 2.0  # seconds a statement waits for a pooled connection
 HEARTBEAT = 2.0  # seconds between a worker's heartbeats
-STALE_AFTER = 10.0  # a worker silent this long is dead: its jobs are run by others
+STALE_AFTER = 15.0  # a worker silent this long is dead: its jobs are run by others
+# a job the table says a live worker runs, but the worker does not know, this long after it
+# started, was lost (its start or end statement cut off): the worker puts it back. Younger ones
+# may be taken right now, after the list of running jobs was read.
+STRAY_AFTER = 30.0
 SWEEP_EVERY = 2.0  # seconds between stalled-job sweeps
 POLL = 1.0  # seconds an idle worker waits for a NOTIFY before looking anyway
 MAX_ATTEMPTS = 3  # a job whose workers died this many times is dropped (it kills them)
@@ -74,7 +78,8 @@ _STALLED_GONE = (
 _STALLED_MINE = (
     "SELECT id, kind, key, args, attempts, EXISTS (SELECT 1 FROM ssot_jobs q WHERE q.key = j.key "
     "AND q.status = 'queued') FROM ssot_jobs j WHERE status = 'running' AND j.worker = %s AND "
-    "NOT (j.id = ANY(%s)) FOR UPDATE SKIP LOCKED")
+    "NOT (j.id = ANY(%s)) AND j.started_at < now() - make_interval(secs => %s) "
+    "FOR UPDATE SKIP LOCKED")
 
 
 class DatabaseUnavailable(Exception):
@@ -139,8 +144,9 @@ class SharedBackend:
             await migrate(conn)
 
     async def close(self) -> None:
-        if self._tracked:
-            await asyncio.wait(list(self._tracked), timeout=5)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(5):
+                await self.stored()
         await self.pool.close()
 
     @contextlib.asynccontextmanager
@@ -214,6 +220,11 @@ class SharedBackend:
     def storing(self) -> int:
         return len(self._tracked)
 
+    async def stored(self) -> None:
+        """Wait until every job submitted so far is stored (or failed to be)."""
+        while self._tracked:
+            await asyncio.wait(list(self._tracked))
+
     async def take(self, worker: str, *, deliveries: bool) -> Job | None:
         """The oldest waiting job of a key none of whose jobs runs, now running on ``worker``;
         ``deliveries`` picks delivery jobs, else the others."""
@@ -283,7 +294,7 @@ class SharedBackend:
 
     async def leave(self, worker: str) -> None:
         """A worker that stops: its unfinished jobs go back to the queue at once."""
-        await self.release(worker)
+        await self.release(worker, stray_after=0.0)
         await self.fetch("DELETE FROM ssot_workers WHERE id = %s", (worker,))
 
     async def sweep(self) -> int:
@@ -304,7 +315,8 @@ class SharedBackend:
             await self.fetch("DELETE FROM ssot_check_runs WHERE at < now() - interval '1 day'")
         return released
 
-    async def release(self, worker: str | None, *, keep: Sequence[int] = ()) -> int:
+    async def release(self, worker: str | None, *, keep: Sequence[int] = (),
+                      stray_after: float = STRAY_AFTER) -> int:
         """Running jobs of ``worker`` but those in ``keep`` (None: of every worker that is
         gone) go back to the queue; one whose key already has a
         job waiting (it does the same work on newer state), or that was started
@@ -314,7 +326,7 @@ class SharedBackend:
             async with self.connection() as conn, conn.transaction():
                 self.m_queries.inc()
                 cur = await (conn.execute(_STALLED_GONE) if worker is None else
-                             conn.execute(_STALLED_MINE, (worker, list(keep))))
+                             conn.execute(_STALLED_MINE, (worker, list(keep), stray_after)))
                 rows = await cur.fetchall()
                 if not rows:
                     return 0
@@ -457,8 +469,7 @@ class SharedJobs:
 
     async def join(self) -> None:
         await self.local.join()
-        while self.backend._tracked:
-            await asyncio.wait(list(self.backend._tracked))
+        await self.backend.stored()
 
     async def shutdown(self, grace: float = 25.0) -> None:
         await self.local.shutdown(grace)

@@ -186,3 +186,40 @@ async def test_migrate_from_two_processes_at_once(database_url: str, tmp_path: P
     assert all(b"schema version 1" in out for _, out in results)
     again = await migrate()  # idempotent
     assert again[0] == 0
+
+
+async def test_pushes_on_two_replicas_one_inventory_at_a_time_the_cache_shared(
+        database_url: str, tmp_path: Path) -> None:
+    from tests.integration.test_inventory import EXTRA, EXTRA_TEXT, FIXED_TEXT, config
+
+    async with cluster(database_url, tmp_path) as c:
+        a, b = await c.start(), await c.start()
+        issue = c.emu.create_issue(REPO, "SSOT Regression", SEED)
+        before = c.emu.repo(REPO).branches["main"]
+        first = c.emu.commit(REPO, "main", {".github/ssot.yml": config(issue),
+                                            EXTRA: EXTRA_TEXT})
+        assert await c.deliver(a, "push", c.emu.payload_push(REPO, before, first), "p-1") == 202
+        await c.drained()
+        assert "**5 violations left**" in (c.emu.issue(REPO, issue).body or "")
+        tarballs = len([r for r in c.emu.requests if "/tarball/" in r.path])
+        # the next push lands on the other replica: it reads the one changed file only,
+        # from the snapshot the first stored in the shared database
+        second = c.emu.commit(REPO, "main", {EXTRA: FIXED_TEXT})
+        assert await c.deliver(b, "push", c.emu.payload_push(REPO, first, second), "p-2") == 202
+        await c.drained()
+        body = c.emu.issue(REPO, issue).body or ""
+        assert f"**4 violations left** at [`{second[:7]}`]" in body
+        assert len([r for r in c.emu.requests if "/tarball/" in r.path]) == tarballs
+        # a burst of pushes on both: one inventory at a time, the newest push wins
+        head = second
+        for i in range(6):
+            after = c.emu.commit(REPO, "main", {f"netra_backend/app/x{i}.py": f"X = {i}\n"})
+            await c.deliver((a, b)[i % 2], "push", c.emu.payload_push(REPO, head, after),
+                            f"p-burst-{i}")
+            head = after
+        await c.drained()
+        body = c.emu.issue(REPO, issue).body or ""
+        assert f"at [`{head[:7]}`]" in body
+        assert body.count("<!-- ssot-bot:inventory-history ") == 1
+        rows = await c.query("SELECT count(*) FROM ssot_snapshots")
+        assert rows == [(1,)]
