@@ -148,7 +148,9 @@ async def test_database_unreachable_503_then_redeliver_processes_it_once(
     try:
         async with cluster(database_url, tmp_path, base_files()) as c:
             web = await c.start("web", database_url=proxied)
-            await c.start("worker")
+            worker = await c.start("worker")
+            # a worker answers no webhook (only /healthz and /metrics)
+            assert await c.deliver(worker, "ping", {"zen": "z"}, "to-worker") in (404, 405)
             c.emu.commit(REPO, "feature", regression())
             number = c.emu.open_pull_request(REPO, "feature", title="A change", body=None,
                                              user="octocat")
