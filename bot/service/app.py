@@ -41,7 +41,7 @@ from gidgethub import routing, sansio
 from bot import __version__
 from bot.service import logs
 from bot.service.context import Bot
-from bot.service.jobs import retry_later
+from bot.service.jobs import current_tenant, retry_later
 from bot.service.metrics import CONTENT_TYPE_LATEST
 
 log = logging.getLogger(__name__)
@@ -370,6 +370,8 @@ def create_app(bot: Bot, router: routing.Router, *,
 def _runners(bot: Bot, router: routing.Router, kinds: JobKinds) -> dict[str, Any]:
     def bound(run: Callable[[Bot, Mapping[str, Any]], Awaitable[None]]) -> Any:
         async def runner(args: Mapping[str, Any], _payload: bytes | None) -> None:
+            # the engine's workers queue this job's files under its installation (fairness)
+            current_tenant.set(args.get("installation"))
             await run(bot, args)
         return runner
 

@@ -462,9 +462,10 @@ class SharedJobs:
     def running(self) -> int:
         return self.local.running
 
-    def submit(self, key: Hashable, fn: JobFn, *, durable: Durable | None = None) -> str:
+    def submit(self, key: Hashable, fn: JobFn, *, tenant: Hashable = None,
+               durable: Durable | None = None) -> str:
         if durable is None:
-            return self.local.submit(key, fn)
+            return self.local.submit(key, fn, tenant=tenant)
         return self.backend.submit(durable)
 
     async def join(self) -> None:

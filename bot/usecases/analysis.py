@@ -75,7 +75,7 @@ def submit_analysis(bot: Bot, installation_id: int, full_name: str, number: int)
         finally:
             logs.unbind(token)
 
-    outcome = bot.jobs.submit(key, job, durable=Durable(
+    outcome = bot.jobs.submit(key, job, tenant=installation_id, durable=Durable(
         "analysis", f"analysis:{full_name.lower()}#{number}",
         {"installation": installation_id, "repo": full_name, "number": number}))
     log.info("analysis %s", outcome, extra={"pr": number})

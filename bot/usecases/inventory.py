@@ -133,7 +133,7 @@ def submit_inventory(bot: Bot, installation_id: int, full_name: str, *, html_bas
         finally:
             logs.unbind(token)
 
-    outcome = bot.jobs.submit(key, job, durable=Durable(
+    outcome = bot.jobs.submit(key, job, tenant=installation_id, durable=Durable(
         "inventory", f"inventory:{full_name.lower()}",
         {"installation": installation_id, "repo": full_name, "html_base": html_base,
          "push": None if push is None else dataclasses.asdict(push)}))
