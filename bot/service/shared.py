@@ -48,7 +48,7 @@ log = logging.getLogger(__name__)
 CONNECT_TIMEOUT = 3.0  # seconds to reach the database before it counts as unreachable
 POOL_WAIT = 2.0  # seconds a statement waits for a pooled connection
 HEARTBEAT = 2.0  # seconds between a worker's heartbeats
-STALE_AFTER = 15.0  # a worker silent this long is dead: its jobs are run by others
+STALE_AFTER = 10.0  # a worker silent this long is dead: its jobs are run by others
 # a job the table says a live worker runs, but the worker does not know, this long after it
 # started, was lost (its start or end statement cut off): the worker puts it back. Younger ones
 # may be taken right now, after the list of running jobs was read.
