@@ -226,15 +226,19 @@ class SharedBackend:
             await asyncio.wait(list(self._tracked))
 
     async def take(self, worker: str, *, deliveries: bool) -> Job | None:
-        """The oldest waiting job of a key none of whose jobs runs, now running on ``worker``;
-        ``deliveries`` picks delivery jobs, else the others."""
+        """A waiting job of a key none of whose jobs runs, now running on ``worker``: of the
+        installation with the fewest jobs running on all replicas (docs/behaviour.md §13: one
+        installation's burst does not hold up the others'), the oldest. ``deliveries`` picks
+        delivery jobs, else the others."""
         try:
             rows = await self.fetch(
                 "UPDATE ssot_jobs SET status = 'running', worker = %s, started_at = now(), "
                 "attempts = attempts + 1 WHERE id = (SELECT j.id FROM ssot_jobs j "
                 "WHERE j.status = 'queued' AND (j.kind = 'delivery') = %s AND NOT EXISTS "
                 "(SELECT 1 FROM ssot_jobs r WHERE r.key = j.key AND r.status = 'running') "
-                "ORDER BY j.id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id, kind, key, args, "
+                "ORDER BY (SELECT count(*) FROM ssot_jobs t WHERE t.status = 'running' AND "
+                "t.args->'installation' = j.args->'installation'), j.id "
+                "LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id, kind, key, args, "
                 "payload, extract(epoch FROM now() - enqueued_at)", (worker, deliveries))
         except psycopg.errors.UniqueViolation:
             return None  # another worker started this key's job an instant before

@@ -48,6 +48,20 @@ async def test_one_waiting_and_one_running_per_key_the_newest_waiting(
     assert (await a.queue_state()).queued == 0
 
 
+async def test_the_installation_with_fewest_jobs_running_goes_first(
+        backends: list[SharedBackend]) -> None:
+    a, b = backends
+    for pr in range(1, 6):  # a burst of one installation ...
+        await a.enqueue(Durable("analysis", f"analysis:big/r#{pr}", {"installation": 1}))
+    await b.enqueue(Durable("analysis", "analysis:small/r#1", {"installation": 2}))  # ... then
+    first = await a.take("w-a", deliveries=False)
+    second = await b.take("w-b", deliveries=False)
+    third = await b.take("w-b", deliveries=False)
+    assert first and second and third
+    assert [first.key, second.key, third.key] == [
+        "analysis:big/r#1", "analysis:small/r#1", "analysis:big/r#2"]
+
+
 async def test_ten_triggers_during_a_run_make_two_runs(backends: list[SharedBackend]) -> None:
     a, b = backends
     started: list[str] = []
