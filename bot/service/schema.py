@@ -64,15 +64,24 @@ STATEMENTS: tuple[str, ...] = (
         reexports text NOT NULL DEFAULT '{}', PRIMARY KEY (repo, key))""",
     """CREATE TABLE IF NOT EXISTS ssot_configs (
         repo text PRIMARY KEY, sha text NOT NULL, text text)""",
-    # a job stored or finished wakes the workers (LISTEN ssot_jobs) without polling: one
-    # notification per statement, delivered at commit
+    # a job stored wakes the workers (LISTEN ssot_jobs) without polling, and so does one that
+    # finished (a job of its key may wait): the payload says which loop, 'delivery' or 'job';
+    # PostgreSQL sends each distinct notification once per transaction, at commit
     """CREATE OR REPLACE FUNCTION ssot_jobs_notify() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN PERFORM pg_notify('ssot_jobs', ''); RETURN NULL; END $$""",
+        BEGIN
+            IF TG_OP = 'INSERT' THEN
+                PERFORM pg_notify('ssot_jobs', CASE WHEN NEW.kind = 'delivery'
+                                               THEN 'delivery' ELSE 'job' END);
+            ELSIF OLD.kind <> 'delivery' THEN
+                PERFORM pg_notify('ssot_jobs', 'job');
+            END IF;
+            RETURN NULL;
+        END $$""",
     # created once: replacing it would lock the queue's table while other replicas use it
     """DO $$ BEGIN
         IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'ssot_jobs_notify') THEN
             CREATE TRIGGER ssot_jobs_notify AFTER INSERT OR DELETE ON ssot_jobs
-            FOR EACH STATEMENT EXECUTE FUNCTION ssot_jobs_notify();
+            FOR EACH ROW EXECUTE FUNCTION ssot_jobs_notify();
         END IF; END $$""",
 )
 

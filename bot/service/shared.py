@@ -347,7 +347,7 @@ class SharedBackend:
                     await conn.execute(
                         "UPDATE ssot_jobs SET status = 'queued', worker = NULL, "
                         "started_at = NULL WHERE id = ANY(%s)", (again,))
-                    await conn.execute("SELECT pg_notify('ssot_jobs', '')")
+                    await conn.execute("SELECT pg_notify('ssot_jobs', 'all')")
         except psycopg.errors.UniqueViolation:
             return 0  # a job of that key was stored meanwhile: the next sweep decides
         for r in drop:
@@ -532,8 +532,11 @@ class Worker:
                         connect_timeout=int(CONNECT_TIMEOUT)) as conn:
                     await conn.execute("LISTEN ssot_jobs")
                     self._poke()  # anything stored while we were not listening
-                    async for _ in conn.notifies():
-                        self._poke()
+                    async for note in conn.notifies():
+                        if note.payload in ("delivery", "job"):
+                            self._wake[note.payload == "delivery"].set()
+                        else:
+                            self._poke()
             except DB_ERRORS:
                 await asyncio.sleep(POLL)
 
