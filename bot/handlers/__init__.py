@@ -8,13 +8,21 @@ from typing import Any
 
 from gidgethub import routing
 
-from bot.handlers import checks, inventory, issue_comment, pull_request, push, tracking
+from bot.handlers import (
+    checks,
+    installation,
+    inventory,
+    issue_comment,
+    pull_request,
+    push,
+    tracking,
+)
 from bot.service.context import Bot
 from bot.usecases.analysis import run_analysis_job
 from bot.usecases.inventory import run_inventory_job
 
 router = routing.Router(pull_request.router, tracking.router, issue_comment.router, checks.router,
-                        push.router, inventory.router)
+                        push.router, inventory.router, installation.router)
 
 # Shared mode (docs/deploy.md): the jobs a worker runs from the database, by kind (deliveries
 # themselves go through ``router``).

@@ -17,8 +17,9 @@ What the tables hold (docs/deploy.md, "What the database holds"):
 - ``ssot_check_runs``: the check run in progress for a (repository, head, check name), so that
   a second analysis of that head, on any replica, completes it instead of creating another.
 - ``ssot_rechecks``: `/ssot recheck` comments per (repository, PR, user), for the rate limit.
-- ``ssot_results``, ``ssot_snapshots``, ``ssot_configs``: the :class:`~bot.state.store.StateStore`
-  (the inventory's cache and last analysed snapshots).
+- ``ssot_results``, ``ssot_snapshots``, ``ssot_configs``, ``ssot_findings``: the
+  :class:`~bot.state.store.StateStore` (the inventory's cache and last analysed snapshots; the
+  pull request files' results reused per installation, docs/behaviour.md §14).
 """
 
 from __future__ import annotations
@@ -64,6 +65,10 @@ STATEMENTS: tuple[str, ...] = (
         reexports text NOT NULL DEFAULT '{}', PRIMARY KEY (repo, key))""",
     """CREATE TABLE IF NOT EXISTS ssot_configs (
         repo text PRIMARY KEY, sha text NOT NULL, text text)""",
+    """CREATE TABLE IF NOT EXISTS ssot_findings (
+        installation bigint NOT NULL, key text NOT NULL, data text NOT NULL,
+        used double precision NOT NULL, PRIMARY KEY (installation, key))""",
+    "CREATE INDEX IF NOT EXISTS ssot_findings_used ON ssot_findings (installation, used)",
     # a job stored wakes the workers (LISTEN ssot_jobs) without polling, and so does one that
     # finished (a job of its key may wait): the payload says which loop, 'delivery' or 'job';
     # PostgreSQL sends each distinct notification once per transaction, at commit

@@ -231,3 +231,29 @@ async def test_postgres_store_keeps_what_the_sqlite_store_keeps(
             other.close()
     finally:
         store.close()
+
+
+async def test_postgres_store_findings_per_installation_and_forgetting(
+        backends: list[SharedBackend], database_url: str) -> None:
+    store = PostgresStore(database_url)
+    try:
+        await asyncio.to_thread(store.put_findings, 1, [("k1", "a"), ("k2", "b")])
+        await asyncio.to_thread(store.put_findings, 2, [("k1", "other")])
+        assert await asyncio.to_thread(store.findings, 1, ["k1", "k2", "k3"]) == {
+            "k1": "a", "k2": "b"}
+        assert await asyncio.to_thread(store.findings, 2, ["k1", "k2"]) == {"k1": "other"}
+        await asyncio.to_thread(store.forget_installation, 1)
+        assert await asyncio.to_thread(store.findings, 1, ["k1", "k2"]) == {}
+        await asyncio.to_thread(store.put_config, "o/r", "f" * 40, "x" * (2 << 20))
+        assert await asyncio.to_thread(store.config, "o/r") == ("f" * 40, None)  # too large
+        await asyncio.to_thread(store.forget, ["O/R"])
+        assert await asyncio.to_thread(store.config, "o/r") is None
+        assert store.failures == 0
+    finally:
+        store.close()
+    broken = PostgresStore(database_url.rsplit("/", 1)[0] + "/no_such_database")
+    try:  # a database that fails answers empty, never raises
+        assert await asyncio.to_thread(broken.findings, 1, ["k"]) == {}
+        assert broken.failures == 1
+    finally:
+        broken.close()
