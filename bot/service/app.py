@@ -219,6 +219,9 @@ async def webhook(request: web.Request) -> web.Response:
     return _answer(202, "accepted")
 
 
+STORE_WAIT = 5.0  # seconds a webhook waits for the shared database to store it, then 503
+
+
 async def _store_delivery(bot: Bot, router: routing.Router, event_name: str, delivery_id: str,
                           data: dict[str, Any], body: bytes) -> web.Response:
     """Shared mode: the delivery is stored as a job before the 202 (any replica's worker runs
@@ -231,11 +234,13 @@ async def _store_delivery(bot: Bot, router: routing.Router, event_name: str, del
         bot.metrics.deliveries.labels(label, "ignored").inc()
         return _answer(202, "accepted; nothing to do for this event")
     try:
-        fresh = await bot.shared.accept_delivery(delivery_id[:200], event_name, body)
-    except DatabaseUnavailable as exc:
+        async with asyncio.timeout(STORE_WAIT):  # a database that hangs counts as away
+            fresh = await bot.shared.accept_delivery(delivery_id[:200], event_name, body)
+    except (DatabaseUnavailable, TimeoutError) as exc:
         bot.metrics.deliveries.labels(label, "unavailable").inc()
         log.warning("delivery refused: shared database unreachable",
-                    extra={"delivery": delivery_id[:100], "error": str(exc)[:200]})
+                    extra={"delivery": delivery_id[:100],
+                           "error": str(exc)[:200] or type(exc).__name__})
         response = _answer(503, "database unreachable; redeliver later")
         response.headers["Retry-After"] = "30"
         return response
