@@ -9,6 +9,9 @@ time, sent alternately to each replica, one per pull request (each PR adds one f
 legacy import: one check run and one review each). GitHub is the emulator, served from a thread
 of this process with its own event loop (OpenAPI validation off).
 
+``--mode split``: one ``--role web`` process answering every delivery and two ``--role worker``
+processes (the deployment docs/deploy.md recommends when webhook latency matters).
+
 Printed per mode:
 - ack p50 / p99 / max: the webhook's answer (202), measured by a load client in a process of
   its own;
@@ -159,7 +162,8 @@ def pct(values: list[float], q: float) -> float:
 
 
 async def start_replica(emu: GitHubEmulator, api_url: str, tmp: Path, name: str,
-                        database_url: str | None, workers: int) -> tuple[Any, str]:
+                        database_url: str | None, workers: int,
+                        role: str = "all") -> tuple[Any, str]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SSOT_", "DATABASE"))}
     env.update({"APP_ID": str(emu.app_id), "PRIVATE_KEY": emu.private_key_pem,
@@ -171,7 +175,8 @@ async def start_replica(emu: GitHubEmulator, api_url: str, tmp: Path, name: str,
         env["DATABASE_URL"] = database_url
     log = (tmp / f"{name}.log").open("wb")
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "serve", "--port", str(port), env=env, cwd=str(tmp),
+        sys.executable, "-m", "bot", "serve", "--port", str(port), "--role", role, env=env,
+        cwd=str(tmp),
         stdout=log, stderr=log, stdin=asyncio.subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     async with aiohttp.ClientSession() as session:
@@ -200,7 +205,7 @@ async def run_mode(mode: str, events: int, in_flight: int) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix=f"ssot-bench-{mode}-"))
     database_url = None
     admin: Any = None
-    if mode == "shared":
+    if mode != "single":
         import psycopg
 
         name = f"ssot_bench_{uuid.uuid4().hex[:10]}"
@@ -210,19 +215,26 @@ async def run_mode(mode: str, events: int, in_flight: int) -> dict[str, Any]:
     procs: list[Any] = []
     try:
         with EmulatorThread(emu) as thread:
-            count = 2 if mode == "shared" else 1
-            bases = []
-            for i in range(count):  # the same worker processes in all: 2
+            # the same engine worker processes in all: 2
+            roles = {"single": ["all"], "shared": ["all", "all"],
+                     "split": ["web", "worker", "worker"]}[mode]
+            count = len(roles)
+            bases, metric_bases = [], []
+            for i, role in enumerate(roles):
                 proc, base = await start_replica(emu, thread.url, tmp, f"r{i}", database_url,
-                                                 workers=2 // count)
+                                                 workers=0 if role == "web" else
+                                                 2 // roles.count("all" if mode != "split"
+                                                                  else "worker"), role=role)
                 procs.append(proc)
-                bases.append(base)
+                metric_bases.append(base)
+                if role != "worker":
+                    bases.append(base)
             async with aiohttp.ClientSession() as session:
-                idle_from, idle_q = time.monotonic(), await queries(session, bases)
+                idle_from, idle_q = time.monotonic(), await queries(session, metric_bases)
                 await asyncio.sleep(3.0)
-                idle_rate = (await queries(session, bases) - idle_q) / (
+                idle_rate = (await queries(session, metric_bases) - idle_q) / (
                     time.monotonic() - idle_from)
-                burst_q, burst_from = await queries(session, bases), time.monotonic()
+                burst_q, burst_from = await queries(session, metric_bases), time.monotonic()
                 spec = {"in_flight": in_flight, "urls": [f"{b}/api/github/webhooks" for b in bases],
                         "events": [{"number": n, "payload": emu.payload_pull_request(
                             REPO, n, "opened")} for n in heads]}
@@ -246,11 +258,12 @@ async def run_mode(mode: str, events: int, in_flight: int) -> dict[str, Any]:
                         break
                     await asyncio.sleep(0.1)
                 burst_seconds = time.monotonic() - burst_from
-                used = await queries(session, bases) - burst_q - idle_rate * burst_seconds
+                used = (await queries(session, metric_bases) - burst_q
+                        - idle_rate * burst_seconds)
                 delivery_wait = (0.0, 0.0)
-                if mode == "shared":
+                if mode != "single":
                     texts = []
-                    for base in bases:
+                    for base in metric_bases:
                         async with session.get(f"{base}/metrics") as resp:
                             texts.append(await resp.text())
                     waits = [histogram_median(t, "ssot_job_wait_seconds", 'kind="delivery"')
@@ -274,7 +287,7 @@ async def run_mode(mode: str, events: int, in_flight: int) -> dict[str, Any]:
                 "drain_s": (done_at - first) if done_at else float("nan"),
                 "check_runs": len(emu.check_runs(REPO)), "completed_heads": len(completed),
                 "reviews": sum(len(emu.reviews(REPO, n)) for n in heads),
-                "db_statements_per_analysis": used / events if mode == "shared" else None,
+                "db_statements_per_analysis": used / events if mode != "single" else None,
             }
     finally:
         for proc in procs:
@@ -299,9 +312,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=200)
     parser.add_argument("--in-flight", type=int, default=20)
-    parser.add_argument("--mode", choices=("single", "shared", "both"), default="both")
+    parser.add_argument("--mode", choices=("single", "shared", "split", "both", "all"),
+                        default="both")
     args = parser.parse_args()
-    modes = ("single", "shared") if args.mode == "both" else (args.mode,)
+    modes = {"both": ("single", "shared"), "all": ("single", "shared", "split")}.get(
+        args.mode, (args.mode,))
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     for mode in modes:
         result = asyncio.run(run_mode(mode, args.events, args.in_flight))
@@ -310,7 +325,7 @@ def main() -> None:
               f"): ack p50 {result['ack_p50_ms']:.1f} ms, p99 {result['ack_p99_ms']:.1f} ms, "
               f"max {result['ack_max_ms']:.1f} ms; "
               + (f"delivery job start p50 <= {result['delivery_job_p50_s']:.2f} s (mean "
-                 f"{result['delivery_job_mean_s']:.3f} s); " if mode == "shared" else "")
+                 f"{result['delivery_job_mean_s']:.3f} s); " if mode != "single" else "")
               + f"analysis start p50 {result['start_p50_s']:.2f} s, "
               f"p90 {result['start_p90_s']:.2f} s, max {result['start_max_s']:.2f} s; "
               f"drain {result['drain_s']:.1f} s; {result['check_runs']} check runs, "

@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT = 3.0  # seconds to reach the database before it counts as unreachable
 POOL_WAIT = 2.0  # seconds a statement waits for a pooled connection
+WEB_CONNECTIONS = 4  # the webhook endpoint's own connections
 HEARTBEAT = 2.0  # seconds between a worker's heartbeats
 STALE_AFTER = 10.0  # a worker silent this long is dead: its jobs are run by others
 # a job the table says a live worker runs, but the worker does not know, this long after it
@@ -118,10 +119,10 @@ class SharedBackend:
         self.url = url
         self.role = role
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self.pool = AsyncConnectionPool(
-            url, min_size=1, max_size=pool_size, open=False, timeout=POOL_WAIT,
-            kwargs={"autocommit": True, "connect_timeout": int(CONNECT_TIMEOUT)},
-            name="ssot-shared")
+        self.pool = self._pool("ssot-shared", 2, pool_size)
+        # the webhook's one statement has connections of its own, kept open: a burst of
+        # deliveries never waits behind the workers' statements or a connection being made
+        self.web_pool = self._pool("ssot-web", WEB_CONNECTIONS, WEB_CONNECTIONS)
         self._tracked: set[asyncio.Future[Any]] = set()
         r = metrics.registry
         self.m_queries = Counter("ssot_database_queries", "Statements sent to the shared "
@@ -137,9 +138,16 @@ class SharedBackend:
         self.m_jobs = Counter("ssot_jobs_done", "Jobs run by this process by kind and outcome",
                               ["kind", "outcome"], registry=r)
 
+    def _pool(self, name: str, least: int, most: int) -> AsyncConnectionPool[Any]:
+        return AsyncConnectionPool(
+            self.url, min_size=least, max_size=most, open=False, timeout=POOL_WAIT,
+            kwargs={"autocommit": True, "connect_timeout": int(CONNECT_TIMEOUT)}, name=name)
+
     # connection -----------------------------------------------------------------------------
     async def open(self) -> None:
         await self.pool.open(wait=False)
+        if self.role in ("web", "all"):
+            await self.web_pool.open(wait=False)
         async with self.connection() as conn:
             await migrate(conn)
 
@@ -148,22 +156,25 @@ class SharedBackend:
             async with asyncio.timeout(5):
                 await self.stored()
         await self.pool.close()
+        await self.web_pool.close()
 
     @contextlib.asynccontextmanager
-    async def connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+    async def connection(self, *, web: bool = False
+                         ) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
         try:
-            async with self.pool.connection() as conn:
+            async with (self.web_pool if web else self.pool).connection() as conn:
                 yield conn
         except DB_ERRORS as exc:
             raise DatabaseUnavailable(f"{type(exc).__name__}: {exc}") from exc
 
     async def fetch(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = (), *,
-                    retry: bool = True) -> list[tuple[Any, ...]]:
+                    retry: bool = True, web: bool = False) -> list[tuple[Any, ...]]:
         """Run one statement; its rows (none for a statement without RETURNING). A connection
-        the database dropped (it restarted) is replaced once before giving up."""
+        the database dropped (it restarted) is replaced once before giving up. ``web``: on
+        the webhook's own connections."""
         for attempt in (1, 2):
             try:
-                async with self.connection() as conn:
+                async with self.connection(web=web) as conn:
                     self.m_queries.inc()
                     cur = await conn.execute(sql, params)
                     return list(await cur.fetchall()) if cur.description else []
@@ -179,13 +190,13 @@ class SharedBackend:
         if not delivery_id:
             await self.fetch("INSERT INTO ssot_jobs (kind, key, args, payload) VALUES "
                              "('delivery', %s, %s, %s)",
-                             (f"delivery:{uuid.uuid4().hex}", args, body))
+                             (f"delivery:{uuid.uuid4().hex}", args, body), web=True)
             return True
         rows = await self.fetch(
             "WITH d AS (INSERT INTO ssot_deliveries (id) VALUES (%s) ON CONFLICT DO NOTHING "
             "RETURNING id) INSERT INTO ssot_jobs (kind, key, args, payload) "
             "SELECT 'delivery', 'delivery:' || d.id, %s, %s FROM d RETURNING id",
-            (delivery_id, args, body))
+            (delivery_id, args, body), web=True)
         return bool(rows)
 
     # jobs -----------------------------------------------------------------------------------
