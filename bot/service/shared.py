@@ -169,9 +169,10 @@ class SharedBackend:
 
     async def fetch(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = (), *,
                     retry: bool = True, web: bool = False) -> list[tuple[Any, ...]]:
-        """Run one statement; its rows (none for a statement without RETURNING). A connection
-        the database dropped (it restarted) is replaced once before giving up. ``web``: on
-        the webhook's own connections."""
+        """Run one statement; its rows (none for a statement without RETURNING). After a
+        failure the pool's connections are tested (those the database dropped when it
+        restarted are replaced) and the statement tried once more. ``web``: on the webhook's
+        own connections."""
         for attempt in (1, 2):
             try:
                 async with self.connection(web=web) as conn:
@@ -181,6 +182,10 @@ class SharedBackend:
             except DatabaseUnavailable:
                 if attempt == 2 or not retry:
                     raise
+                # every idle connection may be one the database dropped: test them all,
+                # dropping the dead, before the second try
+                with contextlib.suppress(*DB_ERRORS):
+                    await (self.web_pool if web else self.pool).check()
         raise AssertionError("unreachable")  # pragma: no cover
 
     # web: deliveries ------------------------------------------------------------------------
@@ -285,7 +290,7 @@ class SharedBackend:
             "coalesce(extract(epoch FROM now() - min(enqueued_at) "
             "FILTER (WHERE status = 'queued')), 0), "
             "coalesce(extract(epoch FROM now() - min(started_at) "
-            "FILTER (WHERE status = 'running')), 0) FROM ssot_jobs", retry=False)
+            "FILTER (WHERE status = 'running')), 0) FROM ssot_jobs")
         q, r, oq, orun = rows[0]
         state = QueueState(int(q), int(r), float(oq), float(orun))
         self.m_queue.labels("queued").set(state.queued)
