@@ -79,7 +79,7 @@ class AliasTable:
     names it re-exports, several when ``try``/``except`` imports bind it; docs/behaviour.md §10).
     """
 
-    __slots__ = ("_by_key", "_inner", "_reverse")
+    __slots__ = ("_by_key", "_exact_of", "_inner", "_reverse")
 
     def __init__(
         self,
@@ -95,6 +95,7 @@ class AliasTable:
         # proper prefixes of the keys: a name that may lead to a re-export (a module holding one)
         self._inner = {p for k in by_key for p in prefixes(k) if p != k}
         self._reverse: dict[str, list[str]] | None = None
+        self._exact_of: dict[str, list[str]] = {}
 
     def __bool__(self) -> bool:
         return bool(self._by_key)
@@ -154,11 +155,13 @@ class AliasTable:
             return [], []
         if self._reverse is None:
             reverse: dict[str, list[str]] = {}
+            exact: dict[str, list[str]] = {}
             for key, targets in self._by_key.items():
                 for t in targets:
+                    exact.setdefault(t, []).append(key)
                     for p in prefixes(t):
                         reverse.setdefault(p, []).append(key)
-            self._reverse = reverse
+            self._reverse, self._exact_of = reverse, exact
         reverse = self._reverse
         named: list[str] = []
         modules: list[str] = []
@@ -178,8 +181,9 @@ class AliasTable:
         return named, modules
 
     def _exact(self, target: str) -> list[str]:
-        assert self._reverse is not None
-        return [k for k in self._reverse.get(target, ()) if target in self._by_key[k]]
+        """The keys with ``target`` itself among their targets (a dict look-up: scanning the
+        keys under a prefix was quadratic for a package with many re-exports)."""
+        return self._exact_of.get(target, [])
 
 
 _MAX_EXPANSION = 64

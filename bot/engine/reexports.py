@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from bot.config.model import Config
@@ -501,11 +501,3 @@ def _close(
                     if key != f"{star}.{name}" and entry(key, f"{star}.{name}"):
                         changed = True
     return added
-
-
-def demanded(info: ModuleInfo, name: str) -> Iterator[str]:
-    """The names that ``info``'s module binding ``name`` may lead to (to fetch, in the App)."""
-    yield from info.bindings.get(name, ())
-    if name not in info.bindings and name not in info.defined:
-        for star in info.stars:
-            yield f"{star}.{name}"

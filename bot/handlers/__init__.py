@@ -17,7 +17,6 @@ from bot.handlers import (
     push,
     tracking,
 )
-from bot.service.context import Bot
 from bot.usecases.analysis import run_analysis_job
 from bot.usecases.inventory import run_inventory_job
 
@@ -25,8 +24,8 @@ router = routing.Router(pull_request.router, tracking.router, issue_comment.rout
                         push.router, inventory.router, installation.router)
 
 # Shared mode (docs/deploy.md): the jobs a worker runs from the database, by kind (deliveries
-# themselves go through ``router``).
-job_kinds: Mapping[str, Callable[[Bot, Mapping[str, Any]], Awaitable[None]]] = {
+# themselves go through ``router``); each receives the handlers' parts and the job's arguments.
+job_kinds: Mapping[str, Callable[[Any, Mapping[str, Any]], Awaitable[None]]] = {
     "analysis": run_analysis_job,
     "inventory": run_inventory_job,
 }

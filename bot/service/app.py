@@ -38,11 +38,12 @@ import aiohttp
 from aiohttp import web
 from gidgethub import routing, sansio
 
-from bot import __version__
-from bot.service import logs
+from bot import __version__, logs
+from bot.manifest import MANIFEST_REDIRECT_PATH
 from bot.service.context import Bot
-from bot.service.jobs import current_tenant, retry_later
+from bot.service.jobs import current_tenant
 from bot.service.metrics import CONTENT_TYPE_LATEST
+from bot.service.setup import manifest_page
 
 log = logging.getLogger(__name__)
 
@@ -104,14 +105,6 @@ def _matches(macs: Sequence[hmac.HMAC], header: str | None) -> bool:
     for mac in macs:
         ok |= hmac.compare_digest(mac.hexdigest().encode("ascii"), given)
     return ok
-
-
-def signature_ok(body: bytes, header: str | None, secrets: tuple[str, ...]) -> bool:
-    """HMAC-SHA256 of the raw body under any configured secret, compared in constant time."""
-    macs = _macs(secrets)
-    for mac in macs:
-        mac.update(body)
-    return _matches(macs, header)
 
 
 class _TooLarge(Exception):
@@ -262,8 +255,8 @@ async def run_delivery(bot: Bot, router: routing.Router, args: Mapping[str, Any]
 
 
 async def _dispatch(bot: Bot, router: routing.Router, event: sansio.Event) -> bool:
-    """Run the event's handlers; a GitHub outage is retried later as a whole (handlers are
-    idempotent). The delivery id is remembered only when this succeeded, so GitHub's
+    """Run the event's handlers (each GitHub call under the one retry policy; the delivery is
+    not retried on top). The delivery id is remembered only when this succeeded, so GitHub's
     "Redeliver" runs a failed delivery again."""
     repo = (event.data.get("repository") or {}).get("full_name")
     token = logs.bind(delivery=event.delivery_id, event=event.event,
@@ -272,8 +265,7 @@ async def _dispatch(bot: Bot, router: routing.Router, event: sansio.Event) -> bo
     started = time.perf_counter()
     ok = False
     try:
-        await retry_later(lambda: router.dispatch(event, bot), delay=bot.retry.max_delay,
-                          what="delivery")
+        await router.dispatch(event, bot.parts)
         ok = True
     except Exception:
         log.exception("handler failed")
@@ -335,7 +327,7 @@ async def metrics(request: web.Request) -> web.Response:
                         headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
-JobKinds = Mapping[str, Callable[[Bot, Mapping[str, Any]], Awaitable[None]]]
+JobKinds = Mapping[str, Callable[[Any, Mapping[str, Any]], Awaitable[None]]]
 
 
 def create_app(bot: Bot, router: routing.Router, *,
@@ -353,6 +345,8 @@ def create_app(bot: Bot, router: routing.Router, *,
         app.router.add_post(bot.settings.webhook_path, webhook)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
+    app.router.add_get(MANIFEST_REDIRECT_PATH,
+                       manifest_page(bot.settings.api_url, bot.settings.webhook_path))
 
     async def lifecycle(app: web.Application) -> Any:
         await bot.start()
@@ -373,11 +367,11 @@ def create_app(bot: Bot, router: routing.Router, *,
 
 
 def _runners(bot: Bot, router: routing.Router, kinds: JobKinds) -> dict[str, Any]:
-    def bound(run: Callable[[Bot, Mapping[str, Any]], Awaitable[None]]) -> Any:
+    def bound(run: Callable[[Any, Mapping[str, Any]], Awaitable[None]]) -> Any:
         async def runner(args: Mapping[str, Any], _payload: bytes | None) -> None:
             # the engine's workers queue this job's files under its installation (fairness)
             current_tenant.set(args.get("installation"))
-            await run(bot, args)
+            await run(bot.parts, args)
         return runner
 
     async def delivery(args: Mapping[str, Any], payload: bytes | None) -> None:

@@ -21,12 +21,11 @@ import contextvars
 import logging
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
-import aiohttp
-import gidgethub
+from bot.usecases.ports import Durable
 
 log = logging.getLogger(__name__)
 
@@ -35,17 +34,6 @@ JobFn = Callable[[], Awaitable[None]]
 # the tenant (installation) of the job this task runs, None outside jobs
 current_tenant: contextvars.ContextVar[Hashable] = contextvars.ContextVar(
     "ssot_job_tenant", default=None)
-
-
-@dataclass(frozen=True)
-class Durable:
-    """A job described as data, so that any replica can run it (shared mode, docs/deploy.md):
-    its ``kind`` names the runner, ``key`` coalesces as the queue's key does, ``args`` are JSON.
-    One process ignores it and runs the job's function."""
-
-    kind: str
-    key: str
-    args: Mapping[str, Any]
 
 
 @dataclass
@@ -260,28 +248,6 @@ class Jobs(Protocol):
     async def shutdown(self, grace: float = 25.0) -> None: ...
 
 
-class CheckRuns:
-    """The check run in progress per (repository, head, check name), so that an analysis run
-    again (a retry after GitHub errors) completes it instead of creating a second one. One
-    process remembers them here (bounded); shared mode in its database."""
-
-    def __init__(self, capacity: int = 10_000) -> None:
-        self._runs: dict[tuple[str, str, str], int] = {}
-        self._capacity = capacity
-
-    async def find(self, repo: str, head_sha: str, name: str) -> int | None:
-        return self._runs.get((repo.lower(), head_sha, name))
-
-    async def remember(self, repo: str, head_sha: str, name: str, check_run_id: int) -> None:
-        self._runs[(repo.lower(), head_sha, name)] = check_run_id
-        while len(self._runs) > self._capacity:
-            del self._runs[next(iter(self._runs))]
-
-    async def forget(self, repo: str, head_sha: str, name: str, check_run_id: int) -> None:
-        if self._runs.get((repo.lower(), head_sha, name)) == check_run_id:
-            del self._runs[(repo.lower(), head_sha, name)]
-
-
 class KeyedLocks:
     """One asyncio lock per key (e.g. per tracking issue), dropped when nobody holds or waits."""
 
@@ -301,25 +267,3 @@ class KeyedLocks:
                 del self._locks[key]
             else:
                 self._locks[key] = (lock, users - 1)
-
-
-# GitHub stayed down (or unreachable) through the client's own retries.
-TRANSIENT: tuple[type[BaseException], ...] = (
-    gidgethub.GitHubBroken, aiohttp.ClientError, TimeoutError)
-ATTEMPTS = 3
-
-
-async def retry_later(work: Callable[[], Awaitable[object]], *, delay: float,
-                      attempts: int = ATTEMPTS, what: str = "work") -> None:
-    """Run ``work``; on a :data:`TRANSIENT` error wait ``delay`` seconds and run it again, up to
-    ``attempts`` times in all (then the error propagates). ``work`` must be idempotent."""
-    for attempt in range(1, attempts + 1):
-        try:
-            await work()
-            return
-        except TRANSIENT as exc:
-            if attempt == attempts:
-                raise
-            log.warning("%s failed on GitHub errors; trying again", what, extra={
-                "error": type(exc).__name__, "delay": delay, "attempt": attempt})
-            await asyncio.sleep(delay)

@@ -39,9 +39,10 @@ from prometheus_client import Counter, Gauge, Histogram
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
-from bot.service.jobs import Durable, JobFn, JobQueue, JobStats, KeyedLocks
+from bot.service.jobs import JobFn, JobQueue, JobStats, KeyedLocks
 from bot.service.metrics import Metrics
 from bot.service.schema import migrate
+from bot.usecases.ports import Durable
 
 log = logging.getLogger(__name__)
 

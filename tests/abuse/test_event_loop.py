@@ -5,11 +5,13 @@ the service (``ast.parse`` holds the GIL for the whole file: a second and more f
 from __future__ import annotations
 
 from tests.integration.harness import REPO, running
+from tests.timing import TIMED
 
 AGENTS = "netra_backend/app/agents"
 
 
-async def test_a_1_mb_file_does_not_stop_the_service_answering() -> None:
+@TIMED
+async def test_a_1_mb_file_does_not_stop_the_service_answering(timed: bool) -> None:
     # one list literal of 500,000 items: just under max_file_bytes (1 MiB), nothing to cut
     heavy = "DATA = [" + ",".join(str(i % 10) for i in range(500_000)) + "]\n"
     assert len(heavy) < 1024 * 1024
@@ -21,7 +23,7 @@ async def test_a_1_mb_file_does_not_stop_the_service_answering() -> None:
         number = h.emu.open_pull_request(REPO, "feature")
         worst = await h.slowest_health_answer(
             "pull_request", h.emu.payload_pull_request(REPO, number, "opened"))
-        assert worst < 0.5, worst
+        assert worst < 0.5 or not timed, worst
         (run,) = h.emu.check_runs(REPO)
         assert run.status == "completed" and run.conclusion is not None
         # the heavy module was read as a checked file: re-exports came from the worker's scan

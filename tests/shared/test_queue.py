@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from bot.service.jobs import Durable
 from bot.service.metrics import Metrics
 from bot.service.shared import MAX_ATTEMPTS, SharedBackend, SharedLocks, Worker
 from bot.state.postgres import PostgresStore
 from bot.state.store import FileRecord, Snapshot
+from bot.usecases.ports import Durable
 
 
 @pytest.fixture

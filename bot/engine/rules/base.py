@@ -32,7 +32,6 @@ class Example:
 
 # Shims of the legacy WebSocketManager, for the examples of every kind (docs/behaviour.md §10).
 WS_MODULE = "netra_backend.app.websocket_core.websocket_manager"
-WS_SYMBOL = WS_MODULE + ".WebSocketManager"
 WS_FILE = "netra_backend/app/websocket_core/websocket_manager.py"
 CORE_INIT = "netra_backend/app/websocket_core/__init__.py"
 SHIMS: Mapping[str, Mapping[str, str]] = {
@@ -109,6 +108,9 @@ class RuleKind:
     INVALID: ClassVar[tuple[Example, ...]] = ()
     # matches references inside string annotations (which the ast gate does not parse)
     reads_string_annotations: ClassVar[bool] = False
+    # reads only the file's import statements (``facts.imports``): libcst may parse the file
+    # reduced to them (bot.engine.trim.imports_only)
+    reads_only_imports: ClassVar[bool] = False
 
     def required_names(self, rule: Rule, aliases: AliasTable) -> tuple[Need, ...]:
         """Prefilter: the rule can only match text holding a word of each :class:`Need`."""

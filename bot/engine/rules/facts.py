@@ -85,8 +85,29 @@ class Facts:
     def resolve(self, ref: Ref) -> list[str]:
         return self.bindings.resolve(ref.dotted, self.aliases)
 
-    def expand(self, qualified: str | None) -> list[str]:
-        return [] if qualified is None else self.aliases.expand(qualified)
+    def expand(self, qualified: str | None) -> Sequence[str]:
+        return () if qualified is None else _expanded(self.aliases, qualified)
+
+
+# :meth:`AliasTable.expand` remembered for the last table seen (one per configuration): a tree
+# with many re-exports expands the same imports in file after file. One tuple, read once, so a
+# thread never reads another table's answers.
+_MEMO: tuple[AliasTable | None, dict[str, tuple[str, ...]]] = (None, {})
+_MEMO_MAX = 1 << 16
+
+
+def _expanded(aliases: AliasTable, qualified: str) -> tuple[str, ...]:
+    global _MEMO
+    if not aliases:
+        return (qualified,)
+    table, memo = _MEMO
+    if table is not aliases or len(memo) > _MEMO_MAX:
+        memo = {}
+        _MEMO = (aliases, memo)
+    hit = memo.get(qualified)
+    if hit is None:
+        hit = memo[qualified] = tuple(aliases.expand(qualified))
+    return hit
 
 
 _SKIP_FIELDS = frozenset(
