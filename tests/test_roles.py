@@ -9,7 +9,7 @@ import pytest
 
 from bot.cli import main
 from bot.settings import SettingsError, load_settings
-from tests.service.test_settings import PEM
+from tests.test_settings import PEM
 
 BASE = {"WEBHOOK_SECRET": "s", "APP_ID": "1"}
 
