@@ -16,11 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
+import pathspec
+
 from bot import __version__
 from bot.config.globs import path_matches
 from bot.config.loader import bundled_config, load_config_file
 from bot.config.model import Config, ConfigError
-from bot.engine.diff import added_lines_from_diff, mark_new
+from bot.engine.diff import NotADiff, added_lines_from_diff, mark_new
 from bot.engine.model import FileError, FileResult
 from bot.report.local import (
     FORMATS,
@@ -38,8 +40,8 @@ __all__ = ["SKIPPED_DIRS", "UsageError", "build_parser", "check_main", "main"]
 
 #: Folders never walked into when a PATH is a directory.
 SKIPPED_DIRS = frozenset(
-    {".git", ".hg", ".svn", ".venv", "node_modules", "__pycache__", ".tox", ".nox",
-     ".mypy_cache", ".ruff_cache", ".pytest_cache"}
+    {".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__", ".tox", ".nox",
+     ".mypy_cache", ".ruff_cache", ".pytest_cache", "site-packages", "__pypackages__", ".eggs"}
 )  # fmt: skip
 
 #: Show a progress bar (on a terminal's stderr) only for runs of more files than this.
@@ -267,7 +269,10 @@ def check_main(args: argparse.Namespace) -> int:
     sys.stdout.write(output)
     sys.stdout.flush()
     violations: list[Violation] = [v for r in results for v in r.violations]
-    return 1 if fails(violations, config.fail_on) else 0
+    # fail closed (§13): a file that may hold a violation nobody could see fails the run
+    blocked = config.fail_on != "never" and any(
+        r.error is not None and r.error.blocking for r in results)
+    return 1 if blocked or fails(violations, config.fail_on) else 0
 
 
 def _with_reexports(root: Path, config: Config) -> Config:
@@ -279,7 +284,7 @@ def _with_reexports(root: Path, config: Config) -> Config:
         return config
     root_abs = os.path.abspath(root)
     sources: list[tuple[str, str]] = []
-    for on_disk in _walk(root_abs):
+    for on_disk in _walk(root_abs, root_abs):
         if not on_disk.endswith(".py"):
             continue
         rel = _relative(root_abs, on_disk)
@@ -337,7 +342,10 @@ def _diff(root: Path, args: argparse.Namespace) -> dict[str, frozenset[int] | No
                 text = Path(args.diff).read_text(encoding="utf-8", errors="surrogateescape")
             except OSError as exc:
                 raise UsageError(f"--diff {args.diff}: {exc.strerror or exc}") from None
-        return added_lines_from_diff(text)
+        try:
+            return added_lines_from_diff(text)
+        except NotADiff as exc:
+            raise UsageError(f"--diff {args.diff}: {exc}") from None
     if args.diff_base is not None:
         return _git_diff_base(root, args.diff_base)
     return None
@@ -403,15 +411,71 @@ def _relative(root_abs: str, path: str) -> str | None:
     return rel.replace(os.sep, "/")
 
 
-def _walk(directory: str) -> Iterator[str]:
-    """Files under ``directory``, and the symbolic links to folders (never followed)."""
+def _walk(directory: str, root: str | None = None) -> Iterator[str]:
+    """Files under ``directory``, and the symbolic links to folders (never followed).
+
+    Never walked into: the :data:`SKIPPED_DIRS`, virtual environments (a folder holding
+    ``pyvenv.cfg``, whatever its name), and what a ``.gitignore`` between ``root`` (default:
+    ``directory``) and the file ignores, with git's rules (pathspec's gitwildmatch: a deeper
+    ``.gitignore`` wins, ``!`` re-includes)."""
+    ignores = _Ignores(os.path.abspath(root or directory))
     for current, dirs, names in os.walk(directory):
-        dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS)
+        kept = []
+        for name in sorted(dirs):
+            full = os.path.join(current, name)
+            if name in SKIPPED_DIRS or ignores.ignored(full, folder=True):
+                continue
+            if not os.path.islink(full) and os.path.isfile(os.path.join(full, "pyvenv.cfg")):
+                continue  # a virtual environment
+            kept.append(name)
+        dirs[:] = kept
         for name in dirs:
             if os.path.islink(os.path.join(current, name)):
                 yield os.path.join(current, name)
         for name in sorted(names):
-            yield os.path.join(current, name)
+            full = os.path.join(current, name)
+            if not ignores.ignored(full, folder=False):
+                yield full
+
+
+class _Ignores:
+    """The ``.gitignore`` files from ``root`` down, read once per folder."""
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+        self._specs: dict[str, pathspec.GitIgnoreSpec | None] = {}
+
+    def _spec(self, folder: str) -> pathspec.GitIgnoreSpec | None:
+        if folder not in self._specs:
+            spec = None
+            try:
+                with open(os.path.join(folder, ".gitignore"), encoding="utf-8",
+                          errors="replace") as f:
+                    spec = pathspec.GitIgnoreSpec.from_lines(f.read().splitlines())
+            except OSError:
+                pass
+            except Exception:  # a line pathspec cannot read: the file ignores nothing
+                spec = None
+            self._specs[folder] = spec
+        return self._specs[folder]
+
+    def ignored(self, path: str, *, folder: bool) -> bool:
+        path = os.path.abspath(path)
+        rel = os.path.relpath(path, self.root)
+        if rel.startswith(os.pardir) or os.path.isabs(rel):
+            return False
+        parts = rel.split(os.sep)
+        verdict = False
+        base = self.root
+        for i in range(len(parts)):  # shallow to deep: the deepest .gitignore that says wins
+            spec = self._spec(base)
+            if spec is not None:
+                below = "/".join(parts[i:]) + ("/" if folder else "")
+                said = spec.check_file(below).include
+                if said is not None:
+                    verdict = said
+            base = os.path.join(base, parts[i])
+        return verdict
 
 
 def _escapes(real_root: str, on_disk: str) -> bool:
@@ -457,7 +521,7 @@ def _collect(
         if _relative(root_abs, path) is None:
             raise UsageError(f"{path}: not inside the root {root} (see --root)")
         if os.path.isdir(path) and not _escapes(real_root, path):
-            for on_disk in _walk(path):
+            for on_disk in _walk(path, root_abs):
                 consider(on_disk)
         else:
             consider(path)

@@ -79,7 +79,7 @@ class AliasTable:
     names it re-exports, several when ``try``/``except`` imports bind it; docs/behaviour.md §10).
     """
 
-    __slots__ = ("_by_key", "_inner", "_reverse")
+    __slots__ = ("_by_key", "_exact", "_inner", "_reverse")
 
     def __init__(
         self,
@@ -94,7 +94,8 @@ class AliasTable:
         self._by_key = by_key
         # proper prefixes of the keys: a name that may lead to a re-export (a module holding one)
         self._inner = {p for k in by_key for p in prefixes(k) if p != k}
-        self._reverse: dict[str, list[str]] | None = None
+        self._reverse: dict[str, list[str]] | None = None  # target's prefix -> keys
+        self._exact: dict[str, list[str]] = {}  # target -> keys
 
     def __bool__(self) -> bool:
         return bool(self._by_key)
@@ -113,7 +114,7 @@ class AliasTable:
             return out
         seen = {qualified}
         i = 0
-        while i < len(out) and len(out) < _MAX_EXPANSION:
+        while i < len(out):
             for target in self._lookup(out[i]):
                 if target not in seen:
                     seen.add(target)
@@ -154,35 +155,33 @@ class AliasTable:
             return [], []
         if self._reverse is None:
             reverse: dict[str, list[str]] = {}
+            exact: dict[str, list[str]] = {}
             for key, targets in self._by_key.items():
                 for t in targets:
+                    exact.setdefault(t, []).append(key)
                     for p in prefixes(t):
                         reverse.setdefault(p, []).append(key)
-            self._reverse = reverse
-        reverse = self._reverse
+            self._reverse, self._exact = reverse, exact
+        reverse, exact = self._reverse, self._exact
         named: list[str] = []
         modules: list[str] = []
         seen = {symbol}
         todo = [(symbol, False)]
+        # each name is taken once, and each key found through the prefixes of a name taken:
+        # linear in the keys and the length of their names (look-ups, never rescans)
         while todo:
             name, module = todo.pop()
             # targets equal to or inside ``name`` (the same kind as ``name`` when equal), and
             # targets that are modules holding it (module-valued)
             related = [(k, module and name in self._by_key[k]) for k in reverse.get(name, ())]
-            related.extend((k, True) for p in prefixes(name) if p != name for k in self._exact(p))
+            related.extend((k, True) for p in prefixes(name) if p != name
+                           for k in exact.get(p, ()))
             for key, valued in related:
                 if key not in seen:
                     seen.add(key)
                     (modules if valued else named).append(key)
                     todo.append((key, valued))
         return named, modules
-
-    def _exact(self, target: str) -> list[str]:
-        assert self._reverse is not None
-        return [k for k in self._reverse.get(target, ()) if target in self._by_key[k]]
-
-
-_MAX_EXPANSION = 64
 
 
 @dataclass(slots=True)

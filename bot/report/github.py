@@ -279,10 +279,20 @@ def _error_annotation(e: FileError) -> dict[str, Any]:
         "path": e.path,
         "start_line": 1,
         "end_line": 1,
-        "annotation_level": "warning",
-        "title": "File skipped by ssot-bot",
+        "annotation_level": "failure" if e.blocking else "warning",
+        "title": UNANALYSED_TITLE if e.blocking else "File skipped by ssot-bot",
         "message": _clip_bytes(e.message, MAX_ANNOTATION_BYTES),
     }
+
+
+UNANALYSED_TITLE = "Could not be analysed"
+
+
+def _title(new: int, blocking: int) -> str:
+    if not blocking:
+        return _new_title(new)
+    unread = f"{_plural(blocking, 'file')} could not be analysed"
+    return f"{_new_title(new)}; {unread}" if new else unread[:1].upper() + unread[1:]
 
 
 def _rule_rows(violations: Sequence[Violation], config: Config) -> _Rows:
@@ -321,8 +331,12 @@ def check_run_report(
     the bot commented on that are gone now (docs/behaviour.md §12)."""
     new = [v for v in violations if v.new]
     old = [v for v in violations if not v.new]
-    conclusion = "failure" if fails(violations, config.fail_on) else "success"
-    title = _new_title(len(new))
+    # fail closed (§13): a file that may hold a violation nobody could see fails the check
+    blocking = [e for e in errors if e.blocking]
+    skipped = [e for e in errors if not e.blocking]
+    failing = fails(violations, config.fail_on) or (bool(blocking) and config.fail_on != "never")
+    conclusion = "failure" if failing else "success"
+    title = _title(len(new), len(blocking))
 
     headline = f"**{title}**"
     if old:
@@ -340,16 +354,25 @@ def check_run_report(
         "| --- | --- | --- | ---: | ---: |",
         _rule_rows(violations, config),
         "",
-        f"Files checked: {files_checked} · Files skipped: {len(errors)}",
+        f"Files checked: {files_checked} · Files skipped: {len(skipped)}"
+        + (f" · Could not be analysed: {len(blocking)}" if blocking else ""),
     ]
+    if blocking:
+        blocks += ["", f"### {UNANALYSED_TITLE}", "",
+                   "These files name a symbol of a rule that applies to them (or a limit kept "
+                   "them unread while a rule's `paths` match them), and ssot-bot could not "
+                   "look inside: the check fails rather than pass unseen code.", "",
+                   _Rows(len(blocking), (f"- {_code(e.path)}: {_cell(e.message)}"
+                                         for e in blocking))]
     if fixed:
         blocks += ["", f"Fixed: {_plural(fixed, 'finding')} the bot commented on "
                        f"{'is' if fixed == 1 else 'are'} no longer found (comments marked ✅)."]
-    if errors:
+    if skipped:
         blocks.append("")
-        blocks.append(_Rows(len(errors), (f"- {_code(e.path)}: {_cell(e.message)}"
-                                          for e in errors)))
-    annotations, unshown = _capped_annotations(new, old, errors, config.limits.max_annotations)
+        blocks.append(_Rows(len(skipped), (f"- {_code(e.path)}: {_cell(e.message)}"
+                                           for e in skipped)))
+    annotations, unshown = _capped_annotations(new, old, [*blocking, *skipped],
+                                               config.limits.max_annotations)
     if unshown:
         blocks += ["", f"{_plural(unshown, 'more finding')} not annotated: a check run carries "
                        f"at most {config.limits.max_annotations} annotations "

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import aiohttp
 
 from bot.config.model import Config
-from bot.engine.imports import FileScan, scan_files
+from bot.engine.imports import FileScan, module_facts, scan_files
 from bot.engine.model import FileResult
 from bot.engine.pool import (  # imports libcst now, not on the first PR
     Batch,
@@ -22,6 +22,7 @@ from bot.engine.pool import (  # imports libcst now, not on the first PR
     analyse_files,
     warm_up,
 )
+from bot.engine.reexports import ModuleInfo
 from bot.github.client import GitHub, Repo, RetryPolicy
 from bot.github.ratelimit import RateLimits
 from bot.service import logs
@@ -206,6 +207,16 @@ class Bot:
         if self.pool is None:
             return list(await asyncio.to_thread(scan_files, items))
         done = await self._in_workers(scan_files, [([item],) for item in items], budget)
+        return [d[0] if isinstance(d, list) else None for d in done]
+
+    async def module_facts(self, files: Sequence[tuple[str, str]],
+                           budget: float) -> list[ModuleInfo | None]:
+        """The re-export facts of each module read for the index, in the worker processes,
+        one module a task under ``budget`` seconds (None: given up on, or does not parse)."""
+        items = list(files)
+        if self.pool is None:
+            return list(await asyncio.to_thread(module_facts, items))
+        done = await self._in_workers(module_facts, [([item],) for item in items], budget)
         return [d[0] if isinstance(d, list) else None for d in done]
 
     async def in_worker(self, fn: Callable[..., _R], *args: object, budget: float) -> _R:

@@ -23,8 +23,11 @@ from bot.config.globs import path_matches
 from bot.config.loader import bundled_config, load_config_text
 from bot.config.model import Config, ConfigError, ConfigProblem
 from bot.engine.diff import added_lines_from_patch, commentable_lines_from_patch, mark_new
+from bot.engine.imports import reexport_entries
 from bot.engine.model import FileError, Violation
+from bot.engine.pool import portable
 from bot.engine.reexports import symbols_of
+from bot.engine.run import holds_symbol_word, rules_for_path
 from bot.github.client import Repo
 from bot.report.github import (
     RECHECK_ACTION,
@@ -164,8 +167,9 @@ async def analyse_pull_request(bot: Bot, installation_id: int, full_name: str, n
                                   files_checked=files_checked, fixed=fixed.fixed))
     except Exception as exc:
         if isinstance(exc, TimeoutError) and deadline.expired():
+            # fail closed (§13): GitHub counts a neutral check as passing
             await repo.update_check_run(check["id"], {
-                "status": "completed", "conclusion": "neutral", "completed_at": _now(),
+                "status": "completed", "conclusion": "failure", "completed_at": _now(),
                 "output": {"title": TIMED_OUT_TITLE, "summary": timed_out_summary(
                     config.limits.analysis_time_budget)}, "actions": [RECHECK_ACTION]})
             log.warning("analysis timed out", extra={"pr": number})
@@ -223,14 +227,22 @@ async def _analyse(
             errors.append(late)
         else:
             fetched.append((f, content))
+    if errors:  # skipped unread by a limit while a rule's paths match: fails the check (§13)
+        errors = await asyncio.to_thread(_unread, config, errors)
     sources = [(f["filename"], c) for f, c in fetched]
     reads = None
     if symbols_of(config):  # re-exports, resolved over the head's tree listed above
         budget = config.file_time_budget
         config, reads = await reexport_config(
             config, ctx.tree, sources, repo.blob, cache_for(bot),
-            scan=lambda items: bot.scan_modules(items, budget))
+            scan=lambda items: bot.scan_modules(items, budget),
+            facts=lambda items: bot.module_facts(items, budget),
+            build=lambda items, cfg: bot.in_worker(
+                reexport_entries, items, portable(cfg), budget=index_budget(items, cfg)))
     results = await bot.analyse(sources, config)
+    if reads is not None and reads.failed:
+        # names re-exported may hide a violation nobody could see: fail closed (§13)
+        errors.extend(await asyncio.to_thread(_unresolved, config, sources, reads.failed))
 
     def new_lines() -> list[Violation]:  # 300 patches parsed: 15-20 ms of CPU, off the loop
         found: list[Violation] = []
@@ -241,6 +253,26 @@ async def _analyse(
     errors.extend(r.error for r in results if r.error is not None)
     violations = await asyncio.to_thread(new_lines)
     return violations, errors, len(checked), checked, reads
+
+
+def index_budget(sources: Sequence[tuple[str, str]], config: Config) -> float:
+    """The re-export index's time in its worker: one file's budget for each ``max_file_bytes``
+    of text it reads (it parses each module at most once), within the analysis's budget."""
+    size = sum(len(text) for _, text in sources)
+    pieces = 1 + size // max(1, config.limits.max_file_bytes)
+    return min(config.limits.analysis_time_budget, config.file_time_budget * pieces)
+
+
+def _unresolved(config: Config, sources: Sequence[tuple[str, bytes]], reason: str
+                ) -> list[FileError]:
+    message = f"re-exports could not be resolved: the index was {reason}"
+    return [FileError(path, message, blocking=True) for path, data in sources
+            if holds_symbol_word(config, path, data.decode("utf-8", "replace"))]
+
+
+def _unread(config: Config, errors: list[FileError]) -> list[FileError]:
+    return [dataclasses.replace(e, blocking=True) if rules_for_path(config, e.path) else e
+            for e in errors]
 
 
 async def _inventory_note(bot: Bot, repo: Repo, pr: dict[str, Any], config: Config,
