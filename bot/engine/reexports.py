@@ -39,7 +39,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 
 from bot.config.model import Config
-from bot.engine.names import module_of_path, prefixes, resolve_relative
+from bot.engine.names import EXACT_ONLY, MAX_DOTS, module_of_path, prefixes, resolve_relative
 from bot.engine.rules.syntax import ast_dotted as _dotted
 from bot.engine.rules.syntax import parse_ast as parse
 from bot.engine.rules.syntax import search_word_start
@@ -92,7 +92,6 @@ def module_info(path: str, text: str, tree: ast.Module | None = None) -> ModuleI
     return _Reader(path, module).read(tree)
 
 
-_MAX_DOTS = 64  # ``A = A.b`` would grow a name forever: no resolved name is longer
 
 _TOP_DEF = re.compile(r"(?:async[ \t]+def|def|class)\b")
 
@@ -163,7 +162,7 @@ class _Reader:
             slot = self.bindings.setdefault(target, {})
             grew = False
             for q in self._resolve(dotted):
-                if q not in slot and q != f"{self.module}.{target}" and q.count(".") < _MAX_DOTS:
+                if q not in slot and q != f"{self.module}.{target}" and q.count(".") < MAX_DOTS:
                     slot[q] = None
                     grew = True
             if grew:
@@ -425,8 +424,11 @@ def build_index(sources: Iterable[tuple[str, str]] | Mapping[str, str], config: 
     texts = sources if isinstance(sources, Mapping) else dict(sources)
     builder = _Builder(texts, module_paths(texts), symbols)
     builder.run()
-    return Index({k: tuple(v) for k, v in builder.entries.items()}, frozenset(builder.words),
-                 builder.count)
+    # a key that is also a module of the tree applies to itself only, never as a prefix: a
+    # module path in an import names the module (AliasTable, EXACT_ONLY)
+    entries = {k: (*v, EXACT_ONLY) if k in builder.modules else tuple(v)
+               for k, v in builder.entries.items()}
+    return Index(entries, frozenset(builder.words), builder.count)
 
 
 class _Builder:

@@ -27,9 +27,8 @@ import gidgethub
 from bot.config.globs import path_filter, path_matches
 from bot.config.loader import load_config_text
 from bot.config.model import Config, ConfigError, InventoryTarget, Limits
-from bot.engine.names import module_of_path
 from bot.engine.pool import portable
-from bot.engine.reexports import build_index, symbols_of
+from bot.engine.reexports import symbols_of
 from bot.github.client import ArchiveTooLarge, Repo
 from bot.inventory import archive
 from bot.inventory.block import (
@@ -49,6 +48,7 @@ from bot.inventory.scan import (
     record_of,
     restricted,
     take,
+    updated_index,
 )
 from bot.service import logs
 from bot.service.context import Bot
@@ -170,28 +170,6 @@ async def _analyse(bot: Bot, config: Config, items: Sequence[tuple[str, bytes]]
 Reexports = Mapping[str, tuple[str, ...]]
 
 
-def _updated_index(index: Reexports, config: Config,
-                   changed: Mapping[str, bytes | None]) -> dict[str, tuple[str, ...]]:
-    """``index`` after the changed modules (path -> new bytes, None: removed): their own
-    entries recomputed from their new text. Chains through unchanged modules are kept as the
-    last full read found them (they are re-read on the next tarball run)."""
-    modules = {module_of_path(p) for p in changed} - {None}
-    kept = {k: v for k, v in index.items() if k.rpartition(".")[0] not in modules}
-    sources: list[tuple[str, str]] = []
-    for path, data in changed.items():
-        if data is not None and path.endswith(".py"):
-            try:
-                sources.append((path, data.decode("utf-8-sig")))
-            except UnicodeDecodeError:
-                continue
-    if sources:
-        # the kept keys count as names, so a changed module re-exporting one is found
-        known = replace(config, aliases={**config.aliases, **{k: k for k in kept}})
-        fresh = build_index(sources, known).entries
-        kept.update({k: v for k, v in fresh.items() if k.rpartition(".")[0] in modules})
-    return kept
-
-
 async def _fetch_changed(
     bot: Bot, repo: Repo, config: Config, sha: str, paths: Sequence[str], run: Run,
     known: Mapping[str, str] | None = None, index: Reexports | None = None,
@@ -225,7 +203,11 @@ async def _fetch_changed(
     if follow:
         changed: dict[str, bytes | None] = dict.fromkeys(removed)
         changed.update({p: data for p, _, data, _ in got})
-        index = await asyncio.to_thread(_updated_index, index, config, changed)
+        # parsing happens in the worker processes, never in the service's (§13)
+        size = sum(len(d) for d in changed.values() if d is not None)
+        index = await bot.in_worker(
+            updated_index, index, portable(config), changed,
+            budget=config.file_time_budget * (1 + size // config.limits.max_file_bytes))
         config = replace(config, reexports=index)
     records: dict[str, FileRecord] = {}
     items: list[tuple[str, bytes]] = []

@@ -72,6 +72,12 @@ SHIMS: Mapping[str, Mapping[str, str]] = {
     "upstream": {
         WS_FILE: "from netra_backend.app.core.manager import Manager as WebSocketManager\n",
     },
+    # a package binding a name equal to its submodule's: ``pkg.conv`` is the function only
+    # where it is imported as a name, never as the module path of an import
+    "conv": {
+        "pkg/__init__.py": "from .conv import conv, Other\n",
+        "pkg/conv.py": "def conv(): ...\nclass Other: ...\ndef helper(): ...\n",
+    },
 }
 
 

@@ -88,6 +88,15 @@ class Facts:
     def expand(self, qualified: str | None) -> list[str]:
         return [] if qualified is None else self.aliases.expand(qualified)
 
+    def expand_import(self, imp: ImportName) -> list[str]:
+        """The names an import reaches; a module path (``import M``, the M of ``from M
+        import``) is the module itself, never a binding of the same name
+        (:data:`bot.engine.names.EXACT_ONLY`)."""
+        if imp.qualified is None:
+            return []
+        module = imp.from_module or isinstance(imp.stmt, cst.Import)
+        return self.aliases.expand(imp.qualified, module=module)
+
 
 _SKIP_FIELDS = frozenset(
     {
