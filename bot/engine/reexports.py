@@ -382,12 +382,12 @@ class _Interesting:
         return any(p in self.names for p in prefixes(qualified))
 
 
-# where a re-export may bind a word (a superset of :func:`may_reexport`'s places): the rest of
-# a line after ``import``, an ``import (...)`` group, the word that ends an assignment's dotted
-# value, the first word of a line continued by a backslash
+# where a re-export may bind a word (a superset of :func:`may_reexport`'s places): an
+# ``import (...)`` group, the rest of a line after ``import`` (continued lines too), the word
+# that ends an assignment's dotted value, the first word of a line continued by a backslash
 _BINDING_PLACES = re.compile(
-    r"\bimport\b([^\n]*)"
-    r"|\bimport[\s\\]*\(([^)]*)"
+    r"\bimport[\s\\]*\(([^)]*)"
+    r"|\bimport\b((?:[^\n\\]|\\[\s\S])*)"
     r"|=[ \t]*(?:\w+[ \t]*\.[ \t]*)*(\w+)[ \t]*(?:[#;\r\n]|\Z)"
     r"|\\\s*(\w+)"
 )
