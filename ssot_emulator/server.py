@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ssot_emulator import archive
 from ssot_emulator.diff import hunks, resolve_line
+from ssot_emulator.graphql import Bucket, Queries
 from ssot_emulator.openapi import RequestValidator
 from ssot_emulator.render import REACTIONS, Shapes
 from ssot_emulator.state import (
@@ -94,13 +95,6 @@ class IssuedToken:
     installation_id: int
     expires_at: float
     permissions: dict[str, str]
-
-
-@dataclass
-class _Bucket:
-    limit: int
-    remaining: int
-    reset: int
 
 
 class HTTPError(Exception):
@@ -219,11 +213,13 @@ class GitHubEmulator(EmulatorState):
         self.codeload_tokens: dict[str, tuple[str, str]] = {}
         self.faults: list[Fault] = []
         self.tokens: dict[str, IssuedToken] = {}
-        self._buckets: dict[str, _Bucket] = {}
+        self._buckets: dict[str, Bucket] = {}
         # True: a request whose bucket is empty is answered 403 (primary rate limit), as GitHub
         # does; off by default so load benchmarks are not cut short
         self.enforce_rate_limits = False
         self.validator = RequestValidator.from_path(spec_path) if spec_path else None
+        # POST /graphql: queries validated against GitHub's schema (invalid ones listed there)
+        self.graphql = Queries(self)
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.private_key_pem: str = key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
@@ -323,15 +319,24 @@ class GitHubEmulator(EmulatorState):
                 reply = Reply(exc.status, exc.body, exc.headers)
         headers = {"Content-Type": JSON_TYPE, "X-GitHub-Media-Type": "github.v3; format=json",
                    "X-GitHub-Request-Id": uuid.uuid4().hex[:20].upper()}
-        headers.update(self._rate_headers(auth_kind, credential, request))
+        text = "" if reply.status in (204, 302) else json.dumps(reply.body)
+        if method == "GET" and reply.status == 200 and fault is None:
+            # GitHub's conditional requests: an unchanged answer is 304, and costs no rate limit
+            etag = 'W/"' + hashlib.sha256(text.encode("utf-8")).hexdigest() + '"'
+            reply.headers.setdefault("ETag", etag)
+            if etag in request.headers.get("If-None-Match", ""):
+                reply = Reply(304, None, {"ETag": etag})
+                text = ""
+        headers.update(self._rate_headers(auth_kind, credential, request,
+                                          count=reply.status != 304))
         headers.update(reply.headers)
         self.requests.append(Recorded(
             method, path, {k: v[0] for k, v in query.items()}, body, reply.status, auth_kind,
             {k.lower(): v for k, v in request.headers.items()
              if k.lower() in ("accept", "user-agent", "content-type")},
             self.clock(), fault=fault is not None and fault.status is not None))
-        text = "" if reply.status in (204, 302) else json.dumps(reply.body)
-        if self.validate_responses and self.validator is not None and fault is None:
+        if self.validate_responses and self.validator is not None and fault is None \
+                and reply.status != 304 and path != "/graphql":
             self.response_violations.extend(
                 f"{method} {path} -> {reply.status}: {problem}"
                 for problem in self.validator.response_errors(
@@ -339,16 +344,34 @@ class GitHubEmulator(EmulatorState):
         return web.Response(status=reply.status, text=text, headers=headers)
 
     def set_rate_limit(self, installation_id: int, remaining: int, *,
-                       limit: int = RATE_LIMIT, reset_in: float = 3600.0) -> None:
-        """Set an installation's bucket (all its tokens share it, as on GitHub)."""
-        self._buckets[f"installation:{installation_id}"] = _Bucket(
+                       limit: int = RATE_LIMIT, reset_in: float = 3600.0,
+                       resource: str = "core") -> None:
+        """Set an installation's bucket (all its tokens share it, as on GitHub); ``resource``:
+        ``core`` (REST) or ``graphql`` (GitHub keeps a bucket of its own for each)."""
+        key = f"installation:{installation_id}"
+        self._buckets[key if resource == "core" else f"{key}:{resource}"] = Bucket(
             limit, remaining, int(self.clock() + reset_in))
+
+    def rate_remaining(self, installation_id: int, resource: str = "core") -> int | None:
+        key = f"installation:{installation_id}"
+        bucket = self._buckets.get(key if resource == "core" else f"{key}:{resource}")
+        return None if bucket is None else bucket.remaining
 
     def _bucket_key(self, kind: str, credential: str, request: web.Request) -> str:
         issued = self.tokens.get(credential) if kind == "token" else None
+        suffix = ":graphql" if request.path == "/graphql" else ""
         if issued is not None:
-            return f"installation:{issued.installation_id}"
-        return f"{kind}:{credential}" if kind != "none" else f"ip:{request.remote}"
+            return f"installation:{issued.installation_id}{suffix}"
+        return (f"{kind}:{credential}" if kind != "none" else f"ip:{request.remote}") + suffix
+
+    def _bucket(self, key: str, kind: str) -> Bucket:
+        now = int(self.clock())
+        bucket = self._buckets.get(key)
+        if bucket is None or bucket.reset <= now:
+            limit = ANON_RATE_LIMIT if kind == "none" else RATE_LIMIT
+            bucket = Bucket(limit, limit, now + 3600)
+            self._buckets[key] = bucket
+        return bucket
 
     def _rate_exhausted(self, kind: str, credential: str, request: web.Request) -> Reply | None:
         """403 as GitHub answers a request past the primary rate limit (when enforced)."""
@@ -361,23 +384,23 @@ class GitHubEmulator(EmulatorState):
                            "documentation_url": RATE_DOCS},
                      {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(bucket.reset)})
 
-    def _rate_headers(self, kind: str, credential: str, request: web.Request) -> dict[str, str]:
-        key = self._bucket_key(kind, credential, request)
-        now = int(self.clock())
-        bucket = self._buckets.get(key)
-        if bucket is None or bucket.reset <= now:
-            limit = ANON_RATE_LIMIT if kind == "none" else RATE_LIMIT
-            bucket = _Bucket(limit, limit, now + 3600)
-            self._buckets[key] = bucket
-        bucket.remaining = max(0, bucket.remaining - 1)
+    def _rate_headers(self, kind: str, credential: str, request: web.Request, *,
+                      count: bool = True) -> dict[str, str]:
+        """The bucket's headers after this request (a 304 is not counted, as on GitHub)."""
+        bucket = self._bucket(self._bucket_key(kind, credential, request), kind)
+        if count:
+            bucket.remaining = max(0, bucket.remaining - 1)
         return {"x-ratelimit-limit": str(bucket.limit),
                 "x-ratelimit-remaining": str(bucket.remaining),
                 "x-ratelimit-used": str(bucket.limit - bucket.remaining),
-                "x-ratelimit-reset": str(bucket.reset), "x-ratelimit-resource": "core"}
+                "x-ratelimit-reset": str(bucket.reset),
+                "x-ratelimit-resource": "graphql" if request.path == "/graphql" else "core"}
 
     def _serve(self, request: web.Request, method: str, path: str,
                query: dict[str, list[str]], raw: bytes, body: Any, auth_kind: str,
                credential: str) -> Reply:
+        if path == "/graphql" and method == "POST":
+            return self._graphql(request, body, auth_kind, credential)
         found = _match(method, path)
         if found is None:
             self.openapi_violations.append(
@@ -409,6 +432,16 @@ class GitHubEmulator(EmulatorState):
         if raw and body is None:
             raise HTTPError(400, "Problems parsing JSON")
         return handler(self, call)
+
+    def _graphql(self, request: web.Request, body: Any, auth_kind: str,
+                 credential: str) -> Reply:
+        """``POST /graphql`` (:mod:`ssot_emulator.graphql`): installation tokens only."""
+        issued = self.tokens.get(credential) if auth_kind == "token" else None
+        if issued is None or issued.expires_at <= self.clock():
+            raise HTTPError(401, "Bad credentials", doc="https://docs.github.com/graphql")
+        key = self._bucket_key(auth_kind, credential, request)
+        return Reply(200, self.graphql.answer(
+            body, issued.installation_id, lambda: self._bucket(key, auth_kind)))
 
     # authentication ---------------------------------------------------------------------------
     def _check_jwt(self, kind: str, credential: str) -> None:

@@ -118,3 +118,17 @@ def test_reconcile_minutes_setting(tmp_path: Path) -> None:
     for bad in ("-1", "soon", "nan", "100000"):
         with pytest.raises(SettingsError, match="SSOT_RECONCILE_MINUTES"):
             load_settings({**env, "SSOT_RECONCILE_MINUTES": bad}, dotenv_path=None)
+
+
+def test_an_installation_under_a_tenth_of_any_of_its_limits_waits_for_that_reset() -> None:
+    limits = RateLimits(clock=lambda: 100.0)
+    headers = {"x-ratelimit-limit": "5000", "x-ratelimit-reset": "160"}
+    limits.observe("1", "/repos/o/r", {**headers, "x-ratelimit-remaining": "600"})
+    assert limits.low_until("1") is None
+    limits.observe("1", "/graphql", {**headers, "x-ratelimit-remaining": "150",
+                                     "x-ratelimit-resource": "graphql"})
+    assert limits.low_until("1") == 160.0
+    assert limits.reading("1") == RateReading(5000, 600, 160.0)  # core only
+    assert limits.low_until("2") is None  # another installation's bucket
+    limits.clock = lambda: 200.0  # past the reset: the reading says nothing any more
+    assert limits.low_until("1") is None

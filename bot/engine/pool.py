@@ -22,6 +22,16 @@ and the two pools run alternately on the loaded 2-core machine): pre-filter on, 
 per 300 parsed files (its feeder threads, the configuration sent with each task), well inside
 the run-to-run noise, so the measurement gives no reason to keep the hand-written pool.
 
+Fair between installations (docs/behaviour.md §13): the service's analyses of different
+installations share the workers in turn, not first come first served. :class:`FairDispatch`
+keeps one queue per *tenant* (an installation) and hands pebble at most one task per worker,
+each time from the tenant with the fewest tasks running (ties: round robin), so one PR's 3,000
+files never sit in front of another installation's one file. A tenant that has nothing running
+while another holds two or more workers (or all of them) takes one back at once: the newest
+task of the busiest tenant is stopped and queued again at the front of its tenant's queue (its
+work so far is lost; its own budget starts again when it runs again), so the newcomer waits for
+no file of someone else's, however long its budget.
+
 The configuration travels with each task as a pickled blob (a few KB,
 unpickled once per worker and analysis, keyed by its digest), since analyses of different
 repositories share the workers.
@@ -31,7 +41,9 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import functools
 import hashlib
+import logging
 import multiprocessing
 import os
 import pickle
@@ -39,7 +51,8 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections import deque
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field, replace
 from multiprocessing.context import BaseContext
 from types import FrameType
@@ -53,6 +66,7 @@ from bot.engine.run import analyse_text, holds_symbol_word, plan
 
 DEFAULT_WORKER_MEMORY_MB = 1536
 _R = TypeVar("_R")
+log = logging.getLogger(__name__)
 
 # path, text, indexes into config.rules, ast gate on (the prefilter's second stage)
 _Task = tuple[str, str, tuple[int, ...], bool]
@@ -193,6 +207,166 @@ class Batch:
             future.cancel()
 
 
+@dataclass(eq=False)
+class _Pending:
+    """One call waiting for, or running in, a worker."""
+
+    tenant: Hashable
+    fn: Callable[..., object]
+    args: tuple[object, ...]
+    timeout: float
+    outer: concurrent.futures.Future[object]
+    inner: concurrent.futures.Future[object] | None = None
+    preempted: bool = False
+
+
+class FairDispatch:
+    """Calls per tenant, fed to the workers in turn (at most one per worker at a time).
+
+    ``schedule(fn, args, timeout)`` is pebble's ``ProcessPool.schedule``; the futures handed
+    out are this class's own, so that a call can wait here (and be stopped and queued again)
+    without its caller knowing. Thread-safe: futures finish on pebble's threads."""
+
+    def __init__(self, workers: int,
+                 schedule: Callable[..., concurrent.futures.Future[object]]) -> None:
+        self.workers = max(1, workers)
+        self._schedule = schedule
+        self._lock = threading.RLock()
+        self._queues: dict[Hashable, deque[_Pending]] = {}
+        self._order: deque[Hashable] = deque()  # tenants with calls waiting, in turn
+        self._running: dict[Hashable, list[_Pending]] = {}
+        self._busy = 0
+        self._evicting = 0  # calls stopped for a newcomer whose worker is not free yet
+        self.preemptions = 0
+
+    def submit(self, tenant: Hashable, fn: Callable[..., _R], args: tuple[object, ...],
+               timeout: float) -> concurrent.futures.Future[_R]:
+        outer: concurrent.futures.Future[object] = concurrent.futures.Future()
+        pending = _Pending(tenant, fn, args, timeout, outer)
+        with self._lock:
+            self._queues.setdefault(tenant, deque()).append(pending)
+            if tenant not in self._order:
+                self._order.append(tenant)
+        outer.add_done_callback(functools.partial(self._outer_done, pending))
+        self._pump()
+        return outer  # type: ignore[return-value]
+
+    def running(self, tenant: Hashable) -> int:
+        with self._lock:
+            return len(self._running.get(tenant, ()))
+
+    def waiting(self, tenant: Hashable) -> int:
+        with self._lock:
+            return sum(not p.outer.done() for p in self._queues.get(tenant, ()))
+
+    def cancel_all(self) -> None:
+        with self._lock:
+            queued = [p for q in self._queues.values() for p in q]
+            self._queues.clear()
+            self._order.clear()
+        for pending in queued:
+            pending.outer.cancel()
+
+    # ----------------------------------------------------------------------- internals
+    def _next_tenant(self) -> Hashable | None:
+        """The waiting tenant with the fewest calls running; ties in turn (round robin)."""
+        best: Hashable | None = None
+        fewest = -1
+        for tenant in self._order:
+            count = len(self._running.get(tenant, ()))
+            if best is None or count < fewest:
+                best, fewest = tenant, count
+        return best
+
+    def _pump(self) -> None:
+        with self._lock:
+            while self._busy < self.workers and self._order:
+                tenant = self._next_tenant()
+                queue = self._queues[tenant]
+                pending = queue.popleft()
+                self._order.remove(tenant)
+                if queue:
+                    self._order.append(tenant)  # to the back: its turn is taken
+                else:
+                    del self._queues[tenant]
+                if pending.outer.done():
+                    continue  # cancelled while it waited
+                self._busy += 1
+                self._running.setdefault(tenant, []).append(pending)
+                inner = self._schedule(pending.fn, args=pending.args, timeout=pending.timeout)
+                pending.inner = inner
+                if pending.outer.done():
+                    inner.cancel()  # cancelled just now, by another thread
+                inner.add_done_callback(functools.partial(self._inner_done, pending))
+            self._preempt()
+
+    def _preempt(self) -> None:
+        """Take a worker back for each waiting tenant that has none while another tenant
+        holds two or more (or every worker). Called with the lock held."""
+        if self._busy < self.workers:
+            return
+        starving = sum(1 for t in self._order if not self._running.get(t))
+        while starving > self._evicting:
+            victim = max(self._running.items(), key=lambda kv: len(kv[1]), default=None)
+            if victim is None:
+                return
+            tenant, calls = victim
+            live = [p for p in calls if not p.preempted]
+            if not live or not (len(live) >= 2 or len(live) >= self.workers):
+                return
+            newest = live[-1]
+            assert newest.inner is not None
+            newest.preempted = True
+            self._evicting += 1
+            self.preemptions += 1
+            log.info("worker taken back for another installation",
+                     extra={"tenant": str(tenant)})
+            newest.inner.cancel()
+
+    def _inner_done(self, pending: _Pending, _: object = None) -> None:
+        inner = pending.inner
+        assert inner is not None
+        with self._lock:
+            calls = self._running.get(pending.tenant, [])
+            if pending in calls:
+                calls.remove(pending)
+            if not calls:
+                self._running.pop(pending.tenant, None)
+            self._busy -= 1
+            requeue = pending.preempted and not pending.outer.done()
+            if pending.preempted:
+                self._evicting -= 1
+            if requeue:  # stopped for a newcomer: first in its tenant's queue again
+                pending.preempted = False
+                pending.inner = None
+                self._queues.setdefault(pending.tenant, deque()).appendleft(pending)
+                if pending.tenant not in self._order:
+                    self._order.append(pending.tenant)
+        if not requeue:
+            _settle(pending.outer, inner)
+        self._pump()
+
+    def _outer_done(self, pending: _Pending, _: object = None) -> None:
+        if pending.outer.cancelled() and pending.inner is not None:
+            pending.inner.cancel()  # running: its worker is stopped
+
+
+def _settle(outer: concurrent.futures.Future[object],
+            inner: concurrent.futures.Future[object]) -> None:
+    """Hand ``inner``'s outcome to ``outer`` (unless ``outer`` was cancelled already)."""
+    if outer.done():
+        return
+    try:
+        if inner.cancelled():
+            outer.cancel()
+        elif (exc := inner.exception()) is not None:
+            outer.set_exception(exc)
+        else:
+            outer.set_result(inner.result())
+    except concurrent.futures.InvalidStateError:
+        pass  # cancelled by its caller meanwhile
+
+
 class EnginePool:
     """A bounded pool of engine worker processes (pebble), each with a memory ceiling."""
 
@@ -201,6 +375,7 @@ class EnginePool:
         self.memory_mb = memory_mb
         self._pool: pebble.ProcessPool | None = None
         self._lock = threading.Lock()
+        self.fair = FairDispatch(self.workers, self._pebble_schedule)
 
     def _get(self) -> pebble.ProcessPool:
         with self._lock:
@@ -210,36 +385,40 @@ class EnginePool:
                     initargs=(self.memory_mb,), context=_context())
             return self._pool
 
+    def _pebble_schedule(self, fn: Callable[..., object], *, args: tuple[object, ...],
+                         timeout: float) -> concurrent.futures.Future[object]:
+        future: concurrent.futures.Future[object] = self._get().schedule(
+            fn, args=args, timeout=timeout)
+        return future
+
     def start(
         self, files: Iterable[tuple[str, bytes]], config: Config, *, prefilter: bool = True,
-        on_result: Callable[[FileResult], None] | None = None,
+        on_result: Callable[[FileResult], None] | None = None, tenant: Hashable = None,
     ) -> Batch:
-        """Plan every file (pre-filter in this thread) and queue those that need a worker."""
+        """Plan every file (pre-filter in this thread) and queue those that need a worker, in
+        ``tenant``'s queue (an installation: tenants take the workers in turn)."""
         items = list(files)
         batch = Batch([p for p, _ in items], [None] * len(items), on_result=on_result)
-        self.schedule(batch, _plan(items, config, prefilter, batch), config)
+        self.schedule(batch, _plan(items, config, prefilter, batch), config, tenant=tenant)
         return batch
 
-    def schedule(self, batch: Batch, tasks: list[tuple[int, _Task]], config: Config) -> None:
+    def schedule(self, batch: Batch, tasks: list[tuple[int, _Task]], config: Config, *,
+                 tenant: Hashable = None) -> None:
         batch.budget = config.file_time_budget
         batch.memory_mb = self.memory_mb
         if not tasks:
             return
         blob = pickle.dumps(portable(config), protocol=pickle.HIGHEST_PROTOCOL)
         key = hashlib.sha256(blob).hexdigest()
-        pool = self._get()
         for index, task in tasks:
-            future = pool.schedule(_work, args=(key, blob, task),
-                                   timeout=config.file_time_budget)
+            future = self.fair.submit(tenant, _work, (key, blob, task), config.file_time_budget)
             batch.futures[future] = index
 
-    def submit(self, fn: Callable[..., _R], *args: object,
-               timeout: float) -> concurrent.futures.Future[_R]:
+    def submit(self, fn: Callable[..., _R], *args: object, timeout: float,
+               tenant: Hashable = None) -> concurrent.futures.Future[_R]:
         """``fn(*args)`` in a worker, stopped past ``timeout`` seconds (``fn``: a module-level
-        function of the engine, which the workers import by name)."""
-        future: concurrent.futures.Future[_R] = self._get().schedule(
-            fn, args=args, timeout=timeout)
-        return future
+        function of the engine, which the workers import by name), in ``tenant``'s turn."""
+        return self.fair.submit(tenant, fn, args, timeout)
 
     def analyse(self, files: Iterable[tuple[str, bytes]], config: Config, *,
                 prefilter: bool = True,
@@ -247,6 +426,7 @@ class EnginePool:
         return self.start(files, config, prefilter=prefilter, on_result=on_result).wait()
 
     def close(self) -> None:
+        self.fair.cancel_all()
         with self._lock:
             pool, self._pool = self._pool, None
         if pool is not None:

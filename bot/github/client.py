@@ -13,17 +13,20 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import contextvars
 import datetime as dt
+import json
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, TypeVar
 
 import aiohttp
+import cachetools
 import gidgethub
 import gidgethub.aiohttp
 import gidgethub.sansio
@@ -37,6 +40,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 USER_AGENT = f"ssot-bot/{__version__}"
 TOKEN_REFRESH_MARGIN = 300.0  # seconds before expires_at at which a cached token is renewed
+BLOBS_PER_QUERY = 50  # file contents read in one GraphQL query (docs/behaviour.md §14)
+ETAG_BYTES = 64 * 1024 * 1024  # answers kept for conditional requests, every installation
+INSTALLATIONS_KEPT = 1024  # installations whose clients are kept
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +90,50 @@ class Tree:
     truncated: bool  # GitHub cut the listing short (over 100,000 entries or 7 MB)
 
 
+@dataclass(frozen=True, slots=True)
+class BlobRef:
+    """A file to read: its blob ``sha`` (known from a listing, whose size was judged), and
+    where it is (``"<commit>:<path>"``, GitHub's object expression) when it has a path."""
+
+    sha: str
+    expression: str | None = None
+
+
+_BLOB_FIELDS = "... on Blob { text byteSize isBinary isTruncated }"
+
+
+def blob_query(refs: Sequence[BlobRef]) -> tuple[str, dict[str, str]]:
+    """One GraphQL query reading ``refs`` (aliases ``f0``, ``f1``, ...), and its variables.
+    Paths travel as variables, never inside the query text."""
+    params = ["$owner: String!", "$name: String!"]
+    fields = []
+    variables: dict[str, str] = {}
+    for i, ref in enumerate(refs):
+        if ref.expression is not None:
+            params.append(f"$e{i}: String!")
+            fields.append(f"f{i}: object(expression: $e{i}) {{ {_BLOB_FIELDS} }}")
+            variables[f"e{i}"] = ref.expression
+        else:
+            params.append(f"$o{i}: GitObjectID!")
+            fields.append(f"f{i}: object(oid: $o{i}) {{ {_BLOB_FIELDS} }}")
+            variables[f"o{i}"] = ref.sha
+    query = (f"query({', '.join(params)}) {{ repository(owner: $owner, name: $name) {{ "
+             + " ".join(fields) + " } }")
+    return query, variables
+
+
+def blob_bytes(node: Any) -> bytes | None:
+    """A GraphQL ``Blob``'s bytes, or None when its text cannot stand for them (truncated,
+    binary, missing, or not exactly ``byteSize`` bytes of UTF-8): read it as a REST blob."""
+    if not isinstance(node, Mapping) or node.get("isTruncated") or node.get("isBinary"):
+        return None
+    text = node.get("text")
+    if not isinstance(text, str):
+        return None
+    data = text.encode("utf-8")
+    return data if len(data) == node.get("byteSize") else None
+
+
 class ArchiveTooLarge(Exception):
     """A repository archive larger than the caller allows."""
 
@@ -109,6 +159,76 @@ _single_attempt: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "ssot_single_attempt", default=False)
 
 ResponseHook = Callable[[str, str, int | None, Mapping[str, str]], None]
+
+
+@dataclass
+class RequestCount:
+    """The GitHub requests one piece of work made, counted as GitHub counts them against the
+    rate limit: not the token exchange, not ``GET /app`` (the App's own JWT bucket), not a
+    ``304 Not Modified``. Set with :func:`counting`; every request in that context adds up."""
+
+    requests: int = 0
+
+
+_counter: contextvars.ContextVar[RequestCount | None] = contextvars.ContextVar(
+    "ssot_request_count", default=None)
+
+
+def counting(count: RequestCount) -> contextvars.Token[RequestCount | None]:
+    """Count the requests of the current task (and the tasks it starts) into ``count``."""
+    return _counter.set(count)
+
+
+def stop_counting(token: contextvars.Token[RequestCount | None]) -> None:
+    _counter.reset(token)
+
+
+def _counts(method: str, url: str, status: int | None) -> bool:
+    path = url.split("?", 1)[0]
+    return status != HTTPStatus.NOT_MODIFIED and not path.endswith(
+        ("/app", "/access_tokens"))
+
+
+def _answer_size(value: Any) -> int:
+    """Roughly the memory one kept answer holds: the length of its JSON."""
+    try:
+        return len(json.dumps(value[2], separators=(",", ":"), default=str)) + 256
+    except (TypeError, ValueError, IndexError):
+        return 1 << 20
+
+
+class ConditionalCache(MutableMapping[str, Any]):
+    """gidgethub's ``cache=`` for one installation: the last ETag and answer of each GET, so a
+    repeated GET asks ``If-None-Match`` and an unchanged answer is a 304 (GitHub does not count
+    it against the rate limit). One installation's view of a store shared by all, bounded in
+    bytes (least recently used out), whose keys carry the installation: nothing kept for one is
+    ever answered to another. Answers addressed by content (blobs, trees by sha) never change:
+    they are not kept, they would only take room."""
+
+    _IMMUTABLE = ("/git/blobs/", "/git/trees/")
+
+    def __init__(self, shared: cachetools.LRUCache[tuple[int, str], Any],
+                 installation_id: int) -> None:
+        self._shared = shared
+        self._scope = installation_id
+
+    def __getitem__(self, url: str) -> Any:
+        return self._shared[(self._scope, url)]
+
+    def __setitem__(self, url: str, value: Any) -> None:
+        if any(part in url for part in self._IMMUTABLE):
+            return
+        with contextlib.suppress(ValueError):  # larger than the whole store: not kept
+            self._shared[(self._scope, url)] = value
+
+    def __delitem__(self, url: str) -> None:
+        del self._shared[(self._scope, url)]
+
+    def __iter__(self) -> Iterator[str]:
+        return (url for scope, url in list(self._shared) if scope == self._scope)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
 def _header(headers: Mapping[str, str] | None, name: str) -> str | None:
@@ -148,10 +268,25 @@ class RetryingAPI(gidgethub.aiohttp.GitHubAPI):
         base_url: str,
         policy: RetryPolicy | None = None,
         on_response: ResponseHook | None = None,
+        cache: MutableMapping[str, Any] | None = None,
+        oauth_token: str | None = None,
     ) -> None:
-        super().__init__(session, USER_AGENT, base_url=base_url)
+        super().__init__(session, USER_AGENT, base_url=base_url, cache=cache,
+                         oauth_token=oauth_token)
         self.policy = policy or RetryPolicy()
         self.on_response = on_response
+
+    def bearing(self, token: str) -> RetryingAPI:
+        """This client with ``token`` as its own credential (gidgethub's ``graphql()`` takes no
+        per-call token)."""
+        return RetryingAPI(self._session, base_url=self.base_url, policy=self.policy,
+                           on_response=self.on_response, oauth_token=token)
+
+    @property
+    def graphql_url(self) -> str:
+        """``/graphql`` beside the REST root (GitHub Enterprise Server: ``/api/graphql``)."""
+        base = self.base_url.rstrip("/")
+        return (base[: -len("/v3")] if base.endswith("/api/v3") else base) + "/graphql"
 
     async def _request(
         self, method: str, url: str, headers: Mapping[str, str], body: bytes = b""
@@ -162,6 +297,9 @@ class RetryingAPI(gidgethub.aiohttp.GitHubAPI):
             try:
                 status, resp_headers, data = await super()._request(method, url, headers, body)
             except (TimeoutError, aiohttp.ClientError) as exc:
+                count = _counter.get()
+                if count is not None:
+                    count.requests += 1
                 if self.on_response:
                     self.on_response(method, url, None, {})
                 if attempt >= self.policy.attempts or _single_attempt.get():
@@ -174,6 +312,9 @@ class RetryingAPI(gidgethub.aiohttp.GitHubAPI):
                 )
                 await self.sleep(delay)
                 continue
+            count = _counter.get()
+            if count is not None and _counts(method, url, status):
+                count.requests += 1
             if self.on_response:
                 self.on_response(method, url, status, resp_headers)
             return status, resp_headers, data
@@ -254,6 +395,12 @@ class GitHub:
         on_response: ResponseHook | None = None,
     ) -> None:
         self.api = RetryingAPI(session, base_url=api_url, policy=policy, on_response=on_response)
+        # one client per installation, each with its own conditional-request cache: nothing
+        # learnt through one installation's token is ever answered to another's
+        self._apis: cachetools.LRUCache[int, RetryingAPI] = cachetools.LRUCache(
+            INSTALLATIONS_KEPT)
+        self._answers: cachetools.LRUCache[tuple[int, str], Any] = cachetools.LRUCache(
+            ETAG_BYTES, getsizeof=_answer_size)
         self.session = session  # for the archive download (a redirect gidgethub won't follow)
         self.tokens = TokenCache(self.api, app_id=app_id, private_key=private_key)
         self.app_id = app_id
@@ -267,6 +414,24 @@ class GitHub:
                 answer = await self.api.getitem("/app", jwt=self.tokens.app_jwt())
                 self._identity = AppIdentity(int(answer["id"]), str(answer["slug"]))
             return self._identity
+
+    def api_for(self, installation_id: int) -> RetryingAPI:
+        """The client of one installation (its own ETags; the session and policy shared)."""
+        api = self._apis.get(installation_id)
+        if api is None:
+            api = self._apis[installation_id] = RetryingAPI(
+                self.session, base_url=self.api.base_url, policy=self.api.policy,
+                on_response=self.api.on_response,
+                cache=ConditionalCache(self._answers, installation_id))
+        return api
+
+    def forget_installation(self, installation_id: int) -> None:
+        """Drop what is cached for an installation that is gone (its access token, its
+        client and the answers kept for its conditional requests)."""
+        self.tokens.invalidate(installation_id)
+        api = self._apis.pop(installation_id, None)
+        if api is not None and api._cache is not None:
+            api._cache.clear()
 
     def repo(self, installation_id: int, full_name: str) -> Repo:
         owner, _, name = full_name.partition("/")
@@ -339,14 +504,18 @@ class Repo:
             token = await self._gh.tokens.token(self.installation_id)
             return await call(token)
 
+    @property
+    def _api(self) -> RetryingAPI:
+        return self._gh.api_for(self.installation_id)
+
     async def _get(self, url: str, **url_vars: Any) -> Any:
-        api = self._gh.api
+        api = self._api
         return await self._authed(
             lambda t: api.getitem(url, self._vars(**url_vars), oauth_token=t)
         )
 
     async def _list(self, url: str, **url_vars: Any) -> list[Any]:
-        api = self._gh.api
+        api = self._api
 
         async def collect(token: str) -> list[Any]:
             return [
@@ -356,13 +525,13 @@ class Repo:
         return await self._authed(collect)
 
     async def _post(self, url: str, data: Any, **url_vars: Any) -> Any:
-        api = self._gh.api
+        api = self._api
         return await self._authed(
             lambda t: api.post(url, self._vars(**url_vars), data=data, oauth_token=t)
         )
 
     async def _patch(self, url: str, data: Any, **url_vars: Any) -> Any:
-        api = self._gh.api
+        api = self._api
         return await self._authed(
             lambda t: api.patch(url, self._vars(**url_vars), data=data, oauth_token=t)
         )
@@ -415,7 +584,7 @@ class Repo:
         PR older than ``since`` (or at ``limit``), so a busy repository costs one page."""
         if limit <= 0:
             return []
-        api = self._gh.api
+        api = self._api
         found: list[dict[str, Any]] = []
 
         async def collect(token: str) -> list[dict[str, Any]]:
@@ -488,6 +657,58 @@ class Repo:
         if data.get("encoding") == "base64":
             return base64.b64decode(data["content"])
         return str(data["content"]).encode("utf-8")
+
+    async def blobs(self, refs: Sequence[BlobRef], *, concurrency: int = 4
+                    ) -> list[bytes]:
+        """The contents of ``refs``, read through GraphQL in queries of up to
+        :data:`BLOBS_PER_QUERY` (docs/behaviour.md §14); a text GitHub truncated (over
+        512,000 bytes), a binary blob, or a query GitHub refused is read as a REST blob."""
+        found: list[bytes | None] = [None] * len(refs)
+        sem = asyncio.Semaphore(concurrency)
+
+        async def batch(start: int) -> None:
+            chunk = refs[start:start + BLOBS_PER_QUERY]
+            query, variables = blob_query(chunk)
+            async with sem:
+                try:
+                    data = await self._graphql(query, variables)
+                except gidgethub.GraphQLException as exc:
+                    log.warning("GraphQL read refused; reading blobs one by one",
+                                extra={"error": type(exc).__name__, "files": len(chunk)})
+                    return
+            repository = data.get("repository") or {}
+            for i in range(len(chunk)):
+                found[start + i] = blob_bytes(repository.get(f"f{i}"))
+
+        await asyncio.gather(*(batch(i) for i in range(0, len(refs), BLOBS_PER_QUERY)))
+        return [data if data is not None else await self.blob(ref.sha)
+                for ref, data in zip(refs, found, strict=True)]
+
+    async def _graphql(self, query: str, variables: Mapping[str, Any]) -> dict[str, Any]:
+        """``POST /graphql`` with the installation token; 5xx retried under the policy, a 401
+        refreshes the token once."""
+        api = self._api
+        url = api.graphql_url
+        for fresh in (False, True):
+            if fresh:
+                self._gh.tokens.invalidate(self.installation_id)
+            client = api.bearing(await self._gh.tokens.token(self.installation_id))
+            attempt = 0
+            while True:
+                attempt += 1
+                try:
+                    data: dict[str, Any] = await client.graphql(
+                        query, endpoint=url, owner=self.owner, name=self.name, **variables)
+                    return data
+                except gidgethub.GraphQLAuthorizationFailure:
+                    if fresh:
+                        raise
+                    break
+                except gidgethub.GitHubBroken as exc:
+                    if not await api.handle_rate_limit_error(
+                            method="POST", url=url, exception=exc, attempt=attempt):
+                        raise
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def tree(self, ref: str) -> Tree:
         """Every blob of the commit (or branch) ``ref`` with its size: one request."""

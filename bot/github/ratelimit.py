@@ -16,6 +16,7 @@ from dataclasses import dataclass
 __all__ = ["STOP", "RateLimits", "RateReading", "pace"]
 
 STOP = float("inf")  # pace(): do not spend more of this bucket before it resets
+LOW_FRACTION = 0.1  # under this share of a limit left, analyses wait for the reset (§14)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,12 +77,27 @@ class RateLimits:
         reset = _int(headers, "x-ratelimit-reset")
         if limit is None or remaining is None or reset is None:
             return
-        self._readings[installation] = RateReading(limit, remaining, float(reset))
+        resource = str(headers.get("x-ratelimit-resource") or "core")
+        key = installation if resource == "core" else f"{installation}:{resource}"
+        self._readings[key] = RateReading(limit, remaining, float(reset))
         if len(self._readings) > 10_000:  # bounded: forget the oldest installations
             del self._readings[next(iter(self._readings))]
 
     def reading(self, installation: str) -> RateReading | None:
+        """The latest REST (``core``) reading of ``installation``."""
         return self._readings.get(installation)
+
+    def low_until(self, installation: str, *, fraction: float = LOW_FRACTION) -> float | None:
+        """When ``installation`` has less than ``fraction`` of a limit left (REST or GraphQL,
+        GitHub keeps a bucket for each), the epoch second that bucket resets; else None
+        (docs/behaviour.md §14: analyses wait for the reset instead of failing)."""
+        now = self.clock()
+        resets = [
+            r.reset for key in (installation, f"{installation}:graphql")
+            if (r := self._readings.get(key)) is not None
+            and r.reset > now and r.remaining < r.limit * fraction
+        ]
+        return max(resets) if resets else None
 
     def delay(self, installation: str, cost: int = 1) -> float:
         """:func:`pace` for ``installation``'s latest reading, now."""

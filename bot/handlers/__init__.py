@@ -5,9 +5,17 @@
 
 from gidgethub import routing
 
-from bot.handlers import checks, inventory, issue_comment, pull_request, push, tracking
+from bot.handlers import (
+    checks,
+    installation,
+    inventory,
+    issue_comment,
+    pull_request,
+    push,
+    tracking,
+)
 
 router = routing.Router(pull_request.router, tracking.router, issue_comment.router, checks.router,
-                        push.router, inventory.router)
+                        push.router, inventory.router, installation.router)
 
 __all__ = ["router"]

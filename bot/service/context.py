@@ -26,7 +26,7 @@ from bot.engine.reexports import ModuleInfo
 from bot.github.client import GitHub, Repo, RetryPolicy
 from bot.github.ratelimit import RateLimits
 from bot.service import logs
-from bot.service.jobs import JobQueue, KeyedLocks
+from bot.service.jobs import JobQueue, KeyedLocks, current_tenant
 from bot.service.metrics import Metrics
 from bot.settings import Settings
 from bot.state.store import StateStore, open_store
@@ -177,7 +177,9 @@ class Bot:
             results = await loop.run_in_executor(
                 self._executor, lambda: analyse_files(items, config, workers=0))
         else:
-            starting = loop.run_in_executor(self._executor, lambda: pool.start(items, config))
+            tenant = current_tenant.get()  # the job's installation: its turn in the pool
+            starting = loop.run_in_executor(
+                self._executor, lambda: pool.start(items, config, tenant=tenant))
             try:
                 batch = await asyncio.shield(starting)
             except asyncio.CancelledError:
@@ -239,8 +241,9 @@ class Bot:
         pool = self.pool
         assert pool is not None
         loop = asyncio.get_running_loop()
+        tenant = current_tenant.get()
         futures = await loop.run_in_executor(self._executor, lambda: [
-            pool.submit(fn, *args, timeout=budget) for args in calls])
+            pool.submit(fn, *args, timeout=budget, tenant=tenant) for args in calls])
         try:
             return await asyncio.gather(*(asyncio.wrap_future(f) for f in futures),
                                         return_exceptions=True)

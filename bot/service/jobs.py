@@ -4,14 +4,23 @@ process pool.
 Coalescing (docs/behaviour.md §4): triggers for a key whose job is queued and not yet started
 merge into it; a trigger arriving while that key's job runs queues exactly one follow-up. Jobs
 read the newest state when they start, so merging loses nothing.
+
+Fairness (docs/behaviour.md §13): every job belongs to a *tenant* (its installation). Waiting
+jobs start in turn by tenant (the tenant with the fewest jobs running first), not in order of
+arrival, and a tenant that already runs jobs leaves the last free slot to a tenant that runs
+none: one installation's burst of PRs never holds every slot. While a job runs,
+:data:`current_tenant` names its tenant, so that the work it hands the engine's workers waits in
+that tenant's queue there too.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 
@@ -22,13 +31,97 @@ log = logging.getLogger(__name__)
 
 JobFn = Callable[[], Awaitable[None]]
 
+# the tenant (installation) of the job this task runs, None outside jobs
+current_tenant: contextvars.ContextVar[Hashable] = contextvars.ContextVar(
+    "ssot_job_tenant", default=None)
+
 
 @dataclass
 class _Slot:
     fn: JobFn
+    tenant: Hashable = None
     running: bool = False
     follow_up: JobFn | None = None
     triggers: int = 1
+
+
+class FairSlots:
+    """``concurrency`` slots shared by tenants in turn (a fair semaphore).
+
+    A waiting tenant with the fewest slots held goes first (ties: the one waiting longest as a
+    tenant); a tenant that holds slots already takes a slot only while another stays free, so a
+    tenant holding none always finds one (with one slot: when it frees)."""
+
+    def __init__(self, concurrency: int) -> None:
+        self.concurrency = max(1, concurrency)
+        self._held: dict[Hashable, int] = {}
+        self._waiters: dict[Hashable, deque[asyncio.Future[None]]] = {}
+        self._order: deque[Hashable] = deque()
+
+    @property
+    def free(self) -> int:
+        return self.concurrency - sum(self._held.values())
+
+    def held(self, tenant: Hashable) -> int:
+        return self._held.get(tenant, 0)
+
+    @contextlib.asynccontextmanager
+    async def hold(self, tenant: Hashable) -> AsyncIterator[None]:
+        await self.acquire(tenant)
+        try:
+            yield
+        finally:
+            self.release(tenant)
+
+    async def acquire(self, tenant: Hashable) -> None:
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(tenant, deque()).append(waiter)
+        if tenant not in self._order:
+            self._order.append(tenant)
+        self._grant()
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self.release(tenant)  # granted, then cancelled before it ran
+            else:
+                self._drop(tenant, waiter)
+            raise
+
+    def release(self, tenant: Hashable) -> None:
+        count = self._held.get(tenant, 0) - 1
+        if count > 0:
+            self._held[tenant] = count
+        else:
+            self._held.pop(tenant, None)
+        self._grant()
+
+    def _drop(self, tenant: Hashable, waiter: asyncio.Future[None]) -> None:
+        queue = self._waiters.get(tenant)
+        if queue is not None and waiter in queue:
+            queue.remove(waiter)
+            if not queue:
+                del self._waiters[tenant]
+                self._order.remove(tenant)
+        self._grant()
+
+    def _grant(self) -> None:
+        while self._order:
+            free = self.free
+            tenant = min(self._order, key=self.held)  # first of the fewest (min is stable)
+            if free <= 0 or (free == 1 and self.held(tenant) > 0 and self.concurrency > 1):
+                return
+            queue = self._waiters[tenant]
+            waiter = queue.popleft()
+            self._order.remove(tenant)
+            if queue:
+                self._order.append(tenant)  # its turn is taken
+            else:
+                del self._waiters[tenant]
+            if waiter.done():
+                continue
+            self._held[tenant] = self.held(tenant) + 1
+            waiter.set_result(None)
 
 
 @dataclass
@@ -42,10 +135,11 @@ class JobStats:
 
 
 class JobQueue:
-    """Runs at most ``concurrency`` jobs at once, one at a time per key, coalescing triggers."""
+    """Runs at most ``concurrency`` jobs at once, one at a time per key, coalescing triggers,
+    tenants in turn (:class:`FairSlots`)."""
 
     def __init__(self, concurrency: int = 4) -> None:
-        self._sem = asyncio.Semaphore(concurrency)
+        self._sem = FairSlots(concurrency)
         self._slots: dict[Hashable, _Slot] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self.stats = JobStats()
@@ -62,14 +156,15 @@ class JobQueue:
     def running(self) -> int:
         return sum(1 for s in self._slots.values() if s.running)
 
-    def submit(self, key: Hashable, fn: JobFn) -> str:
-        """Schedule ``fn`` for ``key``. Returns ``started``, ``merged`` or ``follow-up``."""
+    def submit(self, key: Hashable, fn: JobFn, *, tenant: Hashable = None) -> str:
+        """Schedule ``fn`` for ``key``, a job of ``tenant`` (its installation). Returns
+        ``started``, ``merged`` or ``follow-up``."""
         if self._closed:
             raise RuntimeError("job queue is shut down")
         self.stats.submitted += 1
         slot = self._slots.get(key)
         if slot is None:
-            slot = self._slots[key] = _Slot(fn)
+            slot = self._slots[key] = _Slot(fn, tenant)
             task = asyncio.create_task(self._run(key, slot))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -85,8 +180,9 @@ class JobQueue:
         return "follow-up"
 
     async def _run(self, key: Hashable, slot: _Slot) -> None:
+        current_tenant.set(slot.tenant)  # this task's own context
         while True:
-            async with self._sem:
+            async with self._sem.hold(slot.tenant):
                 slot.running = True
                 self.stats.started += 1
                 started = time.perf_counter()

@@ -3,6 +3,13 @@
 Fetch (config at base, changed files, blobs at head) -> engine (process pool) -> report ->
 write back (check run, review). Everything GitHub-shaped comes from :mod:`bot.report.github`;
 every call goes through :mod:`bot.github.client`.
+
+docs/behaviour.md §14: one snapshot per analysis (the PR, its file list and the head's tree are
+read once and passed along); file contents in GraphQL batches of 50; a file whose blob,
+effective configuration and re-export facts were analysed before (this installation, any PR)
+is not read or analysed again (:mod:`bot.usecases.reuse`, the store's ``findings``); an
+installation short of rate limit waits for the reset with a ``queued`` check; the summary ends
+with what the analysis cost.
 """
 
 from __future__ import annotations
@@ -12,9 +19,10 @@ import dataclasses
 import datetime as dt
 import functools
 import logging
+import sqlite3
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import aiohttp
 import gidgethub
@@ -23,12 +31,12 @@ from bot.config.globs import path_matches
 from bot.config.loader import bundled_config, load_config_text
 from bot.config.model import Config, ConfigError, ConfigProblem
 from bot.engine.diff import added_lines_from_patch, commentable_lines_from_patch, mark_new
-from bot.engine.imports import reexport_entries
-from bot.engine.model import FileError, Violation
+from bot.engine.imports import reexport_entries, used_words
+from bot.engine.model import FileError, FileResult, Violation
 from bot.engine.pool import portable
 from bot.engine.reexports import symbols_of
 from bot.engine.run import holds_symbol_word, rules_for_path
-from bot.github.client import Repo
+from bot.github.client import BlobRef, Repo, RequestCount, counting, stop_counting
 from bot.report.github import (
     RECHECK_ACTION,
     CheckRunReport,
@@ -43,6 +51,7 @@ from bot.report.github import (
 from bot.service import logs
 from bot.service.context import Bot
 from bot.usecases import fixed as fixed_comments
+from bot.usecases import reuse
 from bot.usecases.budget import (
     TIMED_OUT_TITLE,
     AnalysisContext,
@@ -51,14 +60,26 @@ from bot.usecases.budget import (
     timed_out_summary,
 )
 from bot.usecases.inventory import pull_request_note
-from bot.usecases.modules import ModuleReads, cache_for, reexport_config
+from bot.usecases.modules import ModuleReads, TextCache, cache_for, reexport_config
 
 log = logging.getLogger(__name__)
 
 REPO_CONFIG_PATH = ".github/ssot.yml"
 JOB_ATTEMPTS = 3
-BLOB_CONCURRENCY = 16
-T = TypeVar("T")
+WAITING_SUMMARY = (
+    "This installation has used nearly all of GitHub's rate limit for the hour. ssot-bot "
+    "waits for the limit to reset, then analyses this pull request; nothing needs doing.")
+
+
+def waiting_title(reset: float) -> str:
+    """The ``queued`` check's title while an analysis waits for the rate limit (§14)."""
+    at = dt.datetime.fromtimestamp(reset, dt.UTC).strftime("%H:%M")
+    return f"Waiting for GitHub's rate limit (resets at {at} UTC)"
+
+
+def cost_line(requests: int, reused: int) -> str:
+    """The last line of a check's summary: what the analysis cost (§14)."""
+    return f"GitHub requests: {requests} ({reused} files reused)"
 
 
 def _now() -> str:
@@ -89,19 +110,9 @@ def submit_analysis(bot: Bot, installation_id: int, full_name: str, number: int)
         finally:
             logs.unbind(token)
 
-    outcome = bot.jobs.submit(key, job)
+    outcome = bot.jobs.submit(key, job, tenant=installation_id)
     log.info("analysis %s", outcome, extra={"pr": number})
     return outcome
-
-
-async def _bounded_gather(limit: int, calls: Sequence[Callable[[], Awaitable[T]]]) -> list[T]:
-    sem = asyncio.Semaphore(limit)
-
-    async def one(call: Callable[[], Awaitable[T]]) -> T:
-        async with sem:
-            return await call()
-
-    return list(await asyncio.gather(*(one(c) for c in calls)))
 
 
 async def load_repo_config(repo: Repo, base_ref: str) -> Config:
@@ -128,6 +139,38 @@ def _output(report: CheckRunReport, annotations: list[dict[str, Any]]) -> dict[s
 
 
 async def analyse_pull_request(bot: Bot, installation_id: int, full_name: str, number: int) -> None:
+    count = RequestCount()  # every request of this analysis, and only this analysis's
+    token = counting(count)
+    try:
+        await _analyse_pull_request(bot, installation_id, full_name, number, count)
+    finally:
+        stop_counting(token)
+
+
+async def _start_check(bot: Bot, repo: Repo, config: Config, head_sha: str) -> dict[str, Any]:
+    """The check run, ``in_progress``; when the installation has less than 10% of its rate
+    limit left, first ``queued`` with the waiting title until the limit resets (§14)."""
+    installation = str(repo.installation_id)
+    reset = bot.rate_limits.low_until(installation)
+    start = {"status": "in_progress", "started_at": _now(),
+             "output": {"title": "Analysing…",
+                        "summary": "ssot-bot is checking the changed files."}}
+    if reset is None:
+        return await repo.create_check_run({"name": config.check_name, "head_sha": head_sha,
+                                            **start})
+    check = await repo.create_check_run({
+        "name": config.check_name, "head_sha": head_sha, "status": "queued",
+        "output": {"title": waiting_title(reset), "summary": WAITING_SUMMARY}})
+    while reset is not None:
+        log.info("waiting for the rate limit to reset", extra={"reset": reset})
+        await asyncio.sleep(max(0.0, reset - bot.rate_limits.clock()) + 1.0)
+        reset = bot.rate_limits.low_until(installation)
+    await repo.update_check_run(check["id"], start)
+    return check
+
+
+async def _analyse_pull_request(bot: Bot, installation_id: int, full_name: str, number: int,
+                                count: RequestCount) -> None:
     started = time.perf_counter()
     repo = bot.repo(installation_id, full_name)
     pr = await repo.pull(number)
@@ -149,18 +192,17 @@ async def analyse_pull_request(bot: Bot, installation_id: int, full_name: str, n
         log.info("invalid configuration", extra={"problems": len(exc.problems)})
         return
 
-    check = await repo.create_check_run({
-        "name": config.check_name, "head_sha": head_sha, "status": "in_progress",
-        "started_at": _now(),
-        "output": {"title": "Analysing…", "summary": "ssot-bot is checking the changed files."},
-    })
+    check = await _start_check(bot, repo, config, head_sha)
     deadline = asyncio.timeout(config.limits.analysis_time_budget)
     try:
         async with deadline:
-            ctx = AnalysisContext(repo, number, head_sha, config, await repo.tree(head_sha))
-            violations, errors, files_checked, files, reads = await _analyse(bot, ctx)
+            # one snapshot: the head's tree and the PR's file list, read once, passed along
+            tree, listed = await asyncio.gather(repo.tree(head_sha), repo.pull_files(number))
+            ctx = AnalysisContext(repo, number, head_sha, config, tree, listed=listed)
+            violations, errors, files_checked, files, reads, reused = await _analyse(bot, ctx)
             # the bot's own inline comments whose findings are gone (docs/behaviour.md §12)
-            fixed = await fixed_comments.plan(repo, number, head_sha, violations, files, errors)
+            fixed = await fixed_comments.plan(repo, number, head_sha, violations, files, errors,
+                                              listed=listed)
             # many findings make this a few hundred ms of CPU: keep it off the event loop
             report = await asyncio.to_thread(
                 functools.partial(check_run_report, violations, errors, config,
@@ -186,10 +228,13 @@ async def analyse_pull_request(bot: Bot, installation_id: int, full_name: str, n
 
     if reads is not None:  # re-exports read from the head (docs/behaviour.md §10)
         report = dataclasses.replace(report, summary=f"{report.summary}\n\n{reads.summary()}")
-    note = await _inventory_note(bot, repo, pr, config, violations)
+    note = await _inventory_note(bot, repo, pr, config, violations, ctx.listed)
     if note:  # docs/behaviour.md §11: pre-existing inventory violations the PR removes
         report = dataclasses.replace(report, summary=f"{report.summary}\n\n{note}")
     batches = annotation_batches(report.annotations) or [[]]
+    # what it cost, the check run's own updates to come included (§14)
+    cost = cost_line(count.requests + len(batches), reused)
+    report = dataclasses.replace(report, summary=f"{report.summary}\n\n{cost}")
     for batch in batches[:-1]:
         await repo.update_check_run(check["id"], {"output": _output(report, batch)})
     await repo.update_check_run(check["id"], {
@@ -205,54 +250,132 @@ async def analyse_pull_request(bot: Bot, installation_id: int, full_name: str, n
         "duration_ms": round((time.perf_counter() - started) * 1000, 1)})
 
 
-async def _analyse(
-    bot: Bot, ctx: AnalysisContext
-) -> tuple[list[Violation], list[FileError], int, list[dict[str, Any]], ModuleReads | None]:
+async def _analyse(bot: Bot, ctx: AnalysisContext) -> tuple[
+        list[Violation], list[FileError], int, list[dict[str, Any]], ModuleReads | None, int]:
     repo, config = ctx.repo, ctx.config
-    files = await repo.pull_files(ctx.number)
+    files = ctx.listed
     # path matching is CPU on hostile globs and paths: never on the event loop
     checked = await asyncio.to_thread(
         lambda: [f for f in files
                  if f.get("status") != "removed" and path_matches(config.paths, f["filename"])])
     ctx.files = checked
     planned = plan_fetches(checked, ctx.tree, config.limits)
-    contents = await _bounded_gather(
-        BLOB_CONCURRENCY, [functools.partial(repo.blob, f["sha"]) for f in planned.fetch])
     errors: list[FileError] = list(planned.skipped)
-    fetched: list[tuple[dict[str, Any], bytes]] = []
-    for f, content in zip(planned.fetch, contents, strict=True):
-        late = None if f["filename"] in ctx.tree.files else oversized(
-            f["filename"], len(content), config.limits)  # not in a truncated listing
-        if late is not None:
-            errors.append(late)
-        else:
-            fetched.append((f, content))
-    if errors:  # skipped unread by a limit while a rule's paths match: fails the check (§13)
-        errors = await asyncio.to_thread(_unread, config, errors)
-    sources = [(f["filename"], c) for f, c in fetched]
+    texts = cache_for(bot, repo.installation_id)
+    shas = {f["filename"]: _blob_sha(f, ctx) for f in planned.fetch}
+    contents: dict[str, bytes] = {}
+
+    async def read(wanted: Sequence[dict[str, Any]]) -> None:
+        """The texts of ``wanted`` (this installation's cache, else GraphQL batches)."""
+        missing = [f for f in wanted if f["filename"] not in contents
+                   and not _cached_text(texts, shas[f["filename"]], f["filename"], contents)]
+        got = await repo.blobs([BlobRef(shas[f["filename"]] or str(f.get("sha") or ""),
+                                        f"{ctx.head_sha}:{f['filename']}") for f in missing])
+        for f, data in zip(missing, got, strict=True):
+            path = f["filename"]
+            late = None if path in ctx.tree.files else oversized(
+                path, len(data), config.limits)  # not in a truncated listing
+            if late is not None:
+                errors.append(late)
+                continue
+            contents[path] = data
+            if shas[path]:
+                texts.put(f"file:{shas[path]}", data.decode("latin-1"), len(data))
+
     reads = None
     if symbols_of(config):  # re-exports, resolved over the head's tree listed above
+        await read(planned.fetch)
+        sources = [(f["filename"], contents[f["filename"]]) for f in planned.fetch
+                   if f["filename"] in contents]
         budget = config.file_time_budget
         config, reads = await reexport_config(
-            config, ctx.tree, sources, repo.blob, cache_for(bot),
-            scan=lambda items: bot.scan_modules(items, budget),
+            config, ctx.tree, sources, lambda found: repo.blobs([BlobRef(s) for s in found]),
+            texts, scan=lambda items: bot.scan_modules(items, budget),
             facts=lambda items: bot.module_facts(items, budget),
             build=lambda items, cfg: bot.in_worker(
                 reexport_entries, items, portable(cfg), budget=index_budget(items, cfg)))
-    results = await bot.analyse(sources, config)
-    if reads is not None and reads.failed:
-        # names re-exported may hide a violation nobody could see: fail closed (§13)
-        errors.extend(await asyncio.to_thread(_unresolved, config, sources, reads.failed))
+        if reads.failed:
+            # names re-exported may hide a violation nobody could see: fail closed (§13)
+            errors.extend(await asyncio.to_thread(_unresolved, config, sources, reads.failed))
+    keys = await asyncio.to_thread(_result_keys, config, shas, contents)
+    stored = await _stored(bot, repo.installation_id, list(keys.values()))
+    kept: dict[str, FileResult] = {}
+    for path, k in keys.items():
+        found = reuse.loads(stored[k]) if k in stored else None
+        if found is not None and found.path == path:
+            kept[path] = found
+    await read([f for f in planned.fetch if f["filename"] not in kept])
+    order = [f for f in planned.fetch if f["filename"] in contents or f["filename"] in kept]
+    fresh = [(f["filename"], contents[f["filename"]]) for f in order
+             if f["filename"] not in kept]
+    contents.clear()
+    analysed = {r.path: r for r in await bot.analyse(fresh, config)} if fresh else {}
+    rows = [(keys[p], text) for p, r in analysed.items()
+            if p in keys and (text := reuse.dumps(r)) is not None]
+    await _store(bot, repo.installation_id, rows)
+    results = [kept.get(f["filename"]) or analysed[f["filename"]] for f in order]
 
     def new_lines() -> list[Violation]:  # 300 patches parsed: 15-20 ms of CPU, off the loop
         found: list[Violation] = []
-        for (f, _), result in zip(fetched, results, strict=True):
+        for f, result in zip(order, results, strict=True):
             found.extend(mark_new(result.violations, added_lines_from_patch(f.get("patch"))))
         return found
 
+    if errors:  # skipped unread by a limit while a rule's paths match: fails the check (§13)
+        errors = await asyncio.to_thread(_unread, config, errors)
     errors.extend(r.error for r in results if r.error is not None)
     violations = await asyncio.to_thread(new_lines)
-    return violations, errors, len(checked), checked, reads
+    return violations, errors, len(checked), checked, reads, len(kept)
+
+
+def _result_keys(config: Config, shas: dict[str, str], texts: dict[str, bytes]
+                 ) -> dict[str, str]:
+    """Each file's key in the store of reusable results (:mod:`bot.usecases.reuse`); a file
+    without a known blob sha, or whose re-export facts need a text not read, has none."""
+    key = reuse.config_key(config)
+    facts = reuse.facts_by_name(config)
+    keys: dict[str, str] = {}
+    for path, sha in shas.items():
+        if not sha or (facts and path not in texts):
+            continue
+        words = used_words(texts[path].decode("utf-8", "replace")) if facts else ()
+        keys[path] = reuse.result_key(path, sha, key, reuse.facts_digest(facts, path, words))
+    return keys
+
+
+def _blob_sha(f: dict[str, Any], ctx: AnalysisContext) -> str:
+    """The changed file's blob sha at the head (the file list's, else the tree's; '' unknown)."""
+    entry = ctx.tree.files.get(f["filename"])
+    return str(f.get("sha") or (entry.sha if entry is not None else ""))
+
+
+def _cached_text(texts: TextCache, sha: str, path: str, into: dict[str, bytes]) -> bool:
+    text = texts.get(f"file:{sha}") if sha else None
+    if text is None:
+        return False
+    into[path] = text.encode("latin-1")
+    return True
+
+
+async def _stored(bot: Bot, installation_id: int, keys: list[str]) -> dict[str, str]:
+    """Results the store holds for ``keys``; a store that fails is logged and read as empty
+    (the files are analysed again: slower, never wrong)."""
+    if not keys:
+        return {}
+    try:
+        return await asyncio.to_thread(bot.store.findings, installation_id, keys)
+    except (sqlite3.Error, OSError):
+        log.error("reading reusable results failed", exc_info=True)
+        return {}
+
+
+async def _store(bot: Bot, installation_id: int, rows: list[tuple[str, str]]) -> None:
+    if not rows:
+        return
+    try:
+        await asyncio.to_thread(bot.store.put_findings, installation_id, rows)
+    except (sqlite3.Error, OSError):
+        log.error("storing reusable results failed", exc_info=True)
 
 
 def index_budget(sources: Sequence[tuple[str, str]], config: Config) -> float:
@@ -276,9 +399,9 @@ def _unread(config: Config, errors: list[FileError]) -> list[FileError]:
 
 
 async def _inventory_note(bot: Bot, repo: Repo, pr: dict[str, Any], config: Config,
-                          violations: list[Violation]) -> str | None:
+                          violations: list[Violation], files: list[dict[str, Any]]) -> str | None:
     try:
-        return await pull_request_note(bot, repo, pr, config, violations)
+        return await pull_request_note(bot, repo, pr, config, violations, files)
     except (gidgethub.GitHubException, aiohttp.ClientError, TimeoutError, OSError):
         log.warning("inventory note skipped", exc_info=True)
         return None

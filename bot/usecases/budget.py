@@ -23,15 +23,17 @@ TIMED_OUT_TITLE = "SSOT analysis timed out"
 
 @dataclass
 class AnalysisContext:
-    """One analysis's view of the pull request: its repository, head, configuration, the head's
-    tree (listed once) and the changed files."""
+    """One analysis's view of the pull request, its one snapshot: repository, head,
+    configuration, the head's tree and the changed files, each read once (§14)."""
 
     repo: Repo
     number: int
     head_sha: str
     config: Config
     tree: Tree
-    files: list[dict[str, Any]] = field(default_factory=list)  # GET pulls/{n}/files entries
+    # GET pulls/{n}/files: every entry (read once per analysis), and those checked
+    listed: list[dict[str, Any]] = field(default_factory=list)
+    files: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

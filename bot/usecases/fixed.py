@@ -37,12 +37,14 @@ def checked_paths(files: Iterable[dict[str, Any]], errors: Iterable[FileError]) 
 async def plan(
     repo: Repo, number: int, head_sha: str, violations: Sequence[Violation],
     files: Iterable[dict[str, Any]], errors: Iterable[FileError],
+    *, listed: Sequence[dict[str, Any]] | None = None,
 ) -> FixedPlan:
     """Read the PR's inline comments; keep the App's own (a marker pasted by anyone else,
     another bot included, counts for nothing) and plan what this analysis fixes.
 
     A finding is fixed only where the analysis could have seen it: a file it checked, or a
-    file the PR no longer changes or deletes; never a file skipped (limits) or unparsable."""
+    file the PR no longer changes or deletes; never a file skipped (limits) or unparsable.
+    ``listed``: the PR's whole file list when the caller has it (not read again)."""
     identity = await repo.identity()
     own = [c for c in await repo.review_comments(number) if identity.wrote(c)]
     found = {v.fingerprint for v in violations if v.fingerprint}
@@ -51,7 +53,7 @@ async def plan(
     if elsewhere:
         # a file the PR no longer changes (reverted) or deletes holds none of its findings
         # any more; one GitHub lists as changed but the analysis skipped still may
-        changed = await repo.pull_files(number)
+        changed = listed if listed is not None else await repo.pull_files(number)
         if len(changed) < MAX_LISTED_FILES:
             still = {str(f["filename"]) for f in changed if f.get("status") != "removed"}
             looked_at |= elsewhere - still

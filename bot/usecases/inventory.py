@@ -52,7 +52,7 @@ from bot.inventory.scan import (
 )
 from bot.service import logs
 from bot.service.context import Bot
-from bot.state.store import FileRecord, Snapshot
+from bot.state.store import MAX_CONFIG_BYTES, FileRecord, Snapshot
 from bot.tracking.checklist import Edit
 from bot.usecases.tracking import edit_issue
 
@@ -131,7 +131,7 @@ def submit_inventory(bot: Bot, installation_id: int, full_name: str, *, html_bas
         finally:
             logs.unbind(token)
 
-    outcome = bot.jobs.submit(key, job)
+    outcome = bot.jobs.submit(key, job, tenant=installation_id)
     log.info("inventory %s", outcome, extra={"repo": full_name})
     return outcome
 
@@ -144,7 +144,13 @@ async def _config(bot: Bot, repo: Repo, name: str, ref: str, push: Push | None) 
             and push.changed is not None and CONFIG_PATH not in push.changed):
         text = cached[1]
     else:
-        raw = await repo.file_at(CONFIG_PATH, ref)
+        # judged by its listed size first: a configuration over the limit is neither read nor
+        # stored (docs/behaviour.md §13)
+        entry = await repo.file_entry(CONFIG_PATH, ref, max_bytes=MAX_CONFIG_BYTES)
+        raw = None if entry is None else entry[1]
+        if entry is not None and raw is None:
+            log.info("inventory: configuration over %d bytes; nothing to do", MAX_CONFIG_BYTES)
+            return None
         try:
             text = None if raw is None else raw.decode("utf-8-sig")
         except UnicodeDecodeError:
@@ -483,7 +489,7 @@ MAX_BASE_FETCHES = 30  # base versions of touched files read per PR when the sto
 
 async def pull_request_note(
     bot: Bot, repo: Repo, pr: Mapping[str, Any], config: Config,
-    violations: Sequence[Any],
+    violations: Sequence[Any], files: Sequence[Mapping[str, Any]] | None = None,
 ) -> str | None:
     """How many pre-existing inventory violations the PR removes, for its check summary (None
     when the repository keeps no inventory). Base counts come from the inventory's store when
@@ -496,8 +502,9 @@ async def pull_request_note(
     inv_config = restricted(config, rules)
     name, key = repo.full_name.lower(), analysis_key(inv_config)
     requests = 0
-    files = await repo.pull_files(int(pr["number"]))
-    requests += max(1, -(-len(files) // 100))
+    if files is None:  # the analysis passes the file list it read (§14: read once)
+        files = await repo.pull_files(int(pr["number"]))
+        requests += max(1, -(-len(files) // 100))
     touched: dict[str, str | None] = {}  # base path -> head path (None: removed)
     for f in files:
         status, head_path = f.get("status"), str(f["filename"])

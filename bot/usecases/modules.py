@@ -4,10 +4,12 @@ docs/behaviour.md §10. ``ssot-bot check`` reads every module of the tree it is 
 cannot, so it reads only what the index can need: the repository's file list once per analysis
 (one Git Trees request, shared with the rest of the analysis), then the first-party modules the
 checked files import from, and from those only the modules their bindings of the names used
-lead to (each module at most once per analysis). Module texts are cached by blob sha across
-analyses in bounded memory (:class:`BlobCache`, an LRU by bytes), so a second analysis of the
-same head costs the tree request alone. The number of blob requests is bounded by
-``limits.max_module_fetches`` and reported in the check run's summary.
+lead to (each module at most once per analysis), the modules of one round read together (one
+GraphQL query per 50). Module texts are cached by blob sha across analyses in bounded memory
+(:class:`BlobCache`, an LRU by bytes), per installation (docs/behaviour.md §13: nothing read
+through one installation is seen by another), so a second analysis of the same head costs the
+tree request alone. The number of modules read is bounded by ``limits.max_module_fetches`` and
+reported in the check run's summary.
 
 The index itself is :func:`bot.engine.reexports.build_index`, the one ``ssot-bot check`` uses,
 over the checked files and the modules fetched: for the same tree both report the same
@@ -26,6 +28,7 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from bot.config.model import Config
 from bot.engine.imports import (
@@ -39,8 +42,7 @@ from bot.engine.names import matches_symbol, prefixes
 from bot.engine.reexports import ModuleInfo, module_paths, symbols_of
 from bot.github.client import Tree
 
-DEFAULT_CACHE_BYTES = 32 * 1024 * 1024
-FETCH_CONCURRENCY = 8
+DEFAULT_CACHE_BYTES = 64 * 1024 * 1024  # module and checked-file texts of every installation
 _ALL = "*"  # every name the checked files use
 
 
@@ -79,22 +81,58 @@ class BlobCache:
         return len(self._items)
 
 
+    def drop(self, scope: int | str) -> None:
+        """Forget every entry of one installation (it was uninstalled)."""
+        prefix = f"{scope}:"
+        with self._lock:
+            for key in [k for k in self._items if k.startswith(prefix)]:
+                _, size = self._items.pop(key)
+                self.size -= size
+
+    def scoped(self, scope: int | str) -> ScopedCache:
+        """The part of this cache one installation sees (its own entries only)."""
+        return ScopedCache(self, str(scope))
+
+
+class ScopedCache:
+    """One installation's view of a :class:`BlobCache`: the same bound in bytes for all, but
+    keys of its own, so a text read through one installation never answers another's."""
+
+    def __init__(self, cache: BlobCache, scope: str) -> None:
+        self._cache = cache
+        self._scope = scope
+
+    def get(self, sha: str) -> str | None:
+        return self._cache.get(f"{self._scope}:{sha}")
+
+    def put(self, sha: str, text: str, size: int) -> None:
+        self._cache.put(f"{self._scope}:{sha}", text, size)
+
+
 _CACHES: weakref.WeakKeyDictionary[object, BlobCache] = weakref.WeakKeyDictionary()
 
 
-def cache_for(owner: object) -> BlobCache:
-    """The module cache of a running bot (one per :class:`bot.service.context.Bot`)."""
+def forget_installation(owner: object, installation_id: int) -> None:
+    """Drop the texts read through an installation that is gone."""
+    cache = _CACHES.get(owner)
+    if cache is not None:
+        cache.drop(installation_id)
+
+
+def cache_for(owner: object, installation_id: int) -> ScopedCache:
+    """The text cache of one installation in a running bot (one bound per
+    :class:`bot.service.context.Bot`)."""
     cache = _CACHES.get(owner)
     if cache is None:
         cache = _CACHES[owner] = BlobCache()
-    return cache
+    return cache.scoped(installation_id)
 
 
 @dataclass
 class ModuleReads:
     """What reading the modules for the index cost and found."""
 
-    fetched: int = 0  # blob requests made (the tree request not included)
+    fetched: int = 0  # modules read from GitHub (in GraphQL batches; the tree not included)
     cached: int = 0  # modules read from the cache instead
     skipped: int = 0  # modules not read: past limits.max_module_fetches, too large, not UTF-8
     limited: bool = False  # the limit stopped the reading
@@ -105,8 +143,8 @@ class ModuleReads:
     def summary(self) -> str:
         """The line for the check run's summary."""
         text = (
-            f"Re-exports: {self.fetched} extra module request"
-            f"{'' if self.fetched == 1 else 's'} ({self.cached} from cache)."
+            f"Re-exports: {self.fetched} module{'' if self.fetched == 1 else 's'} read "
+            f"({self.cached} from cache)."
         )
         if self.limited:
             text += (
@@ -183,6 +221,14 @@ FactsReader = Callable[[list[tuple[str, str]]], Awaitable[Sequence[ModuleInfo | 
 IndexBuilder = Callable[[list[tuple[str, str]], Config], Awaitable[Mapping[str, tuple[str, ...]]]]
 
 
+class TextCache(Protocol):
+    """Texts by blob sha (:class:`ScopedCache`: one installation's)."""
+
+    def get(self, sha: str) -> str | None: ...
+
+    def put(self, sha: str, text: str, size: int) -> None: ...
+
+
 async def _scan_in_thread(items: list[tuple[str, str]]) -> list[FileScan | None]:
     return list(await asyncio.to_thread(scan_files, items))
 
@@ -200,8 +246,8 @@ async def reexport_config(
     config: Config,
     tree: Tree | None,
     checked: Sequence[tuple[str, bytes]],
-    fetch: Callable[[str], Awaitable[bytes]],
-    cache: BlobCache,
+    fetch: Callable[[list[str]], Awaitable[list[bytes]]],
+    cache: TextCache,
     scan: Scanner | None = None,
     facts: FactsReader | None = None,
     build: IndexBuilder | None = None,
@@ -209,7 +255,8 @@ async def reexport_config(
     """``config`` with the re-exports the checked files can reach at the PR's head.
 
     ``tree``: the head's file list (None: not fetched, nothing to read); ``checked``: the checked
-    files ``(path, content)``; ``fetch``: reads a blob by sha (one request); ``scan``: runs
+    files ``(path, content)``; ``fetch``: reads blobs by sha (a round of modules at once);
+    ``scan``: runs
     :func:`bot.engine.imports.scan_files` over the checked files, None for a file whose scan
     failed; ``facts``: :func:`bot.engine.imports.module_facts` over modules read; ``build``:
     :func:`bot.engine.imports.reexport_entries` (the service: each in its worker processes;
@@ -246,37 +293,42 @@ async def reexport_config(
         return planner
 
     planner = await asyncio.to_thread(plan_checked)
-    sem = asyncio.Semaphore(FETCH_CONCURRENCY)
 
-    async def read(module: str) -> tuple[str, str | None]:
+    async def read_round(wanted: list[str]) -> list[tuple[str, str | None]]:
         nonlocal total
-        entry = tree.files.get(modules[module])
-        if entry is None:
-            return module, None
-        if entry.size > config.limits.max_file_bytes:
-            reads.skipped += 1
-            return module, None
-        if total + entry.size > config.limits.max_total_bytes:
-            reads.over_total += 1
-            return module, None
-        total += entry.size
-        text = cache.get(entry.sha)
-        if text is not None:
-            reads.cached += 1
-            return module, text
-        if reads.fetched >= limit:
-            reads.skipped += 1
-            reads.limited = True
-            return module, None
-        reads.fetched += 1
-        async with sem:
-            data = await fetch(entry.sha)
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            return module, None
-        cache.put(entry.sha, text, len(data))
-        return module, text
+        got: dict[str, str | None] = {}
+        to_fetch: list[tuple[str, str]] = []  # (module, blob sha)
+        for module in wanted:
+            entry = tree.files.get(modules[module])
+            text = None if entry is None else cache.get(entry.sha)
+            if entry is None:
+                got[module] = None
+            elif text is not None:
+                reads.cached += 1
+                got[module] = text
+            elif entry.size > config.limits.max_file_bytes:
+                reads.skipped += 1
+                got[module] = None
+            elif total + entry.size > config.limits.max_total_bytes:
+                reads.over_total += 1
+                got[module] = None
+            elif reads.fetched >= limit:
+                reads.skipped += 1
+                reads.limited = True
+                got[module] = None
+            else:
+                reads.fetched += 1
+                total += entry.size
+                to_fetch.append((module, entry.sha))
+        contents = await fetch([sha for _, sha in to_fetch]) if to_fetch else []
+        for (module, sha), data in zip(to_fetch, contents, strict=True):
+            try:
+                got[module] = data.decode("utf-8-sig")
+            except UnicodeDecodeError:
+                got[module] = None
+                continue
+            cache.put(sha, got[module] or "", len(data))
+        return [(m, got[m]) for m in wanted]
 
     async def parse_round(got: Sequence[tuple[str, str | None]]) -> None:
         readable = [(modules[m], text) for m, text in got if text is not None]
@@ -297,7 +349,7 @@ async def reexport_config(
         wanted = planner.to_read()
         if not wanted:
             break
-        got = list(await asyncio.gather(*(read(m) for m in wanted)))
+        got = await read_round(wanted)
 
     sources = list({**reads.modules, **known}.items())
     try:

@@ -8,9 +8,14 @@ head has no completed check run of this App is analysed through the normal coale
 merged PR's tracking links are applied in catch-up mode (idempotent through the issue's ticks
 and the step-done marker, so a second pass says nothing twice).
 
-Bounded: at most ``max_prs`` (100) PRs per installation per pass; the pass's requests are paced
-under each installation's rate limit (:func:`bot.github.ratelimit.pace`) and an installation
-whose budget runs low is left for the next pass. One summary log line per pass; counters in
+Bounded: at most ``max_prs`` (100) PRs and ``max_requests`` (200) requests per installation per
+pass, installations in turn (docs/behaviour.md §13): each installation is visited by a task of
+its own, and the tasks take turns, one step (one request, or a few for a merge) at a time, so an
+installation with 300 repositories and no PRs never delays the next one's visit. An installation
+whose request budget runs out resumes at the repository where it stopped on the next pass. The
+pass's requests are paced under each installation's rate limit
+(:func:`bot.github.ratelimit.pace`, waited for outside the turn) and an installation whose
+rate limit runs low is left for the next pass. One summary log line per pass; counters in
 ``/metrics``.
 """
 
@@ -19,12 +24,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import logging
 import time
 import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 import gidgethub
@@ -41,6 +47,8 @@ log = logging.getLogger(__name__)
 
 WINDOW = dt.timedelta(hours=24)
 MAX_PRS_PER_INSTALLATION = 100
+MAX_REQUESTS_PER_INSTALLATION = 200  # the pass's own requests (not the analyses it queues)
+MERGE_REQUESTS = 6  # applying a merge's links, about (issue, edit, read-back, comments, comment)
 ANALYSIS_REQUESTS = 12  # what one analysis costs, about (pull, config, files, blobs, check, review)
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -56,6 +64,8 @@ class PassStats:
     up_to_date: int = 0  # open PRs whose head has a completed check run of this App
     merges: int = 0  # merged PRs with tracking links, applied (idempotently)
     cut_at_bound: int = 0  # installations whose PRs reached the bound
+    cut_at_budget: int = 0  # installations whose requests reached the budget (resume next pass)
+    requests: int = 0  # the pass's own requests, every installation
     rate_limited: int = 0  # installations left for the next pass (rate limit low)
     errors: int = 0
     paced_seconds: float = 0.0
@@ -64,18 +74,22 @@ class PassStats:
 class Reconciler:
     """Runs catch-up passes for one :class:`Bot`: at start, then every ``interval`` seconds.
 
-    ``sleep`` and ``clock`` are injectable so tests never wait; ``max_prs`` is the bound per
-    installation and pass.
+    ``sleep`` and ``clock`` are injectable so tests never wait; ``max_prs`` and
+    ``max_requests`` are the bounds per installation and pass.
     """
 
     def __init__(self, bot: Bot, *, interval: float, sleep: Sleep = asyncio.sleep,
                  clock: Callable[[], float] = time.time,
-                 max_prs: int = MAX_PRS_PER_INSTALLATION) -> None:
+                 max_prs: int = MAX_PRS_PER_INSTALLATION,
+                 max_requests: int = MAX_REQUESTS_PER_INSTALLATION) -> None:
         self.bot = bot
         self.interval = interval
         self.sleep = sleep
         self.clock = clock
         self.max_prs = max_prs
+        self.max_requests = max_requests
+        self._resume: dict[int, str] = {}  # installation -> repository to start the next pass at
+        self._turn = asyncio.Lock()  # FIFO: the installations' steps alternate
         self.passes = 0
         self.last: PassStats | None = None
         self._done = asyncio.Condition()
@@ -123,11 +137,11 @@ class Reconciler:
         github = self.bot.github
         outcome = "ok"
         try:
-            for installation in await github.installations():
-                if installation.get("suspended_at"):
-                    continue
-                stats.installations += 1
-                await self._installation(int(installation["id"]), since, stats)
+            active = [int(i["id"]) for i in await github.installations()
+                      if not i.get("suspended_at")]
+            stats.installations = len(active)
+            # one task per installation (its own log context), taking turns step by step
+            await asyncio.gather(*(self._installation(i, since, stats) for i in active))
         except (gidgethub.GitHubException, aiohttp.ClientError, TimeoutError) as exc:
             outcome = "error"
             stats.errors += 1
@@ -155,28 +169,39 @@ class Reconciler:
     async def _installation(self, installation_id: int, since: dt.datetime,
                             stats: PassStats) -> None:
         token = logs.bind(installation=installation_id)  # rate-limit readings and log lines
-        key = str(installation_id)
+        visit = _Visit(self, installation_id, stats)
         budget = self.max_prs
         try:
-            repos = await self.bot.github.installation_repositories(installation_id)
+            repos = await visit.step(
+                functools.partial(self.bot.github.installation_repositories, installation_id),
+                cost=_pages)
             stats.repositories += len(repos)
-            for repo_data in repos:
+            for repo_data in self._rotated(installation_id, repos):
+                full_name = str(repo_data["full_name"])
                 if budget <= 0:
                     break
-                if not await self._pace(key, stats):
+                if not visit.affords(1):
+                    self._cut_at_budget(installation_id, full_name, stats)
                     return
-                full_name = str(repo_data["full_name"])
+                if not await self._pace(visit.key, stats):
+                    return
                 repo = self.bot.repo(installation_id, full_name)
-                pulls = await repo.pulls_updated_since(since, budget)
+                pulls = await visit.step(functools.partial(repo.pulls_updated_since, since,
+                                                           budget))
                 budget -= len(pulls)
                 stats.pull_requests += len(pulls)
                 if budget <= 0:
                     stats.cut_at_bound += 1  # the rest waits for a later pass
                 for pr in pulls:
-                    if not await self._pace(key, stats):
+                    cost = 1 if pr.get("state") == "open" else (
+                        MERGE_REQUESTS if pr.get("merged_at") else 0)
+                    if not visit.affords(cost):
+                        self._cut_at_budget(installation_id, full_name, stats)
+                        return
+                    if not await self._pace(visit.key, stats):
                         return
                     try:
-                        await self._pull(installation_id, full_name, pr, stats)
+                        await self._pull(visit, installation_id, full_name, pr, stats)
                     except _RateLimited:
                         return
                     except (gidgethub.GitHubException, aiohttp.ClientError,
@@ -189,12 +214,29 @@ class Reconciler:
                         stats.errors += 1
                         log.exception("catch-up could not handle a pull request", extra={
                             "repo": full_name, "pr": pr.get("number")})
+            self._resume.pop(installation_id, None)  # every repository seen: start over
         except (gidgethub.GitHubException, aiohttp.ClientError, TimeoutError) as exc:
             stats.errors += 1
             log.warning("catch-up could not list an installation's pull requests",
                         extra={"error": type(exc).__name__})
         finally:
             logs.unbind(token)
+
+    def _rotated(self, installation_id: int,
+                 repos: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """``repos`` from the one the last pass's budget stopped at, then the rest."""
+        start = self._resume.get(installation_id)
+        names = [str(r.get("full_name")) for r in repos]
+        if start is None or start not in names:
+            return repos
+        at = names.index(start)
+        return repos[at:] + repos[:at]
+
+    def _cut_at_budget(self, installation_id: int, full_name: str, stats: PassStats) -> None:
+        self._resume[installation_id] = full_name
+        stats.cut_at_budget += 1
+        log.info("catch-up: this installation's requests for the pass are spent; the next "
+                 "pass resumes here", extra={"repo": full_name, "budget": self.max_requests})
 
     async def _pace(self, installation: str, stats: PassStats, cost: int = 1) -> bool:
         """Wait as the installation's rate limit asks before a step of ``cost`` requests;
@@ -212,12 +254,13 @@ class Reconciler:
             await self.sleep(delay)
         return True
 
-    async def _pull(self, installation_id: int, full_name: str, pr: dict[str, Any],
-                    stats: PassStats) -> None:
+    async def _pull(self, visit: _Visit, installation_id: int, full_name: str,
+                    pr: dict[str, Any], stats: PassStats) -> None:
         number = int(pr["number"])
         if pr.get("state") == "open":
             repo = self.bot.repo(installation_id, full_name)
-            runs = await repo.app_check_runs(str(pr["head"]["sha"]), str(self.bot.app_id))
+            runs = await visit.step(functools.partial(
+                repo.app_check_runs, str(pr["head"]["sha"]), str(self.bot.app_id)))
             if runs and all(run.get("status") == "completed" for run in runs):
                 stats.up_to_date += 1
                 return
@@ -237,7 +280,9 @@ class Reconciler:
         owner, _, name = full_name.partition("/")
         body = pr.get("body")
         if parse_links(body, default_owner=owner, default_repo=name) or link_problems(body):
-            await apply_merge(self.bot, installation_id, full_name, pr, catch_up=True)
+            await visit.step(functools.partial(
+                apply_merge, self.bot, installation_id, full_name, pr, catch_up=True),
+                cost=lambda _: MERGE_REQUESTS)
             stats.merges += 1
             self.m_merges.inc()
         self._merged_seen[seen] = _timestamp(pr.get("merged_at"))
@@ -268,6 +313,41 @@ def _counters(registry: CollectorRegistry) -> tuple[Counter, Counter, Counter, C
     return _COUNTERS[registry]
 
 
+_T = TypeVar("_T")
+
+
+def _pages(items: list[Any]) -> int:
+    """Requests a listing of ``items`` took (100 a page)."""
+    return max(1, -(-len(items) // 100))
+
+
+def _one(_: object) -> int:
+    return 1
+
+
+class _Visit:
+    """One installation's visit in a pass: its request budget, and its turns (each step runs
+    while holding the pass's FIFO lock, so installations alternate step by step)."""
+
+    def __init__(self, reconciler: Reconciler, installation_id: int, stats: PassStats) -> None:
+        self.reconciler = reconciler
+        self.key = str(installation_id)
+        self.stats = stats
+        self.spent = 0
+
+    def affords(self, cost: int) -> bool:
+        return self.spent + cost <= self.reconciler.max_requests
+
+    async def step(self, call: Callable[[], Awaitable[_T]],
+                   cost: Callable[[_T], int] = _one) -> _T:
+        async with self.reconciler._turn:
+            result = await call()
+        spent = cost(result)
+        self.spent += spent
+        self.stats.requests += spent
+        return result
+
+
 class _RateLimited(Exception):
     """This installation's budget is spent for this pass."""
 
@@ -279,4 +359,4 @@ def _timestamp(value: Any) -> float:
         return time.time()
 
 
-__all__ = ["MAX_PRS_PER_INSTALLATION", "PassStats", "Reconciler"]
+__all__ = ["MAX_PRS_PER_INSTALLATION", "MAX_REQUESTS_PER_INSTALLATION", "PassStats", "Reconciler"]

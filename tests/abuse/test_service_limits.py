@@ -122,9 +122,10 @@ async def test_30_mb_file_is_skipped_while_healthz_answers_and_memory_stays_low(
         assert "max_file_bytes" in skipped[0]["message"]
         assert "Could not be analysed: 1" in run.output["summary"]
         # skipped by its listed size: its blob was never fetched
-        fetched = {r.path.rsplit("/", 1)[-1] for r in h.calls("GET", "/git/blobs/")}
-        assert h.emu.repo(REPO).commits[h.emu.head_sha(REPO, number)].tree[
-            f"{AGENTS}/huge.py"] not in fetched
+        fetched = h.blob_reads()
+        head = h.emu.head_sha(REPO, number)
+        assert h.emu.repo(REPO).commits[head].tree[f"{AGENTS}/huge.py"] not in fetched
+        assert f"{head}:{AGENTS}/huge.py" not in fetched
 
 
 async def test_file_that_would_blow_the_worker_memory_ceiling_is_reported_and_analysis_completes(
@@ -175,7 +176,7 @@ async def test_files_past_max_files_and_max_total_bytes_are_skipped_and_counted(
 
 async def test_analysis_past_its_time_budget_completes_failure_timed_out() -> None:
     async with running({CONFIG: _config("analysis_time_budget: 1")}) as h:
-        h.emu.inject("GET", r"/git/blobs/", status=None, delay=3.0, times=10)
+        h.emu.inject("*", r"/git/blobs/|^/graphql$", status=None, delay=3.0, times=10)
         await h.open_pr({"a.py": "import os\nos.system('x')\n"})
         (run,) = _runs(h)
         # fail closed (§13): GitHub counts a neutral check as passing

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
@@ -102,9 +103,37 @@ class Harness:
             await poller.wait()
         return times
 
+    def blob_reads(self, since: int = 0) -> list[str]:
+        """Every file content the bot read after request ``since``: GraphQL object
+        expressions (``<sha>:<path>``) and oids, and REST blob shas, in order."""
+        found: list[str] = []
+        for r in self.emu.requests[since:]:
+            if r.fault or r.status != 200:
+                continue
+            if r.method == "POST" and r.path == "/graphql":
+                variables = (r.json or {}).get("variables") or {}
+                found.extend(str(v) for k, v in variables.items() if k[0] in "eo"
+                             and k[1:].isdigit())
+            elif r.method == "GET" and "/git/blobs/" in r.path:
+                found.append(r.path.rsplit("/", 1)[-1])
+        return found
+
+    def counted(self, since: int = 0) -> list[Any]:
+        """Requests after ``since`` as GitHub counts them (docs §14): not the token exchange,
+        not ``GET /app``, not a 304."""
+        return [r for r in self.emu.requests[since:]
+                if r.status != 304 and not r.path.endswith(("/access_tokens", "/app"))]
+
     def calls(self, method: str, path_fragment: str) -> list[Any]:
         return [r for r in self.emu.requests
                 if r.method == method and path_fragment in r.path and not r.fault]
+
+
+@contextlib.asynccontextmanager
+async def _state_dir() -> AsyncIterator[str]:
+    """A store of the test's own (results reused across pushes live there, docs §14)."""
+    with tempfile.TemporaryDirectory(prefix="ssot-state-") as path:
+        yield path
 
 
 @contextlib.asynccontextmanager
@@ -118,14 +147,15 @@ async def running(files: Mapping[str, str | bytes] | None = None, *, workers: in
     emu.add_installation(INSTALLATION, REPO.split("/")[0])
     emu.add_repo(REPO, dict(example_files() if files is None else files),
                  installation_id=INSTALLATION)
-    async with EmulatorServer(emu) as api_url:
+    async with EmulatorServer(emu) as api_url, _state_dir() as state_dir:
         config = Settings(webhook_secrets=(SECRET,), app_id=str(emu.app_id),
                           private_key=emu.private_key_pem, api_url=api_url, workers=workers,
-                          **dict(settings or {}))
+                          **{"state_dir": state_dir, **dict(settings or {})})
         bot = Bot(config, retry=FAST_RETRIES)
         async with serving(bot, router, limits=limits) as url:
             yield Harness(emu, bot, url)
             await bot.idle()
         assert emu.openapi_violations == [], emu.openapi_violations
+        assert emu.graphql.violations == [], emu.graphql.violations
         if validate:
             assert emu.response_violations == [], emu.response_violations

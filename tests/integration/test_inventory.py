@@ -221,7 +221,8 @@ async def test_pr_check_summary_counts_the_inventory_violations_it_removes(
         summary = run[-1].output["summary"]
         assert "this PR removes **1** pre-existing violation of the inventory's rules" in summary
         assert "(1 → 0 in the files it touches)" in summary
-        assert "(1 extra GitHub request.)" in summary  # the file list; base counts from the store
+        # base counts from the store, the file list the analysis read (docs §14: read once)
+        assert "(0 extra GitHub requests.)" in summary
 
 
 async def test_pushes_during_a_run_fold_into_one_follow_up_of_the_newest(

@@ -142,23 +142,23 @@ async def test_app_reads_each_imported_module_once_then_from_its_cache() -> None
     async with running(BASE, workers=0) as h:
         number = await h.open_pr(PR)
         first_trees = len(h.calls("GET", "/git/trees/"))
-        blobs = {r.path for r in h.calls("GET", "/git/blobs/")}
-        # the ten checked files, then the five packages: 1 + 5 extra requests
+        reads = h.blob_reads()
+        # the ten checked files in one GraphQL query, then the five packages in another
         assert first_trees == 1
-        assert len(h.calls("GET", "/git/blobs/")) == 10 + 5 == len(blobs)
+        assert len(reads) == 10 + 5 == len(set(reads))
+        assert len(h.calls("POST", "/graphql")) == 2 and not h.calls("GET", "/git/blobs/")
         run = h.emu.check_runs(REPO)[-1]
-        assert "Re-exports: 5 extra module requests (0 from cache)." in run.output["summary"]
+        assert "Re-exports: 5 modules read (0 from cache)." in run.output["summary"]
         assert len(app_violations(h.emu.check_runs(REPO))) >= 10
 
         before = len(h.emu.requests)
         await h.send("pull_request", h.emu.payload_pull_request(REPO, number, "synchronize"))
         again = h.emu.requests[before:]
         trees = [r for r in again if "/git/trees/" in r.path]
-        module_blobs = [r for r in again if "/git/blobs/" in r.path]
         assert len(trees) == 1
-        assert len(module_blobs) == 10  # the checked files only: the modules come from cache
+        assert h.blob_reads(before) == []  # unchanged: the texts come from the cache
         run = h.emu.check_runs(REPO)[-1]
-        assert "Re-exports: 0 extra module requests (5 from cache)." in run.output["summary"]
+        assert "Re-exports: 0 modules read (5 from cache)." in run.output["summary"]
 
 
 async def test_app_stops_at_max_module_fetches() -> None:
@@ -166,7 +166,7 @@ async def test_app_stops_at_max_module_fetches() -> None:
     base[".github/ssot.yml"] = CONFIG + "limits: {max_module_fetches: 2}\n"
     async with running(base, workers=0) as h:
         await h.open_pr(PR)
-        assert len(h.calls("GET", "/git/blobs/")) == 10 + 2
+        assert len(h.blob_reads()) == 10 + 2
         summary = h.emu.check_runs(REPO)[-1].output["summary"]
-        assert "Re-exports: 2 extra module requests (0 from cache)." in summary
+        assert "Re-exports: 2 modules read (0 from cache)." in summary
         assert "3 more modules not read: past `limits.max_module_fetches`." in summary

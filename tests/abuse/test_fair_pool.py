@@ -1,0 +1,58 @@
+"""Installations share the engine's workers in turn (docs/behaviour.md §13): the pool's
+dispatcher, with real worker processes. No wall-clock asserts: orders and counts."""
+
+from __future__ import annotations
+
+import concurrent.futures
+
+import pytest
+
+from bot.engine.pool import EnginePool
+from tests.abuse.workload import sleeper
+
+
+@pytest.fixture
+def pool() -> EnginePool:
+    engine = EnginePool(2, memory_mb=None)
+    yield engine
+    engine.close()
+
+
+def test_another_tenants_call_overtakes_a_tenant_that_keeps_every_worker_busy(
+        pool: EnginePool) -> None:
+    hostile = [pool.submit(sleeper, 60.0, f"a{n}", timeout=120, tenant="A") for n in range(6)]
+    quick = pool.submit(sleeper, 0.0, "b", timeout=120, tenant="B")
+    # B's one call finishes while every one of A's is still waiting or running
+    assert quick.result(timeout=60) == "b"
+    assert not any(f.done() for f in hostile)
+    assert pool.fair.preemptions == 1
+    for f in hostile:
+        f.cancel()
+
+
+def test_a_preempted_call_runs_again_and_completes(pool: EnginePool) -> None:
+    first = [pool.submit(sleeper, 1.0, f"a{n}", timeout=120, tenant="A") for n in range(2)]
+    other = pool.submit(sleeper, 0.0, "b", timeout=120, tenant="B")
+    assert other.result(timeout=60) == "b"
+    assert sorted(f.result(timeout=60) for f in first) == ["a0", "a1"]
+
+
+def test_waiting_tenants_take_the_workers_in_turn(pool: EnginePool) -> None:
+    order: list[str] = []
+    calls = [pool.submit(sleeper, 0.05, f"a{n}", timeout=60, tenant="A") for n in range(6)]
+    calls += [pool.submit(sleeper, 0.05, f"b{n}", timeout=60, tenant="B") for n in range(3)]
+    for future in calls:
+        future.add_done_callback(lambda f: order.append(f.result()))
+    concurrent.futures.wait(calls, timeout=60)
+    assert all(f.done() for f in calls)
+    # B's three are done before A's last three: in turn, not first come first served
+    assert max(order.index(f"b{n}") for n in range(3)) < order.index("a5")
+
+
+def test_a_cancelled_waiting_call_never_runs(pool: EnginePool) -> None:
+    busy = [pool.submit(sleeper, 0.3, f"a{n}", timeout=60, tenant="A") for n in range(2)]
+    waiting = pool.submit(sleeper, 0.0, "late", timeout=60, tenant="A")
+    assert waiting.cancel()
+    assert sorted(f.result(timeout=60) for f in busy) == ["a0", "a1"]
+    assert waiting.cancelled()
+    assert pool.fair.waiting("A") == 0 and pool.fair.running("A") == 0

@@ -1,0 +1,10 @@
+"""Functions the engine's worker processes run in the fairness tests (imported by name there)."""
+
+from __future__ import annotations
+
+import time
+
+
+def sleeper(seconds: float, tag: str) -> str:
+    time.sleep(seconds)
+    return tag
