@@ -382,7 +382,11 @@ def analyse_source(
     if isinstance(planned, FileResult):
         return planned
     text, rules = planned
-    return analyse_text(path, text, config, rules, gate=prefilter)
+    result = analyse_text(path, text, config, rules, gate=prefilter)
+    if result.error is not None:  # as the pool marks it (§13)
+        result = FileResult(path, result.violations, failed_closed(config, path, text,
+                                                                   result.error), result.parsed)
+    return result
 
 
 def analyse_text(
