@@ -409,7 +409,9 @@ def test_empty_limits_and_tracking_are_the_defaults() -> None:
         ("limits: {max_files: '10'}", "limits.max_files must be an integer, not '10'"),
         ("limits: {max_cpu: 1}", "unknown key 'max_cpu' in limits (max_file_bytes, max_files, "
          "max_total_bytes, max_annotations, analysis_time_budget, max_module_fetches, "
-         "max_inventory_files)"),
+         "max_inventory_files, inventory_time_budget)"),
+        ("limits: {inventory_time_budget: 3601}",
+         "limits.inventory_time_budget must be from 1 to 3600, not 3601"),
         ("tracking: {repositories: ['..']}",
          "tracking.repositories: '..' is not a repository (owner/name)"),
         ("tracking: {repositories: [acme/.]}",

@@ -622,8 +622,9 @@ def _build(doc: dict[str, Any], data: _Data) -> Config:
     values["rules"] = rules
     values["aliases"] = dict(doc.get("aliases") or {})
     limits: dict[str, Any] = dict(doc.get("limits") or {})
-    if "analysis_time_budget" in limits:
-        limits["analysis_time_budget"] = float(limits["analysis_time_budget"])
+    for seconds in ("analysis_time_budget", "inventory_time_budget"):
+        if seconds in limits:
+            limits[seconds] = float(limits[seconds])
     values["limits"] = Limits(**limits)
     tracking = doc.get("tracking") or {}
     ids = [r.id for r in rules]

@@ -70,6 +70,7 @@ class Limits:
     analysis_time_budget: float = 300.0  # seconds; past it the check completes as failure
     max_module_fetches: int = 200  # extra blob reads per analysis to follow re-exports
     max_inventory_files: int = 50000  # a larger repository gets the inventory block's notice
+    inventory_time_budget: float = 900.0  # seconds a full inventory may take (then: incomplete)
 
 
 # (lowest, highest) accepted for each limit; anything else is a configuration error.
@@ -81,6 +82,7 @@ LIMIT_BOUNDS: Mapping[str, tuple[float, float]] = {
     "analysis_time_budget": (1, 3600),
     "max_module_fetches": (0, 2000),
     "max_inventory_files": (1, 200000),
+    "inventory_time_budget": (1, 3600),
 }
 
 ClosingStep = Literal["last", "none"]

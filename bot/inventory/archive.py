@@ -7,10 +7,17 @@ are kept, and none of them is written under its own name: their bytes go one aft
 one spool file, found again by offset (:meth:`Extracted.read_many`). So no name in the archive
 (absolute, ``..``, a link, a device) can place anything anywhere, and creating 10,000 files one
 by one is not paid for (it was 6 of the 7.6 s that unpacking a 10,000-file tree took here).
-Names are still checked (absolute names and ``..`` skipped; links, devices and fifos never
-followed). Size limits are judged by the tar headers, never by decoding: a file over
+Names are still checked (absolute names and ``..`` skipped; links, devices, fifos and sparse
+files never followed). Size limits are judged by the tar headers, never by decoding: a file over
 ``max_file_bytes`` is hashed (to know when it changes) but not kept; past ``max_files`` files or
 ``max_total_bytes`` the extraction stops.
+
+Bounded whatever the archive holds (docs/behaviour.md §13): at most ``max_files`` members are
+read in all (folders and skipped files count), at most :data:`MAX_UNPACKED_BYTES` unpacked in
+all (what is skipped is unpacked too, to reach the next header), and an archive header (a long
+name, pax or GNU extension record, which ``tarfile`` reads whole into memory) over
+:data:`MAX_HEADER_BYTES` stops the reading. ``tarfile``'s list of the members read is emptied as
+it goes (it kept every header: 142 MiB for a 300,000-member archive of 1.4 MB).
 """
 
 from __future__ import annotations
@@ -27,6 +34,11 @@ from pathlib import Path
 from typing import BinaryIO
 
 CHUNK = 1 << 16
+MAX_UNPACKED_BYTES = 2 << 30  # every member's bytes, kept or not
+MAX_HEADER_BYTES = 1 << 20  # one extended header (long name, pax record)
+# header records tarfile reads whole into memory before the member they describe
+_EXTENDED = frozenset({tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK, tarfile.XHDTYPE,
+                       tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE, tarfile.GNUTYPE_SPARSE})
 PIPE_PIECES = 32  # pieces (of up to 64 KiB as downloaded) waiting for the unpacking thread
 _POLL = 0.1
 
@@ -128,6 +140,20 @@ class Extracted:
         return list(self.each(paths))
 
 
+class ArchiveRefused(Exception):
+    """The archive breaks a bound no honest repository archive needs (a huge header)."""
+
+
+class _BoundedInfo(tarfile.TarInfo):
+    """A tar header that refuses an extended header record over :data:`MAX_HEADER_BYTES`
+    before ``tarfile`` reads it into memory."""
+
+    def _proc_member(self, tarfile: tarfile.TarFile) -> tarfile.TarInfo:
+        if self.type in _EXTENDED and self.size > MAX_HEADER_BYTES:
+            raise ArchiveRefused(f"an archive header over {MAX_HEADER_BYTES >> 20} MiB")
+        return super()._proc_member(tarfile)  # type: ignore[misc,no-any-return]
+
+
 def _relative(name: str) -> str | None:
     """The member's path below GitHub's top folder ``<owner>-<repo>-<sha>/``, or None."""
     parts = name.replace("\\", "/").split("/")
@@ -158,15 +184,39 @@ def extract(
 def _extract(archive: Path | BinaryIO | Pipe, spool: Path, wanted: Callable[[str], bool],
              max_file_bytes: int, max_files: int, max_total_bytes: int) -> Extracted:
     out = Extracted(spool)
-    total = 0
+    try:
+        _read(out, archive, wanted, max_file_bytes, max_files, max_total_bytes)
+    except ArchiveRefused as exc:
+        out.too_large = str(exc)
+    except RecursionError:  # extended headers chained without end
+        out.too_large = "too many chained archive headers"
+    return out
+
+
+def _read(out: Extracted, archive: Path | BinaryIO | Pipe, wanted: Callable[[str], bool],
+          max_file_bytes: int, max_files: int, max_total_bytes: int) -> None:
+    spool = out.spool
+    total = unpacked = members = 0
     with contextlib.ExitStack() as stack:
         source = stack.enter_context(archive.open("rb")) if isinstance(archive, Path) else archive
         # stream mode only ever calls read()
-        tar = stack.enter_context(tarfile.open(fileobj=source, mode="r|gz"))  # type: ignore[call-overload]
+        tar = stack.enter_context(tarfile.open(  # type: ignore[call-overload]
+            fileobj=source, mode="r|gz", tarinfo=_BoundedInfo))
         sink = stack.enter_context(spool.open("xb"))
-        for member in tar:
-            if not member.isreg():
-                continue  # folders are implied; links, devices and fifos are never followed
+        while (member := tar.next()) is not None:
+            tar.members.clear()  # tarfile would keep every header read
+            members += 1
+            if members > max_files:
+                what = ("files to check" if len(out.files) + len(out.large) >= max_files
+                        else "archive members")
+                out.too_large = f"more than {max_files:,} {what} (`limits.max_inventory_files`)"
+                break
+            unpacked += max(0, member.size)
+            if unpacked > MAX_UNPACKED_BYTES:
+                out.too_large = f"more than {MAX_UNPACKED_BYTES >> 30} GiB unpacked"
+                break
+            if not member.isreg() or member.issparse():
+                continue  # folders are implied; links, devices, fifos, sparse: never followed
             rel = _relative(member.name)
             if rel is None or not wanted(rel):
                 continue
@@ -197,4 +247,3 @@ def _extract(archive: Path | BinaryIO | Pipe, spool: Path, wanted: Callable[[str
             out.large.pop(rel, None)
             out.spans[rel] = (offset, sink.tell() - offset)
             out.files[rel] = digest.hexdigest()
-    return out

@@ -325,6 +325,25 @@ def update_body(
     return replace_block(body, block), history
 
 
+INCOMPLETE = "Inventory incomplete: "
+
+
+def mark_incomplete(body: str | None, reason: str) -> str:
+    """``body`` with its block's figures kept as they were and ``Inventory incomplete:
+    <reason>`` on the block's first line (replacing an earlier such line); a body without a
+    block gets one holding only that line. ``reason``: the bot's own words, never a user's."""
+    text = body or ""
+    nl = newline_of(text)
+    notice = f"{INCOMPLETE}{reason}"
+    span = _block_span(text)
+    if span is None:
+        return replace_block(body, nl.join([START, notice, "", END]))
+    first, *rest = text[span[0]:span[1]].split(nl)
+    if rest and rest[0].startswith(INCOMPLETE):
+        rest = rest[1:]
+    return text[:span[0]] + nl.join([first, notice, *rest]) + text[span[1]:]
+
+
 def clear_marker(sha: str) -> str:
     return f"<!-- ssot-bot:inventory-clear sha={sha} -->"
 

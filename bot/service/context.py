@@ -88,7 +88,7 @@ class Bot:
         # event loop never parses.
         workers = settings.workers
         self.pool: EnginePool | None = None if workers == 0 else EnginePool(
-            workers or os.cpu_count() or 1, memory_mb=settings.worker_memory_mb)
+            workers or os.cpu_count() or 1, memory_mb=settings.worker_memory_mb, reserve=True)
         self._executor = ThreadPoolExecutor(
             max_workers=settings.max_concurrent_analyses, thread_name_prefix="ssot-analysis")
 

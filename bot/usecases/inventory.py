@@ -29,12 +29,13 @@ from bot.config.loader import load_config_text
 from bot.config.model import Config, ConfigError, InventoryTarget, Limits
 from bot.engine.pool import portable
 from bot.engine.reexports import symbols_of
-from bot.github.client import ArchiveTooLarge, Repo
+from bot.github.client import ArchiveTooLarge, Repo, TreeEntry
 from bot.inventory import archive
 from bot.inventory.block import (
     Inventory,
     clear_comment,
     clear_marker,
+    mark_incomplete,
     parse_history,
     previous_total,
     too_large,
@@ -109,10 +110,16 @@ class Push:
 class Run:
     """Counters of one run (logged, and read by the benchmark)."""
 
-    mode: str = ""  # cached | push | compare | archive | too-large
+    mode: str = ""  # cached | push | compare | archive | too-large | incomplete
     analysed: int = 0
     fetched: int = 0
     inventories: list[Inventory] = field(default_factory=list)
+    stored: set[str] = field(default_factory=set)  # paths whose new records are stored already
+    incomplete: str | None = None  # why the block kept its previous figures
+
+
+class Incomplete(Exception):
+    """The inventory could not be finished (its reason is said in the block)."""
 
 
 def submit_inventory(bot: Bot, installation_id: int, full_name: str, *, html_base: str,
@@ -190,15 +197,23 @@ async def _fetch_changed(
     limit = config.limits.max_file_bytes
     cached = ({} if known is None else await asyncio.to_thread(
         bot.store.results, repo.full_name.lower(), analysis_key(config), known))
+    sizes: Mapping[str, TreeEntry] = {}
+    if known is not None and any(p not in cached or follow for p in paths):
+        # compare lists no sizes: the commit's tree does, in one request (docs/behaviour.md §13)
+        run.fetched += 1
+        sizes = (await repo.tree(sha)).files
 
     async def one(path: str) -> tuple[str, str | None, bytes | None, bool]:
         async with sem:
             if known is not None and path in cached and not follow:
                 return path, known[path], None, False
-            if known is not None:
+            listed = sizes.get(path)
+            if known is not None and listed is not None:
+                if listed.size > limit:
+                    return path, known[path], None, True  # over the limit: never fetched
                 run.fetched += 1
                 return path, known[path], await repo.blob(known[path]), True
-            run.fetched += 1
+            run.fetched += 1  # not in a truncated listing: the contents API says its size
             entry = await repo.file_entry(path, sha, max_bytes=limit)
             if entry is None:
                 return path, None, None, False
@@ -211,9 +226,12 @@ async def _fetch_changed(
         changed.update({p: data for p, _, data, _ in got})
         # parsing happens in the worker processes, never in the service's (§13)
         size = sum(len(d) for d in changed.values() if d is not None)
-        index = await bot.in_worker(
-            updated_index, index, portable(config), changed,
-            budget=config.file_time_budget * (1 + size // config.limits.max_file_bytes))
+        try:
+            index = await bot.in_worker(
+                updated_index, index, portable(config), changed,
+                budget=config.file_time_budget * (1 + size // config.limits.max_file_bytes))
+        except Exception as exc:
+            raise Incomplete(f"the re-export index could not be built ({_why(exc)})") from exc
         config = replace(config, reexports=index)
     records: dict[str, FileRecord] = {}
     items: list[tuple[str, bytes]] = []
@@ -255,8 +273,12 @@ async def _full_scan(bot: Bot, repo: Repo, config: Config, sha: str, run: Run,
             return {}, {}, extracted.too_large, {}
         index: dict[str, tuple[str, ...]] = {}
         if follow:
-            index = await bot.in_worker(archive_index, extracted, portable(config),
-                                        budget=limits.analysis_time_budget)
+            try:
+                index = await bot.in_worker(archive_index, extracted, portable(config),
+                                            budget=limits.analysis_time_budget)
+            except Exception as exc:  # past its budget, its worker died: said in the block
+                raise Incomplete(f"the re-export index could not be built ({_why(exc)})") \
+                    from exc
             config = replace(config, reexports=index)
         blobs = await asyncio.to_thread(_checked, extracted, config)
         cached = (await asyncio.to_thread(bot.store.results, name, key, blobs)
@@ -285,8 +307,13 @@ async def _full_scan(bot: Bot, repo: Repo, config: Config, sha: str, run: Run,
                     started=release)
             finally:
                 release()
-            records.update({r.path: record_of(r) for r in results})
+            fresh = {r.path: record_of(r) for r in results}
+            records.update(fresh)
             run.analysed += len(chunk)
+            # stored as it goes: a run cut short (its budget) leaves the next one less to do
+            await asyncio.to_thread(bot.store.put_results, name, key,
+                                    [(p, blobs[p], r) for p, r in fresh.items()])
+            run.stored.update(fresh)
 
         await asyncio.gather(*(one(chunk) for chunk in batches(todo)))
     return blobs, records, None, index
@@ -357,11 +384,15 @@ async def _head_and_files(
                 files.pop(path, None)
                 if exists and path_matches(config.paths, path):
                     wanted.append(path)
-            gone = [p for p, exists in push.changed.items() if not exists]
-            blobs, records, index = await _fetch_changed(bot, repo, config, sha, sorted(wanted),
-                                                         run, index=index, removed=gone)
-            files.update(blobs)
-            return sha, files, records, None, index
+            # at most max_files (and no more than compare would list) read one by one; more:
+            # the tarball, one request (docs/behaviour.md §13)
+            if len(wanted) <= min(config.limits.max_files, COMPARE_FILES):
+                gone = [p for p, exists in push.changed.items() if not exists]
+                blobs, records, index = await _fetch_changed(
+                    bot, repo, config, sha, sorted(wanted), run, index=index, removed=gone)
+                files.update(blobs)
+                return sha, files, records, None, index
+            return await _archive(bot, repo, config, sha, snapshot, run)
         target = sha
     else:
         assert branch is not None
@@ -375,7 +406,7 @@ async def _head_and_files(
             return snapshot.sha, dict(snapshot.files), {}, None, index
         if (compared.get("status") == "ahead" and commits
                 and int(compared.get("total_commits") or 0) <= COMPARE_COMMITS
-                and len(changed) < COMPARE_FILES):
+                and len(changed) < min(COMPARE_FILES, config.limits.max_files + 1)):
             run.mode = "compare"
             sha = str(commits[-1]["sha"])
             files = dict(snapshot.files)
@@ -398,6 +429,13 @@ async def _head_and_files(
         sha = str(compared["base_commit"]["sha"])
     else:
         sha = push.after
+    return await _archive(bot, repo, config, sha, snapshot, run)
+
+
+async def _archive(
+    bot: Bot, repo: Repo, config: Config, sha: str, snapshot: Snapshot | None, run: Run,
+) -> tuple[str, dict[str, str] | None, dict[str, FileRecord], str | None,
+           dict[str, tuple[str, ...]]]:
     run.mode = "archive"
     blobs, records, reason, index = await _full_scan(
         bot, repo, config, sha, run, snapshot.index if snapshot is not None else None)
@@ -422,8 +460,22 @@ async def run_inventory(
     config = restricted(config, rules)
     key = analysis_key(config)
     snapshot = await asyncio.to_thread(bot.store.snapshot, name, key)
-    sha, files, records, reason, index = await _head_and_files(
-        bot, repo, config, push, branch, snapshot, run)
+    budget = config.limits.inventory_time_budget
+    deadline = asyncio.timeout(budget)
+    try:
+        async with deadline:
+            sha, files, records, reason, index = await _head_and_files(
+                bot, repo, config, push, branch, snapshot, run)
+        if files is not None and reason is None:
+            records = await _complete(bot, name, key, files, records, run)
+    except Incomplete as exc:
+        return await _incomplete(bot, repo, config, run, str(exc), html_base)
+    except TimeoutError:
+        if not deadline.expired():
+            raise
+        return await _incomplete(bot, repo, config, run, (
+            f"it took longer than `limits.inventory_time_budget` ({budget:g} s); the files "
+            "analysed so far are kept for the next run"), html_base)
     date = (push.date if push and push.date else None) or dt.datetime.now(dt.UTC).strftime(
         "%Y-%m-%d")
     if files is not None and len(files) > config.limits.max_inventory_files:
@@ -435,12 +487,8 @@ async def run_inventory(
                                           reason=reason or "unknown") for t in
                        config.tracking.inventory}
     else:
-        if records:
-            await asyncio.to_thread(bot.store.put_results, name, key,
-                                    [(p, files[p], r) for p, r in records.items() if p in files])
-        all_records = await asyncio.to_thread(bot.store.results, name, key, files)
         await asyncio.to_thread(bot.store.put_snapshot, name, key, Snapshot(sha, files, index))
-        inventories = {t.issue: take(all_records, t.rules, sha=sha, date=date)
+        inventories = {t.issue: take(records, t.rules, sha=sha, date=date)
                        for t in config.tracking.inventory}
     for target in config.tracking.inventory:
         inventory = inventories[target.issue]
@@ -452,15 +500,50 @@ async def run_inventory(
     return run
 
 
-async def _write(bot: Bot, repo: Repo, target: InventoryTarget, inventory: Inventory,
-                 html_base: str) -> None:
-    """Put the block in the issue (re-read / write / verify, under the issue's lock); say once
-    when the total went from above 0 to 0 (docs/behaviour.md §11)."""
-    before: list[int | None] = []
+async def _complete(bot: Bot, name: str, key: str, files: Mapping[str, str],
+                    records: dict[str, FileRecord], run: Run) -> dict[str, FileRecord]:
+    """Every file's record: this run's (stored now, unless stored as they came) and the
+    store's for the rest. A file with neither (the store could not be read) makes the
+    inventory incomplete: a count without it would be wrong."""
+    new = [(p, files[p], r) for p, r in records.items() if p in files and p not in run.stored]
+    if new:
+        await asyncio.to_thread(bot.store.put_results, name, key, new)
+    known = {p: s for p, s in files.items() if p not in records}
+    every = {**await asyncio.to_thread(bot.store.results, name, key, known),
+             **{p: r for p, r in records.items() if p in files}}
+    missing = len(files) - len(every)
+    if missing:
+        raise Incomplete(f"the results of {missing:,} files could not be read from the "
+                         "state store")
+    return every
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError):
+        return "past its time budget"
+    return "its worker process died" if "Expired" in type(exc).__name__ else \
+        type(exc).__name__
+
+
+async def _incomplete(bot: Bot, repo: Repo, config: Config, run: Run, reason: str,
+                      html_base: str) -> Run:
+    """Every target's block keeps its figures and says why this run could not finish; the
+    snapshot stays the last complete one, so the next push goes on from there."""
+    run.mode, run.incomplete = "incomplete", reason
+    for target in config.tracking.inventory:
+        await _edit_block(bot, repo, target, lambda body: mark_incomplete(body, reason))
+    log.warning("inventory incomplete", extra={
+        "repo": repo.full_name, "reason": reason, "analysed": run.analysed,
+        "fetched": run.fetched})
+    return run
+
+
+async def _edit_block(bot: Bot, repo: Repo, target: InventoryTarget,
+                      edit: Callable[[str], str]) -> None:
+    """Re-read / write / verify the issue's body under its lock; a missing issue is no error."""
 
     def change(body: str) -> Edit:
-        before[:] = [previous_total(parse_history(body), inventory.sha)]
-        new, _ = update_body(body, inventory, html_base=html_base)
+        new = edit(body)
         return Edit(new, new != body, (), (), ())
 
     async with bot.issue_locks.hold((repo.full_name.lower(), target.issue)):
@@ -471,6 +554,19 @@ async def _write(bot: Bot, repo: Repo, target: InventoryTarget, inventory: Inven
                 log.info("inventory issue not found", extra={"issue": target.issue})
                 return
             raise
+
+
+async def _write(bot: Bot, repo: Repo, target: InventoryTarget, inventory: Inventory,
+                 html_base: str) -> None:
+    """Put the block in the issue (re-read / write / verify, under the issue's lock); say once
+    when the total went from above 0 to 0 (docs/behaviour.md §11)."""
+    before: list[int | None] = []
+
+    def change(body: str) -> str:
+        before[:] = [previous_total(parse_history(body), inventory.sha)]
+        return update_body(body, inventory, html_base=html_base)[0]
+
+    await _edit_block(bot, repo, target, change)
     previous = before[0] if before else None
     if inventory.too_large is None and inventory.total == 0 and previous:
         await repo.comment_once(target.issue, clear_comment(inventory.sha, html_base),

@@ -56,3 +56,23 @@ def test_a_cancelled_waiting_call_never_runs(pool: EnginePool) -> None:
     assert sorted(f.result(timeout=60) for f in busy) == ["a0", "a1"]
     assert waiting.cancelled()
     assert pool.fair.waiting("A") == 0 and pool.fair.running("A") == 0
+
+
+def test_the_spare_worker_serves_a_tenant_with_nothing_running_without_stopping_anyone() -> None:
+    engine = EnginePool(2, memory_mb=None, reserve=True)
+    try:
+        hostile = [engine.submit(sleeper, 60.0, f"a{n}", timeout=120, tenant="A")
+                   for n in range(6)]
+        assert engine.submit(sleeper, 0.0, "b", timeout=60, tenant="B").result(timeout=60) == "b"
+        assert engine.fair.preemptions == 0 and engine.fair.running("A") == 2
+        # the spare is for tenants with nothing running: B's second call waits its turn ...
+        held = engine.submit(sleeper, 60.0, "b-long", timeout=120, tenant="B")
+        queued = engine.submit(sleeper, 0.0, "b2", timeout=60, tenant="B")
+        # ... while a third tenant, the spare taken, gets a worker back from A
+        assert engine.submit(sleeper, 0.0, "c", timeout=60, tenant="C").result(timeout=60) == "c"
+        assert engine.fair.preemptions == 1
+        assert not queued.done()
+        for f in [*hostile, held, queued]:
+            f.cancel()
+    finally:
+        engine.close()

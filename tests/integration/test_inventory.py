@@ -208,7 +208,8 @@ async def test_a_repository_over_max_inventory_files_gets_the_sentence(tmp_path:
         issue, _ = await setup(h, tmp_path, extra_config="limits:\n  max_inventory_files: 3\n")
         block = block_of(h.emu.issue(REPO, issue).body or "")
         assert "too large to take the inventory" in block
-        assert "more than 3 files to check (`limits.max_inventory_files`)" in block
+        # the archive is read for at most that many members, folders included (§13)
+        assert "more than 3 archive members (`limits.max_inventory_files`)" in block
         assert parse_history(h.emu.issue(REPO, issue).body) == []
 
 
