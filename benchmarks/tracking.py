@@ -10,7 +10,7 @@ import datetime
 import time
 from collections.abc import Callable
 
-from bot.tracking.checklist import complete_steps, start_steps
+from bot.tracking.edit import complete_steps, start_steps
 from bot.tracking.links import link_problems
 
 D = datetime.date(2025, 9, 20)

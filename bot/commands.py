@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot import markers
 from bot.markdown_lines import scan_lines
 from bot.report.markdown import code_span
 
@@ -31,7 +32,7 @@ __all__ = [
 # not valid there.
 KNOWN_COMMANDS = ("recheck", "help", "inventory")
 MAX_LISTED_UNKNOWN = 5
-HELP_MARKER = "<!-- ssot-bot:help -->"
+HELP_MARKER = markers.HELP
 MAX_COMMANDS = 10  # per comment: a comment cannot make the bot answer without end
 RECHECK_PERMISSIONS = frozenset({"admin", "maintain", "write"})
 

@@ -8,13 +8,12 @@ from typing import Any
 
 import pytest
 
+from bot import markers
 from bot.engine.model import Violation
 from bot.github.ratelimit import STOP, RateLimits, RateReading, pace
 from bot.report.github import (
     comment_body,
-    fingerprints_in,
     fixed_comment_body,
-    fixed_fingerprints_in,
     plan_fixed,
 )
 from bot.settings import SettingsError, load_settings
@@ -38,9 +37,9 @@ def test_fixed_body_is_the_line_then_the_original_with_the_marker_state() -> Non
     assert body.split("\n", 2)[:2] == ["✅ Fixed in 0123456", ""]
     assert body.split("\n", 2)[2] == original.replace(
         "<!-- ssot-bot:fingerprint=abc123 -->", "<!-- ssot-bot:fingerprint=abc123 state=fixed -->")
-    assert fingerprints_in(body) == set()  # no longer "already commented"
-    assert fixed_fingerprints_in(body) == {"abc123"}
-    assert fixed_fingerprints_in(original) == set()
+    assert markers.fingerprints(body) == set()  # no longer "already commented"
+    assert markers.fixed_fingerprints(body) == {"abc123"}
+    assert markers.fixed_fingerprints(original) == set()
 
 
 def test_plan_marks_only_gone_findings_in_checked_files() -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from bot import markers
 from bot.config.model import Config, ConfigProblem, Rule, Severity
 from bot.engine.model import FileError, Violation
 from bot.report.github import (
@@ -17,8 +18,6 @@ from bot.report.github import (
     annotation_batches,
     check_run_report,
     comment_body,
-    fingerprint_marker,
-    fingerprints_in,
     invalid_config_report,
     plan_review,
     review_body,
@@ -117,6 +116,15 @@ def test_summary_lists_skipped_files_with_their_messages() -> None:
     assert "Files skipped: 2" in summary
     assert "- `pkg/bad.py`: does not parse: line 3" in summary
     assert "- `pkg/huge.py`: exceeded the 10 s analysis budget" in summary
+
+
+def test_skipped_files_have_their_own_label_not_the_fixed_line() -> None:
+    errors = [FileError("pkg/bad.py", "does not parse: line 3")]
+    summary = check_run_report([], errors, CONFIG, files_checked=4, fixed=2).summary
+    fixed_at = summary.index("Fixed: 2 findings")
+    label_at = summary.index("Skipped (1 file not analysed):\n\n- `pkg/bad.py`")
+    assert fixed_at < label_at
+    assert "\n\n" in summary[fixed_at:label_at]  # a paragraph of its own, not under Fixed:
 
 
 def test_table_cells_cannot_break_the_table() -> None:
@@ -320,23 +328,29 @@ def test_suggestion_containing_fences_gets_a_longer_fence() -> None:
 def test_huge_suggestion_is_dropped_not_cut() -> None:
     body = comment_body(v(fp="ff", suggestion="x = 1\n" * 20_000))
     assert "suggestion" not in body
-    assert fingerprints_in(body) == {"ff"}
+    assert markers.fingerprints(body) == {"ff"}
     assert len(body) <= 65_536
 
 
 @pytest.mark.parametrize("fp", ["0123abcd0123abcd", "a", "ABC-def_1.2"])
 def test_marker_round_trips(fp: str) -> None:
-    assert fingerprints_in(fingerprint_marker(fp)) == {fp}
-    assert fingerprints_in(comment_body(v(fp=fp, suggestion=SUGGESTION))) == {fp}
+    assert markers.fingerprints(markers.fingerprint(fp)) == {fp}
+    assert markers.fingerprints(comment_body(v(fp=fp, suggestion=SUGGESTION))) == {fp}
 
 
-def test_fingerprints_in_finds_all_and_tolerates_none() -> None:
-    text = (f"intro {fingerprint_marker('aa')}\r\nmore\n{fingerprint_marker('bb')}"
-            "<!--ssot-bot:fingerprint=cc-->" "<!-- ssot-bot:review head=1 -->")
-    assert fingerprints_in(text) == {"aa", "bb", "cc"}
-    assert fingerprints_in(None) == set()
-    assert fingerprints_in("") == set()
-    assert fingerprints_in("ssot-bot:fingerprint=zz") == set()
+def test_fingerprints_are_read_from_the_last_line_only() -> None:
+    last = (f"{markers.fingerprint('aa')} {markers.fingerprint('bb')} "
+            "<!-- ssot-bot:review head=1 -->")
+    assert markers.fingerprints(f"intro\r\nmore\n\n{last}\n") == {"aa", "bb"}
+    # a marker anywhere else (echoed text, a quoted line) is no marker
+    assert markers.fingerprints(f"intro {markers.fingerprint('aa')}\nmore") == set()
+    assert markers.fingerprints(f"{markers.fingerprint('aa')}\nmore") == set()
+    assert markers.fingerprints(f"# {markers.fingerprint('aa')}") == set()
+    assert markers.fingerprints(f"```\n{markers.fingerprint('aa')}") == set()
+    assert markers.fingerprints("<!--ssot-bot:fingerprint=cc-->") == set()  # not the App's form
+    assert markers.fingerprints(None) == set()
+    assert markers.fingerprints("") == set()
+    assert markers.fingerprints("ssot-bot:fingerprint=zz") == set()
 
 
 # ------------------------------------------------------------------ review planning
@@ -474,7 +488,7 @@ def test_review_body_counts() -> None:
     assert review_body(_plan(1)).startswith("ssot-bot found 1 new SSOT violation")
     body = review_body(_plan(2))
     assert body.startswith("ssot-bot found 2 new SSOT violations")
-    assert fingerprints_in(body) == set()
+    assert markers.fingerprints(body) == set()
 
 
 def test_review_body_mentions_overflow_without_markers() -> None:
@@ -483,14 +497,14 @@ def test_review_body_mentions_overflow_without_markers() -> None:
     assert "3 more new violations are not commented inline" in body
     assert "`SSOT checks`" in body
     # overflow is not marked: a later review may still comment on those lines
-    assert fingerprints_in(body) == set()
+    assert markers.fingerprints(body) == set()
 
 
 def test_review_body_lists_rejected_with_markers() -> None:
     plan = _plan(3)
     rejected = [plan.comments[0].violation, plan.comments[2].violation]
     body = review_body(plan, rejected=rejected)
-    assert fingerprints_in(body) == {"fp1", "fp3"}
+    assert markers.fingerprints(body) == {"fp1", "fp3"}
     assert f"`netra_backend/app/agents/x.py:1` **ws-legacy-import** {RULE.message}" in body
     assert "`netra_backend/app/agents/x.py:3`" in body
     assert "`netra_backend/app/agents/x.py:2`" not in body

@@ -349,7 +349,8 @@ class FairDispatch:
             if not calls:
                 self._running.pop(pending.tenant, None)
             self._busy -= 1
-            requeue = pending.preempted and not pending.outer.done()
+            # (a call that finished just as it was stopped keeps its result)
+            requeue = pending.preempted and inner.cancelled() and not pending.outer.done()
             if pending.preempted:
                 self._evicting -= 1
             if requeue:  # stopped for a newcomer: first in its tenant's queue again

@@ -33,7 +33,7 @@ import gidgethub.sansio
 from cryptography.hazmat.primitives import serialization
 from gidgethub import apps
 
-from bot import __version__
+from bot import __version__, markers
 
 log = logging.getLogger(__name__)
 
@@ -644,8 +644,8 @@ class Repo:
         """Create a review whose body holds ``marker`` (unique to this write)."""
 
         async def probe() -> dict[str, Any] | None:
-            return next((r for r in await self.reviews(number) if marker in (r.get("body") or "")),
-                        None)
+            return next((r for r in await self.reviews(number)
+                         if markers.carries(r.get("body"), marker)), None)
 
         result: dict[str, Any] = await self._post_verified(
             "/repos/{owner}/{repo}/pulls/{n}/reviews", review, probe, n=number)
@@ -847,7 +847,7 @@ class Repo:
         async def probe() -> dict[str, Any] | None:
             me = await self.identity()
             return next((c for c in await self.issue_comments(number)
-                         if marker in (c.get("body") or "") and me.wrote(c)), None)
+                         if markers.carries(c.get("body"), marker) and me.wrote(c)), None)
 
         verified: dict[str, Any] = await self._post_verified(url, {"body": body}, probe, n=number)
         return verified
@@ -857,7 +857,7 @@ class Repo:
         (``body`` must hold it too; a marker pasted by anyone else counts for nothing). True
         when a comment was written."""
         me = await self.identity()
-        if any(marker in (c.get("body") or "") and me.wrote(c)
+        if any(markers.carries(c.get("body"), marker) and me.wrote(c)
                for c in await self.issue_comments(number)):
             return False
         await self.create_issue_comment(number, body, marker=marker)

@@ -17,6 +17,7 @@ from typing import Any
 
 from gidgethub import routing, sansio
 
+from bot import markers
 from bot.commands import is_allowed_to_recheck, parse_commands, reply_to
 from bot.github.client import Repo
 from bot.service.context import Bot
@@ -115,4 +116,4 @@ async def on_comment(event: sansio.Event, bot: Bot) -> None:
         await repo.add_reaction(comment["id"], "confused")
     if reply is not None:
         await _reply_once(bot, repo, issue["number"], reply,
-                          f"<!-- ssot-bot:reply comment={comment['id']} -->")
+                          markers.reply(int(comment["id"])))

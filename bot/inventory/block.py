@@ -18,15 +18,17 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
-START = "<!-- ssot-bot:inventory start -->"
-END = "<!-- ssot-bot:inventory end -->"
-HISTORY_PREFIX = "<!-- ssot-bot:inventory-history "
+from bot import markers
+from bot.markdown_lines import block_structure
+
+START = markers.INVENTORY_START
+END = markers.INVENTORY_END
 MAX_POINTS = 200
+MAX_TOTAL = 10**12  # a total above this is not one the bot wrote: the point is dropped
 TOP_FILES = 20
 
 _SHA = re.compile(r"[0-9a-f]{40}\Z")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
-_HISTORY = re.compile(r"<!-- ssot-bot:inventory-history (\{.*?\}) -->")
 # A path shown as is: nothing that could end a code span, a table cell, a link or a comment.
 _PLAIN_PATH = re.compile(r"[\w./@+=,~() -]{1,300}\Z")
 
@@ -121,32 +123,34 @@ def too_large(rules: Sequence[str], *, sha: str, date: str, reason: str) -> Inve
 
 
 def parse_history(body: str | None) -> list[Point]:
-    """The history kept in the block of ``body`` (malformed points are dropped)."""
+    """The history kept in the block of ``body``. A history the bot cannot read (over
+    64 KiB, not JSON, nested too deep, not the expected shape) is no history: the next point
+    starts a new one (docs/behaviour.md §13). Malformed points (a bad date or sha, a total that
+    is not a whole number from 0 to :data:`MAX_TOTAL`) are dropped."""
     if not body:
         return []
-    inside = _block_span(body)
-    if inside is None:
+    spans = block_spans(body)
+    if not spans:
         return []
-    match = _HISTORY.search(body, inside[0], inside[1])
-    if match is None:
+    payload = markers.history_payload(body, spans[0][0], spans[0][1])
+    if payload is None:
         return []
     try:
-        data = json.loads(match.group(1))
-    except ValueError:
+        data = json.loads(payload)
+    except (ValueError, RecursionError):  # RecursionError: "[[[[..." nested without end
         return []
     points = data.get("points") if isinstance(data, dict) else None
     if not isinstance(points, list):
         return []
     out: list[Point] = []
-    for p in points:
+    for p in points[-MAX_POINTS:]:
         if not isinstance(p, dict):
             continue
         date, sha, total = p.get("date"), p.get("sha"), p.get("total")
         if (isinstance(date, str) and _DATE.match(date) and isinstance(sha, str)
-                and _SHA.match(sha) and isinstance(total, int) and not isinstance(total, bool)
-                and total >= 0):
+                and _SHA.match(sha) and type(total) is int and 0 <= total <= MAX_TOTAL):
             out.append(Point(date, sha, total))
-    return out[-MAX_POINTS:]
+    return out
 
 
 def add_point(history: Sequence[Point], point: Point) -> list[Point]:
@@ -191,19 +195,46 @@ def _axis_max(totals: Sequence[int]) -> int:
     return (top // magnitude + 1) * magnitude
 
 
-def render_chart(history: Sequence[Point]) -> list[str]:
-    """A Mermaid ``xychart-beta`` line chart of the history (empty when there is none).
+CHART_COLOR = "#2f81f7"  # GitHub's accent blue: readable on white and on the dark theme
+# Mermaid's own default line colour is a pale lavender that vanishes on white.
+CHART_INIT = ('%%{init: {"themeVariables": {"xyChart": {"plotColorPalette": "'
+              + CHART_COLOR + '"}}}}%%')
+MAX_DATE_LABELS = 12  # up to this many points each is labelled by its date; more: numbered
 
-    x-axis categories are the short shas (unique, so no two points share a band)."""
-    if not history:
+
+def _date_labels(history: Sequence[Point]) -> list[str]:
+    """``MM-DD`` per point (``YYYY-MM-DD`` when the history spans years); a second point of
+    the same day gets `` (2)``, so no two points share a band."""
+    years = {p.date[:4] for p in history}
+    seen: dict[str, int] = {}
+    out = []
+    for p in history:
+        label = p.date if len(years) > 1 else p.date[5:]
+        seen[label] = seen.get(label, 0) + 1
+        out.append(label if seen[label] == 1 else f"{label} ({seen[label]})")
+    return out
+
+
+def render_chart(history: Sequence[Point]) -> list[str]:
+    """A Mermaid ``xychart-beta`` line chart of the history; none under 2 points (one point
+    draws no line). Up to :data:`MAX_DATE_LABELS` points the x-axis names each point's date;
+    beyond, it numbers the analysed commits and its title gives the date range (dates would
+    run into each other)."""
+    if len(history) < 2:
         return []
-    labels = ", ".join(f'"{p.sha[:7]}"' for p in history)
+    if len(history) <= MAX_DATE_LABELS:
+        labels = ", ".join(f'"{label}"' for label in _date_labels(history))
+        x_axis = f'    x-axis "date of the analysed commit" [{labels}]'
+    else:
+        x_axis = (f'    x-axis "analysed commits, {history[0].date} to {history[-1].date}" '
+                  f"1 --> {len(history)}")
     values = ", ".join(str(p.total) for p in history)
     return [
         "```mermaid",
+        CHART_INIT,
         "xychart-beta",
         '    title "SSOT violations left"',
-        f"    x-axis [{labels}]",
+        x_axis,
         f'    y-axis "violations" 0 --> {_axis_max([p.total for p in history])}',
         f"    line [{values}]",
         "```",
@@ -247,14 +278,13 @@ def render_block(
         lines += [f"| `{r}` | {inventory.per_rule.get(r, 0):,} |" for r in inventory.rules]
         lines.append("")
         if inventory.top_files:
+            # a list, not a table: a long path wraps instead of pushing the counts out of view
             lines += [
                 f"Files with the most violations (top {len(inventory.top_files)}), linked to "
                 "their first one:",
                 "",
-                "| file | violations |",
-                "|---|---:|",
             ]
-            lines += [f"| {_file_link(html_base, sha, f)} | {f.count:,} |"
+            lines += [f"- **{f.count:,}** in {_file_link(html_base, sha, f)}"
                       for f in inventory.top_files]
             lines.append("")
         notes = []
@@ -269,24 +299,43 @@ def render_block(
     chart = render_chart(history)
     if chart:
         lines += [*chart, ""]
+    elif inventory.too_large is None and len(history) == 1:
+        lines += ["The chart of the remaining violations starts with the next analysed commit.",
+                  ""]
     payload = json.dumps({"points": [p.as_json() for p in history]}, separators=(", ", ": "))
-    lines += [f"{HISTORY_PREFIX}{payload} -->", END]
+    lines += [markers.inventory_history(payload), END]
     return newline.join(lines)
 
 
 # --- placing the block -----------------------------------------------------------------------
 
 
-def _block_span(body: str) -> tuple[int, int] | None:
-    """(start, end) of the block in ``body``: the first end marker and the nearest start marker
-    before it (a stray start marker left above does not swallow the text between)."""
-    end = body.find(END)
-    if end < 0:
-        return None
-    start = body.rfind(START, 0, end)
-    if start < 0:
-        return None
-    return start, end + len(END)
+def block_spans(body: str) -> list[tuple[int, int]]:
+    """Character spans of the inventory blocks in ``body``, in order (docs/behaviour.md §13).
+
+    Only a start and an end marker each alone on its line, outside code (fenced or indented,
+    found by the CommonMark parser), in that order, delimit a block; a start marker with no
+    end after it, an end marker with no start before it, and markers inside code spans or code
+    blocks are text. Of several start markers before an end marker the last one opens the
+    block, so no text a person wrote between them is taken into it. A span runs from the start
+    of the start marker's line to the end of the end marker's line, without its line ending."""
+    if markers.INVENTORY_START not in body:
+        return []
+    code = block_structure(body).code
+    spans: list[tuple[int, int]] = []
+    opened: int | None = None
+    at = 0
+    for index, line in enumerate(body.split("\n")):
+        begin, at = at, at + len(line) + 1
+        if index < len(code) and code[index]:
+            continue
+        text = line.strip()
+        if text == markers.INVENTORY_START:
+            opened = begin
+        elif text == markers.INVENTORY_END and opened is not None:
+            spans.append((opened, begin + len(line.rstrip("\r"))))
+            opened = None
+    return spans
 
 
 def newline_of(body: str) -> str:
@@ -295,11 +344,27 @@ def newline_of(body: str) -> str:
 
 def replace_block(body: str | None, block: str) -> str:
     """``body`` with ``block`` in place of its inventory block, or appended after one blank
-    line. Nothing outside the block changes."""
+    line. A second complete block (a copy a person pasted, or left by an older version) is
+    removed, so the body keeps exactly one; nothing outside the blocks changes."""
     text = body or ""
-    span = _block_span(text)
-    if span is not None:
-        return text[: span[0]] + block + text[span[1]:]
+    spans = block_spans(text)
+    if spans:
+        out = text
+        for start, end in reversed(spans[1:]):
+            # the copy's lines and the blank line that separated it from the text above
+            cut_end = end
+            if text.startswith("\r\n", cut_end):
+                cut_end += 2
+            elif text.startswith("\n", cut_end):
+                cut_end += 1
+            cut_start = start
+            for sep in ("\r\n\r\n", "\n\n"):
+                if text.endswith(sep, 0, start) and cut_end == len(text):
+                    cut_start = start - len(sep) // 2
+                    break
+            out = out[:cut_start] + out[cut_end:]
+        start, end = spans[0]
+        return out[:start] + block + out[end:]
     if not text:
         return block
     nl = newline_of(text)
@@ -335,23 +400,20 @@ def mark_incomplete(body: str | None, reason: str) -> str:
     text = body or ""
     nl = newline_of(text)
     notice = f"{INCOMPLETE}{reason}"
-    span = _block_span(text)
-    if span is None:
+    spans = block_spans(text)
+    if not spans:
         return replace_block(body, nl.join([START, notice, "", END]))
+    span = spans[0]
     first, *rest = text[span[0]:span[1]].split(nl)
     if rest and rest[0].startswith(INCOMPLETE):
         rest = rest[1:]
     return text[:span[0]] + nl.join([first, notice, *rest]) + text[span[1]:]
 
 
-def clear_marker(sha: str) -> str:
-    return f"<!-- ssot-bot:inventory-clear sha={sha} -->"
-
-
 def clear_comment(sha: str, html_base: str) -> str:
     return (f"🎉 The SSOT inventory reached **0** at [`{sha[:7]}`]({html_base}/commit/{sha}): "
             f"no violation of this issue's rules is left on the default branch.\n\n"
-            f"{clear_marker(sha)}")
+            f"{markers.inventory_clear(sha)}")
 
 
 def expand_rules(targets: Iterable[Sequence[str]]) -> tuple[str, ...]:

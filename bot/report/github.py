@@ -12,13 +12,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bot import markers
 from bot.config.model import Config, ConfigProblem
 from bot.engine.model import FileError, Violation
 from bot.report.local import fails
 
 __all__ = [
     "ANNOTATION_LEVEL",
-    "FINGERPRINT_MARKER",
     "MAX_OUTPUT_CHARS",
     "RECHECK_ACTION",
     "CheckRunReport",
@@ -29,20 +29,13 @@ __all__ = [
     "annotation_batches",
     "check_run_report",
     "comment_body",
-    "fingerprint_marker",
-    "fingerprints_in",
     "fixed_comment_body",
-    "fixed_fingerprints_in",
     "invalid_config_report",
     "plan_fixed",
     "plan_review",
     "review_body",
 ]
 
-FINGERPRINT_MARKER = "<!-- ssot-bot:fingerprint={fp} -->"
-_FINGERPRINT_RE = re.compile(r"<!--\s*ssot-bot:fingerprint=([^\s<>]+?)\s*-->")
-# docs/behaviour.md §12: a fixed finding's comment keeps its marker with ` state=fixed`
-_FIXED_RE = re.compile(r"<!--\s*ssot-bot:fingerprint=([^\s<>]+?)\s+state=fixed\s*-->")
 FIXED_LINE = "\u2705 Fixed in {sha}"
 
 ANNOTATION_LEVEL: dict[str, str] = {"error": "failure", "warning": "warning", "notice": "notice"}
@@ -67,31 +60,10 @@ _EVENT = {"comment": "COMMENT", "request-changes": "REQUEST_CHANGES"}
 # --------------------------------------------------------------------------- small helpers
 
 
-def fingerprint_marker(fp: str) -> str:
-    """The hidden HTML comment that tags a comment with a violation's fingerprint."""
-    return FINGERPRINT_MARKER.format(fp=fp)
-
-
-def fingerprints_in(text: str | None) -> set[str]:
-    """Every fingerprint marked in a comment or review body (``None`` -> empty)."""
-    if not text:
-        return set()
-    return set(_FINGERPRINT_RE.findall(text))
-
-
-def fixed_fingerprints_in(text: str | None) -> set[str]:
-    """Every fingerprint whose marker says ``state=fixed`` (not "already commented")."""
-    if not text:
-        return set()
-    return set(_FIXED_RE.findall(text))
-
-
 def fixed_comment_body(body: str, head_sha: str) -> str:
     """An inline comment marked fixed (docs/behaviour.md §12): ``✅ Fixed in <short sha>`` on
     the first line, the original text below, each marker with `` state=fixed``."""
-    marked = _FINGERPRINT_RE.sub(
-        lambda m: f"<!-- ssot-bot:fingerprint={m.group(1)} state=fixed -->", body)
-    return f"{FIXED_LINE.format(sha=head_sha[:7])}\n\n{marked}"
+    return f"{FIXED_LINE.format(sha=head_sha[:7])}\n\n{markers.mark_fixed(body)}"
 
 
 @dataclass(frozen=True)
@@ -137,8 +109,8 @@ def plan_fixed(
     fixed_before: set[str] = set()
     for comment in own_comments:
         body = comment.get("body") or ""
-        fixed_before |= fixed_fingerprints_in(body)
-        prints = fingerprints_in(body)
+        fixed_before |= markers.fixed_fingerprints(body)
+        prints = markers.fingerprints(body)
         if not prints:
             continue
         path = str(comment.get("path") or "")
@@ -189,7 +161,8 @@ def _code(text: str) -> str:
 
 def _cell(text: str) -> str:
     """Text safe inside one Markdown table cell or list item: one line, pipes escaped."""
-    return _clip_chars(" ".join(text.split()).replace("|", "\\|"), MAX_ROW_CHARS)
+    return _clip_chars(markers.neutralise(" ".join(text.split())).replace("|", "\\|"),
+                       MAX_ROW_CHARS)
 
 
 def _fence_for(text: str) -> str:
@@ -368,7 +341,7 @@ def check_run_report(
         blocks += ["", f"Fixed: {_plural(fixed, 'finding')} the bot commented on "
                        f"{'is' if fixed == 1 else 'are'} no longer found (comments marked ✅)."]
     if skipped:
-        blocks.append("")
+        blocks += ["", f"Skipped ({_plural(len(skipped), 'file')} not analysed):", ""]
         blocks.append(_Rows(len(skipped), (f"- {_code(e.path)}: {_cell(e.message)}"
                                            for e in skipped)))
     annotations, unshown = _capped_annotations(new, old, [*blocking, *skipped],
@@ -455,8 +428,9 @@ class ReviewPlan:
 
 def comment_body(v: Violation) -> str:
     """An inline comment: rule id and severity, message, a suggestion block, the marker."""
-    head = [f"**{v.rule}** · {v.severity}", "", v.message.strip() or v.rule, ""]
-    marker = fingerprint_marker(v.fingerprint)
+    head = [f"**{v.rule}** · {v.severity}", "", markers.neutralise(v.message.strip() or v.rule),
+            ""]
+    marker = markers.fingerprint(v.fingerprint)
     if v.suggestion is not None:
         fence = _fence_for(v.suggestion)
         body = "\n".join([*head, f"{fence}suggestion", v.suggestion, fence, "", marker])
@@ -533,11 +507,28 @@ def plan_review(
     return ReviewPlan(tuple(comments), tuple(overflow), _EVENT[config.review])
 
 
+MAX_MARKER_LINE_CHARS = 20_000  # the review's last line: the rejected findings' fingerprints
+
+
 def review_body(
-    plan: ReviewPlan, *, rejected: Sequence[Violation] = (), check_name: str = "SSOT"
+    plan: ReviewPlan, *, rejected: Sequence[Violation] = (), check_name: str = "SSOT",
+    marker: str | None = None,
 ) -> str:
-    """The review's own body: a count, comments GitHub refused inline (with their markers, so
-    they are neither lost nor repeated), and how many new violations are only in the check run."""
+    """The review's own body: a count, comments GitHub refused inline, and how many new
+    violations are only in the check run; its last line the markers (docs/behaviour.md §13):
+    the refused comments' fingerprints (so they are neither lost nor repeated; as many as
+    :data:`MAX_MARKER_LINE_CHARS` holds) and ``marker``, the review's own."""
+    tags: list[str] = []
+    room = MAX_MARKER_LINE_CHARS - len(marker or "")
+    for v in rejected:
+        tag = markers.fingerprint(v.fingerprint)
+        room -= len(tag) + 1
+        if room < 0:
+            break
+        tags.append(tag)
+    if marker is not None:
+        tags.append(marker)
+    line = markers.marker_line(tags)
     total = len(plan.comments) + len(plan.overflow)
     inline = len(plan.comments) - len(rejected)
     blocks: list[str | _Rows] = [
@@ -550,8 +541,7 @@ def review_body(
             "GitHub did not accept these as inline comments:",
             "",
             _Rows(len(rejected), (
-                f"- {_code(f'{v.path}:{v.line}')} **{_cell(v.rule)}** {_cell(v.message)} "
-                f"{fingerprint_marker(v.fingerprint)}"
+                f"- {_code(f'{v.path}:{v.line}')} **{_cell(v.rule)}** {_cell(v.message)}"
                 for v in rejected
             )),
         ]
@@ -562,5 +552,6 @@ def review_body(
             f"{'is' if len(plan.overflow) == 1 else 'are'} not commented inline; "
             f"the {_code(check_name)} check run lists every violation.",
         ]
-    return _fit(blocks, MAX_REVIEW_BODY_CHARS)
+    text = _fit(blocks, MAX_REVIEW_BODY_CHARS - len(line) - 2)
+    return markers.with_markers(text, *tags) if tags else text
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from bot.markers import neutralise
+
 __all__ = ["MAX_SPAN_CHARS", "code_span"]
 
 MAX_SPAN_CHARS = 120
@@ -19,7 +21,7 @@ _BREAKS = re.compile(r"[\r\n\u2028\u2029\x0b\x0c\x1c-\x1e\x85]+")
 def code_span(text: str, *, limit: int = MAX_SPAN_CHARS) -> str:
     """``text`` as one inline code span: line breaks become spaces, at most ``limit`` characters
     (an ellipsis marks the cut), fenced with more backticks than any run inside it."""
-    flat = _BREAKS.sub(" ", text).replace("\x00", "")
+    flat = neutralise(_BREAKS.sub(" ", text).replace("\x00", ""))
     flat = "".join(ch for ch in flat if ch == "\t" or ch >= " ")
     if len(flat) > limit:
         flat = flat[: max(1, limit - 1)] + "\u2026"

@@ -27,6 +27,7 @@ from typing import Any
 import aiohttp
 import gidgethub
 
+from bot import markers
 from bot.config.globs import path_matches
 from bot.config.loader import bundled_config, load_config_text
 from bot.config.model import Config, ConfigError, ConfigProblem
@@ -43,7 +44,6 @@ from bot.report.github import (
     ReviewComment,
     annotation_batches,
     check_run_report,
-    fingerprints_in,
     invalid_config_report,
     plan_review,
     review_body,
@@ -418,7 +418,7 @@ async def _review(
     identity = await repo.identity()
     for earlier in await repo.reviews(number):
         if identity.wrote(earlier):
-            already |= fingerprints_in(earlier.get("body"))
+            already |= markers.fingerprints(earlier.get("body"))
 
     def lines() -> tuple[dict[str, frozenset[int]], dict[str, frozenset[int] | None]]:
         # every changed file's patch parsed twice: tens of ms of CPU, off the event loop
@@ -430,7 +430,7 @@ async def _review(
         plan_review, violations, config, already_commented=already, commentable=commentable))
     if plan is None:
         return
-    marker = f"<!-- ssot-bot:review head={head_sha} check-run={check_run_id} -->"
+    marker = markers.review(head_sha, check_run_id)
 
     def on_added_lines(c: ReviewComment) -> bool:
         lines = added.get(c.violation.path)
@@ -447,8 +447,8 @@ async def _review(
         rejected = [c.violation for c in plan.comments if not keep(c)]
         review: dict[str, Any] = {
             "commit_id": head_sha, "event": plan.event,
-            "body": review_body(plan, rejected=rejected, check_name=config.check_name)
-            + "\n" + marker,
+            "body": review_body(plan, rejected=rejected, check_name=config.check_name,
+                                marker=marker),
         }
         if inline:
             review["comments"] = [c.payload for c in inline]

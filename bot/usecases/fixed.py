@@ -14,13 +14,12 @@ from typing import Any
 
 import gidgethub
 
+from bot import markers
 from bot.engine.model import FileError, Violation
 from bot.github.client import Repo
 from bot.report.github import (
     FixedPlan,
-    fingerprints_in,
     fixed_comment_body,
-    fixed_fingerprints_in,
     plan_fixed,
 )
 
@@ -49,7 +48,7 @@ async def plan(
     own = [c for c in await repo.review_comments(number) if identity.wrote(c)]
     found = {v.fingerprint for v in violations if v.fingerprint}
     looked_at = checked_paths(files, errors)
-    elsewhere = {str(c.get("path")) for c in own if fingerprints_in(c.get("body"))} - looked_at
+    elsewhere = {str(c.get("path")) for c in own if markers.fingerprints(c.get("body"))} - looked_at
     if elsewhere:
         # a file the PR no longer changes (reverted) or deletes holds none of its findings
         # any more; one GitHub lists as changed but the analysis skipped still may
@@ -72,7 +71,7 @@ async def apply(repo: Repo, number: int, head_sha: str, fixed: FixedPlan) -> int
         if current is None or not identity.wrote(current):
             continue
         body = current.get("body") or ""
-        if not fingerprints_in(body) or fixed_fingerprints_in(body) >= edit.fingerprints:
+        if not markers.fingerprints(body) or markers.fixed_fingerprints(body) >= edit.fingerprints:
             continue
         try:
             await repo.update_review_comment(edit.id, fixed_comment_body(body, head_sha))

@@ -19,11 +19,12 @@ import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 import gidgethub
 
+from bot import markers
 from bot.config.globs import path_filter, path_matches
 from bot.config.loader import load_config_text
 from bot.config.model import Config, ConfigError, InventoryTarget, Limits
@@ -34,7 +35,6 @@ from bot.inventory import archive
 from bot.inventory.block import (
     Inventory,
     clear_comment,
-    clear_marker,
     mark_incomplete,
     parse_history,
     previous_total,
@@ -54,10 +54,10 @@ from bot.inventory.scan import (
 from bot.service import logs
 from bot.service.context import Bot
 from bot.state.store import MAX_CONFIG_BYTES, FileRecord, Snapshot
-from bot.tracking.checklist import Edit
-from bot.usecases.tracking import edit_issue
+from bot.usecases.issue_body import edit_body
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 CONFIG_PATH = ".github/ssot.yml"
 FETCH_CONCURRENCY = 8
@@ -531,7 +531,7 @@ async def _incomplete(bot: Bot, repo: Repo, config: Config, run: Run, reason: st
     snapshot stays the last complete one, so the next push goes on from there."""
     run.mode, run.incomplete = "incomplete", reason
     for target in config.tracking.inventory:
-        await _edit_block(bot, repo, target, lambda body: mark_incomplete(body, reason))
+        await _edit_block(bot, repo, target, lambda body: (mark_incomplete(body, reason), None))
     log.warning("inventory incomplete", extra={
         "repo": repo.full_name, "reason": reason, "analysed": run.analysed,
         "fetched": run.fetched})
@@ -539,38 +539,31 @@ async def _incomplete(bot: Bot, repo: Repo, config: Config, run: Run, reason: st
 
 
 async def _edit_block(bot: Bot, repo: Repo, target: InventoryTarget,
-                      edit: Callable[[str], str]) -> None:
-    """Re-read / write / verify the issue's body under its lock; a missing issue is no error."""
-
-    def change(body: str) -> Edit:
-        new = edit(body)
-        return Edit(new, new != body, (), (), ())
-
-    async with bot.issue_locks.hold((repo.full_name.lower(), target.issue)):
-        try:
-            await edit_issue(repo, target.issue, change)
-        except gidgethub.BadRequest as exc:
-            if int(exc.status_code) in (404, 410):
-                log.info("inventory issue not found", extra={"issue": target.issue})
-                return
-            raise
+                      change: Callable[[str], tuple[str, T]]) -> T | None:
+    """``change`` through the one issue-body writer (under the issue's lock: re-read, write,
+    verify); what it said, or None when the issue is missing (no error)."""
+    try:
+        return await edit_body(repo, bot.issue_locks, target.issue, change)
+    except gidgethub.BadRequest as exc:
+        if int(exc.status_code) in (404, 410):
+            log.info("inventory issue not found", extra={"issue": target.issue})
+            return None
+        raise
 
 
 async def _write(bot: Bot, repo: Repo, target: InventoryTarget, inventory: Inventory,
                  html_base: str) -> None:
     """Put the block in the issue (re-read / write / verify, under the issue's lock); say once
     when the total went from above 0 to 0 (docs/behaviour.md §11)."""
-    before: list[int | None] = []
 
-    def change(body: str) -> str:
-        before[:] = [previous_total(parse_history(body), inventory.sha)]
-        return update_body(body, inventory, html_base=html_base)[0]
+    def change(body: str) -> tuple[str, int | None]:
+        new, _ = update_body(body, inventory, html_base=html_base)
+        return new, previous_total(parse_history(body), inventory.sha)
 
-    await _edit_block(bot, repo, target, change)
-    previous = before[0] if before else None
+    previous = await _edit_block(bot, repo, target, change)
     if inventory.too_large is None and inventory.total == 0 and previous:
         await repo.comment_once(target.issue, clear_comment(inventory.sha, html_base),
-                                marker=clear_marker(inventory.sha))
+                                marker=markers.inventory_clear(inventory.sha))
 
 
 def html_base_of(repository: Mapping[str, Any]) -> str:

@@ -4,8 +4,8 @@ the PR.
 
 The use case, independent of how the PR arrived (a webhook in ``bot/handlers/tracking.py``, or
 a catch-up pass): ``apply_merge`` and ``apply_start`` take the repository's full name and the
-PR as the REST API (or a webhook's ``pull_request``) shows it. ``edit_issue`` is the one way
-to change an issue body (re-read, write, verify).
+PR as the REST API (or a webhook's ``pull_request``) shows it. Issue bodies change only through
+:func:`bot.usecases.issue_body.edit_body` (under the issue's lock: re-read, write, verify).
 
 Who can make the bot write where (§8): a link names an issue of the PR's own repository or of a
 repository the **base** branch's configuration lists under ``tracking.repositories``; anything
@@ -16,7 +16,6 @@ repository; a merge always counts.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import functools
 import logging
@@ -30,49 +29,23 @@ from bot.config.model import ConfigError, Tracking, is_repository_name
 from bot.github.client import Repo
 from bot.report.markdown import code_span
 from bot.service.context import Bot
-from bot.tracking.checklist import (
+from bot.tracking.edit import complete_steps, start_steps
+from bot.tracking.links import StepLink, link_problems, parse_links, ref_text
+from bot.tracking.messages import (
     LINK_ERROR_MARKER,
-    Edit,
-    complete_steps,
     completion_comment,
     edit_problems,
-    last_step,
     link_error_comment,
     neutral_problem,
-    parse_checklist,
-    start_steps,
     step_done_marker,
 )
-from bot.tracking.links import StepLink, link_problems, parse_links, ref_text
+from bot.tracking.model import Edit, last_step, parse_checklist
+from bot.usecases.issue_body import edit_body
 from bot.usecases.permissions import can_write
 
 log = logging.getLogger(__name__)
 
-EDIT_ATTEMPTS = 6
 NOT_ENABLED = "links to other repositories are not enabled"
-
-
-async def edit_issue(repo: Repo, number: int, change: Callable[[str], Edit], *,
-                     write: bool = True) -> Edit:
-    """Apply ``change`` to the issue body without losing a concurrent writer's update.
-
-    Each attempt re-reads the issue, applies the (idempotent) change to the fresh body, writes,
-    and reads back: if another writer got in between, the change is applied again on top.
-    ``write=False`` only computes the edit (to report problems without writing).
-    """
-    delay = 0.2
-    for _attempt in range(EDIT_ATTEMPTS):
-        body = (await repo.issue(number)).get("body") or ""
-        edit = await asyncio.to_thread(change, body)  # up to 64 KiB of Markdown: off the loop
-        if not edit.changed or not write:
-            return edit
-        await repo.update_issue_body(number, edit.body)
-        if ((await repo.issue(number)).get("body") or "") == edit.body:
-            return edit
-        log.info("tracking issue changed under us; re-applying", extra={"issue": number})
-        await asyncio.sleep(delay)
-        delay *= 2
-    raise RuntimeError(f"issue #{number} kept changing; gave up after {EDIT_ATTEMPTS} attempts")
 
 
 def _merged_on(pr: dict[str, Any]) -> dt.date:
@@ -151,18 +124,22 @@ async def _apply(bot: Bot, installation_id: int, target: _Target,
     """Run ``change`` on the linked issue, serialised per issue; problems to report."""
     repo = bot.repo(installation_id, target.full_name)
     number = target.link.issue.number
-    async with bot.issue_locks.hold((target.full_name.lower(), number)):
-        try:
-            edit = await edit_issue(repo, number, change, write=write)
-        except gidgethub.BadRequest as exc:
-            if int(exc.status_code) not in (403, 404, 410):
-                raise
-            if target.link.closing and not target.link.steps:
-                return repo, None, []  # "Closes #N" to something that is not ours to edit
-            if target.own:
-                return repo, None, [f"tracking issue {target.ref} was not found"]
-            steps = list(target.link.steps) or ["?"]
-            return repo, None, [neutral_problem(target.ref, steps)]
+
+    def edited(body: str) -> tuple[str, Edit]:
+        edit = change(body)
+        return edit.body, edit
+
+    try:
+        edit = await edit_body(repo, bot.issue_locks, number, edited, write=write)
+    except gidgethub.BadRequest as exc:
+        if int(exc.status_code) not in (403, 404, 410):
+            raise
+        if target.link.closing and not target.link.steps:
+            return repo, None, []  # "Closes #N" to something that is not ours to edit
+        if target.own:
+            return repo, None, [f"tracking issue {target.ref} was not found"]
+        steps = list(target.link.steps) or ["?"]
+        return repo, None, [neutral_problem(target.ref, steps)]
     return repo, edit, edit_problems(target.ref, edit, neutral=not target.own)
 
 

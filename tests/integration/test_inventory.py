@@ -61,8 +61,9 @@ async def test_first_push_creates_the_block_and_a_fix_lowers_it(tmp_path: Path) 
         assert "| `ws-legacy-annotation` | 2 |" in block
         link = (f"{h.emu.shapes.html()}/{REPO}/blob/{first}/netra_backend/app/agents/supervisor/"
                 "agent_instance_factory.py#L46")
-        assert f"({link}) | 4 |" in block
-        assert "```mermaid\nxychart-beta\n" in block
+        assert ("- **4** in [`netra_backend/app/agents/supervisor/agent_instance_factory.py`]"
+                f"({link})") in block
+        assert "mermaid" not in block  # one point: no chart yet
         assert [p.total for p in parse_history(body)] == [5]
         assert len(h.calls("GET", "/tarball/")) == 1
         assert len(h.calls("GET", "/_codeload/")) == 1

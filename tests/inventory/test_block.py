@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 from pathlib import Path
 
 import pytest
 
+from bot import markers
 from bot.inventory.block import (
+    CHART_COLOR,
+    CHART_INIT,
     END,
     MAX_POINTS,
     START,
@@ -18,7 +22,6 @@ from bot.inventory.block import (
     Point,
     add_point,
     clear_comment,
-    clear_marker,
     parse_history,
     previous_total,
     render_block,
@@ -73,8 +76,8 @@ def test_block_holds_counts_links_chart_and_history() -> None:
     assert f"**3 violations left** at [`aaaaaaa`]({BASE}/commit/{SHA1}) (2026-11-30)" in block
     assert "(2 fewer than before)" in block
     assert "| `r1` | 2 |" in block and "| `r2` | 1 |" in block
-    assert f"| [`pkg/a.py`]({BASE}/blob/{SHA1}/pkg/a.py#L4) | 3 |" in block
-    assert '    x-axis ["bbbbbbb", "aaaaaaa"]' in block
+    assert f"- **3** in [`pkg/a.py`]({BASE}/blob/{SHA1}/pkg/a.py#L4)" in block
+    assert '    x-axis "date of the analysed commit" ["11-29", "11-30"]' in block
     assert "    line [5, 3]" in block
     match = re.search(r"<!-- ssot-bot:inventory-history (\{.*\}) -->", block)
     assert match is not None
@@ -119,31 +122,62 @@ def test_notes_for_errors_and_large_files() -> None:
 @pytest.mark.parametrize("totals, top", [([0], 1), ([3, 9], 10), ([12], 20), ([732], 800),
                                           ([1000], 2000)])
 def test_chart_axis_covers_the_largest_total(totals: list[int], top: int) -> None:
-    history = [Point("2026-01-01", f"{n:040x}", t) for n, t in enumerate(totals)]
+    history = [Point("2026-01-01", f"{n:040x}", t) for n, t in enumerate([*totals, 0])]
     assert f'    y-axis "violations" 0 --> {top}' in render_chart(history)
 
 
 # Mermaid's xychart grammar (docs: https://mermaid.js.org/syntax/xyChart.html), the subset we use.
 _XY = [
+    re.compile(r'%%\{init: \{"themeVariables": \{"xyChart": \{"plotColorPalette": '
+               r'"#[0-9a-f]{6}"\}\}\}\}%%'),
     re.compile(r"xychart-beta"),
     re.compile(r' {4}title "[^"\n]*"'),
-    re.compile(r' {4}x-axis \[("[^"\n]*")(, "[^"\n]*")*\]'),
+    re.compile(r' {4}x-axis "[^"\n]*" (?:\[("[^"\n]*")(, "[^"\n]*")*\]|1 --> \d+)'),
     re.compile(r' {4}y-axis "[^"\n]*" \d+ --> \d+'),
     re.compile(r" {4}line \[\d+(, \d+)*\]"),
 ]
 
 
-def test_chart_follows_the_xychart_grammar() -> None:
-    history = [Point("2026-01-01", f"{n:07x}" + "0" * 33, 700 - n) for n in range(MAX_POINTS)]
-    lines = render_chart(history)
+def history_of(count: int, *, per_day: int = 1) -> list[Point]:
+    """``count`` points, ``per_day`` of them each day, totals falling."""
+    start = datetime.date(2026, 1, 1)
+    return [Point((start + datetime.timedelta(days=n // per_day)).isoformat(),
+                  f"{n:07x}" + "0" * 33, 700 - n) for n in range(count)]
+
+
+@pytest.mark.parametrize("count", [2, 3, 12, 13, 15, MAX_POINTS])
+def test_chart_follows_the_xychart_grammar(count: int) -> None:
+    lines = render_chart(history_of(count))
     assert lines[0] == "```mermaid" and lines[-1] == "```"
     body = lines[1:-1]
     assert len(body) == len(_XY)
     for pattern, line in zip(_XY, body, strict=True):
         assert pattern.fullmatch(line), line
-    labels = re.findall(r'"([0-9a-f]{7})"', body[2])
-    assert len(labels) == len(set(labels)) == MAX_POINTS  # one band per point
-    assert render_chart([]) == []
+
+
+def test_no_chart_under_two_points() -> None:
+    assert render_chart([]) == render_chart(history_of(1)) == []
+    block = render_block(inv(sha="0" * 40), history_of(1), html_base=BASE)
+    assert "mermaid" not in block and "starts with the next analysed commit" in block
+
+
+def test_few_points_are_labelled_by_date_each_in_its_own_band() -> None:
+    axis = render_chart(history_of(4, per_day=2))[4]
+    assert axis == ('    x-axis "date of the analysed commit" '
+                    '["01-01", "01-01 (2)", "01-02", "01-02 (2)"]')
+    across_years = [Point("2025-12-31", "1" * 40, 3), Point("2026-01-01", "2" * 40, 2)]
+    assert '["2025-12-31", "2026-01-01"]' in render_chart(across_years)[4]
+
+
+def test_many_points_are_numbered_with_the_date_range_in_the_axis_title() -> None:
+    axis = render_chart(history_of(MAX_POINTS, per_day=3))[4]
+    assert axis == '    x-axis "analysed commits, 2026-01-01 to 2026-03-08" 1 --> 200'
+
+
+def test_the_line_colour_is_set_for_light_and_dark_backgrounds() -> None:
+    # Mermaid's default (#ECECFF on white) is invisible; GitHub's accent blue shows on both
+    assert render_chart(history_of(2))[1] == CHART_INIT
+    assert CHART_COLOR in CHART_INIT and CHART_COLOR.lower() != "#ececff"
 
 
 # --- history ---------------------------------------------------------------------------------
@@ -234,4 +268,4 @@ def test_too_large_adds_no_point() -> None:
 
 def test_clear_comment_has_its_marker() -> None:
     text = clear_comment(SHA1, BASE)
-    assert clear_marker(SHA1) in text and f"{BASE}/commit/{SHA1}" in text
+    assert markers.inventory_clear(SHA1) in text and f"{BASE}/commit/{SHA1}" in text

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import shutil
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.inventory.block import MAX_POINTS, Point, render_chart
+from bot.inventory.block import CHART_COLOR, MAX_DATE_LABELS, MAX_POINTS, Point, render_chart
 
 ROOT = Path(__file__).resolve().parents[2]
 MERMAID_DIR = Path(os.environ.get("SSOT_MERMAID_DIR") or ROOT / ".ci" / "mermaid")
@@ -28,7 +29,7 @@ const out = [];
 for (const chart of JSON.parse(text)) {
   try {
     const result = await mermaid.parse(chart);
-    out.push({ok: true, type: result.diagramType});
+    out.push({ok: true, type: result.diagramType, config: result.config || {}});
   } catch (e) {
     out.push({ok: false, error: String(e.message || e)});
   }
@@ -52,12 +53,22 @@ def parse(charts: list[str]) -> list[dict[str, object]]:
     return result
 
 
-def test_the_chart_parses_as_an_xychart_and_a_broken_one_does_not() -> None:
-    charts = []
-    for totals in ([732], [5, 4, 4, 0], list(range(MAX_POINTS, 0, -1))):
-        history = [Point("2026-11-30", f"{n:07x}" + "0" * 33, t) for n, t in enumerate(totals)]
-        charts.append("\n".join(render_chart(history)[1:-1]))
+def history_of(count: int) -> list[Point]:
+    start = datetime.date(2026, 11, 1)
+    return [Point((start + datetime.timedelta(days=n // 3)).isoformat(),
+                  f"{n:07x}" + "0" * 33, 732 - n) for n in range(count)]
+
+
+def test_the_chart_parses_as_an_xychart_at_1_2_15_and_200_points() -> None:
+    assert render_chart(history_of(1)) == []  # one point draws no chart (and no empty one)
+    counts = [2, 3, MAX_DATE_LABELS, MAX_DATE_LABELS + 1, 15, MAX_POINTS]
+    charts = ["\n".join(render_chart(history_of(n))[1:-1]) for n in counts]
     broken = "xychart-beta\n    x-axis [a b\n"
     results = parse([*charts, broken])
-    assert results[:-1] == [{"ok": True, "type": "xychart"}] * len(charts)
+    for count, result in zip(counts, results[:-1], strict=True):
+        assert result["ok"] is True and result["type"] == "xychart", (count, result)
+        # the init directive reached Mermaid: the line's colour is ours, not the pale default
+        config = result["config"]
+        assert isinstance(config, dict)
+        assert config["themeVariables"]["xyChart"]["plotColorPalette"] == CHART_COLOR
     assert results[-1]["ok"] is False

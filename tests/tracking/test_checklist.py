@@ -8,15 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.tracking.checklist import (
+from bot.tracking.edit import complete_steps, start_steps
+from bot.tracking.messages import (
     LINK_ERROR_MARKER,
-    complete_steps,
     completion_comment,
     link_error_comment,
-    parse_checklist,
-    start_steps,
     step_done_marker,
 )
+from bot.tracking.model import parse_checklist
 
 DATA = Path(__file__).parent.parent / "data"
 EXPECTED = Path(__file__).parent / "expected"

@@ -9,14 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.tracking.checklist import (
-    complete_steps,
-    completion_comment,
-    edit_problems,
-    last_step,
-    parse_checklist,
-    start_steps,
-)
+from bot.tracking.edit import complete_steps, start_steps
+from bot.tracking.messages import completion_comment, edit_problems
+from bot.tracking.model import last_step, parse_checklist
 
 HERE = Path(__file__).parent
 MERGED = datetime.date(2025, 9, 20)

@@ -7,14 +7,9 @@ import datetime
 
 import pytest
 
-from bot.tracking.checklist import (
-    complete_steps,
-    edit_problems,
-    is_title_link,
-    last_step,
-    parse_checklist,
-    start_steps,
-)
+from bot.tracking.edit import complete_steps, start_steps
+from bot.tracking.messages import edit_problems
+from bot.tracking.model import is_title_link, last_step, parse_checklist
 
 D = datetime.date(2025, 9, 20)
 

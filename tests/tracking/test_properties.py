@@ -4,11 +4,14 @@ Bodies are generated from the wider grammar of docs/behaviour.md §9: prose (uni
 spaces), headings (group headings by every word and emoji, with random decoration; step headings
 with and without a status, bold or not, Step/Phase/Stage), task items (steps in every label style
 with sub-items ``N.M`` with or without a colon, other tasks), ordered lists of status emoji,
-fenced code holding fake tasks, footers in every style, with random LF/CRLF endings and an
-optional final newline. After ``complete_steps``/``start_steps``, the non-empty lines nobody
-owns keep their bytes and their relative order; owned lines differ only by the box character,
-their position, a heading's status (for heading steps) or (for the footer) their rewritten
-text; and a body ends with a newline exactly when it did before.
+fenced code holding fake tasks, footers in every style (with trailing spaces: a hard break),
+setext headings (groups and steps), heading steps whose block holds task steps of their own,
+with random LF/CRLF endings and an optional final newline. After ``complete_steps`` /
+``start_steps``, the non-empty lines nobody owns keep their bytes and their relative order;
+owned lines differ only by the box character, their position, a heading's status (for heading
+steps) or (for the footer) their rewritten text; a footer keeps its trailing spaces; a body
+ends with a newline exactly when it did before; and the same edit applied to its own result
+changes nothing (issue #20 item 2).
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ from collections import Counter
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from bot.tracking.checklist import complete_steps, parse_checklist, start_steps
+from bot.tracking.edit import complete_steps, start_steps
+from bot.tracking.model import parse_checklist
 
 Line = tuple[str, str]  # (content, ending)
 
@@ -47,6 +51,13 @@ FOOTERS = [
 @st.composite
 def prose(draw: st.DrawFn) -> str:
     return draw(_letters) + draw(_text).rstrip("\r\n") + draw(_trailing)
+
+
+@st.composite
+def setext(draw: st.DrawFn, text: str) -> list[tuple[str, str]]:
+    """``text`` as a setext heading: the line and its ``=`` or ``-`` underline."""
+    underline = draw(st.sampled_from(["=", "-"])) * draw(st.integers(1, 12))
+    return [("free", text.lstrip("# ")), ("free", underline + draw(_trailing))]
 
 
 @st.composite
@@ -93,11 +104,18 @@ def heading_step(draw: st.DrawFn, number: int, level: int) -> list[tuple[str, st
     word = draw(st.sampled_from(["Step", "STEP", "Phase"]))
     label = draw(st.sampled_from([f"**{word} {number}**:", f"{word} {number}:"]))
     status = draw(st.sampled_from(_STATUS))
-    out = [("owned", f"{hashes} {deco}{label} {draw(prose()).strip()}{status}")]
+    title = f"{deco}{label} {draw(prose()).strip()}{status}"
+    if draw(st.integers(0, 3)):
+        out = [("owned", f"{hashes} {title}")]
+    else:  # setext: the underline is nobody's line
+        out = [("owned", title.lstrip()), ("free", draw(st.sampled_from(["=", "-"])) * 5)]
     for sub in range(draw(st.integers(0, 3))):
         sbox = draw(st.sampled_from([" ", "x"]))
         text = draw(st.sampled_from([f"{number}.{sub + 1}: ", ""])) + draw(prose())
         out.append(("owned", f"- [{sbox}] {text}"))
+    if draw(st.booleans()):  # a task step of its own in the heading's block (issue #20 item 2)
+        sbox = draw(st.sampled_from([" ", "x"]))
+        out.append(("owned", f"- [{sbox}] **Step {number + 10}**: {draw(prose())}"))
     return out
 
 
@@ -116,6 +134,7 @@ def bodies(draw: st.DrawFn) -> tuple[str, list[str]]:
                 st.just([("free", "")]),
                 st.just([("free", "   ")]),
                 group_heading().map(lambda t: [("free", t)]),
+                group_heading().flatmap(setext),
                 prose().map(lambda t: [("free", f"- [ ] **Golden Path**: {t}")]),
                 prose().map(lambda t: [("free", f"- plain bullet {t}")]),
                 st.integers(0, 9).map(lambda n: [("free", f"{n}. \u23f3 **Step {n}**: x")]),
@@ -128,7 +147,8 @@ def bodies(draw: st.DrawFn) -> tuple[str, list[str]]:
                         ("free", f[:3]),
                     ]
                 ),
-                st.sampled_from(FOOTERS).map(lambda f: [("status", f)]),
+                st.tuples(st.sampled_from(FOOTERS), _trailing).map(
+                    lambda f: [("status", f[0] + f[1])]),
             ),
             max_size=25,
         )
@@ -158,7 +178,9 @@ def split(body: str) -> list[Line]:
 
 
 _TASK_LINE = re.compile(r"^[ \t]*(?:[-*+]|\d{1,9}[.)])[ \t]+\[[ xX]\]")
-_STEP_HEADING = re.compile(r"^ {0,3}#{1,6}[ \t].*(?:step|phase|stage)[ \t]*\d", re.IGNORECASE)
+_STEP_HEADING = re.compile(
+    r"^(?: {0,3}#{1,6}[ \t].*|(?:[\u23f3\u2705] )?(?:\*\*)?)(?:step|phase|stage)[ \t]*\d",
+    re.IGNORECASE)
 _HEADING_STATUS = re.compile(
     r"\b(?:PENDING|PLANNED|IN[ \t]+PROGRESS|TO[ \t]?DO|NOT[ \t]+STARTED|COMPLETED)\b"
     r"|[\u23f3\U0001f4cb\U0001f504\u2705]",
@@ -177,7 +199,7 @@ def is_status(content: str) -> bool:
 def normalise(content: str) -> str:
     """An owned line with its box unticked and a heading's status words and emoji removed."""
     content = re.sub(r"\[[xX]\]", "[ ]", content, count=1)
-    if content.lstrip(" ").startswith("#"):
+    if not _TASK_LINE.match(content):  # a heading step, ATX or setext
         content = _HEADING_STATUS.sub("", content)
     return content
 
@@ -212,9 +234,15 @@ def check_invariants(before: str, after: str, *, ticks_allowed: bool) -> None:
         assert Counter(ob) == Counter(oa)
     assert sum(is_status(c) for c, _ in b_lines) == sum(is_status(c) for c, _ in a_lines)
 
+    def trailing(lines: list[Line]) -> list[str]:
+        return [c[len(c.rstrip(" \t")):] for c, _ in lines if is_status(c)]
+
+    assert trailing(b_lines) == trailing(a_lines)  # a hard break stays a hard break
+
 
 ids_to_link = st.lists(
-    st.sampled_from(["0", "1", "2", "3", "4", "5", "6", "7", "1.1", "2.2", "3.1", "9", "7.3"]),
+    st.sampled_from(["0", "1", "2", "3", "4", "5", "6", "7", "1.1", "2.2", "3.1", "9", "7.3",
+                     "11", "13"]),
     min_size=1,
     max_size=4,
 )
@@ -238,6 +266,18 @@ PROPS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthC
                "- [ ] 2.1 c\r\n- [ ] other", ["1", "2", "2.1"]),
     steps=["2"],
     pr=7,
+)
+@example(  # issue #20 item 2: the heading's roll-up once waited for a second merge
+    generated=("### Step 3: Plan (PENDING)\n- [ ] 3.1: a\n- [ ] **Step 4**: b\n",
+               ["3", "3.1", "4"]),
+    steps=["3.1", "4"],
+    pr=1,
+)
+@example(  # a setext COMPLETED section and a hard break on the footer
+    generated=("COMPLETED\n---\n- [x] **Step 1**: a\n\nPENDING\n---\n- [ ] **Step 2**: b\n\n"
+               "**Last Updated**: x  \n", ["1", "2"]),
+    steps=["2"],
+    pr=3,
 )
 def test_complete_steps_changes_only_owned_lines(
     generated: tuple[str, list[str]], steps: list[str], pr: int

@@ -1,0 +1,61 @@
+"""The one writer of issue bodies (docs/behaviour.md §5.6, §11, §13).
+
+Tracking (ticks, moves, footers) and the inventory (its block) change the same issue bodies;
+both go through :func:`edit_body`: under the issue's lock, it re-reads the body, applies the
+pure change to the fresh text (off the event loop), writes only when the text changed, and
+reads back: when another writer (a person, another replica) got in between, the change is
+applied again on top of what is there now. The change must be idempotent (applied to its own
+result it changes nothing), so a repeated attempt or a redelivered event writes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Hashable
+from contextlib import AbstractAsyncContextManager
+from typing import Protocol, TypeVar
+
+from bot.github.client import Repo
+
+log = logging.getLogger(__name__)
+
+EDIT_ATTEMPTS = 6
+FIRST_DELAY = 0.2  # seconds before the second attempt; doubled after each
+
+T = TypeVar("T")
+
+
+class Locks(Protocol):
+    """Serialises writers per key (``bot.service.jobs.KeyedLocks`` in one process)."""
+
+    def hold(self, key: Hashable) -> AbstractAsyncContextManager[None]: ...
+
+
+def issue_key(full_name: str, number: int) -> tuple[str, int]:
+    """The lock key of an issue: every writer of its body holds it."""
+    return full_name.lower(), number
+
+
+async def edit_body(repo: Repo, locks: Locks, number: int,
+                    change: Callable[[str], tuple[str, T]], *, write: bool = True) -> T:
+    """Apply ``change`` (body -> (new body, what happened)) to issue ``number`` without losing
+    a concurrent writer's update; returns what the applied attempt said. ``write=False`` only
+    computes it (to report problems without writing). Raises ``gidgethub.BadRequest`` when the
+    issue cannot be read or written (404, 410, ...), ``RuntimeError`` when the body kept
+    changing under us for :data:`EDIT_ATTEMPTS` attempts."""
+    delay = FIRST_DELAY
+    async with locks.hold(issue_key(repo.full_name, number)):
+        for _attempt in range(EDIT_ATTEMPTS):
+            body = (await repo.issue(number)).get("body") or ""
+            # up to 64 KiB of Markdown parsed: off the event loop
+            new, result = await asyncio.to_thread(change, body)
+            if new == body or not write:
+                return result
+            await repo.update_issue_body(number, new)
+            if ((await repo.issue(number)).get("body") or "") == new:
+                return result
+            log.info("issue body changed under us; re-applying", extra={"issue": number})
+            await asyncio.sleep(delay)
+            delay *= 2
+    raise RuntimeError(f"issue #{number} kept changing; gave up after {EDIT_ATTEMPTS} attempts")
