@@ -19,7 +19,7 @@ import re
 import time
 from collections import Counter
 
-from bot.github.client import RetryPolicy
+from bot.github.retry import RetryPolicy
 from bot.handlers import router
 from bot.service.app import serving
 from bot.service.context import Bot
@@ -75,11 +75,11 @@ async def main(installations: int, prs: int) -> None:
                             private_key=emu.private_key_pem, api_url=api_url, workers=0)
         bot = Bot(settings, retry=RetryPolicy(attempts=2))
         async with serving(bot, router):
-            reconciler = Reconciler(bot, interval=60)
+            reconciler = Reconciler(bot.catch_up_parts(), interval=60)
             for number in (1, 2, 3):
                 if number == 3:  # as after a restart: nothing remembered of earlier passes
                     await reconciler.stop()
-                    reconciler = Reconciler(bot, interval=60)
+                    reconciler = Reconciler(bot.catch_up_parts(), interval=60)
                 start = len(emu.requests)
                 began = time.perf_counter()
                 stats = await reconciler.run_pass()

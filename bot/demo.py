@@ -24,7 +24,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
-from bot.github.client import RetryPolicy
+from bot.github.retry import RetryPolicy
 from bot.handlers import router
 from bot.service.app import serving
 from bot.service.context import Bot

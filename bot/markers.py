@@ -34,6 +34,7 @@ __all__ = [
     "MAX_HISTORY_CHARS",
     "carries",
     "fingerprint",
+    "fingerprint_tags",
     "fingerprints",
     "fixed_fingerprints",
     "history_payload",
@@ -159,14 +160,22 @@ def fixed_fingerprints(body: str | None) -> set[str]:
             if (m := _FINGERPRINT.fullmatch(mk)) and m.group(2)}
 
 
-def mark_fixed(body: str) -> str:
-    """``body`` with every fingerprint of its marker line marked ``state=fixed`` (the rest of
-    the body, echoed text included, stays as it was)."""
+def fingerprint_tags(body: str | None) -> list[tuple[str, bool]]:
+    """``(fingerprint, fixed)`` of each fingerprint on the marker line, in its order (a
+    review lists its refused findings in the same order)."""
+    return [(m.group(1), bool(m.group(2))) for mk in markers_of(body)
+            if (m := _FINGERPRINT.fullmatch(mk))]
+
+
+def mark_fixed(body: str, only: set[str] | None = None) -> str:
+    """``body`` with every fingerprint of its marker line (or those of ``only``) marked
+    ``state=fixed`` (the rest of the body, echoed text included, stays as it was)."""
     last = _last_line(body) if markers_of(body) else None
     if last is None:
         return body
     at = body.rstrip().rfind(last)
-    new = _FINGERPRINT.sub(lambda m: fingerprint(m.group(1), fixed=True), last)
+    new = _FINGERPRINT.sub(lambda m: fingerprint(m.group(1), fixed=True)
+                           if only is None or m.group(1) in only else m.group(0), last)
     return body[:at] + new + body[at + len(last):]
 
 

@@ -52,6 +52,7 @@ OPERATIONS: list[tuple[str, str]] = [
     ("get", "/repos/{owner}/{repo}/pulls/{pull_number}/files"),
     ("get", "/repos/{owner}/{repo}/pulls/{pull_number}/reviews"),
     ("post", "/repos/{owner}/{repo}/pulls/{pull_number}/reviews"),
+    ("put", "/repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}"),
     ("get", "/repos/{owner}/{repo}/tarball/{ref}"),
 ]
 

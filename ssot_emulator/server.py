@@ -1105,6 +1105,25 @@ class GitHubEmulator(EmulatorState):
         pull.review_comments.extend(review.comments)
         return Reply(200, self.shapes.review(call.repo, review))
 
+    @route("PUT", r"/pulls/(?P<pull_number>[^/]+)/reviews/(?P<review_id>[^/]+)",
+           perms=("pull_requests",), level="write")
+    def _update_review(self, call: Call) -> Reply:
+        number = self._pull_or_404(call)
+        assert call.repo is not None
+        body = call.body.get("body") if isinstance(call.body, dict) else None
+        if not isinstance(body, str):
+            raise _validation_failed("PullRequestReview", "body", "missing_field",
+                                     "missing_field")
+        review_id = call.number("review_id")
+        review = next((r for r in self.pull(call.full_name, number).reviews
+                       if r.id == review_id), None)
+        if review is None:
+            raise _not_found()
+        if review.user != call.actor:  # an App edits only what it wrote
+            raise HTTPError(403, "Resource not accessible by integration")
+        review.body = body
+        return Reply(200, self.shapes.review(call.repo, review))
+
     # handlers: check runs ---------------------------------------------------------------------
     def _apply_check_update(self, run: CheckRun, data: dict[str, Any], *,
                             creating: bool) -> None:

@@ -8,7 +8,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.handlers.issue_comment import RecheckLimiter
 from bot.markdown_lines import (
     block_structure,
     heading_text,
@@ -60,17 +59,6 @@ def test_code_span_bounds_length_with_an_ellipsis() -> None:
     assert code_span("a`b") == "``a`b``"
     assert code_span("`x") == "`` `x ``"
 
-
-def test_recheck_limiter_window_per_user_and_redelivery() -> None:
-    now = [0.0]
-    limiter = RecheckLimiter(limit=5, window=600.0, clock=lambda: now[0])
-    assert all(limiter.allow("o/r", 1, "alice", i) for i in range(5))
-    assert not limiter.allow("o/r", 1, "alice", 99)
-    assert limiter.allow("o/r", 1, "Alice", 3)  # the same comment again is not counted
-    assert limiter.allow("o/r", 1, "bob", 100)  # per user
-    assert limiter.allow("o/r", 2, "alice", 101)  # per PR
-    now[0] = 600.0
-    assert limiter.allow("o/r", 1, "alice", 102)  # the window has passed
 
 
 # --- the block structure: markdown-it, or the scanner where it cannot differ ------------------

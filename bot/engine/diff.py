@@ -10,7 +10,8 @@ Why not the ``unidiff`` library (measured 2026-12-01 with unidiff 1.0.1,
 ``python benchmarks/diff_parse.py``: this repository's history as ``git log -p``, 2.4-2.6 MB,
 ~72,000 lines, ~260-300 file diffs, best of 5 on the shared 2-core machine): this module takes
 297-366 ms, unidiff 888-1,990 ms (3.0-5.4x slower), with the same added lines where both parse.
-And unidiff refuses or misreads inputs this module must take, each covered by tests/test_diff.py:
+And unidiff refuses or misreads inputs this module must take, each covered by
+tests/engine/test_diff.py:
 
 - a context line whose single space an editor stripped (``UnidiffParseError``);
 - a removed line that reads like a header (``--- a/other.py``) inside a hunk

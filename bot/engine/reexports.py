@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from bot.config.model import Config
@@ -557,11 +557,3 @@ class _Builder:
         key = f"{info.module}.{name}"
         if key != f"{star}.{name}":
             self._entry(key, f"{star}.{name}")
-
-
-def demanded(info: ModuleInfo, name: str) -> Iterator[str]:
-    """The names that ``info``'s module binding ``name`` may lead to (to fetch, in the App)."""
-    yield from info.bindings.get(name, ())
-    if name not in info.bindings and name not in info.defined:
-        for star in info.stars:
-            yield f"{star}.{name}"

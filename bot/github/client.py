@@ -1,8 +1,8 @@
 """The only module that talks HTTP to GitHub.
 
-- :class:`RetryingAPI` is gidgethub's aiohttp client with the retry policy: backoff on 5xx and
-  network errors, ``Retry-After`` / ``x-ratelimit-reset`` on primary and secondary rate limits
-  (through gidgethub's ``handle_rate_limit_error`` hook).
+- :class:`RetryingAPI` is gidgethub's aiohttp client with the one retry policy
+  (:mod:`bot.github.retry`) around each request: backoff on 5xx and network errors,
+  ``Retry-After`` / ``x-ratelimit-reset`` on primary and secondary rate limits.
 - :class:`TokenCache` mints installation tokens with the App JWT and keeps each one until shortly
   before ``expires_at``.
 - :class:`Repo` is one repository seen through one installation: the domain calls the handlers
@@ -18,7 +18,6 @@ import contextvars
 import datetime as dt
 import json
 import logging
-import random
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
@@ -34,6 +33,8 @@ from cryptography.hazmat.primitives import serialization
 from gidgethub import apps
 
 from bot import __version__, markers
+from bot.github import retry
+from bot.github.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
 
@@ -138,26 +139,6 @@ class ArchiveTooLarge(Exception):
     """A repository archive larger than the caller allows."""
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How hard to try. ``max_wait`` caps one sleep: a reset an hour away is not waited on."""
-
-    attempts: int = 5
-    base_delay: float = 0.5
-    max_delay: float = 30.0
-    max_wait: float = 120.0
-    secondary_default_wait: float = 60.0  # GitHub: wait at least a minute when no Retry-After
-
-    def backoff(self, attempt: int) -> float:
-        delay = min(self.max_delay, self.base_delay * 2.0 ** (attempt - 1))
-        return delay * (0.5 + random.random() / 2)  # noqa: S311 - jitter, not crypto
-
-
-# Set while a write whose failure is ambiguous (did GitHub apply it?) is attempted: such a write
-# is not retried blindly on 5xx or network errors; the caller probes for it first.
-_single_attempt: contextvars.ContextVar[bool] = contextvars.ContextVar(
-    "ssot_single_attempt", default=False)
-
 ResponseHook = Callable[[str, str, int | None, Mapping[str, str]], None]
 
 
@@ -231,33 +212,6 @@ class ConditionalCache(MutableMapping[str, Any]):
         return sum(1 for _ in self)
 
 
-def _header(headers: Mapping[str, str] | None, name: str) -> str | None:
-    if not headers:
-        return None
-    value = headers.get(name)
-    if value is None:
-        value = headers.get(name.lower())
-    return value
-
-
-def rate_limit_wait(
-    status: int, headers: Mapping[str, str] | None, message: str, policy: RetryPolicy
-) -> float | None:
-    """Seconds to wait before retrying a rate-limited answer, or None when it is not one."""
-    retry_after = _header(headers, "retry-after")
-    if status in (403, 429):
-        if retry_after is not None and retry_after.strip().isdigit():
-            return float(retry_after)
-        if _header(headers, "x-ratelimit-remaining") == "0":
-            reset = _header(headers, "x-ratelimit-reset")
-            if reset is not None and reset.isdigit():
-                return max(0.0, float(reset) - time.time()) + 1.0
-            return policy.secondary_default_wait
-        if status == 429 or "secondary rate limit" in message.lower():
-            return policy.secondary_default_wait
-    return None
-
-
 class RetryingAPI(gidgethub.aiohttp.GitHubAPI):
     """gidgethub's aiohttp client with retries and a per-response hook (metrics, rate limits)."""
 
@@ -276,6 +230,13 @@ class RetryingAPI(gidgethub.aiohttp.GitHubAPI):
         self.policy = policy or RetryPolicy()
         self.on_response = on_response
 
+    async def _make_request(self, *args: Any, **kwargs: Any) -> Any:
+        """One request (one page of a listing), under the retry policy: the one place a
+        REST call is tried again."""
+        method, url = str(args[0]) if args else "", str(args[1]) if len(args) > 1 else ""
+        return await retry.call(lambda: super(RetryingAPI, self)._make_request(*args, **kwargs),
+                                self.policy, what=f"github {method} {url}", sleep=self.sleep)
+
     def bearing(self, token: str) -> RetryingAPI:
         """This client with ``token`` as its own credential (gidgethub's ``graphql()`` takes no
         per-call token)."""
@@ -291,52 +252,20 @@ class RetryingAPI(gidgethub.aiohttp.GitHubAPI):
     async def _request(
         self, method: str, url: str, headers: Mapping[str, str], body: bytes = b""
     ) -> tuple[int, Mapping[str, str], bytes]:
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                status, resp_headers, data = await super()._request(method, url, headers, body)
-            except (TimeoutError, aiohttp.ClientError) as exc:
-                count = _counter.get()
-                if count is not None:
-                    count.requests += 1
-                if self.on_response:
-                    self.on_response(method, url, None, {})
-                if attempt >= self.policy.attempts or _single_attempt.get():
-                    raise
-                delay = self.policy.backoff(attempt)
-                log.warning(
-                    "github network error, retrying",
-                    extra={"method": method, "url": url, "error": type(exc).__name__,
-                           "attempt": attempt, "delay": round(delay, 2)},
-                )
-                await self.sleep(delay)
-                continue
-            count = _counter.get()
-            if count is not None and _counts(method, url, status):
+        count = _counter.get()
+        try:
+            status, resp_headers, data = await super()._request(method, url, headers, body)
+        except (TimeoutError, aiohttp.ClientError):
+            if count is not None:
                 count.requests += 1
             if self.on_response:
-                self.on_response(method, url, status, resp_headers)
-            return status, resp_headers, data
-
-    async def handle_rate_limit_error(
-        self, *, method: str, url: str, exception: gidgethub.HTTPException, attempt: int
-    ) -> bool:
-        if attempt >= self.policy.attempts:
-            return False
-        status = int(exception.status_code)
-        message = str(exception)
-        wait = rate_limit_wait(status, exception.headers, message, self.policy)
-        if wait is None and status >= 500 and not _single_attempt.get():
-            wait = self.policy.backoff(attempt)
-        if wait is None or wait > self.policy.max_wait:
-            return False
-        log.warning(
-            "github answered %s, retrying", status,
-            extra={"method": method, "url": url, "attempt": attempt, "delay": round(wait, 2)},
-        )
-        await self.sleep(wait)
-        return True
+                self.on_response(method, url, None, {})
+            raise
+        if count is not None and _counts(method, url, status):
+            count.requests += 1
+        if self.on_response:
+            self.on_response(method, url, status, resp_headers)
+        return status, resp_headers, data
 
 
 @dataclass
@@ -545,24 +474,32 @@ class Repo:
         of retrying blindly, ``probe`` looks for it (by its marker) and only a write that is
         not there is sent again.
         """
-        policy = self._gh.api.policy
-        attempt = 0
-        while True:
-            attempt += 1
-            flag = _single_attempt.set(True)
+        api = self._gh.api
+
+        async def once() -> T | Any:
+            flag = retry.single_attempt.set(True)  # the client does not repeat it blindly
             try:
                 return await self._post(url, data, **url_vars)
-            except (gidgethub.GitHubBroken, aiohttp.ClientError, TimeoutError) as exc:
-                if attempt >= policy.attempts:
-                    raise
-                log.warning("write failed ambiguously, probing before retry",
-                            extra={"url": url, "error": type(exc).__name__, "attempt": attempt})
+            except retry.TRANSIENT:
+                found = await probe_later()
+                if found is not None:
+                    return found
+                raise
             finally:
-                _single_attempt.reset(flag)
-            await self._gh.api.sleep(policy.backoff(attempt))
-            found = await probe()
-            if found is not None:
-                return found
+                retry.single_attempt.reset(flag)
+
+        async def probe_later() -> T | None:
+            # did GitHub apply it? Looked for after a moment, before it is sent again
+            await api.sleep(api.policy.backoff(1))
+            return await probe()
+
+        def wait(exc: BaseException, attempt: int, policy: RetryPolicy) -> float | None:
+            if isinstance(exc, retry.TRANSIENT):
+                return 0.0  # the probe waited already
+            return retry.github_wait(exc, attempt, policy)
+
+        return await retry.call(once, api.policy, what=f"github POST {url}", wait=wait,
+                                sleep=api.sleep)
 
     # pull requests ------------------------------------------------------------------------
     async def pull(self, number: int) -> dict[str, Any]:
@@ -634,6 +571,14 @@ class Repo:
         return await self._list("/repos/{owner}/{repo}/pulls/{n}/comments{?per_page}",
                                 n=number, per_page=100)
 
+    async def update_review(self, number: int, review_id: int, body: str) -> dict[str, Any]:
+        """Replace a review's body (the same body twice is harmless)."""
+        api = self._gh.api
+        result: dict[str, Any] = await self._authed(lambda t: api.put(
+            "/repos/{owner}/{repo}/pulls/{n}/reviews/{id}", self._vars(n=number, id=review_id),
+            data={"body": body}, oauth_token=t))
+        return result
+
     async def reviews(self, number: int) -> list[dict[str, Any]]:
         return await self._list("/repos/{owner}/{repo}/pulls/{n}/reviews{?per_page}",
                                 n=number, per_page=100)
@@ -693,21 +638,15 @@ class Repo:
             if fresh:
                 self._gh.tokens.invalidate(self.installation_id)
             client = api.bearing(await self._gh.tokens.token(self.installation_id))
-            attempt = 0
-            while True:
-                attempt += 1
-                try:
-                    data: dict[str, Any] = await client.graphql(
-                        query, endpoint=url, owner=self.owner, name=self.name, **variables)
-                    return data
-                except gidgethub.GraphQLAuthorizationFailure:
-                    if fresh:
-                        raise
-                    break
-                except gidgethub.GitHubBroken as exc:
-                    if not await api.handle_rate_limit_error(
-                            method="POST", url=url, exception=exc, attempt=attempt):
-                        raise
+            try:  # under the one retry policy (gidgethub's graphql() is not _make_request)
+                data: dict[str, Any] = await retry.call(
+                    lambda client=client: client.graphql(  # type: ignore[misc]
+                        query, endpoint=url, owner=self.owner, name=self.name, **variables),
+                    api.policy, what="github POST /graphql", sleep=api.sleep)
+                return data
+            except gidgethub.GraphQLAuthorizationFailure:
+                if fresh:
+                    raise
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def tree(self, ref: str) -> Tree:

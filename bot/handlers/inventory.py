@@ -11,17 +11,16 @@ from gidgethub import routing, sansio
 
 from bot.commands import parse_commands
 from bot.config.model import ConfigError
-from bot.service.context import Bot
-from bot.usecases.analysis import load_repo_config
+from bot.handlers.parts import HandlerParts
 from bot.usecases.inventory import html_base_of, submit_inventory
-from bot.usecases.permissions import can_write
+from bot.usecases.repo_config import load_repo_config
 
 log = logging.getLogger(__name__)
 router = routing.Router()
 
 
 @router.register("issue_comment", action="created")
-async def on_inventory_command(event: sansio.Event, bot: Bot) -> None:
+async def on_inventory_command(event: sansio.Event, parts: HandlerParts) -> None:
     data = event.data
     issue, comment = data["issue"], data["comment"]
     user = comment.get("user") or {}
@@ -30,8 +29,8 @@ async def on_inventory_command(event: sansio.Event, bot: Bot) -> None:
     if not any(c.name == "inventory" for c in parse_commands(comment.get("body"))):
         return
     repository = data["repository"]
-    repo = bot.repo(data["installation"]["id"], repository["full_name"])
-    if not await can_write(bot, repo, str(user.get("login", ""))):
+    repo = parts.repo(data["installation"]["id"], repository["full_name"])
+    if not await parts.permissions.can_write(repo, str(user.get("login", ""))):
         log.info("inventory refresh refused", extra={"user": user.get("login")})
         await repo.add_reaction(comment["id"], "-1")
         return
@@ -45,5 +44,5 @@ async def on_inventory_command(event: sansio.Event, bot: Bot) -> None:
         await repo.add_reaction(comment["id"], "confused")
         return
     await repo.add_reaction(comment["id"], "eyes")
-    submit_inventory(bot, data["installation"]["id"], repository["full_name"],
+    submit_inventory(parts.inventory, data["installation"]["id"], repository["full_name"],
                      html_base=html_base_of(repository))

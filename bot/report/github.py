@@ -16,6 +16,7 @@ from bot import markers
 from bot.config.model import Config, ConfigProblem
 from bot.engine.model import FileError, Violation
 from bot.report.local import fails
+from bot.report.markdown import code_span
 
 __all__ = [
     "ANNOTATION_LEVEL",
@@ -77,6 +78,54 @@ class FixedComment:
 
 
 @dataclass(frozen=True)
+class FixedReview:
+    """One of the bot's reviews whose body lists findings (those GitHub refused inline) of
+    which some are fixed now, and its new body."""
+
+    id: int
+    fingerprints: frozenset[str]  # the findings marked fixed by this edit
+    body: str
+
+
+# a finding listed in a review body: "- `path:line` **rule** message" (its fingerprint on the
+# body's marker line, in the same order), "- ✅ Fixed in <sha>: `path:line` ..." once fixed
+_BODY_ROW_RE = re.compile(
+    r"^- (?P<fixed>\u2705 Fixed in [0-9a-f]{1,40}: )?(?P<fence>`+) ?(?P<loc>[^\n]*?) ?(?P=fence) ",
+    re.MULTILINE)
+
+
+def _body_rows(body: str) -> list[tuple[re.Match[str], str, bool]]:
+    """Each listed finding of a review body: its row, fingerprint and whether it is fixed."""
+    rows = list(_BODY_ROW_RE.finditer(body))
+    return [(row, fp, fixed) for row, (fp, fixed)
+            in zip(rows, markers.fingerprint_tags(body), strict=False)]
+
+
+def body_findings(body: str | None) -> list[tuple[str, str]]:
+    """``(path, fingerprint)`` of each open finding a review body lists (fixed ones and rows
+    whose location does not read as ``path:line`` are left out)."""
+    found: list[tuple[str, str]] = []
+    for row, fp, fixed in _body_rows(body or ""):
+        path, sep, line = row.group("loc").rpartition(":")
+        if not fixed and sep and path and line.isdigit():
+            found.append((path, fp))
+    return found
+
+
+def fixed_review_body(body: str, fixed: set[str], head_sha: str) -> str:
+    """``body`` with each listed finding of ``fixed`` marked: ``✅ Fixed in <short sha>:`` in
+    front of its row, its fingerprint ``state=fixed`` on the marker line (§12)."""
+    prefix = f"{FIXED_LINE.format(sha=head_sha[:7])}: "
+    out, at = [], 0
+    for row, fp, was_fixed in _body_rows(body):
+        if fp in fixed and not was_fixed:
+            out += [body[at:row.start() + 2], prefix]
+            at = row.start() + 2
+    out.append(body[at:])
+    return markers.mark_fixed("".join(out), only=fixed)
+
+
+@dataclass(frozen=True)
 class FixedPlan:
     """What an analysis changes in the bot's inline comments (docs/behaviour.md §12).
 
@@ -88,6 +137,7 @@ class FixedPlan:
     edits: tuple[FixedComment, ...]
     open: frozenset[str]
     fixed: int
+    reviews: tuple[FixedReview, ...] = ()  # review bodies whose listed findings are fixed
 
 
 def plan_fixed(
@@ -95,6 +145,7 @@ def plan_fixed(
     found: set[str],
     checked_paths: set[str],
     head_sha: str,
+    own_reviews: Sequence[Mapping[str, Any]] = (),
 ) -> FixedPlan:
     """Which of the bot's own inline comments (the caller keeps only those the App wrote) are
     fixed by an analysis that found the fingerprints ``found``.
@@ -119,9 +170,20 @@ def plan_fixed(
                                       fixed_comment_body(body, head_sha)))
         else:
             still_open |= prints
-    newly = {fp for e in edits for fp in e.fingerprints}
+    reviews: list[FixedReview] = []
+    for review in own_reviews:  # findings GitHub refused inline, listed in a review's body
+        body = review.get("body") or ""
+        fixed_before |= markers.fixed_fingerprints(body)
+        gone = {fp for path, fp in body_findings(body)
+                if path in checked_paths and fp not in found}
+        still_open |= markers.fingerprints(body) - gone
+        if gone and isinstance(review.get("id"), int):
+            reviews.append(FixedReview(int(review["id"]), frozenset(gone),
+                                       fixed_review_body(body, gone, head_sha)))
+    newly = {fp for e in edits for fp in e.fingerprints} | {
+        fp for r in reviews for fp in r.fingerprints}
     fixed = (fixed_before | newly) - found - still_open
-    return FixedPlan(tuple(edits), frozenset(still_open), len(fixed))
+    return FixedPlan(tuple(edits), frozenset(still_open), len(fixed), tuple(reviews))
 
 
 def _plural(count: int, word: str) -> str:
@@ -381,6 +443,15 @@ def _capped_annotations(
     for v in old[: max(0, limit - len(annotations))]:
         annotations.append(_violation_annotation(v))
     return annotations, total - len(annotations)
+
+
+SUPERSEDED_TITLE = "Superseded: the base branch changed"
+
+
+def superseded_summary(check_name: str) -> str:
+    """The summary of the old base's check of a retargeted PR (docs/behaviour.md §8)."""
+    return (f"This pull request now targets another base branch, whose configuration names its "
+            f"check {code_span(check_name)}; that check has the verdict.")
 
 
 def invalid_config_report(problems: Sequence[ConfigProblem]) -> CheckRunReport:

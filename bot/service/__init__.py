@@ -1,1 +1,2 @@
-"""The webhook service: aiohttp app, background jobs, logging, metrics."""
+"""The webhook service: the aiohttp app, the job queue, metrics, the engine's worker processes,
+and the composition of it all (:mod:`.context`)."""

@@ -38,10 +38,8 @@ import aiohttp
 from aiohttp import web
 from gidgethub import routing, sansio
 
-from bot import __version__
-from bot.service import logs
+from bot import __version__, logs
 from bot.service.context import Bot
-from bot.service.jobs import retry_later
 from bot.service.metrics import CONTENT_TYPE_LATEST
 
 log = logging.getLogger(__name__)
@@ -104,14 +102,6 @@ def _matches(macs: Sequence[hmac.HMAC], header: str | None) -> bool:
     for mac in macs:
         ok |= hmac.compare_digest(mac.hexdigest().encode("ascii"), given)
     return ok
-
-
-def signature_ok(body: bytes, header: str | None, secrets: tuple[str, ...]) -> bool:
-    """HMAC-SHA256 of the raw body under any configured secret, compared in constant time."""
-    macs = _macs(secrets)
-    for mac in macs:
-        mac.update(body)
-    return _matches(macs, header)
 
 
 class _TooLarge(Exception):
@@ -217,8 +207,8 @@ async def webhook(request: web.Request) -> web.Response:
 
 
 async def _dispatch(bot: Bot, router: routing.Router, event: sansio.Event) -> None:
-    """Run the event's handlers; a GitHub outage is retried later as a whole (handlers are
-    idempotent). The delivery id is remembered only when this succeeded, so GitHub's
+    """Run the event's handlers (each GitHub call under the one retry policy; the delivery is
+    not retried on top). The delivery id is remembered only when this succeeded, so GitHub's
     "Redeliver" runs a failed delivery again."""
     repo = (event.data.get("repository") or {}).get("full_name")
     token = logs.bind(delivery=event.delivery_id, event=event.event,
@@ -227,8 +217,7 @@ async def _dispatch(bot: Bot, router: routing.Router, event: sansio.Event) -> No
     started = time.perf_counter()
     ok = False
     try:
-        await retry_later(lambda: router.dispatch(event, bot), delay=bot.retry.max_delay,
-                          what="delivery")
+        await router.dispatch(event, bot.parts)
         ok = True
     except Exception:
         log.exception("handler failed")

@@ -24,9 +24,6 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 
-import aiohttp
-import gidgethub
-
 log = logging.getLogger(__name__)
 
 JobFn = Callable[[], Awaitable[None]]
@@ -245,25 +242,3 @@ class KeyedLocks:
                 del self._locks[key]
             else:
                 self._locks[key] = (lock, users - 1)
-
-
-# GitHub stayed down (or unreachable) through the client's own retries.
-TRANSIENT: tuple[type[BaseException], ...] = (
-    gidgethub.GitHubBroken, aiohttp.ClientError, TimeoutError)
-ATTEMPTS = 3
-
-
-async def retry_later(work: Callable[[], Awaitable[object]], *, delay: float,
-                      attempts: int = ATTEMPTS, what: str = "work") -> None:
-    """Run ``work``; on a :data:`TRANSIENT` error wait ``delay`` seconds and run it again, up to
-    ``attempts`` times in all (then the error propagates). ``work`` must be idempotent."""
-    for attempt in range(1, attempts + 1):
-        try:
-            await work()
-            return
-        except TRANSIENT as exc:
-            if attempt == attempts:
-                raise
-            log.warning("%s failed on GitHub errors; trying again", what, extra={
-                "error": type(exc).__name__, "delay": delay, "attempt": attempt})
-            await asyncio.sleep(delay)

@@ -9,9 +9,9 @@ import sys
 
 from aiohttp import web
 
+from bot import logs
 from bot.config.loader import bundled_config
 from bot.handlers import router
-from bot.service import logs
 from bot.service.app import create_app
 from bot.service.context import Bot
 from bot.settings import SettingsError, load_settings

@@ -22,15 +22,16 @@ import logging
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 import gidgethub
 
-from bot import markers
+from bot import logs, markers
 from bot.config.globs import path_matches
-from bot.config.loader import bundled_config, load_config_text
-from bot.config.model import Config, ConfigError, ConfigProblem
+from bot.config.loader import bundled_config
+from bot.config.model import Config, ConfigError
 from bot.engine.diff import added_lines_from_patch, commentable_lines_from_patch, mark_new
 from bot.engine.imports import reexport_entries, used_words
 from bot.engine.model import FileError, FileResult, Violation
@@ -38,8 +39,10 @@ from bot.engine.pool import portable
 from bot.engine.reexports import symbols_of
 from bot.engine.run import holds_symbol_word, rules_for_path
 from bot.github.client import BlobRef, Repo, RequestCount, counting, stop_counting
+from bot.github.ratelimit import RateLimits
 from bot.report.github import (
     RECHECK_ACTION,
+    SUPERSEDED_TITLE,
     CheckRunReport,
     ReviewComment,
     annotation_batches,
@@ -47,9 +50,8 @@ from bot.report.github import (
     invalid_config_report,
     plan_review,
     review_body,
+    superseded_summary,
 )
-from bot.service import logs
-from bot.service.context import Bot
 from bot.usecases import fixed as fixed_comments
 from bot.usecases import reuse
 from bot.usecases.budget import (
@@ -60,12 +62,12 @@ from bot.usecases.budget import (
     timed_out_summary,
 )
 from bot.usecases.inventory import pull_request_note
-from bot.usecases.modules import ModuleReads, TextCache, cache_for, reexport_config
+from bot.usecases.modules import BlobCache, ModuleReads, TextCache, reexport_config
+from bot.usecases.ports import Jobs, RepoFor, StoreFor, Workers
+from bot.usecases.repo_config import load_repo_config
 
 log = logging.getLogger(__name__)
 
-REPO_CONFIG_PATH = ".github/ssot.yml"
-JOB_ATTEMPTS = 3
 WAITING_SUMMARY = (
     "This installation has used nearly all of GitHub's rate limit for the hour. ssot-bot "
     "waits for the limit to reset, then analyses this pull request; nothing needs doing.")
@@ -86,48 +88,37 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def submit_analysis(bot: Bot, installation_id: int, full_name: str, number: int) -> str:
-    """Queue an analysis of the PR's newest head; coalesces with queued/running ones."""
+@dataclass(frozen=True)
+class AnalysisParts:
+    """What the analysis of a pull request uses."""
+
+    repo: RepoFor
+    jobs: Jobs
+    workers: Workers
+    blobs: BlobCache  # module texts read for the re-export index, per installation
+    store: StoreFor  # reusable results (§14) and the inventory's records (the PR's note)
+    rate_limits: RateLimits  # an installation short of its limit waits for the reset (§14)
+
+
+def submit_analysis(parts: AnalysisParts, installation_id: int, full_name: str, number: int, *,
+                    retargeted_from: str | None = None) -> str:
+    """Queue an analysis of the PR's newest head; coalesces with queued/running ones.
+    ``retargeted_from``: the base branch the PR had before (its check may go by another name:
+    that one is completed as superseded, docs/behaviour.md §8)."""
     key = ("analysis", full_name.lower(), number)
     context = logs.current()
 
     async def job() -> None:
         token = logs.bind(**context, pr=number)
-        try:
-            for attempt in range(1, JOB_ATTEMPTS + 1):
-                try:
-                    await analyse_pull_request(bot, installation_id, full_name, number)
-                    return
-                except (gidgethub.GitHubBroken, aiohttp.ClientError, TimeoutError) as exc:
-                    # GitHub stayed down through the client's retries: try the whole analysis
-                    # again later rather than drop it.
-                    if attempt == JOB_ATTEMPTS:
-                        raise
-                    delay = bot.retry.max_delay
-                    log.warning("analysis failed on GitHub errors; trying again", extra={
-                        "pr": number, "error": type(exc).__name__, "delay": delay})
-                    await asyncio.sleep(delay)
+        try:  # each GitHub call is retried by the client; the analysis is not, on top
+            await analyse_pull_request(parts, installation_id, full_name, number,
+                                       retargeted_from=retargeted_from)
         finally:
             logs.unbind(token)
 
-    outcome = bot.jobs.submit(key, job, tenant=installation_id)
+    outcome = parts.jobs.submit(key, job, tenant=installation_id)
     log.info("analysis %s", outcome, extra={"pr": number})
     return outcome
-
-
-async def load_repo_config(repo: Repo, base_ref: str) -> Config:
-    """The base branch's `.github/ssot.yml` (a PR cannot loosen its own rules), else the default."""
-    raw = await repo.file_at(REPO_CONFIG_PATH, base_ref)
-    if raw is None:
-        # parsed and schema-checked on first use (~0.1 s of CPU): never on the event loop
-        return await asyncio.to_thread(bundled_config)
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ConfigError([ConfigProblem(REPO_CONFIG_PATH, 1, None,
-                                         "configuration is not UTF-8 text")]) from exc
-    # a config may be up to 1 MiB of YAML: parse it off the event loop
-    return await asyncio.to_thread(load_config_text, text, REPO_CONFIG_PATH)
 
 
 def _output(report: CheckRunReport, annotations: list[dict[str, Any]]) -> dict[str, Any]:
@@ -138,20 +129,23 @@ def _output(report: CheckRunReport, annotations: list[dict[str, Any]]) -> dict[s
     return output
 
 
-async def analyse_pull_request(bot: Bot, installation_id: int, full_name: str, number: int) -> None:
+async def analyse_pull_request(parts: AnalysisParts, installation_id: int, full_name: str,
+                               number: int, *, retargeted_from: str | None = None) -> None:
     count = RequestCount()  # every request of this analysis, and only this analysis's
     token = counting(count)
     try:
-        await _analyse_pull_request(bot, installation_id, full_name, number, count)
+        await _analyse_pull_request(parts, installation_id, full_name, number, count,
+                                    retargeted_from=retargeted_from)
     finally:
         stop_counting(token)
 
 
-async def _start_check(bot: Bot, repo: Repo, config: Config, head_sha: str) -> dict[str, Any]:
+async def _start_check(rate_limits: RateLimits, repo: Repo, config: Config,
+                       head_sha: str) -> dict[str, Any]:
     """The check run, ``in_progress``; when the installation has less than 10% of its rate
     limit left, first ``queued`` with the waiting title until the limit resets (§14)."""
     installation = str(repo.installation_id)
-    reset = bot.rate_limits.low_until(installation)
+    reset = rate_limits.low_until(installation)
     start = {"status": "in_progress", "started_at": _now(),
              "output": {"title": "Analysing…",
                         "summary": "ssot-bot is checking the changed files."}}
@@ -163,16 +157,17 @@ async def _start_check(bot: Bot, repo: Repo, config: Config, head_sha: str) -> d
         "output": {"title": waiting_title(reset), "summary": WAITING_SUMMARY}})
     while reset is not None:
         log.info("waiting for the rate limit to reset", extra={"reset": reset})
-        await asyncio.sleep(max(0.0, reset - bot.rate_limits.clock()) + 1.0)
-        reset = bot.rate_limits.low_until(installation)
+        await asyncio.sleep(max(0.0, reset - rate_limits.clock()) + 1.0)
+        reset = rate_limits.low_until(installation)
     await repo.update_check_run(check["id"], start)
     return check
 
 
-async def _analyse_pull_request(bot: Bot, installation_id: int, full_name: str, number: int,
-                                count: RequestCount) -> None:
+async def _analyse_pull_request(parts: AnalysisParts, installation_id: int, full_name: str,
+                                number: int, count: RequestCount, *,
+                                retargeted_from: str | None) -> None:
     started = time.perf_counter()
-    repo = bot.repo(installation_id, full_name)
+    repo = parts.repo(installation_id, full_name)
     pr = await repo.pull(number)
     if pr.get("state") != "open":
         log.info("pull request is not open; not analysed", extra={"pr": number})
@@ -190,16 +185,20 @@ async def _analyse_pull_request(bot: Bot, installation_id: int, full_name: str, 
             "actions": [RECHECK_ACTION],
         })
         log.info("invalid configuration", extra={"problems": len(exc.problems)})
+        if retargeted_from is not None:
+            await _supersede(repo, head_sha, retargeted_from, default.check_name)
         return
 
-    check = await _start_check(bot, repo, config, head_sha)
+    check = await _start_check(parts.rate_limits, repo, config, head_sha)
+    if retargeted_from is not None:
+        await _supersede(repo, head_sha, retargeted_from, config.check_name)
     deadline = asyncio.timeout(config.limits.analysis_time_budget)
     try:
         async with deadline:
             # one snapshot: the head's tree and the PR's file list, read once, passed along
             tree, listed = await asyncio.gather(repo.tree(head_sha), repo.pull_files(number))
             ctx = AnalysisContext(repo, number, head_sha, config, tree, listed=listed)
-            violations, errors, files_checked, files, reads, reused = await _analyse(bot, ctx)
+            violations, errors, files_checked, files, reads, reused = await _analyse(parts, ctx)
             # the bot's own inline comments whose findings are gone (docs/behaviour.md §12)
             fixed = await fixed_comments.plan(repo, number, head_sha, violations, files, errors,
                                               listed=listed)
@@ -228,7 +227,7 @@ async def _analyse_pull_request(bot: Bot, installation_id: int, full_name: str, 
 
     if reads is not None:  # re-exports read from the head (docs/behaviour.md §10)
         report = dataclasses.replace(report, summary=f"{report.summary}\n\n{reads.summary()}")
-    note = await _inventory_note(bot, repo, pr, config, violations, ctx.listed)
+    note = await _inventory_note(parts, repo, pr, config, violations, ctx.listed)
     if note:  # docs/behaviour.md §11: pre-existing inventory violations the PR removes
         report = dataclasses.replace(report, summary=f"{report.summary}\n\n{note}")
     batches = annotation_batches(report.annotations) or [[]]
@@ -250,7 +249,28 @@ async def _analyse_pull_request(bot: Bot, installation_id: int, full_name: str, 
         "duration_ms": round((time.perf_counter() - started) * 1000, 1)})
 
 
-async def _analyse(bot: Bot, ctx: AnalysisContext) -> tuple[
+async def _supersede(repo: Repo, head_sha: str, old_base: str, name: str) -> None:
+    """A retargeted PR whose old base's configuration names its check otherwise: the App's
+    check of the old name on this head is completed as superseded, so that no verdict from the
+    old base stands (docs/behaviour.md §8)."""
+    try:
+        old_name = (await load_repo_config(repo, old_base)).check_name
+    except ConfigError:  # the old base's invalid configuration was reported under the default
+        old_name = (await asyncio.to_thread(bundled_config)).check_name
+    if old_name == name:
+        return  # the new analysis replaces the check of the same name
+    identity = await repo.identity()
+    for run in await repo.app_check_runs(head_sha, identity.id):
+        if run.get("name") != old_name or \
+                (run.get("output") or {}).get("title") == SUPERSEDED_TITLE:
+            continue
+        await repo.update_check_run(int(run["id"]), {
+            "status": "completed", "conclusion": "neutral", "completed_at": _now(),
+            "output": {"title": SUPERSEDED_TITLE, "summary": superseded_summary(name)}})
+        log.info("check of the old base superseded", extra={"check": old_name, "now": name})
+
+
+async def _analyse(parts: AnalysisParts, ctx: AnalysisContext) -> tuple[
         list[Violation], list[FileError], int, list[dict[str, Any]], ModuleReads | None, int]:
     repo, config = ctx.repo, ctx.config
     files = ctx.listed
@@ -261,7 +281,7 @@ async def _analyse(bot: Bot, ctx: AnalysisContext) -> tuple[
     ctx.files = checked
     planned = plan_fetches(checked, ctx.tree, config.limits)
     errors: list[FileError] = list(planned.skipped)
-    texts = cache_for(bot, repo.installation_id)
+    texts = parts.blobs.scoped(repo.installation_id)
     shas = {f["filename"]: _blob_sha(f, ctx) for f in planned.fetch}
     contents: dict[str, bytes] = {}
 
@@ -290,15 +310,15 @@ async def _analyse(bot: Bot, ctx: AnalysisContext) -> tuple[
         budget = config.file_time_budget
         config, reads = await reexport_config(
             config, ctx.tree, sources, lambda found: repo.blobs([BlobRef(s) for s in found]),
-            texts, scan=lambda items: bot.scan_modules(items, budget),
-            facts=lambda items: bot.module_facts(items, budget),
-            build=lambda items, cfg: bot.in_worker(
+            texts, scan=lambda items: parts.workers.scan_modules(items, budget),
+            facts=lambda items: parts.workers.module_facts(items, budget),
+            build=lambda items, cfg: parts.workers.in_worker(
                 reexport_entries, items, portable(cfg), budget=index_budget(items, cfg)))
         if reads.failed:
             # names re-exported may hide a violation nobody could see: fail closed (§13)
             errors.extend(await asyncio.to_thread(_unresolved, config, sources, reads.failed))
     keys = await asyncio.to_thread(_result_keys, config, shas, contents)
-    stored = await _stored(bot, repo.installation_id, list(keys.values()))
+    stored = await _stored(parts.store, repo.installation_id, list(keys.values()))
     kept: dict[str, FileResult] = {}
     for path, k in keys.items():
         found = reuse.loads(stored[k]) if k in stored else None
@@ -309,10 +329,10 @@ async def _analyse(bot: Bot, ctx: AnalysisContext) -> tuple[
     fresh = [(f["filename"], contents[f["filename"]]) for f in order
              if f["filename"] not in kept]
     contents.clear()
-    analysed = {r.path: r for r in await bot.analyse(fresh, config)} if fresh else {}
+    analysed = {r.path: r for r in await parts.workers.analyse(fresh, config)} if fresh else {}
     rows = [(keys[p], text) for p, r in analysed.items()
             if p in keys and (text := reuse.dumps(r)) is not None]
-    await _store(bot, repo.installation_id, rows)
+    await _store(parts.store, repo.installation_id, rows)
     results = [kept.get(f["filename"]) or analysed[f["filename"]] for f in order]
 
     def new_lines() -> list[Violation]:  # 300 patches parsed: 15-20 ms of CPU, off the loop
@@ -357,23 +377,23 @@ def _cached_text(texts: TextCache, sha: str, path: str, into: dict[str, bytes]) 
     return True
 
 
-async def _stored(bot: Bot, installation_id: int, keys: list[str]) -> dict[str, str]:
+async def _stored(store: StoreFor, installation_id: int, keys: list[str]) -> dict[str, str]:
     """Results the store holds for ``keys``; a store that fails is logged and read as empty
     (the files are analysed again: slower, never wrong)."""
     if not keys:
         return {}
     try:
-        return await asyncio.to_thread(bot.store.findings, installation_id, keys)
+        return await asyncio.to_thread(store().findings, installation_id, keys)
     except (sqlite3.Error, OSError):
         log.error("reading reusable results failed", exc_info=True)
         return {}
 
 
-async def _store(bot: Bot, installation_id: int, rows: list[tuple[str, str]]) -> None:
+async def _store(store: StoreFor, installation_id: int, rows: list[tuple[str, str]]) -> None:
     if not rows:
         return
     try:
-        await asyncio.to_thread(bot.store.put_findings, installation_id, rows)
+        await asyncio.to_thread(store().put_findings, installation_id, rows)
     except (sqlite3.Error, OSError):
         log.error("storing reusable results failed", exc_info=True)
 
@@ -398,10 +418,11 @@ def _unread(config: Config, errors: list[FileError]) -> list[FileError]:
             for e in errors]
 
 
-async def _inventory_note(bot: Bot, repo: Repo, pr: dict[str, Any], config: Config,
+async def _inventory_note(parts: AnalysisParts, repo: Repo, pr: dict[str, Any], config: Config,
                           violations: list[Violation], files: list[dict[str, Any]]) -> str | None:
     try:
-        return await pull_request_note(bot, repo, pr, config, violations, files)
+        return await pull_request_note(parts.workers, parts.store, repo, pr, config, violations,
+                                       files)
     except (gidgethub.GitHubException, aiohttp.ClientError, TimeoutError, OSError):
         log.warning("inventory note skipped", exc_info=True)
         return None
@@ -411,14 +432,10 @@ async def _review(
     repo: Repo, number: int, head_sha: str, config: Config, violations: list[Violation],
     files: list[dict[str, Any]], check_run_id: int, *, already: set[str],
 ) -> None:
-    """``already``: fingerprints of the App's own open inline comments (fixed.plan)."""
+    """``already``: fingerprints the App commented on already and that are not fixed: its open
+    inline comments and the findings its reviews' bodies list (fixed.plan read them)."""
     if config.review == "off" or not any(v.new for v in violations):
         return
-    # only markers the App itself wrote count (docs/behaviour.md §8)
-    identity = await repo.identity()
-    for earlier in await repo.reviews(number):
-        if identity.wrote(earlier):
-            already |= markers.fingerprints(earlier.get("body"))
 
     def lines() -> tuple[dict[str, frozenset[int]], dict[str, frozenset[int] | None]]:
         # every changed file's patch parsed twice: tens of ms of CPU, off the event loop

@@ -2,7 +2,7 @@
 or `/ssot inventory`, analyse the whole default branch with the inventory's rules and keep the
 issue's block (counts, top files, history, chart) up to date.
 
-Cost: results per file are cached by blob sha in :attr:`Bot.store`; the default branch is read
+Cost: results per file are cached by blob sha in the state store; the default branch is read
 incrementally when the store knows an earlier commit (the push's changed paths, else the compare
 API), and as one tarball otherwise. Runs per repository are serialised and coalesced by the job
 queue: pushes that arrive during a run fold into one follow-up of the newest commit.
@@ -21,16 +21,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-import aiohttp
 import gidgethub
 
-from bot import markers
+from bot import logs, markers
 from bot.config.globs import path_filter, path_matches
 from bot.config.loader import load_config_text
 from bot.config.model import Config, ConfigError, InventoryTarget, Limits
 from bot.engine.pool import portable
 from bot.engine.reexports import symbols_of
+from bot.github import retry
 from bot.github.client import ArchiveTooLarge, Repo, TreeEntry
+from bot.github.retry import RetryPolicy
 from bot.inventory import archive
 from bot.inventory.block import (
     Inventory,
@@ -51,10 +52,9 @@ from bot.inventory.scan import (
     take,
     updated_index,
 )
-from bot.service import logs
-from bot.service.context import Bot
 from bot.state.store import MAX_CONFIG_BYTES, FileRecord, Snapshot
 from bot.usecases.issue_body import edit_body
+from bot.usecases.ports import IssueLocks, Jobs, RepoFor, StoreFor, Workers
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -122,7 +122,20 @@ class Incomplete(Exception):
     """The inventory could not be finished (its reason is said in the block)."""
 
 
-def submit_inventory(bot: Bot, installation_id: int, full_name: str, *, html_base: str,
+@dataclass(frozen=True)
+class InventoryParts:
+    """What an inventory run uses."""
+
+    repo: RepoFor
+    jobs: Jobs
+    workers: Workers
+    store: StoreFor
+    issue_locks: IssueLocks
+    retry: RetryPolicy  # a tarball download that fails starts over
+
+
+def submit_inventory(parts: InventoryParts, installation_id: int, full_name: str, *,
+                     html_base: str,
                      push: Push | None = None) -> str:
     """Queue an inventory of the default branch (the push's ``after``, else its newest commit).
 
@@ -134,19 +147,20 @@ def submit_inventory(bot: Bot, installation_id: int, full_name: str, *, html_bas
     async def job() -> None:
         token = logs.bind(**context, inventory=full_name)
         try:
-            await run_inventory(bot, installation_id, full_name, html_base=html_base, push=push)
+            await run_inventory(parts, installation_id, full_name, html_base=html_base, push=push)
         finally:
             logs.unbind(token)
 
-    outcome = bot.jobs.submit(key, job, tenant=installation_id)
+    outcome = parts.jobs.submit(key, job, tenant=installation_id)
     log.info("inventory %s", outcome, extra={"repo": full_name})
     return outcome
 
 
-async def _config(bot: Bot, repo: Repo, name: str, ref: str, push: Push | None) -> Config | None:
+async def _config(store: StoreFor, repo: Repo, name: str, ref: str,
+                  push: Push | None) -> Config | None:
     """The configuration at ``ref``; a push that did not touch it reuses the one read at its
     ``before`` (no request)."""
-    cached = await asyncio.to_thread(bot.store.config, name)
+    cached = await asyncio.to_thread(store().config, name)
     if (push is not None and cached is not None and cached[0] == push.before
             and push.changed is not None and CONFIG_PATH not in push.changed):
         text = cached[1]
@@ -164,7 +178,7 @@ async def _config(bot: Bot, repo: Repo, name: str, ref: str, push: Push | None) 
             log.info("inventory: configuration is not UTF-8; nothing to do")
             return None
     if push is not None:
-        await asyncio.to_thread(bot.store.put_config, name, push.after, text)
+        await asyncio.to_thread(store().put_config, name, push.after, text)
     if text is None:
         return None  # the bundled default has no tracking.inventory
     try:
@@ -174,9 +188,9 @@ async def _config(bot: Bot, repo: Repo, name: str, ref: str, push: Push | None) 
         return None
 
 
-async def _analyse(bot: Bot, config: Config, items: Sequence[tuple[str, bytes]]
+async def _analyse(workers: Workers, config: Config, items: Sequence[tuple[str, bytes]]
                    ) -> dict[str, FileRecord]:
-    results = await bot.analyse(items, config)
+    results = await workers.analyse(items, config)
     return {r.path: record_of(r) for r in results}
 
 
@@ -184,7 +198,7 @@ Reexports = Mapping[str, tuple[str, ...]]
 
 
 async def _fetch_changed(
-    bot: Bot, repo: Repo, config: Config, sha: str, paths: Sequence[str], run: Run,
+    parts: InventoryParts, repo: Repo, config: Config, sha: str, paths: Sequence[str], run: Run,
     known: Mapping[str, str] | None = None, index: Reexports | None = None,
     removed: Sequence[str] = (),
 ) -> tuple[dict[str, str], dict[str, FileRecord], dict[str, tuple[str, ...]]]:
@@ -196,7 +210,7 @@ async def _fetch_changed(
     sem = asyncio.Semaphore(FETCH_CONCURRENCY)
     limit = config.limits.max_file_bytes
     cached = ({} if known is None else await asyncio.to_thread(
-        bot.store.results, repo.full_name.lower(), analysis_key(config), known))
+        parts.store().results, repo.full_name.lower(), analysis_key(config), known))
     sizes: Mapping[str, TreeEntry] = {}
     if known is not None and any(p not in cached or follow for p in paths):
         # compare lists no sizes: the commit's tree does, in one request (docs/behaviour.md §13)
@@ -227,7 +241,7 @@ async def _fetch_changed(
         # parsing happens in the worker processes, never in the service's (§13)
         size = sum(len(d) for d in changed.values() if d is not None)
         try:
-            index = await bot.in_worker(
+            index = await parts.workers.in_worker(
                 updated_index, index, portable(config), changed,
                 budget=config.file_time_budget * (1 + size // config.limits.max_file_bytes))
         except Exception as exc:
@@ -243,12 +257,12 @@ async def _fetch_changed(
         else:
             items.append((path, data))
     if items:
-        records.update(await _analyse(bot, config, items))
+        records.update(await _analyse(parts.workers, config, items))
         run.analysed += len(items)
     return blobs, records, index
 
 
-async def _full_scan(bot: Bot, repo: Repo, config: Config, sha: str, run: Run,
+async def _full_scan(parts: InventoryParts, repo: Repo, config: Config, sha: str, run: Run,
                      previous: Reexports | None,
                      ) -> tuple[dict[str, str], dict[str, FileRecord], str | None,
                                 dict[str, tuple[str, ...]]]:
@@ -266,7 +280,7 @@ async def _full_scan(bot: Bot, repo: Repo, config: Config, sha: str, run: Run,
 
     with tempfile.TemporaryDirectory(prefix="ssot-inventory-") as tmp:
         try:
-            extracted = await _unpacked(bot, repo, sha, Path(tmp), wanted, limits, run)
+            extracted = await _unpacked(parts, repo, sha, Path(tmp), wanted, limits, run)
         except ArchiveTooLarge:
             return {}, {}, f"an archive over {MAX_ARCHIVE_BYTES >> 20:,} MiB", {}
         if extracted.too_large:
@@ -274,14 +288,14 @@ async def _full_scan(bot: Bot, repo: Repo, config: Config, sha: str, run: Run,
         index: dict[str, tuple[str, ...]] = {}
         if follow:
             try:
-                index = await bot.in_worker(archive_index, extracted, portable(config),
+                index = await parts.workers.in_worker(archive_index, extracted, portable(config),
                                             budget=limits.analysis_time_budget)
             except Exception as exc:  # past its budget, its worker died: said in the block
                 raise Incomplete(f"the re-export index could not be built ({_why(exc)})") \
                     from exc
             config = replace(config, reexports=index)
         blobs = await asyncio.to_thread(_checked, extracted, config)
-        cached = (await asyncio.to_thread(bot.store.results, name, key, blobs)
+        cached = (await asyncio.to_thread(parts.store().results, name, key, blobs)
                   if previous is None or dict(previous) == index else {})
         records: dict[str, FileRecord] = {p: FileRecord(skipped=True) for p in extracted.large
                                           if p in blobs}
@@ -302,7 +316,7 @@ async def _full_scan(bot: Bot, repo: Repo, config: Config, sha: str, run: Run,
                     flight.release()
 
             try:  # no reference to the bytes is kept here: they go once queued
-                results = await bot.analyse(
+                results = await parts.workers.analyse(
                     await asyncio.to_thread(extracted.read_many, chunk), config,
                     started=release)
             finally:
@@ -311,7 +325,7 @@ async def _full_scan(bot: Bot, repo: Repo, config: Config, sha: str, run: Run,
             records.update(fresh)
             run.analysed += len(chunk)
             # stored as it goes: a run cut short (its budget) leaves the next one less to do
-            await asyncio.to_thread(bot.store.put_results, name, key,
+            await asyncio.to_thread(parts.store().put_results, name, key,
                                     [(p, blobs[p], r) for p, r in fresh.items()])
             run.stored.update(fresh)
 
@@ -326,24 +340,20 @@ def _checked(extracted: archive.Extracted, config: Config) -> dict[str, str]:
     return {p: s for p, s in {**extracted.files, **extracted.large}.items() if checked(p)}
 
 
-# a failed download is tried again from the start (what was streamed cannot be resumed)
-_RETRYABLE = (gidgethub.GitHubBroken, aiohttp.ClientError, TimeoutError, tarfile.ReadError)
-
-
-async def _unpacked(bot: Bot, repo: Repo, sha: str, tmp: Path, wanted: Callable[[str], bool],
-                    limits: Limits, run: Run) -> archive.Extracted:
+async def _unpacked(parts: InventoryParts, repo: Repo, sha: str, tmp: Path,
+                    wanted: Callable[[str], bool], limits: Limits, run: Run) -> archive.Extracted:
     """The commit's tarball, unpacked while it downloads (it is never stored). A download
-    that fails (GitHub 5xx, a connection lost mid-stream, a truncated archive) starts over,
-    up to the retry policy's attempts; a 4xx and :class:`ArchiveTooLarge` are raised."""
-    attempt = 0
-    while True:
-        attempt += 1
+    that fails (GitHub 5xx, a connection lost mid-stream, a truncated archive) starts over
+    under the retry policy (:mod:`bot.github.retry`: what was streamed cannot be resumed);
+    a 4xx and :class:`ArchiveTooLarge` are raised."""
+
+    async def download() -> archive.Extracted:
+        run.fetched += 1
         pipe = archive.Pipe()
-        spool = tmp / f"files-{attempt}.spool"
+        spool = tmp / f"files-{run.fetched}.spool"
         unpacking = asyncio.ensure_future(asyncio.to_thread(
             archive.extract, pipe, spool, wanted=wanted, max_file_bytes=limits.max_file_bytes,
             max_files=limits.max_inventory_files, max_total_bytes=MAX_EXTRACTED_BYTES))
-        run.fetched += 1
         try:
             await repo.tarball(sha, pipe.put, max_bytes=MAX_ARCHIVE_BYTES)
             await pipe.end()
@@ -355,16 +365,19 @@ async def _unpacked(bot: Bot, repo: Repo, sha: str, tmp: Path, wanted: Callable[
             with contextlib.suppress(Exception):
                 await unpacking
             spool.unlink(missing_ok=True)
-            if not isinstance(exc, _RETRYABLE) or attempt >= bot.retry.attempts:
-                raise
-            delay = bot.retry.backoff(attempt)
-            log.warning("inventory: archive download failed, starting over", extra={
-                "error": type(exc).__name__, "attempt": attempt, "delay": round(delay, 2)})
-        await asyncio.sleep(delay)
+            raise
+
+    def wait(exc: BaseException, attempt: int, policy: RetryPolicy) -> float | None:
+        if isinstance(exc, tarfile.ReadError):  # a truncated archive
+            return policy.backoff(attempt)
+        return retry.github_wait(exc, attempt, policy)
+
+    return await retry.call(download, parts.retry, what="inventory: archive download",
+                            wait=wait)
 
 
 async def _head_and_files(
-    bot: Bot, repo: Repo, config: Config, push: Push | None, branch: str | None,
+    parts: InventoryParts, repo: Repo, config: Config, push: Push | None, branch: str | None,
     snapshot: Snapshot | None, run: Run,
 ) -> tuple[str, dict[str, str] | None, dict[str, FileRecord], str | None,
            dict[str, tuple[str, ...]]]:
@@ -389,10 +402,10 @@ async def _head_and_files(
             if len(wanted) <= min(config.limits.max_files, COMPARE_FILES):
                 gone = [p for p, exists in push.changed.items() if not exists]
                 blobs, records, index = await _fetch_changed(
-                    bot, repo, config, sha, sorted(wanted), run, index=index, removed=gone)
+                    parts, repo, config, sha, sorted(wanted), run, index=index, removed=gone)
                 files.update(blobs)
                 return sha, files, records, None, index
-            return await _archive(bot, repo, config, sha, snapshot, run)
+            return await _archive(parts, repo, config, sha, snapshot, run)
         target = sha
     else:
         assert branch is not None
@@ -419,7 +432,7 @@ async def _head_and_files(
                     known[str(f["filename"])] = str(f["sha"])
             gone = [str(f.get("previous_filename") or f["filename"]) for f in changed
                     if f.get("status") in ("removed", "renamed")]
-            blobs, records, index = await _fetch_changed(bot, repo, config, sha, sorted(known),
+            blobs, records, index = await _fetch_changed(parts, repo, config, sha, sorted(known),
                                                          run, known=known, index=index,
                                                          removed=gone)
             files.update(blobs)
@@ -429,51 +442,52 @@ async def _head_and_files(
         sha = str(compared["base_commit"]["sha"])
     else:
         sha = push.after
-    return await _archive(bot, repo, config, sha, snapshot, run)
+    return await _archive(parts, repo, config, sha, snapshot, run)
 
 
 async def _archive(
-    bot: Bot, repo: Repo, config: Config, sha: str, snapshot: Snapshot | None, run: Run,
+    parts: InventoryParts, repo: Repo, config: Config, sha: str, snapshot: Snapshot | None,
+    run: Run,
 ) -> tuple[str, dict[str, str] | None, dict[str, FileRecord], str | None,
            dict[str, tuple[str, ...]]]:
     run.mode = "archive"
     blobs, records, reason, index = await _full_scan(
-        bot, repo, config, sha, run, snapshot.index if snapshot is not None else None)
+        parts, repo, config, sha, run, snapshot.index if snapshot is not None else None)
     return sha, (None if reason else blobs), records, reason, index
 
 
 async def run_inventory(
-    bot: Bot, installation_id: int, full_name: str, *, html_base: str,
+    parts: InventoryParts, installation_id: int, full_name: str, *, html_base: str,
     push: Push | None = None,
 ) -> Run:
     """One inventory of the default branch; every target issue's block is brought up to date."""
     run = Run()
-    repo = bot.repo(installation_id, full_name)
+    repo = parts.repo(installation_id, full_name)
     name = full_name.lower()
     branch = None
     if push is None:
         branch = str((await repo.repository()).get("default_branch") or "main")
-    config = await _config(bot, repo, name, push.after if push else str(branch), push)
+    config = await _config(parts.store, repo, name, push.after if push else str(branch), push)
     if config is None or not config.tracking.inventory:
         return run
     rules = inventory_rules(config)
     config = restricted(config, rules)
     key = analysis_key(config)
-    snapshot = await asyncio.to_thread(bot.store.snapshot, name, key)
+    snapshot = await asyncio.to_thread(parts.store().snapshot, name, key)
     budget = config.limits.inventory_time_budget
     deadline = asyncio.timeout(budget)
     try:
         async with deadline:
             sha, files, records, reason, index = await _head_and_files(
-                bot, repo, config, push, branch, snapshot, run)
+                parts, repo, config, push, branch, snapshot, run)
         if files is not None and reason is None:
-            records = await _complete(bot, name, key, files, records, run)
+            records = await _complete(parts, name, key, files, records, run)
     except Incomplete as exc:
-        return await _incomplete(bot, repo, config, run, str(exc), html_base)
+        return await _incomplete(parts, repo, config, run, str(exc), html_base)
     except TimeoutError:
         if not deadline.expired():
             raise
-        return await _incomplete(bot, repo, config, run, (
+        return await _incomplete(parts, repo, config, run, (
             f"it took longer than `limits.inventory_time_budget` ({budget:g} s); the files "
             "analysed so far are kept for the next run"), html_base)
     date = (push.date if push and push.date else None) or dt.datetime.now(dt.UTC).strftime(
@@ -487,29 +501,29 @@ async def run_inventory(
                                           reason=reason or "unknown") for t in
                        config.tracking.inventory}
     else:
-        await asyncio.to_thread(bot.store.put_snapshot, name, key, Snapshot(sha, files, index))
+        await asyncio.to_thread(parts.store().put_snapshot, name, key, Snapshot(sha, files, index))
         inventories = {t.issue: take(records, t.rules, sha=sha, date=date)
                        for t in config.tracking.inventory}
     for target in config.tracking.inventory:
         inventory = inventories[target.issue]
         run.inventories.append(inventory)
-        await _write(bot, repo, target, inventory, html_base)
+        await _write(parts, repo, target, inventory, html_base)
     log.info("inventory taken", extra={
         "repo": full_name, "sha": sha, "mode": run.mode, "analysed": run.analysed,
         "fetched": run.fetched, "totals": [i.total for i in run.inventories]})
     return run
 
 
-async def _complete(bot: Bot, name: str, key: str, files: Mapping[str, str],
+async def _complete(parts: InventoryParts, name: str, key: str, files: Mapping[str, str],
                     records: dict[str, FileRecord], run: Run) -> dict[str, FileRecord]:
     """Every file's record: this run's (stored now, unless stored as they came) and the
     store's for the rest. A file with neither (the store could not be read) makes the
     inventory incomplete: a count without it would be wrong."""
     new = [(p, files[p], r) for p, r in records.items() if p in files and p not in run.stored]
     if new:
-        await asyncio.to_thread(bot.store.put_results, name, key, new)
+        await asyncio.to_thread(parts.store().put_results, name, key, new)
     known = {p: s for p, s in files.items() if p not in records}
-    every = {**await asyncio.to_thread(bot.store.results, name, key, known),
+    every = {**await asyncio.to_thread(parts.store().results, name, key, known),
              **{p: r for p, r in records.items() if p in files}}
     missing = len(files) - len(every)
     if missing:
@@ -525,25 +539,25 @@ def _why(exc: BaseException) -> str:
         type(exc).__name__
 
 
-async def _incomplete(bot: Bot, repo: Repo, config: Config, run: Run, reason: str,
+async def _incomplete(parts: InventoryParts, repo: Repo, config: Config, run: Run, reason: str,
                       html_base: str) -> Run:
     """Every target's block keeps its figures and says why this run could not finish; the
     snapshot stays the last complete one, so the next push goes on from there."""
     run.mode, run.incomplete = "incomplete", reason
     for target in config.tracking.inventory:
-        await _edit_block(bot, repo, target, lambda body: (mark_incomplete(body, reason), None))
+        await _edit_block(parts, repo, target, lambda body: (mark_incomplete(body, reason), None))
     log.warning("inventory incomplete", extra={
         "repo": repo.full_name, "reason": reason, "analysed": run.analysed,
         "fetched": run.fetched})
     return run
 
 
-async def _edit_block(bot: Bot, repo: Repo, target: InventoryTarget,
+async def _edit_block(parts: InventoryParts, repo: Repo, target: InventoryTarget,
                       change: Callable[[str], tuple[str, T]]) -> T | None:
     """``change`` through the one issue-body writer (under the issue's lock: re-read, write,
     verify); what it said, or None when the issue is missing (no error)."""
     try:
-        return await edit_body(repo, bot.issue_locks, target.issue, change)
+        return await edit_body(repo, parts.issue_locks, target.issue, change)
     except gidgethub.BadRequest as exc:
         if int(exc.status_code) in (404, 410):
             log.info("inventory issue not found", extra={"issue": target.issue})
@@ -551,7 +565,7 @@ async def _edit_block(bot: Bot, repo: Repo, target: InventoryTarget,
         raise
 
 
-async def _write(bot: Bot, repo: Repo, target: InventoryTarget, inventory: Inventory,
+async def _write(parts: InventoryParts, repo: Repo, target: InventoryTarget, inventory: Inventory,
                  html_base: str) -> None:
     """Put the block in the issue (re-read / write / verify, under the issue's lock); say once
     when the total went from above 0 to 0 (docs/behaviour.md §11)."""
@@ -560,7 +574,7 @@ async def _write(bot: Bot, repo: Repo, target: InventoryTarget, inventory: Inven
         new, _ = update_body(body, inventory, html_base=html_base)
         return new, previous_total(parse_history(body), inventory.sha)
 
-    previous = await _edit_block(bot, repo, target, change)
+    previous = await _edit_block(parts, repo, target, change)
     if inventory.too_large is None and inventory.total == 0 and previous:
         await repo.comment_once(target.issue, clear_comment(inventory.sha, html_base),
                                 marker=markers.inventory_clear(inventory.sha))
@@ -577,7 +591,7 @@ MAX_BASE_FETCHES = 30  # base versions of touched files read per PR when the sto
 
 
 async def pull_request_note(
-    bot: Bot, repo: Repo, pr: Mapping[str, Any], config: Config,
+    workers: Workers, store: StoreFor, repo: Repo, pr: Mapping[str, Any], config: Config,
     violations: Sequence[Any], files: Sequence[Mapping[str, Any]] | None = None,
 ) -> str | None:
     """How many pre-existing inventory violations the PR removes, for its check summary (None
@@ -605,11 +619,11 @@ async def pull_request_note(
         return None
     base = pr.get("base") or {}
     base_records: dict[str, FileRecord] = {}
-    snapshot = await asyncio.to_thread(bot.store.snapshot, name, key)
+    snapshot = await asyncio.to_thread(store().snapshot, name, key)
     if snapshot is not None and base.get("ref") == (base.get("repo") or {}).get(
             "default_branch"):
         known = {p: snapshot.files[p] for p in touched if p in snapshot.files}
-        base_records = await asyncio.to_thread(bot.store.results, name, key, known)
+        base_records = await asyncio.to_thread(store().results, name, key, known)
     missing = [p for p in sorted(touched) if p not in base_records]
     fetch, unread = missing[:MAX_BASE_FETCHES], len(missing[MAX_BASE_FETCHES:])
     limit = inv_config.limits.max_file_bytes
@@ -622,7 +636,7 @@ async def pull_request_note(
     if items:
         if snapshot is not None:
             inv_config = replace(inv_config, reexports=snapshot.index)
-        base_records.update(await _analyse(bot, inv_config, items))
+        base_records.update(await _analyse(workers, inv_config, items))
     head_counts: dict[str, int] = {}
     for v in violations:
         if v.rule in wanted:

@@ -24,11 +24,11 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import threading
-import weakref
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
+
+from cachetools import LRUCache
 
 from bot.config.model import Config
 from bot.engine.imports import (
@@ -47,47 +47,41 @@ _ALL = "*"  # every name the checked files use
 
 
 class BlobCache:
-    """Module texts (and their parsed re-export facts) by blob sha, least recently used out
-    first once ``capacity`` bytes are held. Thread-safe (filled on the loop, read in threads)."""
+    """Module texts by blob sha, least recently used out first once ``capacity`` bytes are
+    held. Thread-safe (filled on the loop, read in threads)."""
 
     def __init__(self, capacity: int = DEFAULT_CACHE_BYTES) -> None:
         self.capacity = capacity
-        self.size = 0
-        self._items: OrderedDict[str, tuple[str, int]] = OrderedDict()
+        self._items: LRUCache[str, tuple[str, int]] = LRUCache(
+            capacity, getsizeof=lambda item: item[1])
         self._lock = threading.Lock()
+
+    @property
+    def size(self) -> int:
+        """Bytes held."""
+        return int(self._items.currsize)
 
     def get(self, sha: str) -> str | None:
         with self._lock:
             item = self._items.get(sha)
-            if item is None:
-                return None
-            self._items.move_to_end(sha)
-            return item[0]
+        return None if item is None else item[0]
 
     def put(self, sha: str, text: str, size: int) -> None:
         if size > self.capacity:
             return
         with self._lock:
-            if sha in self._items:
-                self._items.move_to_end(sha)
-                return
-            self._items[sha] = (text, size)
-            self.size += size
-            while self.size > self.capacity and self._items:
-                _, (_, dropped) = self._items.popitem(last=False)
-                self.size -= dropped
+            if self._items.get(sha) is None:  # a hit counts as a use
+                self._items[sha] = (text, size)
 
     def __len__(self) -> int:
         return len(self._items)
-
 
     def drop(self, scope: int | str) -> None:
         """Forget every entry of one installation (it was uninstalled)."""
         prefix = f"{scope}:"
         with self._lock:
-            for key in [k for k in self._items if k.startswith(prefix)]:
-                _, size = self._items.pop(key)
-                self.size -= size
+            for key in [k for k in list(self._items) if k.startswith(prefix)]:
+                self._items.pop(key, None)
 
     def scoped(self, scope: int | str) -> ScopedCache:
         """The part of this cache one installation sees (its own entries only)."""
@@ -107,25 +101,6 @@ class ScopedCache:
 
     def put(self, sha: str, text: str, size: int) -> None:
         self._cache.put(f"{self._scope}:{sha}", text, size)
-
-
-_CACHES: weakref.WeakKeyDictionary[object, BlobCache] = weakref.WeakKeyDictionary()
-
-
-def forget_installation(owner: object, installation_id: int) -> None:
-    """Drop the texts read through an installation that is gone."""
-    cache = _CACHES.get(owner)
-    if cache is not None:
-        cache.drop(installation_id)
-
-
-def cache_for(owner: object, installation_id: int) -> ScopedCache:
-    """The text cache of one installation in a running bot (one bound per
-    :class:`bot.service.context.Bot`)."""
-    cache = _CACHES.get(owner)
-    if cache is None:
-        cache = _CACHES[owner] = BlobCache()
-    return cache.scoped(installation_id)
 
 
 @dataclass

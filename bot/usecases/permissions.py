@@ -2,65 +2,47 @@
 
 Used by the `/ssot recheck` command (:mod:`bot.handlers.issue_comment`) and by the tracking use
 case (the open/edit move needs a PR author with write access to the tracking issue's
-repository). The cache lives here, with the only code that reads it, one per running
-:class:`~bot.service.context.Bot` (a test's service never sees another's answers).
+repository). One :class:`Permissions` per running service, built where it starts (a test's
+service never sees another's answers).
 """
 
 from __future__ import annotations
 
 import time
-import weakref
+from collections.abc import Callable
+
+from cachetools import TTLCache
 
 from bot.github.client import Repo
-from bot.service.context import Bot
 
 PERMISSION_TTL = 60.0  # seconds a collaborator permission answer is trusted
 PERMISSION_CACHE_SIZE = 4096
 WRITE_PERMISSIONS = frozenset({"admin", "maintain", "write"})
+_MISSING = object()
 
 
-class PermissionCache:
-    """``(repository, login) -> permission`` answers, each trusted for ``PERMISSION_TTL``;
-    bounded: past ``PERMISSION_CACHE_SIZE`` entries the stale ones are dropped."""
+class Permissions:
+    """``(repository, login) -> permission`` answers, each trusted for ``ttl`` seconds; at
+    most ``size`` of them (the oldest go first)."""
 
-    def __init__(self) -> None:
-        self._answers: dict[tuple[str, str], tuple[float, str | None]] = {}
+    def __init__(self, *, ttl: float = PERMISSION_TTL, size: int = PERMISSION_CACHE_SIZE,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._answers: TTLCache[tuple[str, str], str | None] = TTLCache(size, ttl, timer=clock)
 
-    def get(self, key: tuple[str, str]) -> tuple[bool, str | None]:
-        """``(found, permission)``; None is a real answer (not a collaborator)."""
-        cached = self._answers.get(key)
-        if cached and time.monotonic() - cached[0] < PERMISSION_TTL:
-            return True, cached[1]
-        return False, None
+    async def permission(self, repo: Repo, login: str) -> str | None:
+        """The collaborator permission of ``login`` on ``repo`` (admin, write, read, none),
+        None when not a collaborator (None is a real answer, cached like the others)."""
+        key = (repo.full_name.lower(), login.lower())
+        cached = self._answers.get(key, _MISSING)
+        if cached is not _MISSING:
+            assert cached is None or isinstance(cached, str)
+            return cached
+        value = await repo.permission(login)
+        self._answers[key] = value
+        return value
 
-    def put(self, key: tuple[str, str], value: str | None) -> None:
-        now = time.monotonic()
-        if len(self._answers) >= PERMISSION_CACHE_SIZE:
-            for stale in [k for k, (at, _) in self._answers.items() if now - at >= PERMISSION_TTL]:
-                del self._answers[stale]
-            if len(self._answers) >= PERMISSION_CACHE_SIZE:
-                self._answers.pop(next(iter(self._answers)))
-        self._answers[key] = (now, value)
-
-
-_caches: weakref.WeakKeyDictionary[Bot, PermissionCache] = weakref.WeakKeyDictionary()
-
-
-async def permission(bot: Bot, repo: Repo, login: str) -> str | None:
-    """The collaborator permission of ``login`` on ``repo`` (admin, write, read, none), None
-    when not a collaborator; answers are cached briefly per running bot."""
-    cache = _caches.setdefault(bot, PermissionCache())
-    key = (repo.full_name.lower(), login.lower())
-    found, cached = cache.get(key)
-    if found:
-        return cached
-    value = await repo.permission(login)
-    cache.put(key, value)
-    return value
-
-
-async def can_write(bot: Bot, repo: Repo, login: str) -> bool:
-    """``login`` has write or admin permission on ``repo`` (maintain is reported as write)."""
-    if not login:
-        return False
-    return ((await permission(bot, repo, login)) or "").strip().lower() in WRITE_PERMISSIONS
+    async def can_write(self, repo: Repo, login: str) -> bool:
+        """``login`` has write or admin permission on ``repo`` (maintain counts as write)."""
+        if not login:
+            return False
+        return ((await self.permission(repo, login)) or "").strip().lower() in WRITE_PERMISSIONS

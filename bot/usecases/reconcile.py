@@ -4,7 +4,9 @@ GitHub does not redeliver webhooks on its own, so at start and every
 ``SSOT_RECONCILE_MINUTES`` the bot looks at the world instead of at events: for each
 installation, the pull requests updated in the last 24 hours (newest first); an open PR whose
 head has no completed check run of this App is analysed through the normal coalescing queue
-(this also finds an analysis cut off by a crash: its check run is still ``in_progress``); a
+(this also finds an analysis cut off by a crash: its check run is still ``in_progress``), and
+its tracking links get the open/edit move (PENDING -> IN PROGRESS) a PR opened while the bot
+was down never got; a
 merged PR's tracking links are applied in catch-up mode (idempotent through the issue's ticks
 and the step-done marker, so a second pass says nothing twice).
 
@@ -27,7 +29,6 @@ import datetime as dt
 import functools
 import logging
 import time
-import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from typing import Any, TypeVar
@@ -36,12 +37,12 @@ import aiohttp
 import gidgethub
 from prometheus_client import CollectorRegistry, Counter
 
-from bot.github.ratelimit import STOP
-from bot.service import logs
-from bot.service.context import Bot
+from bot import logs
+from bot.github.ratelimit import STOP, RateLimits
 from bot.tracking.links import link_problems, parse_links
-from bot.usecases.analysis import submit_analysis
-from bot.usecases.tracking import apply_merge
+from bot.usecases.analysis import AnalysisParts, submit_analysis
+from bot.usecases.ports import Installations, Jobs, RepoFor
+from bot.usecases.tracking import TrackingParts, apply_merge, apply_start
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ WINDOW = dt.timedelta(hours=24)
 MAX_PRS_PER_INSTALLATION = 100
 MAX_REQUESTS_PER_INSTALLATION = 200  # the pass's own requests (not the analyses it queues)
 MERGE_REQUESTS = 6  # applying a merge's links, about (issue, edit, read-back, comments, comment)
+START_REQUESTS = 7  # the open/edit move, about (permission, config, issue, edit, read-back, ...)
 ANALYSIS_REQUESTS = 12  # what one analysis costs, about (pull, config, files, blobs, check, review)
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -63,6 +65,7 @@ class PassStats:
     analysed: int = 0  # open PRs without a completed check run, submitted for analysis
     up_to_date: int = 0  # open PRs whose head has a completed check run of this App
     merges: int = 0  # merged PRs with tracking links, applied (idempotently)
+    started: int = 0  # open PRs analysed by the pass whose linked steps were moved (open/edit)
     cut_at_bound: int = 0  # installations whose PRs reached the bound
     cut_at_budget: int = 0  # installations whose requests reached the budget (resume next pass)
     requests: int = 0  # the pass's own requests, every installation
@@ -71,18 +74,56 @@ class PassStats:
     paced_seconds: float = 0.0
 
 
+@dataclass(frozen=True)
+class PassCounters:
+    """The catch-up pass's metrics."""
+
+    passes: Counter
+    analysed: Counter
+    merges: Counter
+    rate_limited: Counter
+
+    @classmethod
+    def register(cls, registry: CollectorRegistry) -> PassCounters:
+        """The counters, registered in ``registry`` (once per registry: the service's)."""
+        return cls(
+            Counter("ssot_reconcile_passes", "Catch-up passes by outcome", ["outcome"],
+                    registry=registry),
+            Counter("ssot_reconcile_prs_analysed", "Open PRs the catch-up pass sent to analysis",
+                    registry=registry),
+            Counter("ssot_reconcile_merges_applied",
+                    "Merged PRs whose tracking links the catch-up pass applied",
+                    registry=registry),
+            Counter("ssot_reconcile_rate_limited",
+                    "Installations a pass left for later (rate limit low)", registry=registry))
+
+
+@dataclass(frozen=True)
+class ReconcileParts:
+    """What a catch-up pass uses."""
+
+    github: Installations
+    repo: RepoFor
+    rate_limits: RateLimits  # latest x-ratelimit-* per installation (the pacing)
+    app_id: str | None
+    jobs: Jobs
+    counters: PassCounters
+    analysis: AnalysisParts
+    tracking: TrackingParts
+
+
 class Reconciler:
-    """Runs catch-up passes for one :class:`Bot`: at start, then every ``interval`` seconds.
+    """Runs catch-up passes for one running service: at start, then every ``interval`` seconds.
 
     ``sleep`` and ``clock`` are injectable so tests never wait; ``max_prs`` and
     ``max_requests`` are the bounds per installation and pass.
     """
 
-    def __init__(self, bot: Bot, *, interval: float, sleep: Sleep = asyncio.sleep,
+    def __init__(self, parts: ReconcileParts, *, interval: float, sleep: Sleep = asyncio.sleep,
                  clock: Callable[[], float] = time.time,
                  max_prs: int = MAX_PRS_PER_INSTALLATION,
                  max_requests: int = MAX_REQUESTS_PER_INSTALLATION) -> None:
-        self.bot = bot
+        self.parts = parts
         self.interval = interval
         self.sleep = sleep
         self.clock = clock
@@ -95,8 +136,7 @@ class Reconciler:
         self._done = asyncio.Condition()
         self._task: asyncio.Task[None] | None = None
         self._merged_seen: dict[tuple[str, int], float] = {}  # applied merges, by merge time
-        self.m_passes, self.m_analysed, self.m_merges, self.m_rate_limited = _counters(
-            bot.metrics.registry)
+        self.counters = parts.counters
 
     # lifecycle ------------------------------------------------------------------------------
     def start(self) -> None:
@@ -134,7 +174,7 @@ class Reconciler:
         started = time.perf_counter()
         since = dt.datetime.fromtimestamp(self.clock(), dt.UTC) - WINDOW
         self._forget_before(since)
-        github = self.bot.github
+        github = self.parts.github
         outcome = "ok"
         try:
             active = [int(i["id"]) for i in await github.installations()
@@ -155,7 +195,7 @@ class Reconciler:
             stats.errors += 1
             log.exception("catch-up pass failed")
         finally:
-            self.m_passes.labels(outcome).inc()
+            self.counters.passes.labels(outcome).inc()
             log.info("catch-up pass", extra={
                 "outcome": outcome, **asdict(stats),
                 "paced_seconds": round(stats.paced_seconds, 2),
@@ -173,7 +213,7 @@ class Reconciler:
         budget = self.max_prs
         try:
             repos = await visit.step(
-                functools.partial(self.bot.github.installation_repositories, installation_id),
+                functools.partial(self.parts.github.installation_repositories, installation_id),
                 cost=_pages)
             stats.repositories += len(repos)
             for repo_data in self._rotated(installation_id, repos):
@@ -185,7 +225,7 @@ class Reconciler:
                     return
                 if not await self._pace(visit.key, stats):
                     return
-                repo = self.bot.repo(installation_id, full_name)
+                repo = self.parts.repo(installation_id, full_name)
                 pulls = await visit.step(functools.partial(repo.pulls_updated_since, since,
                                                            budget))
                 budget -= len(pulls)
@@ -241,11 +281,11 @@ class Reconciler:
     async def _pace(self, installation: str, stats: PassStats, cost: int = 1) -> bool:
         """Wait as the installation's rate limit asks before a step of ``cost`` requests;
         False: stop this installation until the next pass."""
-        delay = self.bot.rate_limits.delay(installation, cost)
+        delay = self.parts.rate_limits.delay(installation, cost)
         if delay == STOP:
             stats.rate_limited += 1
-            self.m_rate_limited.inc()
-            reading = self.bot.rate_limits.reading(installation)
+            self.counters.rate_limited.inc()
+            reading = self.parts.rate_limits.reading(installation)
             log.info("catch-up paused for this installation: rate limit low", extra={
                 "remaining": reading.remaining if reading else None})
             return False
@@ -258,33 +298,36 @@ class Reconciler:
                     pr: dict[str, Any], stats: PassStats) -> None:
         number = int(pr["number"])
         if pr.get("state") == "open":
-            repo = self.bot.repo(installation_id, full_name)
+            repo = self.parts.repo(installation_id, full_name)
             runs = await visit.step(functools.partial(
-                repo.app_check_runs, str(pr["head"]["sha"]), str(self.bot.app_id)))
+                repo.app_check_runs, str(pr["head"]["sha"]), str(self.parts.app_id)))
             if runs and all(run.get("status") == "completed" for run in runs):
                 stats.up_to_date += 1
                 return
             # analyses already waiting spend this installation's budget too
-            pending = self.bot.jobs.queued + self.bot.jobs.running + 1
+            pending = self.parts.jobs.queued + self.parts.jobs.running + 1
             if not await self._pace(str(installation_id), stats, ANALYSIS_REQUESTS * pending):
                 raise _RateLimited
-            submit_analysis(self.bot, installation_id, full_name, number)
+            submit_analysis(self.parts.analysis, installation_id, full_name, number)
             stats.analysed += 1
-            self.m_analysed.inc()
+            self.counters.analysed.inc()
+            if _has_links(full_name, pr):  # opened while the bot was down: the open/edit move
+                await visit.step(functools.partial(
+                    apply_start, self.parts.tracking, installation_id, full_name, pr),
+                    cost=lambda _: START_REQUESTS)
+                stats.started += 1
             return
         if not pr.get("merged_at"):
             return  # closed without merging
         seen = (full_name.lower(), number)
         if seen in self._merged_seen:
             return  # applied by an earlier pass of this process; a merge is final
-        owner, _, name = full_name.partition("/")
-        body = pr.get("body")
-        if parse_links(body, default_owner=owner, default_repo=name) or link_problems(body):
+        if _has_links(full_name, pr):
             await visit.step(functools.partial(
-                apply_merge, self.bot, installation_id, full_name, pr, catch_up=True),
+                apply_merge, self.parts.tracking, installation_id, full_name, pr, catch_up=True),
                 cost=lambda _: MERGE_REQUESTS)
             stats.merges += 1
-            self.m_merges.inc()
+            self.counters.merges.inc()
         self._merged_seen[seen] = _timestamp(pr.get("merged_at"))
 
     def _forget_before(self, since: dt.datetime) -> None:
@@ -293,24 +336,11 @@ class Reconciler:
             del self._merged_seen[key]
 
 
-_COUNTERS: weakref.WeakKeyDictionary[CollectorRegistry, tuple[Counter, Counter, Counter, Counter]] \
-    = weakref.WeakKeyDictionary()
-
-
-def _counters(registry: CollectorRegistry) -> tuple[Counter, Counter, Counter, Counter]:
-    """The pass's counters in the service's registry (made once per registry)."""
-    if registry not in _COUNTERS:
-        _COUNTERS[registry] = (
-            Counter("ssot_reconcile_passes", "Catch-up passes by outcome", ["outcome"],
-                    registry=registry),
-            Counter("ssot_reconcile_prs_analysed", "Open PRs the catch-up pass sent to analysis",
-                    registry=registry),
-            Counter("ssot_reconcile_merges_applied",
-                    "Merged PRs whose tracking links the catch-up pass applied",
-                    registry=registry),
-            Counter("ssot_reconcile_rate_limited",
-                    "Installations a pass left for later (rate limit low)", registry=registry))
-    return _COUNTERS[registry]
+def _has_links(full_name: str, pr: dict[str, Any]) -> bool:
+    """The PR's body names tracking steps (or a link the bot would report)."""
+    owner, _, name = full_name.partition("/")
+    body = pr.get("body")
+    return bool(parse_links(body, default_owner=owner, default_repo=name) or link_problems(body))
 
 
 _T = TypeVar("_T")
@@ -359,4 +389,5 @@ def _timestamp(value: Any) -> float:
         return time.time()
 
 
-__all__ = ["MAX_PRS_PER_INSTALLATION", "MAX_REQUESTS_PER_INSTALLATION", "PassStats", "Reconciler"]
+__all__ = ["MAX_PRS_PER_INSTALLATION", "MAX_REQUESTS_PER_INSTALLATION", "PassCounters",
+           "PassStats", "ReconcileParts", "Reconciler"]

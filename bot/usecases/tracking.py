@@ -28,7 +28,6 @@ import gidgethub
 from bot.config.model import ConfigError, Tracking, is_repository_name
 from bot.github.client import Repo
 from bot.report.markdown import code_span
-from bot.service.context import Bot
 from bot.tracking.edit import complete_steps, start_steps
 from bot.tracking.links import StepLink, link_problems, parse_links, ref_text
 from bot.tracking.messages import (
@@ -41,11 +40,22 @@ from bot.tracking.messages import (
 )
 from bot.tracking.model import Edit, last_step, parse_checklist
 from bot.usecases.issue_body import edit_body
-from bot.usecases.permissions import can_write
+from bot.usecases.permissions import Permissions
+from bot.usecases.ports import IssueLocks, RepoFor
+from bot.usecases.repo_config import load_repo_config
 
 log = logging.getLogger(__name__)
 
 NOT_ENABLED = "links to other repositories are not enabled"
+
+
+@dataclass(frozen=True)
+class TrackingParts:
+    """What keeping tracking issues true uses."""
+
+    repo: RepoFor
+    issue_locks: IssueLocks
+    permissions: Permissions
 
 
 def _merged_on(pr: dict[str, Any]) -> dt.date:
@@ -69,23 +79,22 @@ class _Target:
                          else f"#{self.link.issue.number}")
 
 
-async def _tracking_config(bot: Bot, installation_id: int, full_name: str,
+async def _tracking_config(parts: TrackingParts, installation_id: int, full_name: str,
                            pr: dict[str, Any]) -> Tracking:
     """``tracking:`` of the base branch's configuration (defaults when it is invalid)."""
-    from bot.usecases.analysis import load_repo_config  # the analysis use case owns loading
-
     base = (pr.get("base") or {}).get("ref")
     if not base:
         return Tracking()
     try:
-        config = await load_repo_config(bot.repo(installation_id, full_name), str(base))
+        config = await load_repo_config(parts.repo(installation_id, full_name), str(base))
     except ConfigError:
         return Tracking()
     return config.tracking
 
 
 async def _authorise(
-    bot: Bot, installation_id: int, full_name: str, pr: dict[str, Any], links: list[StepLink],
+    parts: TrackingParts, installation_id: int, full_name: str, pr: dict[str, Any],
+    links: list[StepLink],
 ) -> tuple[list[_Target], list[str], Tracking]:
     """The links the bot may follow, and one neutral sentence for each it may not."""
     own = full_name.lower()
@@ -98,13 +107,13 @@ async def _authorise(
             targets.append(_Target(link, full_name, True))
             continue
         if tracking is None:
-            tracking = await _tracking_config(bot, installation_id, full_name, pr)
+            tracking = await _tracking_config(parts, installation_id, full_name, pr)
         if is_repository_name(linked) and linked.lower() in tracking.repositories:
             targets.append(_Target(link, linked, False))
         elif not link.closing:  # "Fixes other/repo#5" is ordinary GitHub use: no comment
             problems.append(f"{code_span(ref_text(link.issue))}: {NOT_ENABLED}")
     if tracking is None and any(t.link.closing and not t.link.steps for t in targets):
-        tracking = await _tracking_config(bot, installation_id, full_name, pr)
+        tracking = await _tracking_config(parts, installation_id, full_name, pr)
     return targets, problems, tracking or Tracking()
 
 
@@ -118,11 +127,11 @@ def _unchanged(body: str) -> Edit:
     return Edit(body=body, changed=False, ticked=(), moved=(), missing=())
 
 
-async def _apply(bot: Bot, installation_id: int, target: _Target,
+async def _apply(parts: TrackingParts, installation_id: int, target: _Target,
                  change: Callable[[str], Edit], *, write: bool = True,
                  ) -> tuple[Repo, Edit | None, list[str]]:
     """Run ``change`` on the linked issue, serialised per issue; problems to report."""
-    repo = bot.repo(installation_id, target.full_name)
+    repo = parts.repo(installation_id, target.full_name)
     number = target.link.issue.number
 
     def edited(body: str) -> tuple[str, Edit]:
@@ -130,7 +139,7 @@ async def _apply(bot: Bot, installation_id: int, target: _Target,
         return edit.body, edit
 
     try:
-        edit = await edit_body(repo, bot.issue_locks, number, edited, write=write)
+        edit = await edit_body(repo, parts.issue_locks, number, edited, write=write)
     except gidgethub.BadRequest as exc:
         if int(exc.status_code) not in (403, 404, 410):
             raise
@@ -158,15 +167,15 @@ def _closing_guard(target: _Target, change: Callable[[str], Edit],
     return guarded
 
 
-async def _report(bot: Bot, installation_id: int, full_name: str, number: int,
+async def _report(parts: TrackingParts, installation_id: int, full_name: str, number: int,
                   problems: list[str]) -> None:
     if problems:
-        await bot.repo(installation_id, full_name).comment_once(
+        await parts.repo(installation_id, full_name).comment_once(
             number, link_error_comment(problems), marker=LINK_ERROR_MARKER)
 
 
-async def apply_merge(bot: Bot, installation_id: int, full_name: str, pr: dict[str, Any], *,
-                      catch_up: bool = False) -> None:
+async def apply_merge(parts: TrackingParts, installation_id: int, full_name: str,
+                      pr: dict[str, Any], *, catch_up: bool = False) -> None:
     """A merged PR: tick its linked steps, say so once on each issue, report bad links.
 
     ``catch_up`` (docs/behaviour.md §12, the pass after downtime): the issue is edited only
@@ -180,7 +189,7 @@ async def apply_merge(bot: Bot, installation_id: int, full_name: str, pr: dict[s
         return
     number = int(pr["number"])
     merged_on = _merged_on(pr)
-    targets, refused, tracking = await _authorise(bot, installation_id, full_name, pr, links)
+    targets, refused, tracking = await _authorise(parts, installation_id, full_name, pr, links)
     problems.extend(refused)
     for target in targets:
         pr_ref = None if target.own else f"{full_name}#{number}"
@@ -202,7 +211,7 @@ async def apply_merge(bot: Bot, installation_id: int, full_name: str, pr: dict[s
         change = _closing_guard(target, complete, tracking)
         if catch_up:
             change = functools.partial(_only_if_unticked, change)
-        repo, edit, found = await _apply(bot, installation_id, target, change)
+        repo, edit, found = await _apply(parts, installation_id, target, change)
         if edit is None or (target.link.closing
                             and not parse_checklist(edit.body).is_tracking):
             problems.extend(found if edit is None else [])
@@ -222,7 +231,7 @@ async def apply_merge(bot: Bot, installation_id: int, full_name: str, pr: dict[s
             log.info("tracking steps completed",
                      extra={"issue": target.link.issue.number, "steps": list(linked),
                             "pr": number})
-    await _report(bot, installation_id, full_name, number, problems)
+    await _report(parts, installation_id, full_name, number, problems)
 
 
 def _only_if_unticked(change: Callable[[str], Edit], body: str) -> Edit:
@@ -233,27 +242,28 @@ def _only_if_unticked(change: Callable[[str], Edit], body: str) -> Edit:
                 no_box=edit.no_box, unmatched=edit.unmatched)
 
 
-async def apply_start(bot: Bot, installation_id: int, full_name: str, pr: dict[str, Any]) -> None:
+async def apply_start(parts: TrackingParts, installation_id: int, full_name: str,
+                      pr: dict[str, Any]) -> None:
     """An opened / reopened / edited / ready PR: move its PENDING steps to IN PROGRESS, when
     its author may write to the tracking issue's repository (else only report bad links)."""
     links, problems = _links(full_name, pr)
     if not links and not problems:
         return
-    targets, refused, tracking = await _authorise(bot, installation_id, full_name, pr, links)
+    targets, refused, tracking = await _authorise(parts, installation_id, full_name, pr, links)
     problems.extend(refused)
     author = str((pr.get("user") or {}).get("login") or "")
     for target in targets:
         if not target.link.steps:
             continue  # a bare "Closes #N" names its step only at merge
-        repo = bot.repo(installation_id, target.full_name)
-        write = await can_write(bot, repo, author)
+        repo = parts.repo(installation_id, target.full_name)
+        write = await parts.permissions.can_write(repo, author)
         start = _closing_guard(target, functools.partial(start_steps, steps=target.link.steps),
                                tracking)
-        _, edit, found = await _apply(bot, installation_id, target, start, write=write)
+        _, edit, found = await _apply(parts, installation_id, target, start, write=write)
         if edit is not None and target.link.closing and not parse_checklist(edit.body).is_tracking:
             continue
         if not write:
             log.info("author may not write to the tracking repository; nothing moved",
                      extra={"issue": target.link.issue.number})
         problems.extend(found)
-    await _report(bot, installation_id, full_name, int(pr["number"]), problems)
+    await _report(parts, installation_id, full_name, int(pr["number"]), problems)

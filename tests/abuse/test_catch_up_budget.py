@@ -25,7 +25,7 @@ async def test_second_installation_is_visited_in_turn_and_the_first_spends_at_mo
     emu = world(spec)
     async with EmulatorServer(emu) as api_url, \
             service(emu, api_url, reconcile_minutes=0) as (bot, _):
-        reconciler = Reconciler(bot, interval=60)
+        reconciler = Reconciler(bot.catch_up_parts(), interval=60)
         first = await reconciler.run_pass()
         await bot.idle()
         first_lists = _pull_lists(emu, "org601")

@@ -14,6 +14,7 @@ import pytest
 from bot.config.globs import GlobError, _SegmentGlob, path_matches, validate_glob
 from bot.config.loader import MAX_CONFIG_BYTES, load_config_text
 from bot.config.model import ConfigError, ConfigProblem, PathFilter
+from tests.timing import TIMED
 
 RULE = """\
   - id: r{i}
@@ -53,32 +54,35 @@ def anchors_config_23k() -> str:
     return "\n".join(lines) + "\n"
 
 
-def test_billion_laughs_is_refused_at_the_first_alias_in_under_a_second() -> None:
+@TIMED
+def test_billion_laughs_is_refused_at_the_first_alias_in_under_a_second(timed: bool) -> None:
     text = billion_laughs()
     started = time.perf_counter()
     [problem] = refused(text)
     took = time.perf_counter() - started
     assert str(problem) == ".github/ssot.yml:3: aliases are not allowed"
-    assert took < 1.0, took
+    assert took < 1.0 or not timed, took
 
 
-def test_the_23k_anchors_configuration_is_refused_in_under_a_second() -> None:
+@TIMED
+def test_the_23k_anchors_configuration_is_refused_in_under_a_second(timed: bool) -> None:
     text = anchors_config_23k()
     assert len(text.encode()) >= 23 * 1024
     started = time.perf_counter()
     [problem] = refused(text)
-    assert time.perf_counter() - started < 1.0
+    assert time.perf_counter() - started < 1.0 or not timed
     assert problem.message == "aliases are not allowed"
     assert problem.line == text.splitlines().index(
         next(line for line in text.splitlines() if "*s0" in line)) + 1
 
 
-def test_a_one_mebibyte_alias_bomb_is_refused_in_under_a_second() -> None:
+@TIMED
+def test_a_one_mebibyte_alias_bomb_is_refused_in_under_a_second(timed: bool) -> None:
     text = billion_laughs(levels=9000, width=12)[: MAX_CONFIG_BYTES - 1024]
     text = text[: text.rfind("\n") + 1]
     started = time.perf_counter()
     [problem] = refused(text)
-    assert time.perf_counter() - started < 1.0
+    assert time.perf_counter() - started < 1.0 or not timed
     assert problem.message == "aliases are not allowed"
 
 
@@ -109,11 +113,12 @@ def test_at_most_500_rules() -> None:
     assert str(problem) == ".github/ssot.yml:2: at most 500 rules, not 501"
 
 
-def test_thousands_of_rules_cost_one_problem_quickly() -> None:
+@TIMED
+def test_thousands_of_rules_cost_one_problem_quickly(timed: bool) -> None:
     text = "version: 1\nrules:\n" + "  - 3\n" * 100_000
     started = time.perf_counter()
     [problem] = refused(text)
-    assert time.perf_counter() - started < 5.0
+    assert time.perf_counter() - started < 5.0 or not timed
     assert "at most 500 rules" in problem.message
 
 
@@ -172,7 +177,8 @@ def test_file_time_budget_60_is_fine() -> None:
 # -- matching: globs with many ``**`` cost at most glob segments x path segments ----------------
 
 
-def test_eight_double_stars_against_an_80_deep_path_match_at_once() -> None:
+@TIMED
+def test_eight_double_stars_against_an_80_deep_path_match_at_once(timed: bool) -> None:
     """pathspec's regex would backtrack for hours here (five ``**``, 40 folders: 0.3 s)."""
     pattern = "/".join(["**", "a"] * 8) + "/b"
     filter_ = PathFilter((pattern,), ())
@@ -181,7 +187,7 @@ def test_eight_double_stars_against_an_80_deep_path_match_at_once() -> None:
     assert not path_matches(filter_, deep + "/c")
     assert path_matches(filter_, deep + "/b")
     assert path_matches(filter_, deep + "/b/inside.py")
-    assert time.perf_counter() - started < 0.5
+    assert time.perf_counter() - started < 0.5 or not timed
 
 
 def test_folder_by_folder_matching_means_what_pathspec_means() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.integration.harness import REPO, Harness, running
+from tests.timing import TIMED
 
 AGENTS = "netra_backend/app/agents"
 WS = "netra_backend.app.websocket_core.websocket_manager"
@@ -48,7 +49,8 @@ async def _drive_by(h: Harness, files: dict[str, str]) -> tuple[list[float], Any
     return times, run
 
 
-async def test_five_1_mib_reexport_modules_leave_healthz_p99_under_100_ms() -> None:
+@TIMED
+async def test_five_1_mib_reexport_modules_leave_healthz_p99_under_100_ms(timed: bool) -> None:
     files = {f"{AGENTS}/shim{n}.py": heavy_module(n) for n in range(5)}
     files[f"{AGENTS}/user.py"] = "".join(
         f"from {AGENTS.replace('/', '.')}.shim{n} import Manager{n}\n" for n in range(5))
@@ -56,7 +58,7 @@ async def test_five_1_mib_reexport_modules_leave_healthz_p99_under_100_ms() -> N
         times, run = await _drive_by(h, files)
     assert len(times) >= 10
     print(f"five modules: {len(times)} answers, p99 {p99(times):.3f} s, max {max(times):.3f} s")
-    assert p99(times) < 0.1, (p99(times), max(times))
+    assert p99(times) < 0.1 or not timed, (p99(times), max(times))
     # the re-exports were followed: each import of a shim's alias is the banned symbol
     lines = {(a["path"], a["start_line"]) for a in run.output["annotations"]
              if a["title"] == "ws-legacy-import"}
@@ -64,15 +66,16 @@ async def test_five_1_mib_reexport_modules_leave_healthz_p99_under_100_ms() -> N
     assert run.conclusion == "failure"
 
 
+@TIMED
 async def test_alias_bomb_is_prepared_its_real_banned_import_annotated_and_the_check_fails(
-) -> None:
+        timed: bool) -> None:
     files = {".github/ssot.yml": BOMB_CONFIG, "old.py": "class Legacy: ...\n",
              "new.py": "class Thing: ...\n"}
     async with running(files, workers=2) as h:
         times, run = await _drive_by(h, {"pkg/bomb.py": alias_bomb(),
                                          "pkg/use.py": "import os\nfrom old import Legacy\n"})
     print(f"alias bomb: {len(times)} answers, p99 {p99(times):.3f} s, max {max(times):.3f} s")
-    assert p99(times) < 0.1, (p99(times), max(times))
+    assert p99(times) < 0.1 or not timed, (p99(times), max(times))
     notes = {(a["path"], a["start_line"], a["annotation_level"])
              for a in run.output["annotations"]}
     assert ("pkg/use.py", 2, "failure") in notes, run.output

@@ -42,7 +42,7 @@ async def test_other_installations_one_file_pr_completes_within_10_s_behind_a_ho
 ) -> None:
     async with running({CONFIG: HOSTILE_CONFIG, "app/ok.py": "x = 1\n"}, workers=2) as h:
         _add_other_installation(h)
-        pool = h.bot.pool
+        pool = h.bot.workers.pool
         assert pool is not None
         h.emu.commit(REPO, "hostile", {f"app/h{n}.py": _hostile_file(n) for n in range(6)})
         hostile = h.emu.open_pull_request(REPO, "hostile")

@@ -12,6 +12,7 @@ from bot.engine.reexports import star_sources
 from bot.engine.run import has_word, plan
 from bot.engine.trim import trim
 from tests.engine.conftest import config, rule
+from tests.timing import TIMED
 
 MIB = 1024 * 1024
 
@@ -22,22 +23,25 @@ def _seconds(fn: Callable[..., object], *args: object) -> float:
     return time.perf_counter() - started
 
 
-def test_a_word_inside_longer_words_a_hundred_thousand_times_is_searched_in_c() -> None:
+@TIMED
+def test_a_word_inside_longer_words_a_hundred_thousand_times_is_searched_in_c(timed: bool) -> None:
     text = "xLegacyx " * (MIB // 9)
     assert not has_word(text, "Legacy") and has_word(text + " Legacy", "Legacy")
-    assert _seconds(has_word, text, "Legacy") < 0.25  # 0.4 s before, by hand in Python
+    assert _seconds(has_word, text, "Legacy") < 0.25 or not timed  # 0.4 s before, by hand in Python
 
 
-def test_the_pre_filter_of_a_1_mib_file_full_of_near_misses_is_bounded() -> None:
+@TIMED
+def test_the_pre_filter_of_a_1_mib_file_full_of_near_misses_is_bounded(timed: bool) -> None:
     cfg = config(rule("banned-call", symbols=("legacy.core.Legacy",)))
     source = (("from .x import y\n" + "legacyLegacy_ = xLegacyx.Legacy_\n" * 20) * 1500).encode()
     assert len(source) <= MIB
-    assert _seconds(plan, "pkg/m.py", source, cfg) < 1.0
+    assert _seconds(plan, "pkg/m.py", source, cfg) < 1.0 or not timed
 
 
-def test_star_import_scan_and_body_cut_of_long_whitespace_runs_are_bounded() -> None:
+@TIMED
+def test_star_import_scan_and_body_cut_of_long_whitespace_runs_are_bounded(timed: bool) -> None:
     text = "from " + "\t " * 200_000 + "x\nimport *\n"
-    assert _seconds(star_sources, "a/b/m.py", text) < 0.25
+    assert _seconds(star_sources, "a/b/m.py", text) < 0.25 or not timed
     body = "def f():\n" + "    x = 1\n" * 100_000
     tree = ast.parse(body)
-    assert _seconds(trim, body, tree, []) < 1.0
+    assert _seconds(trim, body, tree, []) < 1.0 or not timed

@@ -24,6 +24,7 @@ import pytest
 from bot.service.app import EndpointLimits
 from bot.usecases.budget import TIMED_OUT_TITLE
 from tests.integration.harness import REPO, SECRET, Harness, running
+from tests.timing import TIMED
 
 AGENTS = "netra_backend/app/agents"
 WS = "netra_backend.app.websocket_core.websocket_manager"
@@ -99,7 +100,9 @@ linux_only = pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="
 
 
 @linux_only
-async def test_30_mb_file_is_skipped_while_healthz_answers_and_memory_stays_low() -> None:
+@TIMED
+async def test_30_mb_file_is_skipped_while_healthz_answers_and_memory_stays_low(
+        timed: bool) -> None:
     # not UTF-8 from its first byte, so that the emulator (like GitHub for such files) lists it
     # without a 30 MB patch; the bot must skip it by its listed size alone
     huge = b"\xff" + b"x = 1\n" * (30 * 1024 * 1024 // 6)
@@ -111,7 +114,7 @@ async def test_30_mb_file_is_skipped_while_healthz_answers_and_memory_stays_low(
         worst = await h.slowest_health_answer(
             "pull_request", h.emu.payload_pull_request(REPO, number, "opened"))
         peak = _tree_peak_mb()
-        assert worst < 0.5, worst
+        assert worst < 0.5 or not timed, worst
         if reset:
             assert peak < 600, peak
         (run,) = _runs(h)

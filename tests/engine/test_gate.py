@@ -12,13 +12,13 @@ from pathlib import Path
 import libcst
 import pytest
 
+from benchmarks.samples import dense_config
 from bot.config.model import Config, Rule
 from bot.engine import run as run_module
 from bot.engine.names import AliasTable
 from bot.engine.reexports import build_index
 from bot.engine.rules.gate import gate
 from bot.engine.run import analyse_source, plan
-from bot.engine.samples import dense_config
 
 from .conftest import BRIDGE, WS, WS_IMPORT, WS_MODULE, config, rule
 

@@ -16,7 +16,7 @@ from typing import Any
 import aiohttp
 
 from bot import demo
-from bot.github.client import RetryPolicy
+from bot.github.retry import RetryPolicy
 from bot.handlers import router
 from bot.service.app import EndpointLimits, serving
 from bot.service.context import Bot

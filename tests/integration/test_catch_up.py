@@ -14,9 +14,9 @@ from typing import Any
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
+from bot import logs
 from bot.demo import FACTORY, factory_before
 from bot.handlers import router
-from bot.service import logs
 from bot.service.app import serving
 from bot.service.context import Bot
 from bot.settings import Settings
@@ -210,7 +210,7 @@ async def test_a_pass_is_bounded_per_installation_and_stops_paging_at_24_hours()
                  303: [("d", 30, 0, 40), ("e", 20, 1, 0)]})
     async with EmulatorServer(emu) as api_url, \
             service(emu, api_url, reconcile_minutes=0) as (bot, _):
-        reconciler = Reconciler(bot, interval=60)
+        reconciler = Reconciler(bot.catch_up_parts(), interval=60)
         stats = await reconciler.run_pass()
         await bot.idle()
     assert stats.installations == 3 and stats.repositories == 5
@@ -239,7 +239,7 @@ async def test_a_pass_slows_down_and_stops_before_the_rate_limit() -> None:
 
     async with EmulatorServer(emu) as api_url, \
             service(emu, api_url, reconcile_minutes=0) as (bot, _):
-        reconciler = Reconciler(bot, interval=60, sleep=sleep)
+        reconciler = Reconciler(bot.catch_up_parts(), interval=60, sleep=sleep)
         stats = await reconciler.run_pass()
         await bot.idle()
     assert [r for r in emu.requests if r.status == 403] == []
@@ -289,8 +289,40 @@ async def test_a_pass_never_rewinds_what_a_later_merge_wrote() -> None:
         body = h.emu.issue(REPO, issue).body
         assert f"Step 2 completed via #{merged[1]}" in (body or "")
         before = writes(h.emu)
-        stats = await Reconciler(h.bot, interval=60).run_pass()
+        stats = await Reconciler(h.bot.catch_up_parts(), interval=60).run_pass()
         await h.bot.idle()
         assert stats.merges == 2
         assert h.emu.issue(REPO, issue).body == body  # not back to "Step 1 ... via #first"
         assert writes(h.emu) == before
+
+
+async def test_a_pr_opened_while_down_gets_its_open_move_from_the_catch_up_pass() -> None:
+    """docs/behaviour.md §12: the catch-up pass applies the open/edit move (PENDING -> IN
+    PROGRESS) of a PR opened while the bot was down, as the `opened` webhook would have."""
+    emu = emulator()
+    emu.add_installation(INSTALLATION, REPO.split("/")[0])
+    emu.add_repo(REPO, base_files(), installation_id=INSTALLATION)
+    issue = emu.create_issue(REPO, "Tracking", SEED)
+    emu.set_permission(REPO, "octocat", "write")  # a maintainer's PR
+    emu.commit(REPO, "step-2", {"tests/test_plan.py": "X = 1\n"})
+    opened = emu.open_pull_request(REPO, "step-2", user="octocat",
+                                   body=f"SSOT-Tracking: #{issue}\nSSOT-Step: 2\n")
+    async with EmulatorServer(emu) as api_url:
+        async with service(emu, api_url) as (bot, _):
+            assert bot.reconciler is not None
+            stats = await bot.reconciler.wait_passes(1)
+            await bot.idle()
+            assert (stats.analysed, stats.started) == (1, 1)
+        want = (EXPECTED / "started-step-2.md").read_bytes().decode("utf-8")
+        assert emu.issue(REPO, issue).body == want
+        assert emu.issue(REPO, issue).comments == []
+        [run] = emu.check_runs(REPO)
+        assert run.head_sha == emu.head_sha(REPO, opened)
+        # up again: the PR has its check now; nothing is moved or written twice
+        before = writes(emu)
+        async with service(emu, api_url) as (bot, _):
+            assert bot.reconciler is not None
+            stats = await bot.reconciler.wait_passes(1)
+            await bot.idle()
+            assert (stats.analysed, stats.started, stats.up_to_date) == (0, 0, 1)
+        assert writes(emu) == before

@@ -4,6 +4,7 @@ gets a fresh comment; a fingerprint marker pasted by anyone else suppresses noth
 
 from __future__ import annotations
 
+from bot import markers
 from bot.demo import FACTORY, factory_before
 from tests.integration.harness import REPO, example_files, running
 
@@ -120,3 +121,37 @@ async def test_a_file_that_no_longer_parses_fixes_nothing() -> None:
         assert {c.id: c.body for c in h.emu.review_comments(REPO, number)} == original
         assert h.calls("PATCH", "/pulls/comments/") == []
         assert "Fixed:" not in h.emu.check_runs(REPO)[-1].output["summary"]
+
+
+async def test_findings_carried_in_a_review_body_are_marked_fixed_like_inline_ones() -> None:
+    """GitHub refused the inline comments twice (422), so the review's body lists the three
+    findings (their fingerprints on its marker line); a push fixing line 98 marks that row of
+    the body fixed, and its fingerprint, once, and the check run counts it; the line-46
+    findings stay open."""
+    async with running(base_files()) as h:
+        h.emu.inject("POST", r"/pulls/\d+/reviews$", status=422, times=2)
+        number = await h.open_pr({FACTORY: regression()})
+        [review] = h.emu.reviews(REPO, number)
+        assert h.emu.review_comments(REPO, number) == []
+        original = review.body or ""
+        assert len(markers.fingerprints(original)) == 3
+        [on_98] = [line for line in original.splitlines() if f"{FACTORY}:98`" in line]
+        order = [fp for fp, _ in markers.fingerprint_tags(original)]
+        rows = [line for line in original.splitlines() if line.startswith("- `")]
+        fp_98 = order[rows.index(on_98)]
+
+        await h.push(number, {FACTORY: fixed_line_98()})
+        head = h.emu.head_sha(REPO, number)
+        body = h.emu.reviews(REPO, number)[0].body or ""
+        want = original.replace(on_98, f"- \u2705 Fixed in {head[:7]}: {on_98[2:]}").replace(
+            markers.fingerprint(fp_98), markers.fingerprint(fp_98, fixed=True))
+        assert body == want
+        assert markers.fixed_fingerprints(body) == {fp_98}
+        assert markers.fingerprints(body) == set(order) - {fp_98}
+        assert len(h.calls("PUT", "/reviews/")) == 1
+        assert "Fixed: 1 finding the bot commented on is no longer found" in (
+            h.emu.check_runs(REPO)[-1].output["summary"])
+
+        # analysed again: the body is not edited a second time
+        await h.send("pull_request", h.emu.payload_pull_request(REPO, number, "synchronize"))
+        assert len(h.calls("PUT", "/reviews/")) == 1

@@ -12,7 +12,6 @@ import re
 from typing import Any
 
 from bot.state.store import open_store
-from bot.usecases import modules
 from ssot_emulator import CheckRun, blob_sha
 from tests.integration.harness import INSTALLATION, REPO, Harness, running
 
@@ -115,7 +114,7 @@ async def test_a_push_changing_2_files_reads_2_files_and_finds_what_a_fresh_anal
 
         # the same head analysed with every cache cleared: the same findings, fingerprints
         h.bot.store = open_store(tmp_path)
-        modules._CACHES.pop(h.bot, None)
+        h.bot.parts.analysis.blobs.drop(INSTALLATION)
         await h.send("check_run", h.emu.payload_check_run(REPO, run.id, "rerequested"))
         fresh = last_run(h)
         assert fresh.id != run.id and fresh.head_sha == run.head_sha

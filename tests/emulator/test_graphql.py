@@ -12,7 +12,13 @@ from cachetools import LRUCache
 
 from ssot_emulator import OPENAPI_SUBSET, EmulatorServer, GitHubEmulator, blob_sha
 from ssot_emulator.graphql import TEXT_LIMIT
-from tests.test_emulator import BASE_FILES, INSTALLATION, REPO, install_token, make_emulator
+from tests.emulator.test_emulator import (
+    BASE_FILES,
+    INSTALLATION,
+    REPO,
+    install_token,
+    make_emulator,
+)
 
 BLOBS = """query($owner: String!, $name: String!) {
   repository(owner: $owner, name: $name) {

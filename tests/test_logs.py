@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 
-from bot.service import logs
+from bot import logs
 
 
 def render(record_msg: str, **extra: object) -> dict[str, object]:

@@ -92,3 +92,15 @@ def test_serve_refuses_to_start_without_a_secret(monkeypatch: pytest.MonkeyPatch
         monkeypatch.delenv(name, raising=False)
     assert main(["serve"]) == 2
     assert "WEBHOOK_SECRET is required" in capsys.readouterr().err
+
+
+def test_reconcile_minutes_setting(tmp_path: Path) -> None:
+    env = {"WEBHOOK_SECRET": "s", "APP_ID": "1", "PRIVATE_KEY": PEM}
+    assert load_settings(env, dotenv_path=None).reconcile_minutes == 30
+    assert load_settings({**env, "SSOT_RECONCILE_MINUTES": "0"},
+                         dotenv_path=None).reconcile_minutes == 0
+    assert load_settings({**env, "SSOT_RECONCILE_MINUTES": "2.5"},
+                         dotenv_path=None).reconcile_minutes == 2.5
+    for bad in ("-1", "soon", "nan", "100000"):
+        with pytest.raises(SettingsError, match="SSOT_RECONCILE_MINUTES"):
+            load_settings({**env, "SSOT_RECONCILE_MINUTES": bad}, dotenv_path=None)

@@ -20,7 +20,7 @@ from bot.config.loader import (
 from bot.config.model import RULE_KINDS, Config, ConfigError, ConfigProblem, Limits, PathFilter
 from bot.config.schema import KIND_KEYS, SCHEMA_FILE, schema_text
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 WSM = "netra_backend.app.websocket_core.websocket_manager.WebSocketManager"
 
 

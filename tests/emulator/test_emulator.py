@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from gidgethub import apps
 
 from ssot_emulator import OPENAPI_SUBSET, EmulatorServer, GitHubEmulator, blob_sha, resolve_line
+from tests.timing import TIMED
 
 SPEC = OPENAPI_SUBSET
 REPO = "acme/app"
@@ -624,7 +625,9 @@ async def test_fault_injection(session: aiohttp.ClientSession, base_url: str,
     assert time.monotonic() - started >= 0.3
 
 
+@TIMED
 async def test_global_latency_serves_concurrently(
+    timed: bool,
     session: aiohttp.ClientSession, base_url: str, gh: gidgethub.aiohttp.GitHubAPI,
     emu: GitHubEmulator,
 ) -> None:
@@ -637,7 +640,9 @@ async def test_global_latency_serves_concurrently(
 
     started = time.monotonic()
     assert await asyncio.gather(*(fetch() for _ in range(10))) == [200] * 10
-    assert 0.2 <= time.monotonic() - started < 1.5
+    took = time.monotonic() - started
+    assert took >= 0.2  # the latency is served
+    assert took < 1.5 or not timed  # ... concurrently
 
 
 async def test_rate_limit_headers_and_request_log(
@@ -767,7 +772,7 @@ def test_payloads_follow_state_and_carry_the_installation(emu: GitHubEmulator) -
     number = edit_service(emu)
     head = emu.head_sha(REPO, number)
     opened = emu.payload_pull_request(REPO, number, "opened")
-    webhooks = Path(__file__).parent / "data" / "webhooks"
+    webhooks = Path(__file__).parent.parent / "data" / "webhooks"
     real = json.loads((webhooks / "pull_request.opened.json").read_text())
     assert set(real["pull_request"]) <= set(opened["pull_request"])
     assert set(real["repository"]) <= set(opened["repository"]) | {"custom_properties"}

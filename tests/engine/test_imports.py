@@ -97,10 +97,10 @@ async def test_the_service_scans_in_its_worker_processes_and_gives_up_past_the_b
              ("app/pkg/__init__.py", "from .m import f as g\n__all__ = ['g']\n")]
     bot = Bot(Settings(webhook_secrets=("s",), workers=1))
     try:
-        assert await bot.scan_modules(items, 60.0) == scan_files(items)
+        assert await bot.workers.scan_modules(items, 60.0) == scan_files(items)
         # 1 MB that takes ast a second or more: its worker is stopped, the file is not scanned
         heavy = ("app/pkg/data.py", "DATA = [" + ",".join("1" for _ in range(500_000)) + "]\n")
-        assert await bot.scan_modules([heavy], 0.05) == [None]
-        assert await bot.scan_modules(items[1:], 60.0) == scan_files(items[1:])
+        assert await bot.workers.scan_modules([heavy], 0.05) == [None]
+        assert await bot.workers.scan_modules(items[1:], 60.0) == scan_files(items[1:])
     finally:
         await bot.stop()

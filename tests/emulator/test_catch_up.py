@@ -14,7 +14,13 @@ from gidgethub import apps
 
 from ssot_emulator import EmulatorServer, GitHubEmulator
 from ssot_emulator.state import CheckRun
-from tests.test_emulator import INSTALLATION, REPO, edit_service, install_token, make_emulator
+from tests.emulator.test_emulator import (
+    INSTALLATION,
+    REPO,
+    edit_service,
+    install_token,
+    make_emulator,
+)
 
 
 @pytest.fixture

@@ -15,6 +15,10 @@ from bot.config.model import Config
 from bot.engine.model import FileResult
 from bot.inventory.block import Point, render_block
 from bot.inventory.scan import inventory_rules, record_of, restricted, take
+from bot.workspace.config import load_config_or_report
+from bot.workspace.files import UsageError, collect, read
+from bot.workspace.progress import Progress
+from bot.workspace.reexports import with_reexports
 
 
 def _fail(message: str) -> int:
@@ -50,14 +54,6 @@ def _head(root: Path) -> str:
 
 
 def inventory_main(args: argparse.Namespace) -> int:
-    from bot.cli import (
-        UsageError,
-        _collect,
-        _Progress,
-        _read,
-        _with_reexports,
-        load_config_or_report,
-    )
     from bot.engine.pool import analyse_files
 
     root = Path(args.path)
@@ -70,15 +66,15 @@ def inventory_main(args: argparse.Namespace) -> int:
         rules = select_rules(config, args.rules)
     except ValueError as exc:
         return _fail(str(exc))
-    config = _with_reexports(root, restricted(config, rules))  # docs/behaviour.md §10
+    config = with_reexports(root, restricted(config, rules))  # docs/behaviour.md §10
     try:
-        inputs = _collect(root, [str(root)], config, None)
+        inputs = collect(root, [str(root)], config, None)
     except UsageError as exc:
         return _fail(str(exc))
-    progress = _Progress.start(len(inputs.files), enabled=not args.no_progress)
+    progress = Progress.start(len(inputs.files), enabled=not args.no_progress)
     unreadable: list[FileResult] = []
     try:
-        results = analyse_files(_read(inputs.files, unreadable), config, workers=args.jobs,
+        results = analyse_files(read(inputs.files, unreadable), config, workers=args.jobs,
                                 on_result=progress.advance)
     finally:
         progress.finish()

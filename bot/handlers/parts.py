@@ -1,0 +1,28 @@
+"""What the webhook handlers receive (the service dispatches every event with one): who the
+App is, the repositories' GitHub access, and each use case's parts. Built where the process
+starts; a handler passes its use case the parts it needs, never the service."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.usecases.analysis import AnalysisParts
+from bot.usecases.forget import ForgetParts
+from bot.usecases.inventory import InventoryParts
+from bot.usecases.permissions import Permissions
+from bot.usecases.ports import IssueLocks, RepoFor
+from bot.usecases.recheck import RecheckLimiter
+from bot.usecases.tracking import TrackingParts
+
+
+@dataclass(frozen=True)
+class HandlerParts:
+    app_id: str | None
+    repo: RepoFor
+    analysis: AnalysisParts
+    inventory: InventoryParts
+    tracking: TrackingParts
+    permissions: Permissions
+    recheck: RecheckLimiter
+    issue_locks: IssueLocks  # one reply per command comment
+    forget: ForgetParts  # the App lost access to repositories

@@ -1,0 +1,31 @@
+"""The re-exports over a whole local tree (docs/behaviour.md §10)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from bot.config.model import Config
+from bot.workspace.files import relative, walk
+
+
+def with_reexports(root: Path, config: Config) -> Config:
+    """``config`` with the re-exports found in every module under ``root``, checked or not
+    (docs/behaviour.md §10)."""
+    from bot.engine.reexports import build_index, symbols_of
+
+    if not symbols_of(config):
+        return config
+    root_abs = os.path.abspath(root)
+    sources: list[tuple[str, str]] = []
+    for on_disk in walk(root_abs, root_abs):
+        if not on_disk.endswith(".py"):
+            continue
+        rel = relative(root_abs, on_disk)
+        try:
+            text = Path(on_disk).read_bytes().decode("utf-8-sig")
+        except (OSError, UnicodeDecodeError):
+            continue  # a file that cannot be read re-exports nothing
+        if rel:
+            sources.append((rel, text))
+    return build_index(sources, config).as_config(config)
