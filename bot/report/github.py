@@ -436,6 +436,8 @@ def _capped_annotations(
     violations; and how many were left out. Only the kept ones are built."""
     total = len(new) + len(errors) + len(old)
     annotations: list[dict[str, Any]] = []
+    if len(new) > limit:  # every file's first findings before any file's next ones
+        new = _fair(new)
     for v in new[:limit]:
         annotations.append(_violation_annotation(v))
     for e in errors[: max(0, limit - len(annotations))]:
@@ -452,6 +454,17 @@ def superseded_summary(check_name: str) -> str:
     """The summary of the old base's check of a retargeted PR (docs/behaviour.md §8)."""
     return (f"This pull request now targets another base branch, whose configuration names its "
             f"check {code_span(check_name)}; that check has the verdict.")
+
+
+def _fair(violations: Sequence[Violation]) -> list[Violation]:
+    """``violations`` ordered by their rank in their own file (stable): one file with 30,000
+    findings does not crowd another file's first one out of the annotations."""
+    seen: dict[str, int] = {}
+    ranked = []
+    for v in violations:
+        rank = seen[v.path] = seen.get(v.path, -1) + 1
+        ranked.append((rank, v))
+    return [v for _, v in sorted(ranked, key=lambda item: item[0])]
 
 
 def invalid_config_report(problems: Sequence[ConfigProblem]) -> CheckRunReport:
