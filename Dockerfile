@@ -21,7 +21,7 @@ WORKDIR /src
 # targets must be in the build tree so the wheel carries the real files. ssot_emulator/ is the
 # GitHub emulator that `ssot-bot demo` plays against (with its OpenAPI subset); bot/data/demo/
 # holds the demo's example repository and tracking issue.
-COPY pyproject.toml README.md app.yaml ./
+COPY pyproject.toml README.md LICENSE app.yaml ./
 COPY config/ ./config/
 COPY bot/ ./bot/
 COPY ssot_emulator/ ./ssot_emulator/
@@ -36,6 +36,10 @@ FROM python:${PYTHON_VERSION}-slim AS runtime
 
 LABEL org.opencontainers.image.title="ssot-bot" \
       org.opencontainers.image.description="GitHub App that enforces single-source-of-truth rules on pull requests" \
+      org.opencontainers.image.version="0.3.0" \
+      org.opencontainers.image.url="https://github.com/ssot-bot/ssot-bot" \
+      org.opencontainers.image.source="https://github.com/ssot-bot/ssot-bot" \
+      org.opencontainers.image.documentation="https://github.com/ssot-bot/ssot-bot/blob/main/docs/deploy.md" \
       org.opencontainers.image.licenses="MIT"
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -67,7 +71,8 @@ USER 10001:10001
 HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ.get('PORT', '3000') + '/healthz', timeout=4)"]
 
-# aiohttp turns SIGTERM into a graceful shutdown (queued analyses drain for up to 30 s).
+# SIGTERM drains: webhooks are answered 503 while running jobs get 25 s, then the process exits 0
+# (docs/deploy.md; give `docker stop` a --time of 40 s). A second SIGTERM exits at once.
 STOPSIGNAL SIGTERM
 
 ENTRYPOINT ["ssot-bot"]

@@ -11,6 +11,8 @@ from typing import Any
 import yaml
 
 WEBHOOK_PATH = "/api/github/webhooks"
+# where GitHub's manifest flow comes back with the new App's code (bot/service/setup.py)
+MANIFEST_REDIRECT_PATH = "/github/app-manifest"
 
 
 def manifest_text() -> str:
@@ -24,7 +26,7 @@ def build_manifest(url: str | None = None, *, webhook_path: str = WEBHOOK_PATH) 
         base = url.rstrip("/")
         manifest["url"] = base
         manifest["hook_attributes"]["url"] = base + webhook_path
-        manifest["redirect_url"] = base + "/"
+        manifest["redirect_url"] = base + MANIFEST_REDIRECT_PATH
     return manifest
 
 

@@ -16,7 +16,7 @@ import ast
 import functools
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import libcst as cst
 
@@ -33,7 +33,7 @@ from bot.engine.rules.gate import parse as ast_parse
 from bot.engine.rules.positions import place
 from bot.engine.rules.syntax import search_word_start
 from bot.engine.suppress import is_suppressed, suppressions
-from bot.engine.trim import trim
+from bot.engine.trim import imports_only, trim
 
 NOT_UTF8 = "not UTF-8 text"
 
@@ -409,6 +409,12 @@ def analyse_text(
                 return FileResult(path)
             rules = kept
         if tree is not None:
+            # spans: with rules that read only imports, the import statements they flag
+            cut = imports_only(text, tree, spans) if _reads_only_imports(rules) else None
+            if cut is not None:
+                done = _analyse_imports(path, text, cut, config, rules)
+                if done is not None:
+                    return done
             source = trim(text, tree, spans) or text
     try:
         module = _parse(source, text)
@@ -424,6 +430,33 @@ def analyse_text(
     except RecursionError:
         return FileResult(path, error=FileError(path, "too deeply nested to analyse"), parsed=True)
     return FileResult(path, tuple(violations), parsed=True)
+
+
+def _reads_only_imports(rules: Sequence[Rule]) -> bool:
+    return all(KINDS[r.kind].reads_only_imports for r in rules if r.kind in KINDS)
+
+
+def _analyse_imports(
+    path: str, text: str, cut: tuple[str, list[int]], config: Config, rules: Sequence[Rule]
+) -> FileResult | None:
+    """``rules`` (which read only imports) over ``text`` reduced to its imports
+    (:func:`bot.engine.trim.imports_only`): the violations found there, moved back to the
+    file's lines; None when the reduced text does not parse (the caller parses the file)."""
+    reduced, line_of = cut
+    try:
+        module = cst.parse_module(reduced)
+        # the reduced text's own ast places the violations statement by statement
+        found = _violations(path, reduced, module, config, rules, ast_parse(reduced),
+                            parse_ast=False)
+    except (cst.ParserSyntaxError, RecursionError):
+        return None
+    moved = [replace(v, line=line_of[v.line - 1], end_line=line_of[v.end_line - 1])
+             for v in found]
+    return FileResult(path, tuple(with_fingerprints(moved, _lines(text))), parsed=True)
+
+
+def _lines(text: str) -> list[str]:
+    return [ln[:-1] if ln.endswith("\r") else ln for ln in text.split("\n")]
 
 
 def _parse(source: str, text: str) -> cst.Module:
@@ -459,7 +492,7 @@ def _violations(
     if tree is None and parse_ast:
         tree = ast_parse(text)
     spans = _spans(module, findings, facts, text, tree)
-    lines = [ln[:-1] if ln.endswith("\r") else ln for ln in text.split("\n")]
+    lines = _lines(text)
 
     placed: list[tuple[Finding, Span]] = []
     for f in findings:

@@ -96,3 +96,165 @@ def _cuts(body: Iterable[ast.AST], spans: _Spans) -> Iterable[tuple[int, int, in
             part = getattr(stmt, name, None)
             if isinstance(part, list):
                 yield from _cuts(part, spans)
+
+
+# -- imports only ----------------------------------------------------------------------------
+
+_IMPORTS = (ast.Import, ast.ImportFrom)
+_BLOCKS = (
+    ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.If, ast.For, ast.AsyncFor,
+    ast.While, ast.With, ast.AsyncWith, ast.Try, ast.TryStar,
+)
+
+
+_HOLDERS = (*_BLOCKS, ast.Match, ast.ExceptHandler, ast.match_case)
+
+
+class _NoCut(Exception):
+    """A shape the import-only text cannot keep (a one-line block, ``match`` holding an import)."""
+
+
+def imports_only(
+    text: str, tree: ast.Module, keep: Iterable[tuple[int, int]] | None = None
+) -> tuple[str, list[int]] | None:
+    """``text`` reduced to its import statements (those starting on the first line of a span of
+    ``keep``, or all), for rules that read nothing else, and the line in ``text`` of each of
+    its lines (1-based; ``lines[i]`` for line ``i + 1``).
+
+    Every import statement (at any depth) keeps its lines, whole, with the statements that
+    share a line with it; every block holding one becomes ``if 1:`` at the block's own column
+    (its header's line; a clause after the first: ``elif``'s or ``except``'s line, the line
+    before the first statement of ``else:``/``finally:``); every other line goes. libcst then
+    parses a few lines instead of the file (blank lines cost it as much as code), each kept
+    line is a line of the file with its columns, and the caller maps line numbers back. None for
+    a shape this cannot keep (a block whose body starts on its header's line, a ``match``
+    holding an import, a lone ``\r`` line end): the caller parses the file as before.
+    ``tree`` is ``text``'s ast."""
+    if "\r" not in text:
+        parts = [p for line in text.split("\n") for p in (line, "\n")]
+        parts.pop()
+    elif text.count("\r") != text.count("\r\n"):
+        return None  # a lone ``\r``: where ast and the line split may disagree, cut nothing
+    else:
+        parts = _NEWLINE.split(text)
+    lines = parts[0::2]
+    kept: dict[int, str] = {}  # 1-based line -> its text
+    starts = sorted(_import_lines(tree.body, []) if keep is None else {s for s, _ in keep})
+    try:
+        _keep_imports(tree.body, lines, kept, 0, _Imports(starts))
+    except _NoCut:
+        return None
+    order = sorted(kept)
+    ends = parts[1::2]
+    chunks = [kept[n] + (ends[n - 1] if n - 1 < len(ends) else "\n") for n in order]
+    return "".join(chunks), order
+
+
+def _import_lines(body: Iterable[ast.AST], out: list[int]) -> list[int]:
+    """The first lines of every import statement in ``body``, at any depth (statements only:
+    an import is never inside an expression)."""
+    for stmt in body:
+        if isinstance(stmt, _IMPORTS):
+            out.append(stmt.lineno)
+            continue
+        if not isinstance(stmt, _HOLDERS):
+            continue  # a simple statement
+        for name in _LISTS:
+            part = getattr(stmt, name, None)
+            if isinstance(part, list):
+                _import_lines(part, out)
+    return out
+
+
+class _Imports:
+    """The first lines of the import statements to keep (sorted)."""
+
+    def __init__(self, lines: list[int]) -> None:
+        self.lines = lines
+        self.wanted = set(lines)
+
+    def within(self, first: int, last: int) -> bool:
+        """An import starts on one of lines ``first..last``."""
+        i = bisect.bisect_left(self.lines, first)
+        return i < len(self.lines) and self.lines[i] <= last
+
+    def holds(self, stmts: Sequence[ast.stmt]) -> bool:
+        return bool(stmts) and self.within(stmts[0].lineno, _end(stmts[-1]))
+
+
+def _end(stmt: ast.stmt) -> int:
+    return stmt.end_lineno or stmt.lineno
+
+
+def _keep_imports(
+    body: Sequence[ast.stmt], lines: list[str], out: dict[int, str], last: int, imports: _Imports
+) -> int:
+    """Copy ``body``'s imports into ``out`` (1-based line -> text) below line ``last`` (the
+    last line written so far); returns the new last line."""
+    for i, stmt in enumerate(body):
+        if isinstance(stmt, _IMPORTS):
+            if stmt.lineno not in imports.wanted:
+                continue
+            # with the statements that share its lines (``x = (1,\n 2); import a``)
+            first, end = stmt.lineno, _end(stmt)
+            j = i
+            while j > 0 and _end(body[j - 1]) >= first:
+                j -= 1
+                first = min(first, body[j].lineno)
+            if lines[first - 1][: body[j].col_offset].strip(" \t\f"):
+                raise _NoCut  # the statement does not start its line (``else: import a``)
+            j = i
+            while j + 1 < len(body) and body[j + 1].lineno <= end:
+                j += 1
+                end = max(end, _end(body[j]))
+            if first < last:
+                raise _NoCut
+            for n in range(max(first, last + 1), end + 1):
+                out[n] = lines[n - 1]
+            last = max(last, end)
+        elif isinstance(stmt, _BLOCKS):
+            if imports.holds([stmt]):
+                last = _keep_block(stmt, lines, out, last, imports)
+        elif isinstance(stmt, ast.Match) and imports.holds([stmt]):
+            raise _NoCut
+    return last
+
+
+def _keep_block(
+    stmt: ast.stmt, lines: list[str], out: dict[int, str], last: int, imports: _Imports
+) -> int:
+    """Each clause of ``stmt`` that holds an import becomes ``if 1:`` over its imports."""
+    head = lines[stmt.lineno - 1][: stmt.col_offset]
+    if head.strip(" \t\f") or stmt.lineno <= last:
+        raise _NoCut  # the block does not start its line
+    before = stmt.lineno - 1  # the last line of the previous clause
+    for header, clause in _clauses(stmt, lines):
+        if not clause:
+            continue
+        if imports.holds(clause):
+            if header is None:  # ``else:``/``finally:``: the line before the first statement
+                header = clause[0].lineno - 1
+            if header <= max(last, before) or header >= clause[0].lineno:
+                raise _NoCut  # no line of its own for the header (``else: import x``)
+            out[header] = head + "if 1:"
+            last = _keep_imports(clause, lines, out, header, imports)
+        before = _end(clause[-1])
+    return last
+
+
+def _clauses(stmt: ast.stmt, lines: list[str]) -> Iterable[tuple[int | None, list[ast.stmt]]]:
+    """(header line, or None when ast does not know it; statements) of each clause of a block."""
+    yield stmt.lineno, stmt.body  # type: ignore[attr-defined]
+    if isinstance(stmt, ast.If):
+        orelse = stmt.orelse
+        while (len(orelse) == 1 and isinstance(orelse[0], ast.If)
+               and lines[orelse[0].lineno - 1].lstrip(" \t\f").startswith("elif")):
+            yield orelse[0].lineno, orelse[0].body
+            orelse = orelse[0].orelse
+        yield None, orelse
+        return
+    if isinstance(stmt, (ast.Try, ast.TryStar)):
+        for handler in stmt.handlers:
+            yield handler.lineno, handler.body
+    yield None, getattr(stmt, "orelse", [])
+    yield None, getattr(stmt, "finalbody", [])

@@ -39,8 +39,10 @@ from aiohttp import web
 from gidgethub import routing, sansio
 
 from bot import __version__, logs
+from bot.manifest import MANIFEST_REDIRECT_PATH
 from bot.service.context import Bot
 from bot.service.metrics import CONTENT_TYPE_LATEST
+from bot.service.setup import manifest_page
 
 log = logging.getLogger(__name__)
 
@@ -264,6 +266,8 @@ def create_app(bot: Bot, router: routing.Router, *,
     app.router.add_post(bot.settings.webhook_path, webhook)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
+    app.router.add_get(MANIFEST_REDIRECT_PATH,
+                       manifest_page(bot.settings.api_url, bot.settings.webhook_path))
 
     async def lifecycle(app: web.Application) -> Any:
         await bot.start()

@@ -1,18 +1,30 @@
-"""``ssot-bot serve``: run the webhook service until SIGTERM / SIGINT, then drain gracefully."""
+"""``ssot-bot serve``: run the webhook service until SIGTERM / SIGINT, then drain gracefully.
+
+The first SIGTERM (or SIGINT) stops taking work: the listener stays open and answers every
+webhook with 503 and ``Retry-After`` (GitHub marks the delivery failed; it can be redelivered)
+and ``/healthz`` with 503 (a load balancer stops sending traffic), while the running jobs get
+:data:`DRAIN_GRACE` seconds to finish; the rest are cancelled (handed back: redelivery and the
+catch-up pass redo them). Then the process exits 0. A second signal while draining exits at
+once (status 1), without a traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import gc
 import logging
+import os
+import signal
 import sys
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
 from bot import logs
 from bot.config.loader import bundled_config
 from bot.handlers import router
-from bot.service.app import create_app
+from bot.service.app import BOT_KEY, create_app
 from bot.service.context import Bot
 from bot.settings import SettingsError, load_settings
 
@@ -43,6 +55,59 @@ def serve_main(args: argparse.Namespace) -> int:
     gc.freeze()
     log.info("serving", extra={"host": host, "port": port, "webhook_path": settings.webhook_path,
                                "api_url": settings.api_url, "app_id": settings.app_id})
-    # aiohttp turns SIGTERM/SIGINT into a graceful shutdown: on_cleanup drains the job queue.
-    web.run_app(app, host=host, port=port, print=None, access_log=None, shutdown_timeout=30.0)
+    draining = Draining()
+    app.middlewares.append(draining.middleware)
+    asyncio.run(_serve(app, host, port, draining))
     return 0
+
+
+DRAIN_GRACE = 25.0  # seconds the running jobs get after the first signal
+CLOSE_BOUND = 15.0  # seconds for the rest of the shutdown (sockets, tasks, pool, session)
+
+
+class Draining:
+    """Whether the service is shutting down, and the middleware that then refuses work."""
+
+    def __init__(self) -> None:
+        self.on = False
+
+    @web.middleware
+    async def middleware(
+        self, request: web.Request,
+        handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+    ) -> web.StreamResponse:
+        if self.on and (request.method == "POST" or request.path == "/healthz"):
+            return web.json_response({"status": "shutting down"}, status=503,
+                                     headers={"Retry-After": "30", "Connection": "close"})
+        return await handler(request)
+
+
+async def _serve(app: web.Application, host: str, port: int, draining: Draining) -> None:
+    # requests still in flight at the end get a few seconds (the webhook answers in ms)
+    runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=3.0)
+    await runner.setup()  # starts the Bot (cleanup_ctx)
+    await web.TCPSite(runner, host, port).start()
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+
+    def on_signal(signum: int) -> None:
+        if stop.is_set():
+            log.warning("second signal: exiting now", extra={"signal": signum})
+            logging.shutdown()
+            os._exit(1)
+        log.info("draining", extra={"signal": signum, "grace_s": DRAIN_GRACE})
+        draining.on = True
+        stop.set()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, on_signal, signum)
+    await stop.wait()
+    bot = app[BOT_KEY]
+    # running jobs finish within the grace; the rest are cancelled (redelivery and the
+    # catch-up pass redo them). Webhooks meanwhile get 503.
+    await bot.jobs.shutdown(grace=DRAIN_GRACE)
+    try:
+        await asyncio.wait_for(runner.cleanup(), timeout=CLOSE_BOUND)
+    except TimeoutError:
+        log.warning("shutdown took longer than its bound; exiting", extra={"bound_s": CLOSE_BOUND})
+    log.info("stopped")

@@ -21,7 +21,7 @@ import functools
 import logging
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +33,7 @@ from bot.config.globs import path_matches
 from bot.config.loader import bundled_config
 from bot.config.model import Config, ConfigError
 from bot.engine.diff import added_lines_from_patch, commentable_lines_from_patch, mark_new
-from bot.engine.imports import reexport_entries, used_words
+from bot.engine.imports import FileScan, reexport_entries, used_words
 from bot.engine.model import FileError, FileResult, Violation
 from bot.engine.pool import portable
 from bot.engine.reexports import symbols_of
@@ -303,21 +303,40 @@ async def _analyse(parts: AnalysisParts, ctx: AnalysisContext) -> tuple[
                 texts.put(f"file:{shas[path]}", data.decode("latin-1"), len(data))
 
     reads = None
+    words: dict[str, set[str]] = {}  # the words of each checked file, from its scan
     if symbols_of(config):  # re-exports, resolved over the head's tree listed above
         await read(planned.fetch)
         sources = [(f["filename"], contents[f["filename"]]) for f in planned.fetch
                    if f["filename"] in contents]
         budget = config.file_time_budget
+
+        async def scan(items: list[tuple[str, str]]) -> list[FileScan | None]:
+            """Each file's planning scan: this installation's cache by path and blob sha,
+            else the worker processes."""
+            found = [texts.scan(path, shas[path]) if shas.get(path) else None
+                     for path, _ in items]
+            todo = [i for i, got in enumerate(found) if got is None]
+            if todo:
+                fresh = await parts.workers.scan_modules([items[i] for i in todo], budget)
+                for i, got in zip(todo, fresh, strict=True):
+                    found[i] = got
+                    path = items[i][0]
+                    if got is not None and shas.get(path):
+                        texts.put_scan(path, shas[path], got)
+            words.update((path, got.words) for (path, _), got in zip(items, found, strict=True)
+                         if got is not None)
+            return found
+
         config, reads = await reexport_config(
             config, ctx.tree, sources, lambda found: repo.blobs([BlobRef(s) for s in found]),
-            texts, scan=lambda items: parts.workers.scan_modules(items, budget),
+            texts, scan=scan,
             facts=lambda items: parts.workers.module_facts(items, budget),
             build=lambda items, cfg: parts.workers.in_worker(
                 reexport_entries, items, portable(cfg), budget=index_budget(items, cfg)))
         if reads.failed:
             # names re-exported may hide a violation nobody could see: fail closed (§13)
             errors.extend(await asyncio.to_thread(_unresolved, config, sources, reads.failed))
-    keys = await asyncio.to_thread(_result_keys, config, shas, contents)
+    keys = await asyncio.to_thread(_result_keys, config, shas, contents, words)
     stored = await _stored(parts.store, repo.installation_id, list(keys.values()))
     kept: dict[str, FileResult] = {}
     for path, k in keys.items():
@@ -348,17 +367,20 @@ async def _analyse(parts: AnalysisParts, ctx: AnalysisContext) -> tuple[
     return violations, errors, len(checked), checked, reads, len(kept)
 
 
-def _result_keys(config: Config, shas: dict[str, str], texts: dict[str, bytes]
-                 ) -> dict[str, str]:
+def _result_keys(config: Config, shas: dict[str, str], texts: dict[str, bytes],
+                 scanned: dict[str, set[str]]) -> dict[str, str]:
     """Each file's key in the store of reusable results (:mod:`bot.usecases.reuse`); a file
-    without a known blob sha, or whose re-export facts need a text not read, has none."""
+    without a known blob sha, or whose re-export facts need a text not read, has none.
+    ``scanned``: the words of the files the planning scanned (else read from the text)."""
     key = reuse.config_key(config)
     facts = reuse.facts_by_name(config)
     keys: dict[str, str] = {}
     for path, sha in shas.items():
-        if not sha or (facts and path not in texts):
+        if not sha or (facts and path not in texts and path not in scanned):
             continue
-        words = used_words(texts[path].decode("utf-8", "replace")) if facts else ()
+        words: Iterable[str] = ()
+        if facts:
+            words = scanned.get(path) or used_words(texts[path].decode("utf-8", "replace"))
         keys[path] = reuse.result_key(path, sha, key, reuse.facts_digest(facts, path, words))
     return keys
 

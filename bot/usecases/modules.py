@@ -22,6 +22,7 @@ against ``limits.max_total_bytes`` together with the checked files.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import threading
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -55,6 +56,9 @@ class BlobCache:
         self._items: LRUCache[str, tuple[str, int]] = LRUCache(
             capacity, getsizeof=lambda item: item[1])
         self._lock = threading.Lock()
+        # checked files' planning scans by path and blob sha (a 300-file PR's scans cost
+        # seconds of worker time; a push that changed two files needs two)
+        self.scans: LRUCache[str, FileScan] = LRUCache(capacity // 2, getsizeof=_scan_size)
 
     @property
     def size(self) -> int:
@@ -82,10 +86,17 @@ class BlobCache:
         with self._lock:
             for key in [k for k in list(self._items) if k.startswith(prefix)]:
                 self._items.pop(key, None)
+            for key in [k for k in list(self.scans) if k.startswith(prefix)]:
+                self.scans.pop(key, None)
 
     def scoped(self, scope: int | str) -> ScopedCache:
         """The part of this cache one installation sees (its own entries only)."""
         return ScopedCache(self, str(scope))
+
+
+def _scan_size(scan: FileScan) -> int:
+    """Roughly the memory a scan holds."""
+    return 200 + sum(len(w) + 60 for w in scan.words) + sum(len(n) + 60 for n in scan.names)
 
 
 class ScopedCache:
@@ -101,6 +112,14 @@ class ScopedCache:
 
     def put(self, sha: str, text: str, size: int) -> None:
         self._cache.put(f"{self._scope}:{sha}", text, size)
+
+    def scan(self, path: str, sha: str) -> FileScan | None:
+        with self._cache._lock:
+            return self._cache.scans.get(f"{self._scope}:{sha}:{path}")
+
+    def put_scan(self, path: str, sha: str, scan: FileScan) -> None:
+        with self._cache._lock, contextlib.suppress(ValueError):  # larger than the whole
+            self._cache.scans[f"{self._scope}:{sha}:{path}"] = scan
 
 
 @dataclass

@@ -185,3 +185,12 @@ async def test_caches_stay_inside_their_installation() -> None:
         config_reads = [r.status for r in h.emu.requests[since:]
                         if r.path.endswith("/contents/.github/ssot.yml")]
         assert config_reads == [200]  # no ETag carried over from the other installation
+
+
+async def test_a_binary_file_is_read_as_a_rest_blob_and_reported_as_before() -> None:
+    async with running(base_files()) as h:
+        await h.open_pr({"app/blob.py": b"\x00\xff" * 100, "app/mod_001.py": BAD})
+        run = last_run(h)
+        levels = {(a["path"], a["annotation_level"]) for a in run.output["annotations"]}
+        assert ("app/blob.py", "warning") in levels and ("app/mod_001.py", "failure") in levels
+        assert len(h.calls("GET", "/git/blobs/")) == 1  # GraphQL gives no text for it

@@ -40,6 +40,7 @@ _CONV_RULE = Rule(id="no-conv", kind="banned-import", message="Use convert.",
 
 class BannedImport(RuleKind):
     kind = "banned-import"
+    reads_only_imports = True
     VALID: ClassVar[tuple[Example, ...]] = (
         Example("import netra_backend.app.websocket_core.websocket_manager as wm\n", _RULE),
         Example("from netra_backend.app.websocket_core import websocket_manager\n", _RULE),

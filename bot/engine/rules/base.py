@@ -114,6 +114,9 @@ class RuleKind:
     INVALID: ClassVar[tuple[Example, ...]] = ()
     # matches references inside string annotations (which the ast gate does not parse)
     reads_string_annotations: ClassVar[bool] = False
+    # reads only the file's import statements (``facts.imports``): libcst may parse the file
+    # reduced to them (bot.engine.trim.imports_only)
+    reads_only_imports: ClassVar[bool] = False
 
     def required_names(self, rule: Rule, aliases: AliasTable) -> tuple[Need, ...]:
         """Prefilter: the rule can only match text holding a word of each :class:`Need`."""

@@ -41,6 +41,11 @@ _COMPOUND = (
     ast.If, ast.Try, ast.TryStar, ast.With, ast.AsyncWith, ast.For, ast.AsyncFor, ast.While,
 )
 _FIELDS: dict[type[Any], tuple[str, ...]] = {}
+# what may hold statements: compound statements, their handlers and cases
+_HOLDERS = (
+    *_COMPOUND, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Match,
+    ast.ExceptHandler, ast.match_case,
+)
 
 
 def gate(
@@ -69,20 +74,30 @@ def gate_facts(
 ) -> tuple[tuple[Rule, ...] | None, ast.Module | None, list[tuple[int, int]]]:
     """:func:`gate_tree`, and the line spans of what the kept rules may use: every reference
     and import the gate gathered, and the string annotations when a kept rule reads them
-    (:mod:`bot.engine.trim` keeps these lines)."""
+    (:mod:`bot.engine.trim` keeps these lines). When every rule reads only imports: the
+    import statements a rule flags."""
     tree = parse(text)
     if tree is None:
         return None, None, []
-    facts, strings = collect_ast(tree, path, aliases, _symbols(rules))
+    # rules that read only imports need no references (the walk over every expression)
+    refs = not all(KINDS[r.kind].reads_only_imports for r in rules if r.kind in KINDS)
+    facts, strings = collect_ast(tree, path, aliases, _symbols(rules), refs=refs)
     keep: list[Rule] = []
+    hits: list[ast.AST] = []
     for rule in rules:
         kind = KINDS.get(rule.kind)
+        found = kind.check(rule, facts) if kind is not None else []
         if (
             kind is None
-            or kind.check(rule, facts)
+            or found
             or (kind.reads_string_annotations and _strings_may_hit(facts, strings, rule.symbols))
         ):
             keep.append(rule)
+            hits.extend(cast(ast.AST, n) for f in found for n in f.nodes)
+    if not refs:
+        # rules that read only imports: the statements that may hold a violation are the ones
+        # the check flagged on these (superset) facts
+        return tuple(keep), tree, _spans(hits)
     nodes: list[ast.AST] = [*(cast(ast.AST, r.node) for r in facts.refs),
                             *(cast(ast.AST, i.stmt) for i in facts.imports)]
     if any(KINDS[r.kind].reads_string_annotations for r in keep if r.kind in KINDS):
@@ -123,10 +138,12 @@ def _may_denote(qualified: str, symbols: Sequence[str], aliases: AliasTable) -> 
 
 
 def collect_ast(
-    tree: ast.Module, path: str, aliases: AliasTable, symbols: Sequence[str]
+    tree: ast.Module, path: str, aliases: AliasTable, symbols: Sequence[str], *,
+    refs: bool = True,
 ) -> tuple[Facts, list[ast.Constant]]:
     """Facts of ``tree`` (a superset of libcst's, see the module doc) and the string constants
-    inside annotations."""
+    inside annotations. Not ``refs``: imports and definitions only (no references, no
+    strings)."""
     facts = Facts(path=path, module=None, aliases=aliases, bindings=Bindings(stars_always=True))
     _definitions(tree.body, facts)
     own = module_of_path(path)
@@ -134,6 +151,8 @@ def collect_ast(
         for d in facts.definitions:
             facts.bindings.bind(d.name, f"{own}.{d.name}")
     _imports(tree.body, facts)
+    if not refs:
+        return facts, []
 
     b = facts.bindings
     heads = {
@@ -146,11 +165,11 @@ def collect_ast(
     if not heads and not every:
         return facts, strings  # no reference can denote a listed symbol: imports decide
 
-    refs = facts.refs
+    found = facts.refs
 
     def ref(node: ast.AST, dotted: str, ann: bool, call: ast.Call | None = None) -> None:
         if every or dotted.partition(".")[0] in heads:
-            refs.append(Ref(cast(Any, node), dotted, ann, cast(Any, call), None))
+            found.append(Ref(cast(Any, node), dotted, ann, cast(Any, call), None))
 
     stack: list[tuple[ast.AST, bool]] = [(s, False) for s in reversed(tree.body)]
     pop, push = stack.pop, stack.append
@@ -271,6 +290,8 @@ def _imports(body: Iterable[ast.stmt], facts: Facts) -> None:
         if isinstance(stmt, (ast.Import, ast.ImportFrom)):
             _import(stmt, facts)
             continue
+        if not isinstance(stmt, _HOLDERS):
+            continue  # a simple statement holds no statement
         for name in _STATEMENT_LISTS:
             part = getattr(stmt, name, None)
             if part:

@@ -1,0 +1,184 @@
+"""Graceful shutdown of a real ``ssot-bot serve``: the first SIGTERM stops taking work (webhooks
+and /healthz answered 503) while the running job finishes, then exit 0; a second SIGTERM exits
+at once, without a traceback.
+
+GitHub is a stand-in HTTP server in this process whose token endpoint holds every request until
+the test releases it, so that a job is running when the signal arrives."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import http.server
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from .test_serve import free_port
+
+SECRET = "shutdown-secret"
+PAYLOAD = json.loads((Path(__file__).resolve().parent.parent / "data" / "webhooks"
+                      / "pull_request.opened.json").read_text())
+
+
+@dataclass
+class Held:
+    """The stand-in GitHub: counts requests, holds them until ``release`` is set."""
+
+    release: threading.Event
+    arrived: threading.Event
+    url: str
+
+
+@pytest.fixture
+def github() -> Iterator[Held]:
+    release, arrived = threading.Event(), threading.Event()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def _hold(self) -> None:
+            arrived.set()
+            release.wait(60)
+            body = b'{"message": "Not Found"}'
+            self.send_response(404)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = do_PATCH = do_PUT = _hold
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield Held(release, arrived, f"http://127.0.0.1:{server.server_address[1]}")
+    finally:
+        release.set()
+        server.shutdown()
+        server.server_close()
+
+
+def _key() -> str:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption()).decode()
+
+
+def _start(tmp_path: Path, api_url: str) -> tuple[subprocess.Popen[str], int]:
+    port = free_port()
+    env = {**os.environ, "WEBHOOK_SECRET": SECRET, "APP_ID": "12345", "PRIVATE_KEY": _key(),
+           "GITHUB_API_URL": api_url, "HOST": "127.0.0.1", "PORT": str(port),
+           "LOG_LEVEL": "INFO", "SSOT_STATE_DIR": str(tmp_path / "state")}
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "serve"], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
+                return proc, port
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise AssertionError(proc.communicate()[1]) from None
+            time.sleep(0.1)
+
+
+def _webhook(port: int, delivery: str) -> int:
+    body = json.dumps({**PAYLOAD, "installation": {"id": 42}}).encode()
+    signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/github/webhooks", data=body, method="POST",
+        headers={"Content-Type": "application/json", "X-GitHub-Event": "pull_request",
+                 "X-GitHub-Delivery": delivery, "X-Hub-Signature-256": signature})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (http)
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def _health(port: int) -> int:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as r:
+            return int(r.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def _wait_draining(proc: subprocess.Popen[str], port: int) -> None:
+    deadline = time.monotonic() + 20
+    while _health(port) != 503:
+        assert proc.poll() is None and time.monotonic() < deadline, "never started draining"
+        time.sleep(0.05)
+
+
+def test_sigterm_refuses_new_work_finishes_the_running_job_and_exits_0(
+        tmp_path: Path, github: Held) -> None:
+    proc, port = _start(tmp_path, github.url)
+    try:
+        assert _webhook(port, "d-1") == 202
+        assert github.arrived.wait(30), "the job never reached GitHub"
+        proc.send_signal(signal.SIGTERM)
+        _wait_draining(proc, port)
+        assert _webhook(port, "d-2") == 503  # stop taking work; GitHub can redeliver it
+        assert proc.poll() is None  # the running job holds the exit
+        github.release.set()
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    messages = [json.loads(line)["msg"] for line in err.splitlines() if line.startswith("{")]
+    assert "draining" in messages and messages[-1] == "stopped"
+    assert messages.index("draining") < messages.index("stopped")
+
+
+def test_a_second_sigterm_exits_at_once_without_a_traceback(
+        tmp_path: Path, github: Held) -> None:
+    proc, port = _start(tmp_path, github.url)
+    try:
+        assert _webhook(port, "d-1") == 202
+        assert github.arrived.wait(30), "the job never reached GitHub"
+        proc.send_signal(signal.SIGTERM)
+        _wait_draining(proc, port)
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=20)
+        took = time.monotonic() - started
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 1, err
+    assert took < 15  # the held job (60 s) was not waited for
+    assert "Traceback" not in err
+    assert any(json.loads(line)["msg"] == "second signal: exiting now"
+               for line in err.splitlines() if line.startswith("{"))
+
+
+def test_sigterm_on_an_idle_service_exits_0_at_once(tmp_path: Path, github: Held) -> None:
+    proc, _port = _start(tmp_path, github.url)
+    try:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
