@@ -138,6 +138,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the GitHub App webhook service")
     serve.add_argument("--host", default=None, help="interface to listen on (default: $HOST)")
     serve.add_argument("--port", type=_port, default=None, help="port (default: $PORT)")
+    serve.add_argument("--role", choices=("web", "worker", "all"), default=None,
+                       help="shared mode: answer webhooks (web), run jobs (worker) or both "
+                       "(default: $SSOT_ROLE, else all)")
+
+    migrate = commands.add_parser(
+        "migrate", help="create or update the shared database's schema (DATABASE_URL)")
+    migrate.add_argument("--database-url", default=None, metavar="URL",
+                         help="default: $DATABASE_URL")
 
     demo = commands.add_parser(
         "demo", help="offline end-to-end run against a local GitHub emulator"
@@ -168,6 +176,10 @@ def main(argv: list[str] | None = None) -> int:
         from bot.service.main import serve_main
 
         return serve_main(args)
+    if command == "migrate":
+        from bot.service.main import migrate_main
+
+        return migrate_main(args)
     if command == "demo":
         from bot.demo import demo_main  # type: ignore[import-not-found, unused-ignore]
 

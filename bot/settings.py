@@ -35,6 +35,22 @@ class Settings:
     # either). The environment's default is 30 (SSOT_RECONCILE_MINUTES); built in code (tests,
     # the demo) the service runs no pass unless asked.
     reconcile_minutes: float = 0.0
+    # Shared mode (docs/deploy.md, contract §15): the PostgreSQL database every replica shares
+    # (None: one process, SQLite), and which part this process plays.
+    database_url: str | None = field(default=None, repr=False)
+    role: str = "all"  # web | worker | all
+
+    @property
+    def shared(self) -> bool:
+        return self.database_url is not None
+
+    @property
+    def serves_webhooks(self) -> bool:
+        return self.role in ("web", "all")
+
+    @property
+    def runs_jobs(self) -> bool:
+        return self.role in ("worker", "all")
 
     @property
     def can_call_github(self) -> bool:
@@ -140,6 +156,13 @@ def load_settings(
         problems.append("SSOT_RECONCILE_MINUTES must be a number of minutes 0-1440 "
                         f"(0 turns the catch-up pass off), got {reconcile_text!r}")
 
+    database_url = env.get("DATABASE_URL", "").strip() or None
+    if database_url is not None and not database_url.startswith(
+            ("postgresql://", "postgres://")):
+        problems.append("DATABASE_URL must be a postgresql:// URL")
+    role = (env.get("SSOT_ROLE", "").strip() or "all").lower()
+    problems.extend(role_problems(role, shared=database_url is not None))
+
     if problems:
         raise SettingsError("; ".join(problems))
     return Settings(
@@ -155,4 +178,19 @@ def load_settings(
         state_dir=env.get("SSOT_STATE_DIR", "").strip() or DEFAULT_STATE_DIR,
         worker_memory_mb=memory_mb,
         reconcile_minutes=reconcile_minutes,
+        database_url=database_url,
+        role=role,
     )
+
+
+ROLES = ("web", "worker", "all")
+
+
+def role_problems(role: str, *, shared: bool) -> list[str]:
+    """What is wrong with ``role`` (SSOT_ROLE or ``serve --role``): only ``all`` without a
+    shared database (one process does both halves)."""
+    if role not in ROLES:
+        return [f"SSOT_ROLE must be web, worker or all, got {role!r}"]
+    if role != "all" and not shared:
+        return [f"role {role!r} needs DATABASE_URL (shared mode); one process alone is 'all'"]
+    return []

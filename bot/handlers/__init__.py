@@ -3,6 +3,9 @@
 ``router`` merges them; the service dispatches every accepted delivery to it.
 """
 
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
 from gidgethub import routing
 
 from bot.handlers import (
@@ -14,8 +17,17 @@ from bot.handlers import (
     push,
     tracking,
 )
+from bot.usecases.analysis import run_analysis_job
+from bot.usecases.inventory import run_inventory_job
 
 router = routing.Router(pull_request.router, tracking.router, issue_comment.router, checks.router,
                         push.router, inventory.router, installation.router)
 
-__all__ = ["router"]
+# Shared mode (docs/deploy.md): the jobs a worker runs from the database, by kind (deliveries
+# themselves go through ``router``); each receives the handlers' parts and the job's arguments.
+job_kinds: Mapping[str, Callable[[Any, Mapping[str, Any]], Awaitable[None]]] = {
+    "analysis": run_analysis_job,
+    "inventory": run_inventory_job,
+}
+
+__all__ = ["job_kinds", "router"]

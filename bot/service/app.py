@@ -30,7 +30,7 @@ import hmac
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +41,7 @@ from gidgethub import routing, sansio
 from bot import __version__, logs
 from bot.manifest import MANIFEST_REDIRECT_PATH
 from bot.service.context import Bot
+from bot.service.jobs import current_tenant
 from bot.service.metrics import CONTENT_TYPE_LATEST
 from bot.service.setup import manifest_page
 
@@ -194,6 +195,9 @@ async def webhook(request: web.Request) -> web.Response:
     if event_name == "ping":
         bot.metrics.deliveries.labels("ping", "pong").inc()
         return _answer(200, "pong", zen=data.get("zen"))
+    if bot.shared is not None:
+        return await _store_delivery(bot, request.app[ROUTER_KEY], event_name, delivery_id,
+                                     data, body)
     if delivery_id and not bot.deliveries.begin(delivery_id):
         bot.metrics.deliveries.labels(label, "duplicate").inc()
         return _answer(202, "duplicate delivery, already accepted")
@@ -208,7 +212,49 @@ async def webhook(request: web.Request) -> web.Response:
     return _answer(202, "accepted")
 
 
-async def _dispatch(bot: Bot, router: routing.Router, event: sansio.Event) -> None:
+STORE_WAIT = 5.0  # seconds a webhook waits for the shared database to store it, then 503
+
+
+async def _store_delivery(bot: Bot, router: routing.Router, event_name: str, delivery_id: str,
+                          data: dict[str, Any], body: bytes) -> web.Response:
+    """Shared mode: the delivery is stored as a job before the 202 (any replica's worker runs
+    it); 503 when the database cannot store it, so that GitHub marks it failed."""
+    from bot.service.shared import DatabaseUnavailable
+
+    assert bot.shared is not None
+    label = event_label(event_name)
+    if not router.fetch(sansio.Event(data, event=event_name, delivery_id=delivery_id)):
+        bot.metrics.deliveries.labels(label, "ignored").inc()
+        return _answer(202, "accepted; nothing to do for this event")
+    try:
+        async with asyncio.timeout(STORE_WAIT):  # a database that hangs counts as away
+            fresh = await bot.shared.accept_delivery(delivery_id[:200], event_name, body)
+    except (DatabaseUnavailable, TimeoutError) as exc:
+        bot.metrics.deliveries.labels(label, "unavailable").inc()
+        log.warning("delivery refused: shared database unreachable",
+                    extra={"delivery": delivery_id[:100],
+                           "error": str(exc)[:200] or type(exc).__name__})
+        response = _answer(503, "database unreachable; redeliver later")
+        response.headers["Retry-After"] = "30"
+        return response
+    if not fresh:
+        bot.metrics.deliveries.labels(label, "duplicate").inc()
+        return _answer(202, "duplicate delivery, already accepted")
+    bot.metrics.deliveries.labels(label, "accepted").inc()
+    return _answer(202, "accepted")
+
+
+async def run_delivery(bot: Bot, router: routing.Router, args: Mapping[str, Any],
+                       payload: bytes | None) -> None:
+    """A stored delivery, on a worker: its handlers, as one process runs them. Raises when
+    they failed, so that its id is forgotten and GitHub's Redeliver runs it again."""
+    event = sansio.Event(json.loads(payload or b"{}"), event=str(args.get("event")),
+                         delivery_id=str(args.get("delivery") or ""))
+    if not await _dispatch(bot, router, event):
+        raise RuntimeError("delivery failed")
+
+
+async def _dispatch(bot: Bot, router: routing.Router, event: sansio.Event) -> bool:
     """Run the event's handlers (each GitHub call under the one retry policy; the delivery is
     not retried on top). The delivery id is remembered only when this succeeded, so GitHub's
     "Redeliver" runs a failed delivery again."""
@@ -224,7 +270,7 @@ async def _dispatch(bot: Bot, router: routing.Router, event: sansio.Event) -> No
     except Exception:
         log.exception("handler failed")
     finally:
-        if event.delivery_id:
+        if event.delivery_id and bot.shared is None:
             if ok:
                 bot.deliveries.succeeded(event.delivery_id)
             else:
@@ -235,35 +281,68 @@ async def _dispatch(bot: Bot, router: routing.Router, event: sansio.Event) -> No
                  extra={"duration_ms": round((time.perf_counter() - started) * 1000, 1),
                         "ok": ok})
         logs.unbind(token)
+    return ok
+
+
+HEALTH_DB_WAIT = 2.0  # seconds /healthz waits for the shared database
+
+
+async def _queue_state(bot: Bot) -> Any:
+    """Shared mode: the queue's state, or None when the database does not answer."""
+    from bot.service.shared import DatabaseUnavailable
+
+    assert bot.shared is not None
+    try:
+        async with asyncio.timeout(HEALTH_DB_WAIT):
+            return await bot.shared.queue_state()
+    except (DatabaseUnavailable, TimeoutError):
+        return None
 
 
 async def healthz(request: web.Request) -> web.Response:
     bot = request.app[BOT_KEY]
-    return web.json_response({
+    answer: dict[str, Any] = {
         "status": "ok",
         "version": __version__,
         "jobs": {"queued": bot.jobs.queued, "running": bot.jobs.running},
-    })
+    }
+    if bot.shared is None:
+        return web.json_response(answer)
+    state = await _queue_state(bot)
+    answer["role"] = bot.settings.role
+    if state is None:
+        answer.update(status="unavailable", database="unreachable")
+        return web.json_response(answer, status=503)
+    answer.update(database="ok", queue=state.queued, running=state.running)
+    return web.json_response(answer)
 
 
 async def metrics(request: web.Request) -> web.Response:
     bot = request.app[BOT_KEY]
     bot.metrics.jobs_queued.set(bot.jobs.queued)
     bot.metrics.jobs_running.set(bot.jobs.running)
+    if bot.shared is not None:
+        await _queue_state(bot)  # sets the queue's gauges
     return web.Response(body=bot.metrics.render(),
                         headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
+JobKinds = Mapping[str, Callable[[Any, Mapping[str, Any]], Awaitable[None]]]
+
+
 def create_app(bot: Bot, router: routing.Router, *,
-               limits: EndpointLimits | None = None) -> web.Application:
-    """The service around an already-built :class:`Bot` and the router of its handlers."""
+               limits: EndpointLimits | None = None,
+               job_kinds: JobKinds | None = None) -> web.Application:
+    """The service around an already-built :class:`Bot` and the router of its handlers.
+    ``job_kinds``: the runners of stored jobs by kind (shared mode's workers)."""
     limits = limits or EndpointLimits()
     app = web.Application(client_max_size=limits.max_body + 1)
     app[BOT_KEY] = bot
     app[ROUTER_KEY] = router
     app[LIMITS_KEY] = limits
     app[READS_KEY] = asyncio.Semaphore(limits.concurrent_reads)
-    app.router.add_post(bot.settings.webhook_path, webhook)
+    if bot.settings.serves_webhooks:
+        app.router.add_post(bot.settings.webhook_path, webhook)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     app.router.add_get(MANIFEST_REDIRECT_PATH,
@@ -271,19 +350,43 @@ def create_app(bot: Bot, router: routing.Router, *,
 
     async def lifecycle(app: web.Application) -> Any:
         await bot.start()
+        worker = None
+        if bot.shared is not None and bot.settings.runs_jobs:
+            from bot.service.shared import Worker
+
+            worker = Worker(bot.shared, _runners(bot, router, job_kinds or {}),
+                            slots=bot.settings.max_concurrent_analyses)
+            await worker.start()
         yield
+        if worker is not None:
+            await worker.stop(grace=25.0)
         await bot.stop()
 
     app.cleanup_ctx.append(lifecycle)
     return app
 
 
+def _runners(bot: Bot, router: routing.Router, kinds: JobKinds) -> dict[str, Any]:
+    def bound(run: Callable[[Any, Mapping[str, Any]], Awaitable[None]]) -> Any:
+        async def runner(args: Mapping[str, Any], _payload: bytes | None) -> None:
+            # the engine's workers queue this job's files under its installation (fairness)
+            current_tenant.set(args.get("installation"))
+            await run(bot.parts, args)
+        return runner
+
+    async def delivery(args: Mapping[str, Any], payload: bytes | None) -> None:
+        await run_delivery(bot, router, args, payload)
+
+    return {**{kind: bound(run) for kind, run in kinds.items()}, "delivery": delivery}
+
+
 @contextlib.asynccontextmanager
 async def serving(bot: Bot, router: routing.Router, host: str = "127.0.0.1", port: int = 0, *,
-                  limits: EndpointLimits | None = None) -> AsyncIterator[str]:
+                  limits: EndpointLimits | None = None,
+                  job_kinds: JobKinds | None = None) -> AsyncIterator[str]:
     """Serve the app inside a running event loop (tests, the demo); yields the webhook URL.
     ``ssot-bot serve`` uses :func:`aiohttp.web.run_app` instead, for its signal handling."""
-    runner = web.AppRunner(create_app(bot, router, limits=limits))
+    runner = web.AppRunner(create_app(bot, router, limits=limits, job_kinds=job_kinds))
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()

@@ -5,9 +5,10 @@ case or handler sees this object)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from cachetools import LRUCache
@@ -17,19 +18,24 @@ from bot.github.client import GitHub, Repo
 from bot.github.ratelimit import RateLimits
 from bot.github.retry import RetryPolicy
 from bot.handlers.parts import HandlerParts
-from bot.service.jobs import JobQueue, KeyedLocks
+from bot.service.jobs import JobQueue, Jobs, KeyedLocks
 from bot.service.metrics import Metrics
 from bot.service.workers import EngineWorkers
 from bot.settings import Settings
 from bot.state.store import StateStore, open_store
 from bot.usecases.analysis import AnalysisParts
+from bot.usecases.check_runs import CheckRuns, LocalCheckRuns
 from bot.usecases.forget import ForgetParts
 from bot.usecases.inventory import InventoryParts
 from bot.usecases.modules import BlobCache
 from bot.usecases.permissions import Permissions
+from bot.usecases.ports import IssueLocks
 from bot.usecases.recheck import RecheckLimiter
 from bot.usecases.reconcile import PassCounters, ReconcileParts, Reconciler
 from bot.usecases.tracking import TrackingParts
+
+if TYPE_CHECKING:
+    from bot.service.shared import SharedBackend
 
 log = logging.getLogger(__name__)
 
@@ -67,10 +73,24 @@ class Bot:
         self.settings = settings
         self.retry = retry or RetryPolicy()
         self.metrics = Metrics()
-        self.jobs = JobQueue(settings.max_concurrent_analyses)
-        self.jobs.on_done = self._job_done
-        self.issue_locks = KeyedLocks()
+        local_jobs = JobQueue(settings.max_concurrent_analyses)
+        local_jobs.on_done = self._job_done
+        self.jobs: Jobs = local_jobs
+        self.issue_locks: IssueLocks = KeyedLocks()
+        self.check_runs: CheckRuns = LocalCheckRuns()
         self.deliveries = DeliveryLog()
+        # Shared mode (DATABASE_URL, docs/deploy.md): deliveries, jobs, locks, check runs and
+        # the store in PostgreSQL; the psycopg extra is imported only then.
+        self.shared: SharedBackend | None = None
+        if settings.database_url is not None:
+            from bot.service import shared
+
+            self.shared = shared.SharedBackend(
+                settings.database_url, self.metrics, role=settings.role,
+                pool_size=2 * settings.max_concurrent_analyses + 8)
+            self.jobs = shared.SharedJobs(self.shared, local_jobs)
+            self.issue_locks = shared.SharedLocks(self.shared)
+            self.check_runs = shared.SharedCheckRuns(self.shared)
         self.rate_limits = RateLimits()  # latest x-ratelimit-* per installation (§12 pacing)
         self.reconciler: Reconciler | None = None  # the catch-up pass, when on
         self._tasks: set[asyncio.Future[Any]] = set()
@@ -87,7 +107,7 @@ class Bot:
         blobs = BlobCache()  # module texts, per installation within one bound
         analysis = AnalysisParts(
             repo=self.repo, jobs=self.jobs, workers=self.workers, blobs=blobs,
-            store=self._state_store, rate_limits=self.rate_limits)
+            store=self._state_store, rate_limits=self.rate_limits, check_runs=self.check_runs)
         inventory = InventoryParts(
             repo=self.repo, jobs=self.jobs, workers=self.workers, store=self._state_store,
             issue_locks=self.issue_locks, retry=self.retry)
@@ -110,9 +130,22 @@ class Bot:
         return ReconcileParts(
             github=self.github, repo=self.repo, rate_limits=self.rate_limits,
             app_id=self.app_id, jobs=self.jobs, counters=self._pass_counters,
-            analysis=self.parts.analysis, tracking=self.parts.tracking)
+            analysis=self.parts.analysis, tracking=self.parts.tracking,
+            singleton=self.singleton)
+
+    @contextlib.asynccontextmanager
+    async def singleton(self, name: str) -> AsyncIterator[bool]:
+        """True when this process may run the one-at-a-time work ``name`` (the catch-up pass)
+        now: always in one process; across replicas, when no other holds it."""
+        if self.shared is None:
+            yield True
+            return
+        async with self.shared.advisory(("singleton", name), wait=False) as mine:
+            yield mine
 
     async def start(self) -> None:
+        if self.shared is not None:
+            await self.shared.open()  # migrates the schema (contract §15)
         if self.settings.workers != 0:
             self.spawn(self.workers.warm_up())
         if self.settings.can_call_github and self._github is None:
@@ -123,7 +156,7 @@ class Bot:
                 private_key=self.settings.private_key, policy=self.retry,
                 on_response=self._on_github_response)
         if self._github is not None and self.settings.reconcile_minutes > 0 \
-                and self.reconciler is None:
+                and self.reconciler is None and self.settings.runs_jobs:
             # docs/behaviour.md §12: catch up at start and every SSOT_RECONCILE_MINUTES
             self.reconciler = Reconciler(self.catch_up_parts(),
                                          interval=self.settings.reconcile_minutes * 60)
@@ -135,6 +168,8 @@ class Bot:
         await self.jobs.shutdown(grace=25.0)
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=5)
+        if self.shared is not None:
+            await self.shared.close()
         if self._session is not None:
             await self._session.close()
         await self.workers.close()
@@ -170,7 +205,12 @@ class Bot:
     def store(self) -> StateStore:
         """The inventory's on-disk cache (``SSOT_STATE_DIR``), opened on first use."""
         if self._store is None:
-            self._store = open_store(self.settings.state_dir)
+            if self.settings.database_url is not None:
+                from bot.state.postgres import PostgresStore
+
+                self._store = PostgresStore(self.settings.database_url)
+            else:
+                self._store = open_store(self.settings.state_dir)
         return self._store
 
     @store.setter

@@ -23,6 +23,9 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
+from typing import Protocol
+
+from bot.usecases.ports import Durable
 
 log = logging.getLogger(__name__)
 
@@ -153,9 +156,11 @@ class JobQueue:
     def running(self) -> int:
         return sum(1 for s in self._slots.values() if s.running)
 
-    def submit(self, key: Hashable, fn: JobFn, *, tenant: Hashable = None) -> str:
+    def submit(self, key: Hashable, fn: JobFn, *, tenant: Hashable = None,
+               durable: Durable | None = None) -> str:
         """Schedule ``fn`` for ``key``, a job of ``tenant`` (its installation). Returns
-        ``started``, ``merged`` or ``follow-up``."""
+        ``started``, ``merged`` or ``follow-up``. ``durable``: the same job as data, for the
+        shared queue (unused here)."""
         if self._closed:
             raise RuntimeError("job queue is shut down")
         self.stats.submitted += 1
@@ -221,6 +226,26 @@ class JobQueue:
         for task in pending:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+
+
+class Jobs(Protocol):
+    """``bot.jobs``: :class:`JobQueue` in one process, the shared queue across replicas."""
+
+    @property
+    def stats(self) -> JobStats: ...
+
+    @property
+    def queued(self) -> int: ...
+
+    @property
+    def running(self) -> int: ...
+
+    def submit(self, key: Hashable, fn: JobFn, *, tenant: Hashable = None,
+               durable: Durable | None = None) -> str: ...
+
+    async def join(self) -> None: ...
+
+    async def shutdown(self, grace: float = 25.0) -> None: ...
 
 
 class KeyedLocks:

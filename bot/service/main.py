@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import gc
 import logging
 import os
@@ -23,10 +24,10 @@ from aiohttp import web
 
 from bot import logs
 from bot.config.loader import bundled_config
-from bot.handlers import router
+from bot.handlers import job_kinds, router
 from bot.service.app import BOT_KEY, create_app
 from bot.service.context import Bot
-from bot.settings import SettingsError, load_settings
+from bot.settings import SettingsError, load_settings, role_problems
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,12 @@ log = logging.getLogger(__name__)
 def serve_main(args: argparse.Namespace) -> int:
     try:
         settings = load_settings()
+        role = getattr(args, "role", None)
+        if role is not None:  # --role wins over SSOT_ROLE
+            problems = role_problems(role, shared=settings.shared)
+            if problems:
+                raise SettingsError("; ".join(problems))
+            settings = dataclasses.replace(settings, role=role)
     except SettingsError as exc:
         print(f"ssot-bot serve: {exc}", file=sys.stderr)
         return 2
@@ -44,7 +51,7 @@ def serve_main(args: argparse.Namespace) -> int:
     host = getattr(args, "host", None) or settings.host
     port = getattr(args, "port", None) or settings.port
     # The composition root: the HTTP layer gets its router here (it imports no handler).
-    app = create_app(Bot(settings), router)
+    app = create_app(Bot(settings), router, job_kinds=job_kinds)
     # Before serving, not on the first analysis's event loop: the default configuration's parse
     # and schema check (~0.1 s of CPU, it blocked the first webhooks for up to 250 ms).
     bundled_config()
@@ -111,3 +118,32 @@ async def _serve(app: web.Application, host: str, port: int, draining: Draining)
     except TimeoutError:
         log.warning("shutdown took longer than its bound; exiting", extra={"bound_s": CLOSE_BOUND})
     log.info("stopped")
+
+
+def migrate_main(args: argparse.Namespace) -> int:
+    """``ssot-bot migrate``: create or update the shared database's schema (contract §15)."""
+    url = (getattr(args, "database_url", None) or os.environ.get("DATABASE_URL", "")).strip()
+    if not url:
+        print("ssot-bot migrate: DATABASE_URL is not set (shared mode only)", file=sys.stderr)
+        return 2
+    try:
+        import psycopg
+
+        from bot.service.schema import migrate
+    except ImportError:
+        print("ssot-bot migrate: shared mode needs the extra: pip install 'ssot-bot[shared]'",
+              file=sys.stderr)
+        return 2
+
+    async def run() -> int:
+        async with await psycopg.AsyncConnection.connect(url, autocommit=True,
+                                                         connect_timeout=10) as conn:
+            return await migrate(conn)
+
+    try:
+        version = asyncio.run(run())
+    except psycopg.Error as exc:
+        print(f"ssot-bot migrate: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    print(f"ssot-bot migrate: schema version {version}")
+    return 0

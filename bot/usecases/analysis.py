@@ -21,8 +21,8 @@ import functools
 import logging
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -61,9 +61,10 @@ from bot.usecases.budget import (
     plan_fetches,
     timed_out_summary,
 )
+from bot.usecases.check_runs import CheckRuns, LocalCheckRuns
 from bot.usecases.inventory import pull_request_note
 from bot.usecases.modules import BlobCache, ModuleReads, TextCache, reexport_config
-from bot.usecases.ports import Jobs, RepoFor, StoreFor, Workers
+from bot.usecases.ports import Durable, Jobs, RepoFor, StoreFor, Workers
 from bot.usecases.repo_config import load_repo_config
 
 log = logging.getLogger(__name__)
@@ -98,6 +99,8 @@ class AnalysisParts:
     blobs: BlobCache  # module texts read for the re-export index, per installation
     store: StoreFor  # reusable results (§14) and the inventory's records (the PR's note)
     rate_limits: RateLimits  # an installation short of its limit waits for the reset (§14)
+    # the check run in progress per head (one per head and name, across replicas: §15)
+    check_runs: CheckRuns = field(default_factory=LocalCheckRuns)
 
 
 def submit_analysis(parts: AnalysisParts, installation_id: int, full_name: str, number: int, *,
@@ -116,9 +119,43 @@ def submit_analysis(parts: AnalysisParts, installation_id: int, full_name: str, 
         finally:
             logs.unbind(token)
 
-    outcome = parts.jobs.submit(key, job, tenant=installation_id)
+    outcome = parts.jobs.submit(key, job, tenant=installation_id, durable=Durable(
+        "analysis", f"analysis:{full_name.lower()}#{number}",
+        {"installation": installation_id, "repo": full_name, "number": number,
+         "retargeted_from": retargeted_from}))
     log.info("analysis %s", outcome, extra={"pr": number})
     return outcome
+
+
+async def run_analysis_job(parts: Any, args: Mapping[str, Any]) -> None:
+    """A stored analysis job (shared mode's workers); ``parts``: the handlers' parts."""
+    number = int(args["number"])
+    token = logs.bind(repo=str(args["repo"]), installation=int(args["installation"]), pr=number)
+    try:
+        await analyse_pull_request(parts.analysis, int(args["installation"]), str(args["repo"]),
+                                   number, retargeted_from=args.get("retargeted_from"))
+    finally:
+        logs.unbind(token)
+
+
+async def _check_run(parts: AnalysisParts, repo: Repo, head_sha: str, name: str,
+                     data: dict[str, Any]) -> dict[str, Any]:
+    """The check run of ``head_sha`` named ``name``, as ``data`` says: the one an earlier,
+    unfinished analysis of this head left in progress (a replica that died) is updated, else
+    one is created. One check run per head and name."""
+    known = await parts.check_runs.find(repo.full_name, head_sha, name)
+    if known is not None:
+        try:
+            return await repo.update_check_run(known, {
+                k: v for k, v in data.items() if k not in ("name", "head_sha")})
+        except gidgethub.BadRequest as exc:
+            if int(exc.status_code) not in (404, 410, 422):
+                raise
+            await parts.check_runs.forget(repo.full_name, head_sha, name, known)
+    run = await repo.create_check_run(data)
+    if data.get("status") != "completed":
+        await parts.check_runs.remember(repo.full_name, head_sha, name, int(run["id"]))
+    return run
 
 
 def _output(report: CheckRunReport, annotations: list[dict[str, Any]]) -> dict[str, Any]:
@@ -140,19 +177,20 @@ async def analyse_pull_request(parts: AnalysisParts, installation_id: int, full_
         stop_counting(token)
 
 
-async def _start_check(rate_limits: RateLimits, repo: Repo, config: Config,
+async def _start_check(parts: AnalysisParts, repo: Repo, config: Config,
                        head_sha: str) -> dict[str, Any]:
     """The check run, ``in_progress``; when the installation has less than 10% of its rate
     limit left, first ``queued`` with the waiting title until the limit resets (§14)."""
+    rate_limits = parts.rate_limits
     installation = str(repo.installation_id)
     reset = rate_limits.low_until(installation)
     start = {"status": "in_progress", "started_at": _now(),
              "output": {"title": "Analysing…",
                         "summary": "ssot-bot is checking the changed files."}}
     if reset is None:
-        return await repo.create_check_run({"name": config.check_name, "head_sha": head_sha,
-                                            **start})
-    check = await repo.create_check_run({
+        return await _check_run(parts, repo, head_sha, config.check_name, {
+            "name": config.check_name, "head_sha": head_sha, **start})
+    check = await _check_run(parts, repo, head_sha, config.check_name, {
         "name": config.check_name, "head_sha": head_sha, "status": "queued",
         "output": {"title": waiting_title(reset), "summary": WAITING_SUMMARY}})
     while reset is not None:
@@ -189,7 +227,13 @@ async def _analyse_pull_request(parts: AnalysisParts, installation_id: int, full
             await _supersede(repo, head_sha, retargeted_from, default.check_name)
         return
 
-    check = await _start_check(parts.rate_limits, repo, config, head_sha)
+    check = await _start_check(parts, repo, config, head_sha)
+
+    async def completed(data: dict[str, Any]) -> None:
+        await repo.update_check_run(check["id"], data)
+        await parts.check_runs.forget(repo.full_name, head_sha, config.check_name,
+                                      int(check["id"]))
+
     if retargeted_from is not None:
         await _supersede(repo, head_sha, retargeted_from, config.check_name)
     deadline = asyncio.timeout(config.limits.analysis_time_budget)
@@ -209,13 +253,13 @@ async def _analyse_pull_request(parts: AnalysisParts, installation_id: int, full
     except Exception as exc:
         if isinstance(exc, TimeoutError) and deadline.expired():
             # fail closed (§13): GitHub counts a neutral check as passing
-            await repo.update_check_run(check["id"], {
+            await completed({
                 "status": "completed", "conclusion": "failure", "completed_at": _now(),
                 "output": {"title": TIMED_OUT_TITLE, "summary": timed_out_summary(
                     config.limits.analysis_time_budget)}, "actions": [RECHECK_ACTION]})
             log.warning("analysis timed out", extra={"pr": number})
             return
-        await repo.update_check_run(check["id"], {
+        await completed({
             "status": "completed", "conclusion": "failure", "completed_at": _now(),
             "output": {"title": "SSOT analysis failed",
                        "summary": "ssot-bot could not finish this analysis (GitHub or the "
@@ -236,7 +280,7 @@ async def _analyse_pull_request(parts: AnalysisParts, installation_id: int, full
     report = dataclasses.replace(report, summary=f"{report.summary}\n\n{cost}")
     for batch in batches[:-1]:
         await repo.update_check_run(check["id"], {"output": _output(report, batch)})
-    await repo.update_check_run(check["id"], {
+    await completed({
         "status": "completed", "conclusion": report.conclusion, "completed_at": _now(),
         "output": _output(report, batches[-1]), "actions": [RECHECK_ACTION],
     })
@@ -501,4 +545,4 @@ async def _review(
                         extra={"attempt": attempt, "comments": len(inline)})
 
 
-__all__ = ["analyse_pull_request", "submit_analysis"]
+__all__ = ["analyse_pull_request", "run_analysis_job", "submit_analysis"]

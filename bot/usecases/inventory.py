@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import logging
 import tarfile
@@ -54,7 +55,7 @@ from bot.inventory.scan import (
 )
 from bot.state.store import MAX_CONFIG_BYTES, FileRecord, Snapshot
 from bot.usecases.issue_body import edit_body
-from bot.usecases.ports import IssueLocks, Jobs, RepoFor, StoreFor, Workers
+from bot.usecases.ports import Durable, IssueLocks, Jobs, RepoFor, StoreFor, Workers
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -151,9 +152,27 @@ def submit_inventory(parts: InventoryParts, installation_id: int, full_name: str
         finally:
             logs.unbind(token)
 
-    outcome = parts.jobs.submit(key, job, tenant=installation_id)
+    outcome = parts.jobs.submit(key, job, tenant=installation_id, durable=Durable(
+        "inventory", f"inventory:{full_name.lower()}",
+        {"installation": installation_id, "repo": full_name, "html_base": html_base,
+         "push": None if push is None else dataclasses.asdict(push)}))
     log.info("inventory %s", outcome, extra={"repo": full_name})
     return outcome
+
+
+async def run_inventory_job(parts: Any, args: Mapping[str, Any]) -> None:
+    """A stored inventory job (shared mode's workers; ``parts``: the handlers' parts): the
+    newest push stored wins."""
+    full_name = str(args["repo"])
+    token = logs.bind(repo=full_name, installation=int(args["installation"]),
+                      inventory=full_name)
+    try:
+        push = args.get("push")
+        await run_inventory(parts.inventory, int(args["installation"]), full_name,
+                            html_base=str(args["html_base"]),
+                            push=None if push is None else Push(**push))
+    finally:
+        logs.unbind(token)
 
 
 async def _config(store: StoreFor, repo: Repo, name: str, ref: str,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol, TypeVar
 
@@ -38,12 +38,15 @@ def issue_key(full_name: str, number: int) -> tuple[str, int]:
 
 
 async def edit_body(repo: Repo, locks: Locks, number: int,
-                    change: Callable[[str], tuple[str, T]], *, write: bool = True) -> T:
+                    change: Callable[[str], tuple[str, T]], *, write: bool = True,
+                    then: Callable[[T], Awaitable[None]] | None = None) -> T:
     """Apply ``change`` (body -> (new body, what happened)) to issue ``number`` without losing
     a concurrent writer's update; returns what the applied attempt said. ``write=False`` only
     computes it (to report problems without writing). Raises ``gidgethub.BadRequest`` when the
     issue cannot be read or written (404, 410, ...), ``RuntimeError`` when the body kept
-    changing under us for :data:`EDIT_ATTEMPTS` attempts."""
+    changing under us for :data:`EDIT_ATTEMPTS` attempts. ``then(result)`` runs after the
+    edit, still holding the issue's lock (a comment about the edit: posted once even when two
+    replicas apply two merges at the same instant)."""
     delay = FIRST_DELAY
     async with locks.hold(issue_key(repo.full_name, number)):
         for _attempt in range(EDIT_ATTEMPTS):
@@ -51,9 +54,13 @@ async def edit_body(repo: Repo, locks: Locks, number: int,
             # up to 64 KiB of Markdown parsed: off the event loop
             new, result = await asyncio.to_thread(change, body)
             if new == body or not write:
+                if then is not None:
+                    await then(result)
                 return result
             await repo.update_issue_body(number, new)
             if ((await repo.issue(number)).get("body") or "") == new:
+                if then is not None:
+                    await then(result)
                 return result
             log.info("issue body changed under us; re-applying", extra={"issue": number})
             await asyncio.sleep(delay)

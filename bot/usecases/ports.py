@@ -8,8 +8,9 @@ process starts; a handler receives ``bot.handlers.parts.HandlerParts``.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from bot.config.model import Config
@@ -27,6 +28,17 @@ RepoFor = Callable[[int, str], Repo]
 StoreFor = Callable[[], StateStore]
 
 
+@dataclass(frozen=True)
+class Durable:
+    """A job described as data, so that any replica can run it (shared mode, docs/deploy.md):
+    its ``kind`` names the runner, ``key`` coalesces as the queue's key does, ``args`` are JSON.
+    One process ignores it and runs the job's function."""
+
+    kind: str
+    key: str
+    args: Mapping[str, Any]
+
+
 class Jobs(Protocol):
     """The job queue: coalesces by key, runs at most so many at once, installations
     (``tenant``) in turn."""
@@ -38,7 +50,7 @@ class Jobs(Protocol):
     def running(self) -> int: ...
 
     def submit(self, key: Hashable, fn: Callable[[], Awaitable[None]], *,
-               tenant: Hashable = None) -> str: ...
+               tenant: Hashable = None, durable: Durable | None = None) -> str: ...
 
 
 class IssueLocks(Protocol):

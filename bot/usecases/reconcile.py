@@ -30,7 +30,8 @@ import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass
+from contextlib import AbstractAsyncContextManager
+from dataclasses import asdict, dataclass, field
 from typing import Any, TypeVar
 
 import aiohttp
@@ -110,6 +111,10 @@ class ReconcileParts:
     counters: PassCounters
     analysis: AnalysisParts
     tracking: TrackingParts
+    # one pass at a time across replicas (shared mode): ``singleton(name)`` yields whether this
+    # process may run it now; one process always may
+    singleton: Callable[[str], AbstractAsyncContextManager[bool]] = field(
+        default=lambda _name: contextlib.nullcontext(True))
 
 
 class Reconciler:
@@ -161,7 +166,12 @@ class Reconciler:
     async def _loop(self) -> None:
         while True:
             try:
-                await self.run_pass()
+                # one pass at a time across replicas (shared mode): the others skip theirs
+                async with self.parts.singleton("catch-up pass") as mine:
+                    if mine:
+                        await self.run_pass()
+                    else:
+                        log.info("catch-up pass skipped: another replica runs one")
             except asyncio.CancelledError:
                 raise
             except Exception:  # one bad pass must not end catching up

@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -129,6 +129,7 @@ def _unchanged(body: str) -> Edit:
 
 async def _apply(parts: TrackingParts, installation_id: int, target: _Target,
                  change: Callable[[str], Edit], *, write: bool = True,
+                 then: Callable[[Repo, Edit], Awaitable[None]] | None = None,
                  ) -> tuple[Repo, Edit | None, list[str]]:
     """Run ``change`` on the linked issue, serialised per issue; problems to report."""
     repo = parts.repo(installation_id, target.full_name)
@@ -139,7 +140,8 @@ async def _apply(parts: TrackingParts, installation_id: int, target: _Target,
         return edit.body, edit
 
     try:
-        edit = await edit_body(repo, parts.issue_locks, number, edited, write=write)
+        edit = await edit_body(repo, parts.issue_locks, number, edited, write=write,
+                               then=None if then is None else functools.partial(then, repo))
     except gidgethub.BadRequest as exc:
         if int(exc.status_code) not in (403, 404, 410):
             raise
@@ -211,26 +213,33 @@ async def apply_merge(parts: TrackingParts, installation_id: int, full_name: str
         change = _closing_guard(target, complete, tracking)
         if catch_up:
             change = functools.partial(_only_if_unticked, change)
-        repo, edit, found = await _apply(parts, installation_id, target, change)
+
+        async def say_done(repo: Repo, edit: Edit, steps: tuple[str, ...] = steps,
+                           target: _Target = target, pr_ref: str | None = pr_ref) -> None:
+            """The completion comment, inside the issue's lock (one per merge and steps)."""
+            if target.link.closing and not parse_checklist(edit.body).is_tracking:
+                return
+            linked = steps
+            if not linked:
+                last = last_step(edit.body)
+                if last is None:
+                    return
+                linked = (last,)
+            if not edit.found_any(linked):
+                return
+            if await repo.comment_once(target.link.issue.number,
+                                       completion_comment(number, linked, edit, pr_ref),
+                                       marker=step_done_marker(number, linked)):
+                log.info("tracking steps completed",
+                         extra={"issue": target.link.issue.number, "steps": list(linked),
+                                "pr": number})
+
+        _, edit, found = await _apply(parts, installation_id, target, change, then=say_done)
         if edit is None or (target.link.closing
                             and not parse_checklist(edit.body).is_tracking):
             problems.extend(found if edit is None else [])
             continue
         problems.extend(found)
-        linked = steps
-        if not linked:
-            last = last_step(edit.body)
-            if last is None:
-                continue
-            linked = (last,)
-        if not edit.found_any(linked):
-            continue
-        if await repo.comment_once(target.link.issue.number,
-                                   completion_comment(number, linked, edit, pr_ref),
-                                   marker=step_done_marker(number, linked)):
-            log.info("tracking steps completed",
-                     extra={"issue": target.link.issue.number, "steps": list(linked),
-                            "pr": number})
     await _report(parts, installation_id, full_name, number, problems)
 
 
