@@ -254,9 +254,21 @@ def complete_steps(
         node = doc.nodes[k]
         doc.lines[node.line] = _complete_heading(doc.lines[node.line], node)
 
+    def is_done(k: int) -> bool:
+        # as parse_doc judges it afterwards: a heading step without a status is done when
+        # its block has boxes, all ticked (else Next Action, judged before that, would change
+        # when the same merge is applied again)
+        node = doc.nodes[k]
+        if is_checked(k):
+            return True
+        if node.kind == "heading" and node.status is None and node.deco is None:
+            boxes = heading_boxes(doc, k)
+            return bool(boxes) and all(is_checked(b) for b in boxes)
+        return False
+
     found = [step for step, _ in res.found]
     if found:
-        _rewrite_footer(doc, found, pr_ref or f"#{pr_number}", merged_on, is_checked)
+        _rewrite_footer(doc, found, pr_ref or f"#{pr_number}", merged_on, is_done)
 
     moving: list[int] = []
     target = doc.last_group("completed")

@@ -103,6 +103,17 @@ def test_the_found_case_merging_twice_equals_merging_once() -> None:
     assert merge(body, ["4", "3.1"]) == once  # the order of the links does not matter
 
 
+def test_next_action_counts_a_heading_step_its_merge_finishes() -> None:
+    """Found by hypothesis: a heading step without a status is done once every box of its
+    block is ticked; Next Action must judge it so on the first merge, not only when the same
+    merge is applied again."""
+    body = ("**Step 0**: A\n=====\n## **Step 2**: A\n- [ ] **Step 1**: A\n"
+            "**Next Action**: old\n# COMPLETED\n# IN PROGRESS\n# Pending\n")
+    once = merge(body, ["0"])
+    assert "**Next Action**: All steps complete\n" in once
+    assert merge(once, ["0"]) == once
+
+
 def test_a_nested_roll_up_is_complete_after_one_merge() -> None:
     body = ("- [ ] **Step 1**: top\n  - [ ] 1.1 a\n    - [ ] 1.1.1 x\n  - [ ] 1.2 b\n"
             "- [ ] **Step 2**: next\n")
