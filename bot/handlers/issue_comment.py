@@ -47,7 +47,7 @@ async def _recheck(parts: HandlerParts, data: dict[str, Any], repo: Repo) -> Non
         log.info("recheck refused", extra={"user": login, "permission": allowed_user})
         await repo.add_reaction(comment_id, "-1")
         return
-    if not parts.recheck.allow(repo.full_name, number, login, comment_id):
+    if not await parts.recheck.admit(repo.full_name, number, login, comment_id):
         log.info("recheck refused: rate limit", extra={"user": login, "pr": number})
         await repo.add_reaction(comment_id, "-1")
         return

@@ -11,7 +11,7 @@ from bot.usecases.forget import ForgetParts
 from bot.usecases.inventory import InventoryParts
 from bot.usecases.permissions import Permissions
 from bot.usecases.ports import IssueLocks, RepoFor
-from bot.usecases.recheck import RecheckLimiter
+from bot.usecases.recheck import Rechecks
 from bot.usecases.tracking import TrackingParts
 
 
@@ -23,6 +23,6 @@ class HandlerParts:
     inventory: InventoryParts
     tracking: TrackingParts
     permissions: Permissions
-    recheck: RecheckLimiter
+    recheck: Rechecks  # counted per process, or across replicas in shared mode
     issue_locks: IssueLocks  # one reply per command comment
     forget: ForgetParts  # the App lost access to repositories

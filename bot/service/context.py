@@ -30,7 +30,7 @@ from bot.usecases.inventory import InventoryParts
 from bot.usecases.modules import BlobCache
 from bot.usecases.permissions import Permissions
 from bot.usecases.ports import IssueLocks
-from bot.usecases.recheck import RecheckLimiter
+from bot.usecases.recheck import RecheckLimiter, Rechecks
 from bot.usecases.reconcile import PassCounters, ReconcileParts, Reconciler
 from bot.usecases.tracking import TrackingParts
 
@@ -78,6 +78,7 @@ class Bot:
         self.jobs: Jobs = local_jobs
         self.issue_locks: IssueLocks = KeyedLocks()
         self.check_runs: CheckRuns = LocalCheckRuns()
+        self.rechecks: Rechecks = RecheckLimiter()
         self.deliveries = DeliveryLog()
         # Shared mode (DATABASE_URL, docs/deploy.md): deliveries, jobs, locks, check runs and
         # the store in PostgreSQL; the psycopg extra is imported only then.
@@ -91,6 +92,7 @@ class Bot:
             self.jobs = shared.SharedJobs(self.shared, local_jobs)
             self.issue_locks = shared.SharedLocks(self.shared)
             self.check_runs = shared.SharedCheckRuns(self.shared)
+            self.rechecks = shared.SharedRechecks(self.shared)
         self.rate_limits = RateLimits()  # latest x-ratelimit-* per installation (§12 pacing)
         self.reconciler: Reconciler | None = None  # the catch-up pass, when on
         self._tasks: set[asyncio.Future[Any]] = set()
@@ -116,7 +118,7 @@ class Bot:
         #: what every webhook handler receives
         self.parts = HandlerParts(
             app_id=settings.app_id, repo=self.repo, analysis=analysis, inventory=inventory,
-            tracking=tracking, permissions=permissions, recheck=RecheckLimiter(),
+            tracking=tracking, permissions=permissions, recheck=self.rechecks,
             issue_locks=self.issue_locks,
             forget=ForgetParts(store=self._state_store, blobs=blobs,
                                forget_installation=self._forget_installation))

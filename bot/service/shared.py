@@ -43,6 +43,7 @@ from bot.service.jobs import JobFn, JobQueue, JobStats, KeyedLocks
 from bot.service.metrics import Metrics
 from bot.service.schema import migrate
 from bot.usecases.ports import Durable
+from bot.usecases.recheck import RECHECK_LIMIT, RECHECK_WINDOW
 
 log = logging.getLogger(__name__)
 
@@ -438,6 +439,19 @@ class SharedBackend:
             await conn.execute("INSERT INTO ssot_rechecks (repo, pr, login, comment_id) "
                                "VALUES (%s, %s, %s, %s)", (*key, comment_id))
             return True
+
+
+class SharedRechecks:
+    """:class:`~bot.usecases.recheck.Rechecks` counted in the shared database, so that N
+    replicas allow ``RECHECK_LIMIT`` comments per user and PR, not N times as many."""
+
+    def __init__(self, backend: SharedBackend, *, limit: int = RECHECK_LIMIT,
+                 window: float = RECHECK_WINDOW) -> None:
+        self._backend, self._limit, self._window = backend, limit, window
+
+    async def admit(self, repo: str, pr: int, user: str, comment_id: int) -> bool:
+        return await self._backend.allow_recheck(repo, pr, user, comment_id,
+                                                 limit=self._limit, window=self._window)
 
 
 class SharedCheckRuns:

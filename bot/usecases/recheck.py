@@ -6,12 +6,20 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import Protocol
 
 from cachetools import TTLCache
 
 RECHECK_LIMIT = 5
 RECHECK_WINDOW = 600.0  # seconds
 MAX_TRACKED = 10_000  # (repo, PR, user) keys remembered at most
+
+
+class Rechecks(Protocol):
+    """Whether a `/ssot recheck` comment may start an analysis: in one process a
+    :class:`RecheckLimiter`; across replicas the shared database's table (§15)."""
+
+    async def admit(self, repo: str, pr: int, user: str, comment_id: int) -> bool: ...
 
 
 class RecheckLimiter:
@@ -39,3 +47,6 @@ class RecheckLimiter:
         times.append((now, comment_id))
         self._seen[key] = times  # (re)set: expires a window after this comment
         return True
+
+    async def admit(self, repo: str, pr: int, user: str, comment_id: int) -> bool:
+        return self.allow(repo, pr, user, comment_id)

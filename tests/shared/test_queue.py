@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from bot.service.metrics import Metrics
-from bot.service.shared import MAX_ATTEMPTS, SharedBackend, SharedLocks, Worker
+from bot.service.shared import MAX_ATTEMPTS, SharedBackend, SharedLocks, SharedRechecks, Worker
 from bot.state.postgres import PostgresStore
 from bot.state.store import FileRecord, Snapshot
 from bot.usecases.ports import Durable
@@ -187,6 +187,15 @@ async def test_recheck_limit_counts_across_replicas(backends: list[SharedBackend
     assert allowed == [True, True, True, False, False]
     assert await b.allow_recheck("o/r", 3, "alice", 1, limit=3, window=600)  # same comment
     assert await a.allow_recheck("o/r", 3, "bob", 9, limit=3, window=600)
+
+
+async def test_the_handlers_recheck_limit_is_the_shared_one(
+        backends: list[SharedBackend]) -> None:
+    """What the `/ssot recheck` handler asks in shared mode (SharedRechecks, built by the
+    service when DATABASE_URL is set): 5 comments in all across two replicas, not 5 each."""
+    a, b = (SharedRechecks(x) for x in backends)
+    allowed = [await (a if i % 2 else b).admit("o/r", 4, "carol", 100 + i) for i in range(7)]
+    assert allowed == [True] * 5 + [False] * 2
 
 
 async def test_check_run_in_progress_is_found_by_another_replica(
