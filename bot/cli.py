@@ -268,7 +268,10 @@ def check_main(args: argparse.Namespace) -> int:
     sys.stdout.write(output)
     sys.stdout.flush()
     violations: list[Violation] = [v for r in results for v in r.violations]
-    return 1 if fails(violations, config.fail_on) else 0
+    # fail closed (§13): a file that may hold a violation nobody could see fails the run
+    blocked = config.fail_on != "never" and any(
+        r.error is not None and r.error.blocking for r in results)
+    return 1 if blocked or fails(violations, config.fail_on) else 0
 
 
 def _mark(result: FileResult, added: frozenset[int] | None) -> FileResult:

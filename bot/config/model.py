@@ -59,7 +59,7 @@ class Limits:
     max_files: int = 3000  # files checked per analysis; the rest are skipped and counted
     max_total_bytes: int = 50 * MIB  # bytes fetched per analysis
     max_annotations: int = 1000  # annotations per check run; the summary counts the rest
-    analysis_time_budget: float = 300.0  # seconds; past it the check completes as neutral
+    analysis_time_budget: float = 300.0  # seconds; past it the check completes as failure
     max_module_fetches: int = 200  # extra blob reads per analysis to follow re-exports
     max_inventory_files: int = 50000  # a larger repository gets the inventory block's notice
     inventory_time_budget: float = 900.0  # seconds a full inventory may take (then: incomplete)

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from bot.engine.model import Violation
 
 __all__ = [
+    "NotADiff",
     "added_lines_from_diff",
     "added_lines_from_patch",
     "commentable_lines_from_patch",
@@ -246,15 +247,24 @@ def _new_side_path(f: _FileDiff) -> str | None:
     return None
 
 
+class NotADiff(ValueError):
+    """Text given as a unified diff that is not one."""
+
+
 def added_lines_from_diff(diff_text: str) -> dict[str, frozenset[int] | None]:
     """A unified diff (as ``git diff`` prints it) -> new-side path -> added line numbers.
 
     ``None`` means every line is added (a new file). Deleted files and binary files are left
     out; a renamed file appears under its new path; a file whose diff adds nothing (a pure
-    rename, a mode change) maps to an empty set.
+    rename, a mode change) maps to an empty set. Text that holds no file of a diff (an empty
+    one is an empty diff) raises :class:`NotADiff`: a garbage ``--diff`` must not pass as "no
+    changes".
     """
     result: dict[str, frozenset[int] | None] = {}
-    for f in _parse_diff(diff_text):
+    files = _parse_diff(diff_text)
+    if not files and diff_text.strip():
+        raise NotADiff("not a unified diff (no `diff --git` or `---`/`+++` file header)")
+    for f in files:
         if f.deleted or f.binary:
             continue
         path = _new_side_path(f)

@@ -14,8 +14,9 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from bot.config.model import Config
 from bot.engine.names import resolve_relative
-from bot.engine.reexports import ModuleInfo, module_info
+from bot.engine.reexports import ModuleInfo, build_index, module_info
 from bot.engine.rules.syntax import parse_ast
 
 _WORD = re.compile(r"[A-Za-z_]\w*")
@@ -75,3 +76,14 @@ def scan_file(path: str, text: str) -> FileScan:
 def scan_files(items: list[tuple[str, str]]) -> list[FileScan]:
     """:func:`scan_file` of each ``(path, text)``: one task of a worker process."""
     return [scan_file(path, text) for path, text in items]
+
+
+def module_facts(items: list[tuple[str, str]]) -> list[ModuleInfo | None]:
+    """:func:`bot.engine.reexports.module_info` of each ``(path, text)``: a worker's task."""
+    return [module_info(path, text) for path, text in items]
+
+
+def reexport_entries(sources: list[tuple[str, str]], config: Config
+                     ) -> dict[str, tuple[str, ...]]:
+    """The re-export index of ``sources`` for ``config`` (a worker's task: it parses)."""
+    return build_index(sources, config).entries

@@ -42,13 +42,20 @@ class Violation:
 
 @dataclass(frozen=True, slots=True)
 class FileError:
-    """A file the engine could not analyse (not UTF-8, does not parse, over its time budget)."""
+    """A file the engine could not analyse (not UTF-8, does not parse, over its time budget),
+    or that a limit kept from being read.
+
+    ``blocking``: the file fails the check (docs/behaviour.md §13, "fail closed"): its text
+    names the last word of a symbol of a rule that applies to it (so it may hold a violation
+    nobody saw), or a limit skipped it unread while a rule's ``paths`` match it.
+    """
 
     path: str
     message: str
+    blocking: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return {"path": self.path, "message": self.message}  # the contract's shape (§1)
 
 
 @dataclass(frozen=True, slots=True)

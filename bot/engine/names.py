@@ -73,13 +73,22 @@ def resolve_relative(path: str, level: int, module: str | None) -> str | None:
     return ".".join(parts) if parts else None
 
 
+EXACT_ONLY = ""  # a target of Config.reexports marking its key as exact-only (AliasTable)
+MAX_DOTS = 64  # components of a name that expansion follows (a self-nesting key stops there)
+
+
 class AliasTable:
     """Re-exports, applied by prefix: ``Config.aliases`` (re-exported dotted name -> canonical
     dotted name) and the re-export index found in the tree (``Config.reexports``: name -> the
     names it re-exports, several when ``try``/``except`` imports bind it; docs/behaviour.md §10).
+
+    A key whose targets hold :data:`EXACT_ONLY` names a module of the tree too (a package that
+    binds a name equal to its submodule's: ``from .conv import conv``): it applies to that very
+    name, never as a prefix, since a module path in an import (``from pkg.conv import helper``)
+    names the module, never the binding of the same name.
     """
 
-    __slots__ = ("_by_key", "_exact_of", "_inner", "_reverse")
+    __slots__ = ("_by_key", "_exact", "_exact_only", "_inner", "_reverse")
 
     def __init__(
         self,
@@ -87,15 +96,21 @@ class AliasTable:
         reexports: Mapping[str, Iterable[str]] | None = None,
     ) -> None:
         by_key: dict[str, tuple[str, ...]] = {k: (v,) for k, v in aliases.items()}
+        exact_only: set[str] = set()
         for key, targets in (reexports or {}).items():
             merged = list(by_key.get(key, ()))
-            merged.extend(t for t in targets if t not in merged)
+            for t in targets:
+                if t == EXACT_ONLY:
+                    exact_only.add(key)
+                elif t not in merged:
+                    merged.append(t)
             by_key[key] = tuple(merged)
         self._by_key = by_key
+        self._exact_only = frozenset(exact_only)
         # proper prefixes of the keys: a name that may lead to a re-export (a module holding one)
         self._inner = {p for k in by_key for p in prefixes(k) if p != k}
-        self._reverse: dict[str, list[str]] | None = None
-        self._exact_of: dict[str, list[str]] = {}
+        self._reverse: dict[str, list[str]] | None = None  # target's prefix -> keys
+        self._exact: dict[str, list[str]] = {}  # target -> keys
 
     def __bool__(self) -> bool:
         return bool(self._by_key)
@@ -106,17 +121,19 @@ class AliasTable:
     def keys(self) -> Iterable[str]:
         return self._by_key.keys()
 
-    def expand(self, qualified: str) -> list[str]:
+    def expand(self, qualified: str, *, module: bool = False) -> list[str]:
         """``qualified`` plus every name it re-exports, chains followed to the end (a cycle ends
-        quietly): the names a reference passes through."""
+        quietly; a name that would grow forever, a key re-exporting a name inside itself, stops
+        at :data:`MAX_DOTS` components): the names a reference passes through. ``module``:
+        ``qualified`` is the module path of an import, which no exact-only key rewrites."""
         out = [qualified]
         if not self._by_key:
             return out
         seen = {qualified}
         i = 0
-        while i < len(out) and len(out) < _MAX_EXPANSION:
-            for target in self._lookup(out[i]):
-                if target not in seen:
+        while i < len(out):
+            for target in self._lookup(out[i], module=module and i == 0):
+                if target not in seen and target.count(".") < MAX_DOTS:
                     seen.add(target)
                     out.append(target)
             i += 1
@@ -126,19 +143,17 @@ class AliasTable:
         """``qualified`` is a key, lies inside one, or holds one (a module with re-exports)."""
         return qualified in self._inner or bool(self._lookup(qualified))
 
-    def _lookup(self, qualified: str) -> tuple[str, ...]:
-        hit = self._by_key.get(qualified)
-        if hit is not None:
-            return hit
+    def _lookup(self, qualified: str, *, module: bool = False) -> tuple[str, ...]:
         cut = len(qualified)
-        while True:
-            cut = qualified.rfind(".", 0, cut)
-            if cut <= 0:
-                return ()
-            hit = self._by_key.get(qualified[:cut])
-            if hit is not None:
+        while cut > 0:
+            key = qualified[:cut]
+            hit = self._by_key.get(key)
+            if hit is not None and not (
+                    key in self._exact_only and (module or cut < len(qualified))):
                 rest = qualified[cut:]
-                return tuple(t + rest for t in hit)
+                return tuple(t + rest for t in hit) if rest else hit
+            cut = qualified.rfind(".", 0, cut)
+        return ()
 
     def keys_reaching(self, symbol: str) -> list[str]:
         """Keys through which ``symbol`` (or its module, or a member of it) can be named: keys
@@ -161,32 +176,28 @@ class AliasTable:
                     exact.setdefault(t, []).append(key)
                     for p in prefixes(t):
                         reverse.setdefault(p, []).append(key)
-            self._reverse, self._exact_of = reverse, exact
-        reverse = self._reverse
+            self._reverse, self._exact = reverse, exact
+        reverse, exact = self._reverse, self._exact
         named: list[str] = []
         modules: list[str] = []
         seen = {symbol}
         todo = [(symbol, False)]
+        # each name is taken once, and each key found through the prefixes of a name taken:
+        # linear in the keys and the length of their names (look-ups, never rescans)
         while todo:
             name, module = todo.pop()
             # targets equal to or inside ``name`` (the same kind as ``name`` when equal), and
             # targets that are modules holding it (module-valued)
-            related = [(k, module and name in self._by_key[k]) for k in reverse.get(name, ())]
-            related.extend((k, True) for p in prefixes(name) if p != name for k in self._exact(p))
+            inside = exact.get(name, ()) if name in self._exact_only else reverse.get(name, ())
+            related = [(k, module and name in self._by_key[k]) for k in inside]
+            related.extend((k, True) for p in prefixes(name) if p != name
+                           for k in exact.get(p, ()))
             for key, valued in related:
                 if key not in seen:
                     seen.add(key)
                     (modules if valued else named).append(key)
                     todo.append((key, valued))
         return named, modules
-
-    def _exact(self, target: str) -> list[str]:
-        """The keys with ``target`` itself among their targets (a dict look-up: scanning the
-        keys under a prefix was quadratic for a package with many re-exports)."""
-        return self._exact_of.get(target, [])
-
-
-_MAX_EXPANSION = 64
 
 
 @dataclass(slots=True)

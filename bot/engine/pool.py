@@ -65,7 +65,7 @@ import pebble
 
 from bot.config.model import Config
 from bot.engine.model import FileError, FileResult
-from bot.engine.run import analyse_text, plan
+from bot.engine.run import analyse_text, holds_symbol_word, plan
 
 DEFAULT_WORKER_MEMORY_MB = 1536
 _R = TypeVar("_R")
@@ -172,8 +172,14 @@ class Batch:
     budget: float = 0.0
     memory_mb: int | None = None
     on_result: Callable[[FileResult], None] | None = None
+    # indexes of the files queued whose text names a word of one of their rules: such a file
+    # that cannot be analysed fails the check (docs/behaviour.md §13)
+    worded: set[int] = field(default_factory=set)
 
     def done(self, index: int, result: FileResult) -> None:
+        error = result.error
+        if error is not None and not error.blocking and index in self.worded:
+            result = replace(result, error=replace(error, blocking=True))
         self.results[index] = result
         if self.on_result is not None:
             self.on_result(result)
@@ -459,6 +465,8 @@ def _plan(items: list[tuple[str, bytes]], config: Config, prefilter: bool,
             batch.done(index, planned)
         else:
             text, rules = planned
+            if holds_symbol_word(config, path, text):
+                batch.worded.add(index)
             tasks.append((index, (path, text, tuple(rule_index[id(r)] for r in rules),
                                   prefilter)))
     return tasks

@@ -39,7 +39,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from bot.config.model import Config
-from bot.engine.names import module_of_path, prefixes, resolve_relative
+from bot.engine.names import EXACT_ONLY, MAX_DOTS, module_of_path, prefixes, resolve_relative
 from bot.engine.rules.syntax import ast_dotted as _dotted
 from bot.engine.rules.syntax import parse_ast as parse
 from bot.engine.rules.syntax import search_word_start
@@ -57,8 +57,6 @@ _END = re.compile(r"[ \t]*(?:[#;\r\n]|\Z)")
 _IMPORT_BEFORE = re.compile(r"\bimport\b")
 _OPEN_IMPORT = re.compile(r"\bimport[\s\\]*\([^)]*\Z")
 _ASSIGN_BEFORE = re.compile(r"=[ \t]*(?:\w+[ \t]*\.[ \t]*)*\Z")
-_MAX_ROUNDS = 64
-_QUICK_WORDS = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +90,7 @@ def module_info(path: str, text: str, tree: ast.Module | None = None) -> ModuleI
         if tree is None:
             return None
     return _Reader(path, module).read(tree)
+
 
 
 _TOP_DEF = re.compile(r"(?:async[ \t]+def|def|class)\b")
@@ -141,7 +140,7 @@ def module_outline(text: str) -> str | None:
 class _Reader:
     path: str
     module: str
-    bindings: dict[str, list[str]] = field(default_factory=dict)
+    bindings: dict[str, dict[str, None]] = field(default_factory=dict)  # name -> targets, ordered
     assigns: list[tuple[str, str]] = field(default_factory=list)
     defined: set[str] = field(default_factory=set)
     stars: list[str] = field(default_factory=list)
@@ -152,16 +151,22 @@ class _Reader:
     def read(self, tree: ast.Module) -> ModuleInfo:
         self._body(tree.body)
         # ``A = B`` / ``A = x.B``: resolve against the module's own bindings, chains followed
-        for _ in range(len(self.assigns)):
-            changed = False
-            for target, dotted in self.assigns:
-                for q in self._resolve(dotted):
-                    slot = self.bindings.setdefault(target, [])
-                    if q not in slot and q != f"{self.module}.{target}":
-                        slot.append(q)
-                        changed = True
-            if not changed:
-                break
+        # (a work list: an assignment is looked at again only when the name it reads gains a
+        # binding, so a chain written backwards costs as much as one written forwards)
+        readers: dict[str, list[tuple[str, str]]] = {}
+        for target, dotted in self.assigns:
+            readers.setdefault(dotted.partition(".")[0], []).append((target, dotted))
+        todo = list(reversed(self.assigns))
+        while todo:
+            target, dotted = todo.pop()
+            slot = self.bindings.setdefault(target, {})
+            grew = False
+            for q in self._resolve(dotted):
+                if q not in slot and q != f"{self.module}.{target}" and q.count(".") < MAX_DOTS:
+                    slot[q] = None
+                    grew = True
+            if grew:
+                todo.extend(readers.get(target, ()))
         bindings = {
             name: tuple(qs) for name, qs in self.bindings.items()
             if qs and name not in self.defined
@@ -177,9 +182,7 @@ class _Reader:
         return [q + dot + rest for q in self.bindings.get(head, ())]
 
     def _bind(self, name: str, qualified: str) -> None:
-        slot = self.bindings.setdefault(name, [])
-        if qualified not in slot:
-            slot.append(qualified)
+        self.bindings.setdefault(name, {})[qualified] = None
 
     def _body(self, body: Iterable[ast.stmt]) -> None:
         for stmt in body:
@@ -335,26 +338,27 @@ class Index:
 class _Interesting:
     """The symbols and every key found so far, with lookups for "related to one of them"."""
 
-    def __init__(self, names: Iterable[str]) -> None:
+    def __init__(self) -> None:
         self.names: set[str] = set()
         self.inner: set[str] = set()  # proper prefixes of the names
         self.children: dict[str, set[str]] = {}  # module -> names directly in it
         self.modules: dict[str, bool] = {}  # key -> every target so far is module-valued
-        for n in names:
-            self.add(n)
 
-    def add(self, name: str) -> bool:
+    def add(self, name: str) -> list[tuple[str, str]]:
+        """Add ``name``; returns each new (module, child) pair it makes (empty: known)."""
         if name in self.names:
-            return False
+            return []
         self.names.add(name)
+        new: list[tuple[str, str]] = []
         for p in prefixes(name):
             if p != name:
                 self.inner.add(p)
-        for p in prefixes(name):
-            if p != name:
                 below = name[len(p) + 1 :].partition(".")[0]
-                self.children.setdefault(p, set()).add(below)
-        return True
+                children = self.children.setdefault(p, set())
+                if below not in children:
+                    children.add(below)
+                    new.append((p, below))
+        return new
 
     def target(self, key: str, target: str) -> None:
         """Record that ``key`` re-exports ``target`` (a related name)."""
@@ -378,67 +382,136 @@ class _Interesting:
         return any(p in self.names for p in prefixes(qualified))
 
 
+# where a re-export may bind a word (a superset of :func:`may_reexport`'s places): an
+# ``import (...)`` group, the rest of a line after ``import`` (continued lines too), the word
+# that ends an assignment's dotted value, the first word of a line continued by a backslash
+_BINDING_PLACES = re.compile(
+    r"\bimport[\s\\]*\(([^)]*)"
+    r"|\bimport\b((?:[^\n\\]|\\[\s\S])*)"
+    r"|=[ \t]*(?:\w+[ \t]*\.[ \t]*)*(\w+)[ \t]*(?:[#;\r\n]|\Z)"
+    r"|\\\s*(\w+)"
+)
+_ASCII_WORD = re.compile(r"[A-Za-z0-9_]+")
+_WORD = re.compile(r"\w+")
+
+
+def binding_words(text: str) -> set[str]:
+    """Every word that :func:`may_reexport` could find where a re-export binds it (more, never
+    fewer): one pass over the text, so that the index looks a word up instead of searching
+    every module again for each word it learns."""
+    out: set[str] = set()
+    for m in _BINDING_PLACES.finditer(text):
+        for group in m.groups():
+            if group:
+                out.update(_ASCII_WORD.findall(group))
+                out.update(_WORD.findall(group))
+    return out
+
+
 def build_index(sources: Iterable[tuple[str, str]] | Mapping[str, str], config: Config
                 ) -> Index:
     """The re-export index of the modules in ``sources`` (``(path, text)``, root-relative
-    paths, or a mapping path -> text, whose texts are then looked up each time they are
-    scanned and never all held: a large tree read from disk) for ``config``'s symbols (and
-    its ``aliases``' keys)."""
+    paths, or a mapping path -> text, whose texts are then looked up when needed and never all
+    held: a large tree read from disk) for ``config``'s symbols (and its ``aliases``' keys).
+
+    Linear in the texts and in the names found: each module's texts is scanned once for the
+    words it may bind (:func:`binding_words`), a module is parsed when a word it binds becomes
+    interesting, and each binding is looked at when it is read and again only when a name it
+    is related to appears. Chains of any length resolve; cycles end."""
     symbols = symbols_of(config)
     if not symbols:
         return Index({}, frozenset(), 0)
     texts = sources if isinstance(sources, Mapping) else dict(sources)
-    chosen = module_paths(texts)
-    builder = _Builder(texts, chosen)
-    interesting = _Interesting(symbols)
-    words = {s.rpartition(".")[2] for s in symbols}
-    entries: dict[str, list[str]] = {}
-    new_words = set(words)
-    stars = {
-        path: found for path in builder.pending
-        if (found := star_sources(path, builder.texts[path]))
-    }
-    for _ in range(_MAX_ROUNDS):
-        pattern = _words_pattern(new_words)
-        # ``in`` finds a word far faster than a pattern that starts with ``\b``
-        quick = tuple(new_words) if len(new_words) <= _QUICK_WORDS else ()
-        scan = bool(new_words)
-        new_words = set()
-        for path in list(builder.pending) if scan else ():
-            text = builder.texts[path]
-            if quick and not any(w in text for w in quick):
-                continue
-            if may_reexport(text, pattern):
-                builder.read(path)
-        # a star import matters once its module holds an interesting name
-        for path, found in list(stars.items()):
-            if path not in builder.pending:
-                del stars[path]
-            elif any(m in interesting.children for m in found):
-                builder.read(path)
-                del stars[path]
-        _close(builder, interesting, entries)
-        for key in entries:
-            last = key.rpartition(".")[2]
-            if last not in words and not interesting.module_valued(key):
-                words.add(last)
-                new_words.add(last)
-        if not new_words and not any(
-            any(m in interesting.children for m in found) for found in stars.values()
-        ):
-            break
-    return Index({k: tuple(v) for k, v in entries.items()}, frozenset(words), builder.count)
+    builder = _Builder(texts, module_paths(texts), symbols)
+    builder.run()
+    # a key that is also a module of the tree applies to itself only, never as a prefix: a
+    # module path in an import names the module (AliasTable, EXACT_ONLY)
+    entries = {k: (*v, EXACT_ONLY) if k in builder.modules else tuple(v)
+               for k, v in builder.entries.items()}
+    return Index(entries, frozenset(builder.words), builder.count)
 
 
 class _Builder:
-    """The modules read so far, and the texts of the others (read on demand)."""
+    """The state of one index build: the modules read, the names found, what waits for what."""
 
-    def __init__(self, texts: Mapping[str, str], modules: Mapping[str, str]) -> None:
+    def __init__(self, texts: Mapping[str, str], modules: Mapping[str, str],
+                 symbols: Iterable[str]) -> None:
         self.texts = texts  # path -> text
-        self.pending = dict.fromkeys(modules.values())  # the paths not read yet, in order
         self.modules = modules  # module -> path
+        self.pending = dict.fromkeys(modules.values())  # the paths not read yet, in order
         self.parsed: dict[str, ModuleInfo] = {}
         self.count = 0
+        self.interesting = _Interesting()
+        self.entries: dict[str, list[str]] = {}
+        self.words: set[str] = set()
+        self.by_word: dict[str, list[str]] = {}  # word -> pending paths that may bind it
+        self.by_star: dict[str, list[str]] = {}  # module -> pending paths star-importing it
+        for path in self.pending:
+            text = texts[path]
+            for word in binding_words(text):
+                self.by_word.setdefault(word, []).append(path)
+            for module in star_sources(path, text):
+                self.by_star.setdefault(module, []).append(path)
+        # bindings not related to a name yet: by each prefix of their target, and by target
+        self.waiting_inside: dict[str, list[tuple[str, str]]] = {}
+        self.waiting_exact: dict[str, list[tuple[str, str]]] = {}
+        self.importers: dict[str, list[ModuleInfo]] = {}  # module -> infos star-importing it
+        # work left, taken in turn by :meth:`run` (nothing recurses: chains of any length)
+        self.todo_names: list[str] = []  # names new: wake the bindings waiting for them
+        self.todo_paths: list[str] = []  # modules to read
+        self.todo_words: list[str] = []  # words new: read the modules that may bind them
+        self.todo_stars: list[tuple[ModuleInfo, str, str]] = []  # (importer, module, child)
+        for symbol in symbols:
+            self._name(symbol)
+            self._word(symbol.rpartition(".")[2])
+
+    def run(self) -> None:
+        while True:
+            if self.todo_names:
+                self._wake(self.todo_names.pop())
+            elif self.todo_paths:
+                self.read(self.todo_paths.pop())
+            elif self.todo_stars:
+                self._star_entry(*self.todo_stars.pop())
+            elif self.todo_words:
+                self.todo_paths.extend(reversed(self.by_word.pop(self.todo_words.pop(), ())))
+            else:
+                return
+
+    def _word(self, word: str) -> None:
+        if word not in self.words:
+            self.words.add(word)
+            self.todo_words.append(word)
+
+    def _name(self, name: str) -> None:
+        if name in self.interesting.names:
+            return
+        self.todo_names.append(name)
+        for module, child in self.interesting.add(name):
+            # a star import of ``module`` now binds ``child``: read the modules doing one
+            self.todo_paths.extend(self.by_star.pop(module, ()))
+            self.todo_stars.extend((info, module, child)
+                                   for info in self.importers.get(module, ()))
+
+    def _wake(self, name: str) -> None:
+        """Bindings waiting for ``name``: targets equal to or inside it, and its modules."""
+        found = self.waiting_inside.pop(name, [])
+        for p in prefixes(name):
+            if p != name:
+                found.extend(self.waiting_exact.pop(p, ()))
+        for key, target in found:
+            self._entry(key, target)
+
+    def _entry(self, key: str, target: str) -> None:
+        slot = self.entries.setdefault(key, [])
+        if target in slot:
+            return
+        self.interesting.target(key, target)
+        slot.append(target)
+        self._name(key)
+        if not self.interesting.module_valued(key):
+            # a reference through ``key`` names it by its own last word
+            self._word(key.rpartition(".")[2])
 
     def read(self, path: str) -> ModuleInfo | None:
         if path not in self.pending:
@@ -449,55 +522,38 @@ class _Builder:
         info = module_info(path, text)
         if info is not None:
             self.parsed[info.module] = info
+            self._bindings(info)
         return info
 
-    def info(self, module: str) -> ModuleInfo | None:
-        """A module's facts, read now if it was not (a star import needs its ``__all__``)."""
-        hit = self.parsed.get(module)
-        if hit is None and module in self.modules:
-            hit = self.read(self.modules[module])
-        return hit
-
-
-def _close(
-    builder: _Builder, interesting: _Interesting, entries: dict[str, list[str]]
-) -> list[str]:
-    """Add every re-export of the parsed modules that leads to an interesting name, until
-    nothing new appears; returns the new keys."""
-    added: list[str] = []
-
-    def entry(key: str, target: str) -> bool:
-        slot = entries.setdefault(key, [])
-        if target in slot:
-            return False
-        interesting.target(key, target)
-        slot.append(target)
-        if interesting.add(key):
-            added.append(key)
-        return True
-
-    changed = True
-    while changed:
-        changed = False
-        for info in list(builder.parsed.values()):
-            for name, targets in info.bindings.items():
-                key = f"{info.module}.{name}"
-                for t in targets:
-                    if t != key and interesting.related(t) and entry(key, t):
-                        changed = True
-            for star in info.stars:
-                children = interesting.children.get(star)
-                if not children:
+    def _bindings(self, info: ModuleInfo) -> None:
+        for name, targets in info.bindings.items():
+            key = f"{info.module}.{name}"
+            for t in targets:
+                if t == key:
                     continue
-                source = builder.info(star)
-                for name in list(children):
-                    if name in info.bindings or name in info.defined:
-                        continue
-                    if source is not None and not source.exports(name):
-                        continue
-                    if source is None and name.startswith("_"):
-                        continue
-                    key = f"{info.module}.{name}"
-                    if key != f"{star}.{name}" and entry(key, f"{star}.{name}"):
-                        changed = True
-    return added
+                if self.interesting.related(t):
+                    self._entry(key, t)
+                else:
+                    for p in prefixes(t):
+                        self.waiting_inside.setdefault(p, []).append((key, t))
+                    self.waiting_exact.setdefault(t, []).append((key, t))
+        for star in info.stars:
+            self.importers.setdefault(star, []).append(info)
+            self.todo_stars.extend(
+                (info, star, child) for child in self.interesting.children.get(star, ()))
+
+    def _star_entry(self, info: ModuleInfo, star: str, name: str) -> None:
+        if name in info.bindings or name in info.defined:
+            return
+        # a star import binds the source's ``__all__``: read the source first if it is not
+        source = self.parsed.get(star)
+        if source is None and self.modules.get(star) in self.pending:
+            self.read(self.modules[star])
+            source = self.parsed.get(star)
+        if source is not None and not source.exports(name):
+            return
+        if source is None and name.startswith("_"):
+            return
+        key = f"{info.module}.{name}"
+        if key != f"{star}.{name}":
+            self._entry(key, f"{star}.{name}")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import ast
 import functools
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import libcst as cst
@@ -25,9 +25,9 @@ from bot.config.model import Config, Rule
 from bot.engine.fingerprint import with_fingerprints
 from bot.engine.fix import with_fixes
 from bot.engine.model import FileError, FileResult, Violation
-from bot.engine.names import AliasTable, module_of_path, prefixes
+from bot.engine.names import AliasTable, last_component, module_of_path, prefixes
 from bot.engine.rules import KINDS
-from bot.engine.rules.base import Finding, Need, words
+from bot.engine.rules.base import WORD_START, Finding, Need, words
 from bot.engine.rules.facts import Facts, Span, collect, positions
 from bot.engine.rules.gate import gate_facts
 from bot.engine.rules.gate import parse as ast_parse
@@ -50,13 +50,15 @@ class _Group:
     """Prefilter need, compiled (see :class:`bot.engine.rules.base.Need`)."""
 
     literals: frozenset[str]
-    pattern: re.Pattern[str]
+    search: Callable[[str], bool]  # the need's pattern (and keyed words) occurs in the text
     packages: frozenset[str]
     owned: frozenset[str]  # proper dotted prefixes of Need.owned (modules holding one)
     scanned: bool  # every literal is an identifier, so the word scan sees it
     words_only: bool  # the pattern is "one of the literals as a word": the scan decides
     pairs: Mapping[str, frozenset[str]] | None  # see Need.pairs (None: no pairing test)
     inside: frozenset[str]  # see Need.inside
+    pair_words: frozenset[str] = frozenset()  # the keys of ``pairs``
+    common: frozenset[str] = frozenset()  # see Need.common
 
     def paired(self, text: str, top: str, present: Words) -> bool:
         """The file names a last word together with a package of a name ending in it (or
@@ -64,12 +66,11 @@ class _Group:
         if self.pairs is None:
             return True
         relative: bool | None = None
-        for word, heads in self.pairs.items():
-            if not present.has(word):
-                continue
-            if present.any_of(heads):
+        for word in present.found(self.pair_words):
+            heads = self.pairs[word]
+            if present.any_of(heads) or present.any_of(self.common):
                 return True
-            if top in heads:
+            if top in heads or top in self.common:
                 if relative is None:
                     relative = _has_relative(text)
                 if relative:
@@ -85,7 +86,8 @@ class _Group:
         if (
             top in self.packages
             and (self.pairs is None
-                 or any(top in heads and present.has(w) for w, heads in self.pairs.items()))
+                 or any(top in self.pairs[w] or top in self.common
+                        for w in present.found(self.pair_words)))
             and _has_relative(text)
         ):
             return True
@@ -98,22 +100,54 @@ class _Group:
 
 class Words:
     """Which words occur in a text as whole words, each searched for once and only when a
-    decision needs it (most files are settled by the first word looked for)."""
+    decision needs it (most files are settled by the first word looked for).
 
-    __slots__ = ("_found", "_text")
+    Asked about many words at once (a repository's re-exports can name tens of thousands),
+    the text's words are listed once instead and the question becomes a set intersection:
+    linear in the text and in the words, never their product."""
+
+    __slots__ = ("_every", "_found", "_text")
 
     def __init__(self, text: str) -> None:
         self._text = text
         self._found: dict[str, bool] = {}
+        self._every: frozenset[str] | None = None
 
     def has(self, word: str) -> bool:
         hit = self._found.get(word)
         if hit is None:
-            hit = self._found[word] = has_word(self._text, word)
+            if self._every is not None and _PLAIN_WORD.fullmatch(word):
+                hit = word in self._every
+            else:
+                hit = has_word(self._text, word)
+            self._found[word] = hit
         return hit
 
+    def found(self, words: Iterable[str]) -> Iterator[str]:
+        """The ``words`` that occur in the text."""
+        if not isinstance(words, frozenset) or len(words) <= _MANY_WORDS:
+            yield from (w for w in words if self.has(w))
+            return
+        plain, other = _split_plain(words)
+        if self._every is None:
+            self._every = frozenset(_PLAIN_WORD.findall(self._text))
+        yield from (plain & self._every if len(plain) < len(self._every) else self._every & plain)
+        yield from (w for w in other if self.has(w))
+
     def any_of(self, words: Iterable[str]) -> bool:
-        return any(self.has(w) for w in words)
+        return next(iter(self.found(words)), None) is not None
+
+
+_MANY_WORDS = 32
+_PLAIN_WORD = re.compile(r"[A-Za-z0-9_]+")
+
+
+@functools.lru_cache(maxsize=64)
+def _split_plain(words: frozenset[str]) -> tuple[frozenset[str], tuple[str, ...]]:
+    """``words`` split into those made of ASCII word characters only (found by set look-up in
+    a text's listed words) and the others (searched for one by one)."""
+    plain = frozenset(w for w in words if _PLAIN_WORD.fullmatch(w))
+    return plain, tuple(w for w in words if w not in plain)
 
 
 # no leading lookbehind: a pattern that starts with a literal is searched for fast (the
@@ -133,6 +167,8 @@ class _Compiled:
     required: dict[int, tuple[_Group, ...]]  # id(rule) -> groups of names
     checked: Callable[[str], bool]  # config.paths
     rule_paths: tuple[tuple[Rule, Callable[[str], bool]], ...]  # each rule's paths
+    # id(rule) -> the last words of its symbols and of the names re-exporting them (§13)
+    symbol_words: dict[int, frozenset[str]]
 
     def applying(self, path: str) -> tuple[Rule, ...]:
         """The rules whose own ``paths`` match (``config.paths`` aside)."""
@@ -176,7 +212,9 @@ _CACHE: dict[int, _Compiled] = {}
 
 def _group(need: Need) -> _Group:
     scanned = all(w.isidentifier() for w in need.literals)
-    words_only = scanned and need.pattern == words(need.literals)
+    words_only = scanned and (
+        (need.pattern == words(need.literals) and not need.keyed)
+        or (not need.pattern and need.keyed == ((WORD_START, need.literals),)))
     pairs = need.pairs
     if pairs is not None and not all(
         w.isidentifier() for k, v in pairs.items() for w in (k, *v)
@@ -184,14 +222,44 @@ def _group(need: Need) -> _Group:
         pairs = None  # the word scan cannot see every word: no pairing test
     return _Group(
         need.literals,
-        re.compile(need.pattern),
+        _no_search if words_only else _searcher(need),
         need.packages,
         frozenset(p for o in need.owned for p in prefixes(o) if p != o),
         scanned,
         words_only,
         pairs,
         frozenset(need.inside),
+        frozenset(pairs or ()),
+        need.common,
     )
+
+
+def _no_search(text: str) -> bool:
+    return True
+
+
+def _searcher(need: Need) -> Callable[[str], bool]:
+    """The test "``need.pattern`` or one of its keyed words occurs". A keyed alternative of a
+    few words joins the pattern's alternation; one of many words (re-exports found in a
+    repository can be tens of thousands) is searched for as "``before``, then any word",
+    each match looked up in the set: linear in the text, whatever the number of words."""
+    small = [need.pattern] if need.pattern else []
+    many: list[tuple[re.Pattern[str], frozenset[str]]] = []
+    for before, keyed in need.keyed:
+        if not keyed:
+            continue
+        if len(keyed) <= _MANY_WORDS:
+            small.append(before + words(keyed).removeprefix(WORD_START))
+        else:
+            many.append((re.compile(before + r"(\w+)"), keyed))
+    pattern = re.compile("|".join(small)) if small else None
+
+    def search(text: str) -> bool:
+        if pattern is not None and pattern.search(text) is not None:
+            return True
+        return any(m.group(1) in keyed for regex, keyed in many for m in regex.finditer(text))
+
+    return search
 
 
 def _compiled(config: Config) -> _Compiled:
@@ -205,11 +273,40 @@ def _compiled(config: Config) -> _Compiled:
         if r.kind in KINDS
     }
     compiled = _Compiled(config, aliases, required, path_filter(config.paths),
-                         tuple((r, path_filter(r.paths)) for r in config.rules))
+                         tuple((r, path_filter(r.paths)) for r in config.rules),
+                         {id(r): _symbol_words(r, aliases) for r in config.rules})
     if len(_CACHE) > 16:
         _CACHE.clear()
     _CACHE[id(config)] = compiled
     return compiled
+
+
+def _symbol_words(rule: Rule, aliases: AliasTable) -> frozenset[str]:
+    names = [*rule.symbols, *rule.legacy, *rule.ssot, *rule.canonical]
+    out = {last_component(n) for n in names}
+    for name in names:
+        out.update(last_component(k) for k in aliases.keys_reaching_split(name)[0])
+    out.discard("")
+    return frozenset(out)
+
+
+def holds_symbol_word(config: Config, path: str, text: str, present: Words | None = None
+                      ) -> bool:
+    """``text`` names the last word of a symbol of a rule that applies to ``path`` (or of a
+    name that re-exports one): a file that could not be analysed fails the check then
+    (docs/behaviour.md §13). Linear in the text and in the number of words."""
+    compiled = _compiled(config)
+    if not compiled.checked(path):
+        return False
+    present = present or Words(text)
+    return any(present.any_of(compiled.symbol_words[id(r)]) for r in compiled.applying(path))
+
+
+def failed_closed(config: Config, path: str, text: str, error: FileError) -> FileError:
+    """``error``, blocking when ``text`` names a word of a rule of ``path`` (§13)."""
+    if error.blocking or not holds_symbol_word(config, path, text):
+        return error
+    return FileError(error.path, error.message, blocking=True)
 
 
 def _top_and_module(path: str) -> tuple[str, str | None]:
@@ -246,7 +343,7 @@ def may_match(
             return False
         if not g.words_only:
             confirm.append(g)
-    return all(g.pattern.search(text) is not None for g in confirm)
+    return all(g.search(text) for g in confirm)
 
 
 def decode(path: str, source: bytes) -> str | FileError:
@@ -267,7 +364,8 @@ def plan(
         return FileResult(path)
     text = decode(path, source)
     if isinstance(text, FileError):
-        return FileResult(path, error=text)
+        lossy = source.decode("utf-8", "replace")
+        return FileResult(path, error=failed_closed(config, path, lossy, text))
     rules = compiled.applying(path)
     if prefilter and rules:
         present = Words(text)
@@ -285,7 +383,11 @@ def analyse_source(
     if isinstance(planned, FileResult):
         return planned
     text, rules = planned
-    return analyse_text(path, text, config, rules, gate=prefilter, fixes=fixes)
+    result = analyse_text(path, text, config, rules, gate=prefilter, fixes=fixes)
+    if result.error is not None:  # as the pool marks it (§13)
+        result = FileResult(path, result.violations, failed_closed(config, path, text,
+                                                                   result.error), result.parsed)
+    return result
 
 
 def analyse_text(

@@ -11,6 +11,7 @@ from typing import BinaryIO
 from bot import __version__
 from bot.config.model import Config
 from bot.engine.model import FileResult
+from bot.engine.names import module_of_path
 from bot.engine.reexports import build_index
 from bot.inventory.archive import Extracted
 from bot.inventory.block import Inventory, expand_rules, summarise
@@ -91,9 +92,34 @@ class _Texts(Mapping[str, str]):
         return len(self._paths)
 
 
+Reexports = Mapping[str, tuple[str, ...]]
+
+
 def archive_index(extracted: Extracted, config: Config) -> dict[str, tuple[str, ...]]:
     """The re-export index (docs/behaviour.md §10) over every Python module of an unpacked
     archive, checked or not: the one ``ssot-bot check`` builds for the same tree. Run in a
     worker process by the service (it parses for seconds on a large tree)."""
     with extracted.spool.open("rb") as spool:
         return dict(build_index(_Texts(extracted, spool), config).entries)
+
+
+def updated_index(index: Reexports, config: Config,
+                  changed: Mapping[str, bytes | None]) -> dict[str, tuple[str, ...]]:
+    """``index`` after the changed modules (path -> new bytes, None: removed): their own
+    entries recomputed from their new text. Chains through unchanged modules are kept as the
+    last full read found them (they are re-read on the next tarball run)."""
+    modules = {module_of_path(p) for p in changed} - {None}
+    kept = {k: v for k, v in index.items() if k.rpartition(".")[0] not in modules}
+    sources: list[tuple[str, str]] = []
+    for path, data in changed.items():
+        if data is not None and path.endswith(".py"):
+            try:
+                sources.append((path, data.decode("utf-8-sig")))
+            except UnicodeDecodeError:
+                continue
+    if sources:
+        # the kept keys count as names, so a changed module re-exporting one is found
+        known = replace(config, aliases={**config.aliases, **{k: k for k in kept}})
+        fresh = build_index(sources, known).entries
+        kept.update({k: v for k, v in fresh.items() if k.rpartition(".")[0] in modules})
+    return kept

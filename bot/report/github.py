@@ -314,10 +314,20 @@ def _error_annotation(e: FileError) -> dict[str, Any]:
         "path": e.path,
         "start_line": 1,
         "end_line": 1,
-        "annotation_level": "warning",
-        "title": "File skipped by ssot-bot",
+        "annotation_level": "failure" if e.blocking else "warning",
+        "title": UNANALYSED_TITLE if e.blocking else "File skipped by ssot-bot",
         "message": _clip_bytes(e.message, MAX_ANNOTATION_BYTES),
     }
+
+
+UNANALYSED_TITLE = "Could not be analysed"
+
+
+def _title(new: int, blocking: int) -> str:
+    if not blocking:
+        return _new_title(new)
+    unread = f"{_plural(blocking, 'file')} could not be analysed"
+    return f"{_new_title(new)}; {unread}" if new else unread[:1].upper() + unread[1:]
 
 
 def _rule_rows(violations: Sequence[Violation], config: Config) -> _Rows:
@@ -359,8 +369,12 @@ def check_run_report(
     for the files with a new violation."""
     new = [v for v in violations if v.new]
     old = [v for v in violations if not v.new]
-    conclusion = "failure" if fails(violations, config.fail_on) else "success"
-    title = _new_title(len(new))
+    # fail closed (§13): a file that may hold a violation nobody could see fails the check
+    blocking = [e for e in errors if e.blocking]
+    skipped = [e for e in errors if not e.blocking]
+    failing = fails(violations, config.fail_on) or (bool(blocking) and config.fail_on != "never")
+    conclusion = "failure" if failing else "success"
+    title = _title(len(new), len(blocking))
 
     headline = f"**{title}**"
     if old:
@@ -378,16 +392,25 @@ def check_run_report(
         "| --- | --- | --- | ---: | ---: |",
         _rule_rows(violations, config),
         "",
-        f"Files checked: {files_checked} · Files skipped: {len(errors)}",
+        f"Files checked: {files_checked} · Files skipped: {len(skipped)}"
+        + (f" · Could not be analysed: {len(blocking)}" if blocking else ""),
     ]
+    if blocking:
+        blocks += ["", f"### {UNANALYSED_TITLE}", "",
+                   "These files name a symbol of a rule that applies to them (or a limit kept "
+                   "them unread while a rule's `paths` match them), and ssot-bot could not "
+                   "look inside: the check fails rather than pass unseen code.", "",
+                   _Rows(len(blocking), (f"- {_code(e.path)}: {_cell(e.message)}"
+                                         for e in blocking))]
     if fixed:
         blocks += ["", f"Fixed: {_plural(fixed, 'finding')} the bot commented on "
                        f"{'is' if fixed == 1 else 'are'} no longer found (comments marked ✅)."]
-    if errors:
-        blocks += ["", f"Skipped ({_plural(len(errors), 'file')} not analysed):", ""]
-        blocks.append(_Rows(len(errors), (f"- {_code(e.path)}: {_cell(e.message)}"
-                                          for e in errors)))
-    annotations, unshown = _capped_annotations(new, old, errors, config.limits.max_annotations)
+    if skipped:
+        blocks += ["", f"Skipped ({_plural(len(skipped), 'file')} not analysed):", ""]
+        blocks.append(_Rows(len(skipped), (f"- {_code(e.path)}: {_cell(e.message)}"
+                                           for e in skipped)))
+    annotations, unshown = _capped_annotations(new, old, [*blocking, *skipped],
+                                               config.limits.max_annotations)
     if unshown:
         blocks += ["", f"{_plural(unshown, 'more finding')} not annotated: a check run carries "
                        f"at most {config.limits.max_annotations} annotations "
@@ -435,6 +458,8 @@ def _capped_annotations(
     violations; and how many were left out. Only the kept ones are built."""
     total = len(new) + len(errors) + len(old)
     annotations: list[dict[str, Any]] = []
+    if len(new) > limit:  # every file's first findings before any file's next ones
+        new = _fair(new)
     for v in new[:limit]:
         annotations.append(_violation_annotation(v))
     for e in errors[: max(0, limit - len(annotations))]:
@@ -451,6 +476,17 @@ def superseded_summary(check_name: str) -> str:
     """The summary of the old base's check of a retargeted PR (docs/behaviour.md §8)."""
     return (f"This pull request now targets another base branch, whose configuration names its "
             f"check {code_span(check_name)}; that check has the verdict.")
+
+
+def _fair(violations: Sequence[Violation]) -> list[Violation]:
+    """``violations`` ordered by their rank in their own file (stable): one file with 30,000
+    findings does not crowd another file's first one out of the annotations."""
+    seen: dict[str, int] = {}
+    ranked = []
+    for v in violations:
+        rank = seen[v.path] = seen.get(v.path, -1) + 1
+        ranked.append((rank, v))
+    return [v for _, v in sorted(ranked, key=lambda item: item[0])]
 
 
 def invalid_config_report(problems: Sequence[ConfigProblem]) -> CheckRunReport:

@@ -127,7 +127,8 @@ def format_text(
         if out:
             out.append("")
         for e in errors:
-            out.append(f"{paint(e.path + ':', _BOLD)} {paint('not analysed', _DIM)}: {e.message}")
+            what = "not analysed (fails the check)" if e.blocking else "not analysed"
+            out.append(f"{paint(e.path + ':', _BOLD)} {paint(what, _DIM)}: {e.message}")
     if out:
         out.append("")
     out.append(summary_line(results, files_checked))
@@ -292,7 +293,8 @@ def format_github(results: Sequence[FileResult]) -> str:
     """GitHub Actions workflow commands: ``::error file=…,line=…,title=rule-id::message``.
 
     New violations at their severity; pre-existing ones as ``notice``, as in the check run.
-    Files that could not be analysed are a ``warning``.
+    Files that could not be analysed are a ``warning``; an ``error`` when they fail the run
+    (their text names a symbol of a rule: docs/behaviour.md §13).
     """
     lines: list[str] = []
     for v in all_violations(results):
@@ -310,5 +312,6 @@ def format_github(results: Sequence[FileResult]) -> str:
             message += "\nSuggested replacement:\n" + v.suggestion
         lines.append(_command(level, props, message))
     for e in all_errors(results):
-        lines.append(_command("warning", {"file": e.path, "title": "not analysed"}, e.message))
+        level = "error" if e.blocking else "warning"
+        lines.append(_command(level, {"file": e.path, "title": "not analysed"}, e.message))
     return "".join(line + "\n" for line in lines)

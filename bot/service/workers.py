@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 from bot.config.model import Config
-from bot.engine.imports import FileScan, scan_files
+from bot.engine.imports import FileScan, module_facts, scan_files
 from bot.engine.model import FileResult
 from bot.engine.pool import (  # imports libcst now, not on the first PR
     Batch,
@@ -18,6 +18,7 @@ from bot.engine.pool import (  # imports libcst now, not on the first PR
     analyse_files,
     warm_up,
 )
+from bot.engine.reexports import ModuleInfo
 from bot.service.jobs import current_tenant
 from bot.service.metrics import Metrics
 
@@ -88,10 +89,20 @@ class EngineWorkers:
         the worker processes, as the engine's: ``ast`` parsing holds the GIL a whole file at a
         time (1.4 s for 0.8 MB), which would stop this process's event loop as long. None for a
         file its worker gave up on (past ``budget`` seconds, or the worker died)."""
+        return await self._per_file(scan_files, files, budget)
+
+    async def module_facts(self, files: Sequence[tuple[str, str]],
+                           budget: float) -> list[ModuleInfo | None]:
+        """The re-export facts of each module read for the index, in the worker processes, one
+        module a task under ``budget`` seconds (None: given up on, or it does not parse)."""
+        return await self._per_file(module_facts, files, budget)
+
+    async def _per_file(self, fn: Callable[[list[tuple[str, str]]], list[_R]],
+                        files: Sequence[tuple[str, str]], budget: float) -> list[_R | None]:
         items = list(files)
         if self.pool is None:
-            return list(await asyncio.to_thread(scan_files, items))
-        done = await self._in_workers(scan_files, [([item],) for item in items], budget)
+            return list(await asyncio.to_thread(fn, items))
+        done = await self._in_workers(fn, [([item],) for item in items], budget)
         return [d[0] if isinstance(d, list) else None for d in done]
 
     async def in_worker(self, fn: Callable[..., _R], *args: object, budget: float) -> _R:

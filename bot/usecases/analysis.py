@@ -33,9 +33,11 @@ from bot.config.globs import path_matches
 from bot.config.loader import bundled_config
 from bot.config.model import Config, ConfigError
 from bot.engine.diff import added_lines_from_patch, commentable_lines_from_patch, mark_new
-from bot.engine.imports import FileScan, used_words
+from bot.engine.imports import FileScan, reexport_entries, used_words
 from bot.engine.model import FileError, FileResult, Violation
+from bot.engine.pool import portable
 from bot.engine.reexports import symbols_of
+from bot.engine.run import holds_symbol_word, rules_for_path
 from bot.github.client import BlobRef, Repo, RequestCount, counting, stop_counting
 from bot.github.ratelimit import RateLimits
 from bot.report.github import (
@@ -251,8 +253,9 @@ async def _analyse_pull_request(parts: AnalysisParts, installation_id: int, full
                                   fixes=ctx.fix_diffs))
     except Exception as exc:
         if isinstance(exc, TimeoutError) and deadline.expired():
+            # fail closed (§13): GitHub counts a neutral check as passing
             await completed({
-                "status": "completed", "conclusion": "neutral", "completed_at": _now(),
+                "status": "completed", "conclusion": "failure", "completed_at": _now(),
                 "output": {"title": TIMED_OUT_TITLE, "summary": timed_out_summary(
                     config.limits.analysis_time_budget)}, "actions": [RECHECK_ACTION]})
             log.warning("analysis timed out", extra={"pr": number})
@@ -371,7 +374,13 @@ async def _analyse(parts: AnalysisParts, ctx: AnalysisContext) -> tuple[
 
         config, reads = await reexport_config(
             config, ctx.tree, sources, lambda found: repo.blobs([BlobRef(s) for s in found]),
-            texts, scan=scan)
+            texts, scan=scan,
+            facts=lambda items: parts.workers.module_facts(items, budget),
+            build=lambda items, cfg: parts.workers.in_worker(
+                reexport_entries, items, portable(cfg), budget=index_budget(items, cfg)))
+        if reads.failed:
+            # names re-exported may hide a violation nobody could see: fail closed (§13)
+            errors.extend(await asyncio.to_thread(_unresolved, config, sources, reads.failed))
     keys = await asyncio.to_thread(_result_keys, config, shas, contents, words)
     stored = await _stored(parts.store, repo.installation_id, list(keys.values()))
     kept: dict[str, FileResult] = {}
@@ -396,6 +405,8 @@ async def _analyse(parts: AnalysisParts, ctx: AnalysisContext) -> tuple[
             found.extend(mark_new(result.violations, added_lines_from_patch(f.get("patch"))))
         return found
 
+    if errors:  # skipped unread by a limit while a rule's paths match: fails the check (§13)
+        errors = await asyncio.to_thread(_unread, config, errors)
     errors.extend(r.error for r in results if r.error is not None)
     ctx.fix_diffs.update((r.path, r.fix_diff) for r in results if r.fix_diff)
     violations = await asyncio.to_thread(new_lines)
@@ -453,6 +464,26 @@ async def _store(store: StoreFor, installation_id: int, rows: list[tuple[str, st
         await asyncio.to_thread(store().put_findings, installation_id, rows)
     except (sqlite3.Error, OSError):
         log.error("storing reusable results failed", exc_info=True)
+
+
+def index_budget(sources: Sequence[tuple[str, str]], config: Config) -> float:
+    """The re-export index's time in its worker: one file's budget for each ``max_file_bytes``
+    of text it reads (it parses each module at most once), within the analysis's budget."""
+    size = sum(len(text) for _, text in sources)
+    pieces = 1 + size // max(1, config.limits.max_file_bytes)
+    return min(config.limits.analysis_time_budget, config.file_time_budget * pieces)
+
+
+def _unresolved(config: Config, sources: Sequence[tuple[str, bytes]], reason: str
+                ) -> list[FileError]:
+    message = f"re-exports could not be resolved: the index was {reason}"
+    return [FileError(path, message, blocking=True) for path, data in sources
+            if holds_symbol_word(config, path, data.decode("utf-8", "replace"))]
+
+
+def _unread(config: Config, errors: list[FileError]) -> list[FileError]:
+    return [dataclasses.replace(e, blocking=True) if rules_for_path(config, e.path) else e
+            for e in errors]
 
 
 async def _inventory_note(parts: AnalysisParts, repo: Repo, pr: dict[str, Any], config: Config,

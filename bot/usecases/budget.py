@@ -82,5 +82,6 @@ def plan_fetches(files: Sequence[dict[str, Any]], tree: Tree, limits: Limits) ->
 
 def timed_out_summary(budget: float) -> str:
     return (f"The analysis did not finish within its time budget of {budget:g} s "
-            "(`limits.analysis_time_budget`), so nothing was concluded. Use **Re-run SSOT** to "
+            "(`limits.analysis_time_budget`), so it fails rather than pass unseen code. Use "
+            "**Re-run SSOT** to "
             "try again, or split the pull request.")

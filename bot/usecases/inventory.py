@@ -28,9 +28,8 @@ from bot import logs, markers
 from bot.config.globs import path_filter, path_matches
 from bot.config.loader import load_config_text
 from bot.config.model import Config, ConfigError, InventoryTarget, Limits
-from bot.engine.names import module_of_path
 from bot.engine.pool import portable
-from bot.engine.reexports import build_index, symbols_of
+from bot.engine.reexports import symbols_of
 from bot.github import retry
 from bot.github.client import ArchiveTooLarge, Repo, TreeEntry
 from bot.github.retry import RetryPolicy
@@ -52,6 +51,7 @@ from bot.inventory.scan import (
     record_of,
     restricted,
     take,
+    updated_index,
 )
 from bot.state.store import MAX_CONFIG_BYTES, FileRecord, Snapshot
 from bot.usecases.issue_body import edit_body
@@ -216,28 +216,6 @@ async def _analyse(workers: Workers, config: Config, items: Sequence[tuple[str, 
 Reexports = Mapping[str, tuple[str, ...]]
 
 
-def _updated_index(index: Reexports, config: Config,
-                   changed: Mapping[str, bytes | None]) -> dict[str, tuple[str, ...]]:
-    """``index`` after the changed modules (path -> new bytes, None: removed): their own
-    entries recomputed from their new text. Chains through unchanged modules are kept as the
-    last full read found them (they are re-read on the next tarball run)."""
-    modules = {module_of_path(p) for p in changed} - {None}
-    kept = {k: v for k, v in index.items() if k.rpartition(".")[0] not in modules}
-    sources: list[tuple[str, str]] = []
-    for path, data in changed.items():
-        if data is not None and path.endswith(".py"):
-            try:
-                sources.append((path, data.decode("utf-8-sig")))
-            except UnicodeDecodeError:
-                continue
-    if sources:
-        # the kept keys count as names, so a changed module re-exporting one is found
-        known = replace(config, aliases={**config.aliases, **{k: k for k in kept}})
-        fresh = build_index(sources, known).entries
-        kept.update({k: v for k, v in fresh.items() if k.rpartition(".")[0] in modules})
-    return kept
-
-
 async def _fetch_changed(
     parts: InventoryParts, repo: Repo, config: Config, sha: str, paths: Sequence[str], run: Run,
     known: Mapping[str, str] | None = None, index: Reexports | None = None,
@@ -279,8 +257,12 @@ async def _fetch_changed(
     if follow:
         changed: dict[str, bytes | None] = dict.fromkeys(removed)
         changed.update({p: data for p, _, data, _ in got})
+        # parsing happens in the worker processes, never in the service's (§13)
+        size = sum(len(d) for d in changed.values() if d is not None)
         try:
-            index = await asyncio.to_thread(_updated_index, index, config, changed)
+            index = await parts.workers.in_worker(
+                updated_index, index, portable(config), changed,
+                budget=config.file_time_budget * (1 + size // config.limits.max_file_bytes))
         except Exception as exc:
             raise Incomplete(f"the re-export index could not be built ({_why(exc)})") from exc
         config = replace(config, reexports=index)

@@ -13,30 +13,34 @@ reported in the check run's summary.
 
 The index itself is :func:`bot.engine.reexports.build_index`, the one ``ssot-bot check`` uses,
 over the checked files and the modules fetched: for the same tree both report the same
-violations. Fetches are awaited on the event loop; parsing runs in a thread.
+violations. Fetches are awaited on the event loop; every parse (the checked files' scans, the
+modules' facts, the index) runs in the engine's worker processes under the time budgets
+(docs/behaviour.md §13): the service process keeps only bytes and results. Modules count
+against ``limits.max_total_bytes`` together with the checked files.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import threading
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from cachetools import LRUCache
 
 from bot.config.model import Config
-from bot.engine.imports import FileScan, scan_files, used_words
-from bot.engine.names import matches_symbol, prefixes
-from bot.engine.reexports import (
-    ModuleInfo,
-    build_index,
-    module_info,
-    module_paths,
-    symbols_of,
+from bot.engine.imports import (
+    FileScan,
+    module_facts,
+    reexport_entries,
+    scan_files,
+    used_words,
 )
+from bot.engine.names import matches_symbol, prefixes
+from bot.engine.reexports import ModuleInfo, module_paths, symbols_of
 from bot.github.client import Tree
 
 DEFAULT_CACHE_BYTES = 64 * 1024 * 1024  # module and checked-file texts of every installation
@@ -126,6 +130,8 @@ class ModuleReads:
     cached: int = 0  # modules read from the cache instead
     skipped: int = 0  # modules not read: past limits.max_module_fetches, too large, not UTF-8
     limited: bool = False  # the limit stopped the reading
+    over_total: int = 0  # modules not read: past limits.max_total_bytes
+    failed: str | None = None  # why the index could not be built (None: it was)
     modules: dict[str, str] = field(default_factory=dict)  # path -> text
 
     def summary(self) -> str:
@@ -139,6 +145,13 @@ class ModuleReads:
                 f" {self.skipped} more module{'' if self.skipped == 1 else 's'} not read: "
                 "past `limits.max_module_fetches`."
             )
+        if self.over_total:
+            text += (
+                f" {self.over_total} module{'' if self.over_total == 1 else 's'} not read: "
+                "past `limits.max_total_bytes` (checked files and modules together)."
+            )
+        if self.failed:
+            text += f" The re-export index could not be built: {self.failed}."
         return text
 
 
@@ -196,6 +209,10 @@ class _Planner:
 
 
 Scanner = Callable[[list[tuple[str, str]]], Awaitable[Sequence[FileScan | None]]]
+# the modules' re-export facts (None: not parsed, or past its budget), in the workers
+FactsReader = Callable[[list[tuple[str, str]]], Awaitable[Sequence[ModuleInfo | None]]]
+# the index over (path, text) for a configuration, in a worker; raises when it gave up
+IndexBuilder = Callable[[list[tuple[str, str]], Config], Awaitable[Mapping[str, tuple[str, ...]]]]
 
 
 class TextCache(Protocol):
@@ -210,6 +227,15 @@ async def _scan_in_thread(items: list[tuple[str, str]]) -> list[FileScan | None]
     return list(await asyncio.to_thread(scan_files, items))
 
 
+async def _facts_in_thread(items: list[tuple[str, str]]) -> list[ModuleInfo | None]:
+    return list(await asyncio.to_thread(module_facts, items))
+
+
+async def _index_in_thread(sources: list[tuple[str, str]], config: Config
+                           ) -> Mapping[str, tuple[str, ...]]:
+    return await asyncio.to_thread(reexport_entries, sources, config)
+
+
 async def reexport_config(
     config: Config,
     tree: Tree | None,
@@ -217,6 +243,8 @@ async def reexport_config(
     fetch: Callable[[list[str]], Awaitable[list[bytes]]],
     cache: TextCache,
     scan: Scanner | None = None,
+    facts: FactsReader | None = None,
+    build: IndexBuilder | None = None,
 ) -> tuple[Config, ModuleReads]:
     """``config`` with the re-exports the checked files can reach at the PR's head.
 
@@ -224,11 +252,15 @@ async def reexport_config(
     files ``(path, content)``; ``fetch``: reads blobs by sha (a round of modules at once);
     ``scan``: runs
     :func:`bot.engine.imports.scan_files` over the checked files, None for a file whose scan
-    failed (the service: in its worker processes; default: in a thread)."""
+    failed; ``facts``: :func:`bot.engine.imports.module_facts` over modules read; ``build``:
+    :func:`bot.engine.imports.reexport_entries` (the service: each in its worker processes;
+    default: in a thread). An index that could not be built leaves ``config`` as it was and
+    says why in ``reads.failed``."""
     reads = ModuleReads()
     if tree is None or not symbols_of(config):
         return config, reads
     limit = config.limits.max_module_fetches
+    total = sum(len(c) for _, c in checked)  # limits.max_total_bytes: checked files and modules
     known = {p: c.decode("utf-8-sig", "replace") for p, c in checked}
     py = [p for p in tree.files if p.endswith(".py")]
     modules = module_paths([*py, *known])
@@ -257,6 +289,7 @@ async def reexport_config(
     planner = await asyncio.to_thread(plan_checked)
 
     async def read_round(wanted: list[str]) -> list[tuple[str, str | None]]:
+        nonlocal total
         got: dict[str, str | None] = {}
         to_fetch: list[tuple[str, str]] = []  # (module, blob sha)
         for module in wanted:
@@ -270,12 +303,16 @@ async def reexport_config(
             elif entry.size > config.limits.max_file_bytes:
                 reads.skipped += 1
                 got[module] = None
+            elif total + entry.size > config.limits.max_total_bytes:
+                reads.over_total += 1
+                got[module] = None
             elif reads.fetched >= limit:
                 reads.skipped += 1
                 reads.limited = True
                 got[module] = None
             else:
                 reads.fetched += 1
+                total += entry.size
                 to_fetch.append((module, entry.sha))
         contents = await fetch([sha for _, sha in to_fetch]) if to_fetch else []
         for (module, sha), data in zip(to_fetch, contents, strict=True):
@@ -287,27 +324,44 @@ async def reexport_config(
             cache.put(sha, got[module] or "", len(data))
         return [(m, got[m]) for m in wanted]
 
-    def parse_round(got: Iterable[tuple[str, str | None]]) -> None:
+    async def parse_round(got: Sequence[tuple[str, str | None]]) -> None:
+        readable = [(modules[m], text) for m, text in got if text is not None]
+        parsed = dict(zip((p for p, _ in readable),
+                          await (facts or _facts_in_thread)(readable), strict=True))
         for module, text in got:
-            info = None
+            path = modules[module]
             if text is not None:
-                reads.modules[modules[module]] = text
-                info = module_info(modules[module], text)
-            # unreadable or unparsable: it binds nothing to follow
+                reads.modules[path] = text
+            # unreadable, unparsable or past its budget: it binds nothing to follow
+            info = parsed.get(path)
             planner.infos[module] = info or ModuleInfo(module, {}, frozenset(), (), None)
-        while planner.follow():
-            pass
+        await asyncio.to_thread(_follow, planner)
 
     got: list[tuple[str, str | None]] = []
     while True:
-        await asyncio.to_thread(parse_round, got)
+        await parse_round(got)
         wanted = planner.to_read()
         if not wanted:
             break
         got = await read_round(wanted)
 
-    def index() -> Config:
-        sources = {**reads.modules, **known}
-        return build_index(sources.items(), config).as_config(config)
+    sources = list({**reads.modules, **known}.items())
+    try:
+        entries = await (build or _index_in_thread)(sources, config)
+    except Exception as exc:  # past its budget, its worker died: said, and failed closed
+        reads.failed = _failure(exc)
+        return config, reads
+    return dataclasses.replace(config, reexports=dict(entries)), reads
 
-    return await asyncio.to_thread(index), reads
+
+def _follow(planner: _Planner) -> None:
+    while planner.follow():
+        pass
+
+
+def _failure(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError):
+        return "past its time budget"
+    return f"{type(exc).__name__} in its worker"
+
+

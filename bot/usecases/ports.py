@@ -16,6 +16,7 @@ from typing import Any, Protocol, TypeVar
 from bot.config.model import Config
 from bot.engine.imports import FileScan
 from bot.engine.model import FileResult
+from bot.engine.reexports import ModuleInfo
 from bot.github.client import Repo
 from bot.state.store import StateStore
 
@@ -66,6 +67,9 @@ class Workers(Protocol):
 
     async def scan_modules(self, files: Sequence[tuple[str, str]],
                            budget: float) -> list[FileScan | None]: ...
+
+    async def module_facts(self, files: Sequence[tuple[str, str]],
+                           budget: float) -> list[ModuleInfo | None]: ...
 
     async def in_worker(self, fn: Callable[..., R], *args: object, budget: float) -> R: ...
 

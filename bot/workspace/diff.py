@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.engine.diff import added_lines_from_diff
+from bot.engine.diff import NotADiff, added_lines_from_diff
 from bot.workspace.files import UsageError
 
 GIT_TIMEOUT_SECONDS = 60
@@ -25,7 +25,10 @@ def added_lines(root: Path, diff: str | None,
                 text = Path(diff).read_text(encoding="utf-8", errors="surrogateescape")
             except OSError as exc:
                 raise UsageError(f"--diff {diff}: {exc.strerror or exc}") from None
-        return added_lines_from_diff(text)
+        try:
+            return added_lines_from_diff(text)
+        except NotADiff as exc:
+            raise UsageError(f"--diff {diff}: {exc}") from None
     if diff_base is not None:
         return git_diff_base(root, diff_base)
     return None

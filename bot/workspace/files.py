@@ -1,6 +1,6 @@
-"""The files of a local tree a run reads: walked (never into :data:`SKIPPED_DIRS`, never out
-of the root through a symbolic link), filtered by the configuration's paths and a diff, read
-lazily."""
+"""The files of a local tree a run reads: walked (never into :data:`SKIPPED_DIRS`, a virtual
+environment or what ``.gitignore`` ignores, never out of the root through a symbolic link),
+filtered by the configuration's paths and a diff, read lazily."""
 
 from __future__ import annotations
 
@@ -9,14 +9,16 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pathspec
+
 from bot.config.globs import path_matches
 from bot.config.model import Config
 from bot.engine.model import FileError, FileResult
 
 #: Folders never walked into when a PATH is a directory.
 SKIPPED_DIRS = frozenset(
-    {".git", ".hg", ".svn", ".venv", "node_modules", "__pycache__", ".tox", ".nox",
-     ".mypy_cache", ".ruff_cache", ".pytest_cache"}
+    {".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__", ".tox", ".nox",
+     ".mypy_cache", ".ruff_cache", ".pytest_cache", "site-packages", "__pypackages__", ".eggs"}
 )  # fmt: skip
 
 
@@ -42,15 +44,69 @@ def relative(root_abs: str, path: str) -> str | None:
     return rel.replace(os.sep, "/")
 
 
-def walk(directory: str) -> Iterator[str]:
-    """Files under ``directory``, and the symbolic links to folders (never followed)."""
+def walk(directory: str, root: str | None = None) -> Iterator[str]:
+    """Files under ``directory``, and the symbolic links to folders (never followed).
+
+    Never walked into: the :data:`SKIPPED_DIRS`, virtual environments (a folder holding
+    ``pyvenv.cfg``, whatever its name), and what a ``.gitignore`` between ``root`` (default:
+    ``directory``) and the file ignores, with git's rules (pathspec's gitwildmatch: a deeper
+    ``.gitignore`` wins, ``!`` re-includes)."""
+    ignores = _Ignores(os.path.abspath(root or directory))
     for current, dirs, names in os.walk(directory):
-        dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS)
+        kept = []
+        for name in sorted(dirs):
+            full = os.path.join(current, name)
+            if name in SKIPPED_DIRS or ignores.ignored(full, folder=True):
+                continue
+            if not os.path.islink(full) and os.path.isfile(os.path.join(full, "pyvenv.cfg")):
+                continue  # a virtual environment
+            kept.append(name)
+        dirs[:] = kept
         for name in dirs:
             if os.path.islink(os.path.join(current, name)):
                 yield os.path.join(current, name)
         for name in sorted(names):
-            yield os.path.join(current, name)
+            full = os.path.join(current, name)
+            if not ignores.ignored(full, folder=False):
+                yield full
+
+
+class _Ignores:
+    """The ``.gitignore`` files from ``root`` down, read once per folder."""
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+        self._specs: dict[str, pathspec.GitIgnoreSpec | None] = {}
+
+    def _spec(self, folder: str) -> pathspec.GitIgnoreSpec | None:
+        if folder not in self._specs:
+            spec = None
+            try:
+                with open(os.path.join(folder, ".gitignore"), encoding="utf-8",
+                          errors="replace") as f:
+                    spec = pathspec.GitIgnoreSpec.from_lines(f.read().splitlines())
+            except OSError:
+                pass
+            except Exception:  # a line pathspec cannot read: the file ignores nothing
+                spec = None
+            self._specs[folder] = spec
+        return self._specs[folder]
+
+    def ignored(self, path: str, *, folder: bool) -> bool:
+        rel = os.path.relpath(os.path.abspath(path), self.root)
+        if rel.startswith(os.pardir) or os.path.isabs(rel):
+            return False
+        parts = rel.split(os.sep)
+        verdict = False
+        base = self.root
+        for i in range(len(parts)):  # shallow to deep: the deepest .gitignore that says wins
+            spec = self._spec(base)
+            if spec is not None:
+                said = spec.check_file("/".join(parts[i:]) + ("/" if folder else "")).include
+                if said is not None:
+                    verdict = said
+            base = os.path.join(base, parts[i])
+        return verdict
 
 
 def _escapes(real_root: str, on_disk: str) -> bool:
@@ -98,7 +154,7 @@ def collect(
         if relative(root_abs, path) is None:
             raise UsageError(f"{path}: not inside the root {root} (see --root)")
         if os.path.isdir(path) and not _escapes(real_root, path):
-            for on_disk in walk(path):
+            for on_disk in walk(path, root_abs):
                 consider(on_disk)
         else:
             consider(path)

@@ -18,7 +18,7 @@ def with_reexports(root: Path, config: Config) -> Config:
         return config
     root_abs = os.path.abspath(root)
     sources: list[tuple[str, str]] = []
-    for on_disk in walk(root_abs):
+    for on_disk in walk(root_abs, root_abs):
         if not on_disk.endswith(".py"):
             continue
         rel = relative(root_abs, on_disk)

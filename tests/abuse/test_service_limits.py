@@ -118,11 +118,12 @@ async def test_30_mb_file_is_skipped_while_healthz_answers_and_memory_stays_low(
         if reset:
             assert peak < 600, peak
         (run,) = _runs(h)
-        assert run.conclusion == "success"
+        # skipped unread while rules' paths match it: it fails the check (§13)
+        assert run.conclusion == "failure"
         skipped = [a for a in run.output["annotations"] if a["path"] == f"{AGENTS}/huge.py"]
-        assert [a["annotation_level"] for a in skipped] == ["warning"]
+        assert [a["annotation_level"] for a in skipped] == ["failure"]
         assert "max_file_bytes" in skipped[0]["message"]
-        assert "Files skipped: 1" in run.output["summary"]
+        assert "Could not be analysed: 1" in run.output["summary"]
         # skipped by its listed size: its blob was never fetched
         fetched = h.blob_reads()
         head = h.emu.head_sha(REPO, number)
@@ -140,7 +141,8 @@ async def test_file_that_would_blow_the_worker_memory_ceiling_is_reported_and_an
         (run,) = _runs(h)
         assert run.status == "completed"
         notes = {a["path"]: a for a in run.output["annotations"]}
-        assert notes["big.py"]["annotation_level"] == "warning"
+        # it names the rule's symbol (``system``): not analysed, it fails the check (§13)
+        assert notes["big.py"]["annotation_level"] == "failure"
         assert "memory" in notes["big.py"]["message"] or "died" in notes["big.py"]["message"]
         # the worker was replaced: the other file of the PR is analysed
         assert notes["bad.py"]["title"] == "no-os-system"
@@ -170,15 +172,19 @@ async def test_files_past_max_files_and_max_total_bytes_are_skipped_and_counted(
         messages = {a["path"]: a["message"] for a in run.output["annotations"]}
         assert "max_total_bytes" in messages["c.py"] or "max_files" in messages["c.py"]
         assert "max_files" in messages["d.py"]
-        assert "Files skipped: 2" in run.output["summary"]
+        # skipped unread while the rule's paths match them: the check fails closed (§13)
+        assert "Could not be analysed: 2" in run.output["summary"]
+        assert run.conclusion == "failure"
 
 
-async def test_analysis_past_its_time_budget_completes_neutral_timed_out() -> None:
+async def test_analysis_past_its_time_budget_completes_failure_timed_out() -> None:
     async with running({CONFIG: _config("analysis_time_budget: 1")}) as h:
         h.emu.inject("*", r"/git/blobs/|^/graphql$", status=None, delay=3.0, times=10)
         await h.open_pr({"a.py": "import os\nos.system('x')\n"})
         (run,) = _runs(h)
-        assert (run.status, run.conclusion) == ("completed", "neutral")
+        # fail closed (§13): GitHub counts a neutral check as passing
+        assert (run.status, run.conclusion) == ("completed", "failure")
+        assert [a["identifier"] for a in run.actions] == ["recheck"]
         assert run.output["title"] == TIMED_OUT_TITLE
         assert "analysis_time_budget" in run.output["summary"]
 

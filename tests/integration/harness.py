@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Mapping
@@ -80,6 +82,26 @@ class Harness:
                 await asyncio.sleep(0.02)
             await idle
         return worst
+
+    async def health_from_outside(self, event: str, payload: Mapping[str, Any]) -> list[float]:
+        """Send ``event`` and, until the bot is idle, have another process ask ``/healthz``
+        every 20 ms (``tests/abuse/poller.py``): the answer times, in seconds. Measured from
+        outside, a blocked event loop cannot hide (a poller on the loop waits with it)."""
+        base = self.url.rsplit("/api/", 1)[0]
+        poller = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "tests.abuse.poller", f"{base}/healthz", cwd=ROOT,
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+        assert poller.stdin is not None and poller.stdout is not None
+        try:
+            assert (await poller.stdout.readline()).strip() == b"ready"
+            await self.send(event, payload)
+            poller.stdin.close()
+            times: list[float] = json.loads(await poller.stdout.read())
+        finally:
+            if poller.returncode is None:
+                poller.kill()
+            await poller.wait()
+        return times
 
     def blob_reads(self, since: int = 0) -> list[str]:
         """Every file content the bot read after request ``since``: GraphQL object

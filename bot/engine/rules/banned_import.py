@@ -32,6 +32,8 @@ _MOD_RULE = Rule(
     message="Do not import the legacy module.",
     symbols=("netra_backend.app.websocket_core.websocket_manager",),
 )
+_CONV_RULE = Rule(id="no-conv", kind="banned-import", message="Use convert.",
+                  symbols=("pkg.conv.conv",))
 
 
 class BannedImport(RuleKind):
@@ -64,6 +66,12 @@ class BannedImport(RuleKind):
         Example("from legacy import *\n", _RULE, modules=SHIMS["star"]),
         Example("from legacy.compat import WSM\n", _RULE, path="legacy/x.py",
                 modules={"legacy/compat.py": "WSM = 1\n"}),
+        # ``pkg`` binds ``conv`` (the banned function) and its submodule is ``pkg.conv``: a
+        # module path in an import names the module, never the binding
+        Example("from pkg.conv import helper\n", _CONV_RULE, modules=SHIMS["conv"]),
+        Example("from pkg import Other\n", _CONV_RULE, modules=SHIMS["conv"]),
+        Example("import pkg.conv\nfrom pkg.conv import Other as O\n", _CONV_RULE,
+                modules=SHIMS["conv"]),
     )
     INVALID: ClassVar[tuple[Example, ...]] = (
         Example(
@@ -106,6 +114,10 @@ class BannedImport(RuleKind):
         Example("from netra_backend.app.websocket_core import websocket_manager\n", _MOD_RULE,
                 lines=(1,)),
         Example(f"from {_WSM} import X\n", _MOD_RULE, lines=(1,)),
+        # the function the package binds as ``conv``, and the function from its module
+        Example("from pkg import conv\n", _CONV_RULE, modules=SHIMS["conv"], lines=(1,)),
+        Example("from pkg.conv import helper, conv as c\n", _CONV_RULE, modules=SHIMS["conv"],
+                lines=(1,)),
         Example(f"from {_WSM}.a import *\n", _MOD_RULE, lines=(1,)),
         # re-exports found in the tree, without aliases (docs/behaviour.md §10)
         Example("from netra_backend.app.websocket_core import WebSocketManager\n", _RULE,
@@ -138,5 +150,5 @@ class BannedImport(RuleKind):
 
     @staticmethod
     def _hit(facts: Facts, imp: ImportName, rule: Rule) -> bool:
-        return any(symbol_hit(q, rule.symbols) for q in facts.expand(imp.qualified))
+        return any(symbol_hit(q, rule.symbols) for q in facts.expand_import(imp))
 

@@ -72,6 +72,12 @@ SHIMS: Mapping[str, Mapping[str, str]] = {
     "upstream": {
         WS_FILE: "from netra_backend.app.core.manager import Manager as WebSocketManager\n",
     },
+    # a package binding a name equal to its submodule's: ``pkg.conv`` is the function only
+    # where it is imported as a name, never as the module path of an import
+    "conv": {
+        "pkg/__init__.py": "from .conv import conv, Other\n",
+        "pkg/conv.py": "def conv(): ...\nclass Other: ...\ndef helper(): ...\n",
+    },
 }
 
 
@@ -122,7 +128,8 @@ class RuleKind:
 
 @dataclass(frozen=True, slots=True)
 class Need:
-    """Prefilter: a file can only match when ``pattern`` occurs in its text.
+    """Prefilter: a file can only match when ``pattern`` occurs in its text, or a match of
+    one of the ``keyed`` regexes followed by one of its words (as a whole word).
 
     ``literals``: one of them occurs in every text ``pattern`` matches (a cheap first test).
     Needed nothing: a file inside one of the top-level ``packages`` that has a relative import,
@@ -139,6 +146,14 @@ class Need:
     # needed nothing either: a file with a relative import that lies inside one of these names
     # (``from . import x`` inside a listed module names neither it nor its last component)
     inside: frozenset[str] = frozenset()
+    # (regex, words): also matches where ``regex`` is followed by one of ``words``; kept apart
+    # from ``pattern`` so that a need of tens of thousands of words costs no giant alternation
+    keyed: tuple[tuple[str, frozenset[str]], ...] = ()
+    # top-level packages that pair with every last word of ``pairs``
+    common: frozenset[str] = frozenset()
+
+
+WORD_START = r"(?<!\w)"
 
 
 SYMBOLS_KEY = Key("symbols", "names", "banned symbols (or modules): package.module.Name",
@@ -150,7 +165,7 @@ USE_KEY = Key("use", "name", "what to use instead (package.module.Name); enables
 def words(names: Iterable[str]) -> str:
     """Regex: one of ``names`` as a whole word."""
     alternation = "|".join(re.escape(n) for n in sorted(names)) or "(?!)"
-    return rf"(?<!\w)(?:{alternation})(?!\w)"
+    return rf"{WORD_START}(?:{alternation})(?!\w)"
 
 
 def needs_for(symbols: Sequence[str], aliases: AliasTable) -> tuple[Need, ...]:
@@ -175,30 +190,25 @@ def needs_for(symbols: Sequence[str], aliases: AliasTable) -> tuple[Need, ...]:
             single.add(name)
     # a module-valued key is named by its package and followed by one of the last words above
     # (``from pkg import mod_alias`` ... ``mod_alias.Name``): its package pairs with every one
-    for key in modules:
-        head = key.partition(".")[0]
-        heads.add(head)
-        for targets in pairs.values():
-            targets.add(head)
+    common = frozenset(key.partition(".")[0] for key in modules) - {""}
+    heads |= common
     names = (*names, *modules)
     lasts.discard("")
     heads.discard("")
-    dotted = "|".join(re.escape(n) for n in sorted(lasts)) or "(?!)"
-    packages = "|".join(re.escape(n) for n in sorted(heads)) or "(?!)"
-    reference = "|".join(
-        (
-            rf"\.[\s\\]*(?:{dotted})(?!\w)",
-            rf"(?<!\w)from[\s\\]+(?:{packages})(?!\w)",
-            words(single) if single else "(?!)",
-        )
+    # a reference: an attribute ``.Name``, ``from pkg``, or the one-word name itself
+    reference = (
+        (r"\.[\s\\]*", frozenset(lasts)),
+        (r"(?<!\w)from[\s\\]+", frozenset(heads)),
+        (WORD_START, frozenset(single)),
     )
     # a re-export's own module names it in its import: only a symbol's module is exempt
     owned = frozenset(symbols)
+    paired = {k: frozenset(v) for k, v in pairs.items()}
     return (
-        Need(frozenset(lasts), reference, frozenset(heads), owned,
-             {k: frozenset(v) for k, v in pairs.items()}, frozenset(names)),
-        Need(frozenset(heads), words(heads), frozenset(heads), owned,
-             {k: frozenset(v) for k, v in pairs.items()}),
+        Need(frozenset(lasts), "", frozenset(heads), owned, paired, frozenset(names),
+             keyed=reference, common=common),
+        Need(frozenset(heads), "", frozenset(heads), owned, paired,
+             keyed=((WORD_START, frozenset(heads)),), common=common),
     )
 
 

@@ -70,7 +70,7 @@ class DualPattern(RuleKind):
         legacy: list[cst.CSTNode] = []
         ssot = False
         for imp in facts.imports:
-            for q in facts.expand(imp.qualified):
+            for q in facts.expand_import(imp):
                 if symbol_hit(q, rule.legacy):
                     legacy.append(imp.node)
                     break

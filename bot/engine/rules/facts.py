@@ -94,6 +94,15 @@ class Facts:
     def expand(self, qualified: str | None) -> Sequence[str]:
         return () if qualified is None else _expanded(self.aliases, qualified)
 
+    def expand_import(self, imp: ImportName) -> Sequence[str]:
+        """The names an import reaches; a module path (``import M``, the M of ``from M
+        import``) is the module itself, never a binding of the same name
+        (:data:`bot.engine.names.EXACT_ONLY`)."""
+        if imp.qualified is None:
+            return []
+        module = imp.from_module or isinstance(imp.stmt, cst.Import)
+        return _expanded(self.aliases, imp.qualified, module=module)
+
 
 # :meth:`AliasTable.expand` remembered for the last table seen (one per configuration): a tree
 # with many re-exports expands the same imports in file after file. One tuple, read once, so a
@@ -102,7 +111,7 @@ _MEMO: tuple[AliasTable | None, dict[str, tuple[str, ...]]] = (None, {})
 _MEMO_MAX = 1 << 16
 
 
-def _expanded(aliases: AliasTable, qualified: str) -> tuple[str, ...]:
+def _expanded(aliases: AliasTable, qualified: str, *, module: bool = False) -> tuple[str, ...]:
     global _MEMO
     if not aliases:
         return (qualified,)
@@ -110,9 +119,10 @@ def _expanded(aliases: AliasTable, qualified: str) -> tuple[str, ...]:
     if table is not aliases or len(memo) > _MEMO_MAX:
         memo = {}
         _MEMO = (aliases, memo)
-    hit = memo.get(qualified)
+    key = f"\0{qualified}" if module else qualified  # a module path expands apart
+    hit = memo.get(key)
     if hit is None:
-        hit = memo[qualified] = tuple(aliases.expand(qualified))
+        hit = memo[key] = tuple(aliases.expand(qualified, module=module))
     return hit
 
 

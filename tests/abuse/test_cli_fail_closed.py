@@ -1,0 +1,101 @@
+"""``ssot-bot check`` fails closed as the App does (docs/behaviour.md §13): a file it could not
+look into that names a rule's symbol is in ``errors`` and the exit code is 1; a ``--diff``
+that is not a unified diff is a usage error (exit 2); walking a folder honours ``.gitignore``
+and never enters a virtual environment."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+
+CONFIG = (
+    "version: 1\nfile_time_budget: 1\nrules:\n"
+    "  - id: no-os-system\n    kind: banned-call\n    symbols: [os.system]\n"
+    "    message: use subprocess.run\n"
+)
+SLOW = "x = " + " + ".join(["a"] * 20_000) + "\n"
+
+
+def _check(capsys: pytest.CaptureFixture[str], root: Path, *argv: str) -> tuple[int, dict]:
+    code = main(["check", "--root", str(root), "--config", str(root / "ssot.yml"),
+                 "--format", "json", "--jobs", "1", *argv])
+    out = capsys.readouterr().out
+    return code, json.loads(out) if out.strip() else {}
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    (tmp_path / "ssot.yml").write_text(CONFIG)
+    return tmp_path
+
+
+@pytest.mark.parametrize(("name", "content", "reason"), [
+    ("slow.py", ("# os.system\n" + SLOW).encode(), "time budget"),
+    ("broken.py", b"import os\ndef (:\n    os.system('x')\n", "does not parse"),
+    ("latin.py", b"import os\nos.system('\xe9')\n", "not UTF-8 text"),
+])
+def test_a_file_naming_a_symbol_that_cannot_be_analysed_exits_1(
+        root: Path, capsys: pytest.CaptureFixture[str], name: str, content: bytes,
+        reason: str) -> None:
+    (root / name).write_bytes(content)
+    code, doc = _check(capsys, root)
+    assert code == 1
+    assert [e["path"] for e in doc["errors"]] == [name]
+    assert reason in doc["errors"][0]["message"]
+
+
+@pytest.mark.parametrize("content", [SLOW.encode(), b"def (:\n", b"x = '\xe9'\n"])
+def test_without_a_symbol_word_it_is_an_error_entry_and_exit_0(
+        root: Path, capsys: pytest.CaptureFixture[str], content: bytes) -> None:
+    (root / "f.py").write_bytes(content)
+    code, doc = _check(capsys, root, "--no-prefilter")  # every file parsed: errors reported
+    assert code == 0
+    assert [e["path"] for e in doc["errors"]] == ["f.py"]
+
+
+def test_fail_on_never_still_exits_0(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (root / "ssot.yml").write_text(CONFIG.replace("version: 1\n", "version: 1\nfail_on: never\n"))
+    (root / "broken.py").write_bytes(b"import os\ndef (:\n    os.system('x')\n")
+    assert _check(capsys, root)[0] == 0
+
+
+@pytest.mark.parametrize("garbage", ["hello world\n", "+x\n-y\n", "@@ -1 +1 @@\n+x\n"])
+def test_a_diff_that_is_not_a_unified_diff_is_a_usage_error(
+        root: Path, capsys: pytest.CaptureFixture[str], garbage: str) -> None:
+    (root / "a.py").write_text("import os\nos.system('x')\n")
+    (root / "bad.diff").write_text(garbage)
+    code = main(["check", "--root", str(root), "--config", str(root / "ssot.yml"),
+                 "--diff", str(root / "bad.diff")])
+    assert code == 2
+    assert "not a unified diff" in capsys.readouterr().err
+
+
+def test_an_empty_diff_is_a_diff_of_nothing(root: Path, capsys: pytest.CaptureFixture[str]
+                                            ) -> None:
+    (root / "a.py").write_text("import os\nos.system('x')\n")
+    (root / "empty.diff").write_text("")
+    code, doc = _check(capsys, root, "--diff", str(root / "empty.diff"))
+    assert (code, doc["files_checked"]) == (0, 0)
+
+
+def test_walking_honours_gitignore_and_skips_virtual_environments(
+        root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = "import os\nos.system('x')\n"
+    (root / ".gitignore").write_text("venv/\n/build/\n*.gen.py\n!keep.gen.py\n")
+    for rel in ("venv/lib/a.py", "build/b.py", "pkg/c.gen.py", "pkg/sub/.gitignore",
+                "pkg/sub/local.py", "env2/pyvenv.cfg", "env2/lib/site.py", "pkg/keep.gen.py",
+                "pkg/real.py", "pkg/build/ok.py"):
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(bad)
+    (root / "pkg/sub/.gitignore").write_text("local.py\n")
+    code, doc = _check(capsys, root)
+    assert code == 1
+    paths = sorted({v["path"] for v in doc["violations"]})
+    # /build/ is anchored at the root: pkg/build/ is walked; a deeper .gitignore applies below it
+    assert paths == ["pkg/build/ok.py", "pkg/keep.gen.py", "pkg/real.py"]
+    assert doc["files_checked"] == 3
