@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Hashable
-from contextlib import AbstractAsyncContextManager
-from typing import Protocol, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from bot.github.client import Repo
+from bot.usecases.ports import IssueLocks
 
 log = logging.getLogger(__name__)
 
@@ -26,18 +26,12 @@ FIRST_DELAY = 0.2  # seconds before the second attempt; doubled after each
 T = TypeVar("T")
 
 
-class Locks(Protocol):
-    """Serialises writers per key (``bot.service.jobs.KeyedLocks`` in one process)."""
-
-    def hold(self, key: Hashable) -> AbstractAsyncContextManager[None]: ...
-
-
 def issue_key(full_name: str, number: int) -> tuple[str, int]:
     """The lock key of an issue: every writer of its body holds it."""
     return full_name.lower(), number
 
 
-async def edit_body(repo: Repo, locks: Locks, number: int,
+async def edit_body(repo: Repo, locks: IssueLocks, number: int,
                     change: Callable[[str], tuple[str, T]], *, write: bool = True,
                     then: Callable[[T], Awaitable[None]] | None = None) -> T:
     """Apply ``change`` (body -> (new body, what happened)) to issue ``number`` without losing
