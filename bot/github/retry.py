@@ -9,7 +9,9 @@ backoff with jitter on 5xx and network errors. :func:`call` runs one call under 
 - a write GitHub may or may not have applied (a 5xx or a lost connection on a POST): the
   client's retry is off for it, and its caller probes for the write before sending it again
   (``Repo._post_verified``);
-- a streamed archive download, which cannot resume: the inventory starts it over.
+- a streamed archive download, which cannot resume: the inventory starts it over;
+- an issue body edit that another writer raced (``bot.usecases.issue_body.edit_body``): the
+  change is applied again on top of the new body, with that module's wait (no other error).
 
 Jobs and webhook deliveries are not retried on top: a call that failed through its retries
 fails the job (the check run says so and offers a re-run; a failed delivery can be redelivered;

@@ -11,17 +11,18 @@ result it changes nothing), so a repeated attempt or a redelivered event writes 
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from bot.github import retry
 from bot.github.client import Repo
+from bot.github.retry import RetryPolicy
 from bot.usecases.ports import IssueLocks
-
-log = logging.getLogger(__name__)
 
 EDIT_ATTEMPTS = 6
 FIRST_DELAY = 0.2  # seconds before the second attempt; doubled after each
+#: The lost-race policy, run by the one retry loop (:func:`bot.github.retry.call`).
+EDIT_POLICY = RetryPolicy(attempts=EDIT_ATTEMPTS, base_delay=FIRST_DELAY)
 
 T = TypeVar("T")
 
@@ -41,22 +42,36 @@ async def edit_body(repo: Repo, locks: IssueLocks, number: int,
     changing under us for :data:`EDIT_ATTEMPTS` attempts. ``then(result)`` runs after the
     edit, still holding the issue's lock (a comment about the edit: posted once even when two
     replicas apply two merges at the same instant)."""
-    delay = FIRST_DELAY
-    async with locks.hold(issue_key(repo.full_name, number)):
-        for _attempt in range(EDIT_ATTEMPTS):
-            body = (await repo.issue(number)).get("body") or ""
-            # up to 64 KiB of Markdown parsed: off the event loop
-            new, result = await asyncio.to_thread(change, body)
-            if new == body or not write:
-                if then is not None:
-                    await then(result)
-                return result
+
+    async def attempt() -> T:
+        body = (await repo.issue(number)).get("body") or ""
+        # up to 64 KiB of Markdown parsed: off the event loop
+        new, result = await asyncio.to_thread(change, body)
+        if new != body and write:
             await repo.update_issue_body(number, new)
-            if ((await repo.issue(number)).get("body") or "") == new:
-                if then is not None:
-                    await then(result)
-                return result
-            log.info("issue body changed under us; re-applying", extra={"issue": number})
-            await asyncio.sleep(delay)
-            delay *= 2
-    raise RuntimeError(f"issue #{number} kept changing; gave up after {EDIT_ATTEMPTS} attempts")
+            if ((await repo.issue(number)).get("body") or "") != new:
+                raise BodyChanged(number)
+        if then is not None:
+            await then(result)
+        return result
+
+    async with locks.hold(issue_key(repo.full_name, number)):
+        try:
+            return await retry.call(attempt, EDIT_POLICY, what=f"editing issue #{number}'s body",
+                                    wait=_reapply_wait)
+        except BodyChanged:
+            raise RuntimeError(f"issue #{number} kept changing; gave up after {EDIT_ATTEMPTS} "
+                               "attempts") from None
+
+
+class BodyChanged(Exception):
+    """Another writer changed the body between our write and its read-back."""
+
+
+def _reapply_wait(exc: BaseException, attempt: int, policy: RetryPolicy) -> float | None:
+    """Only a lost race is tried again (the change applied on top of the new body), after
+    ``base_delay`` doubled per attempt; any other error is raised at once (the client's own
+    requests are retried by the client)."""
+    if isinstance(exc, BodyChanged):
+        return policy.base_delay * 2.0 ** (attempt - 1)
+    return None
