@@ -14,7 +14,7 @@ from bot.engine.model import FileResult
 from bot.engine.names import module_of_path
 from bot.engine.reexports import build_index
 from bot.inventory.archive import Extracted
-from bot.inventory.block import Inventory, expand_rules, summarise
+from bot.inventory.model import Inventory, expand_rules, summarise
 from bot.state.store import FileRecord
 
 # Files handed to the engine at once: bounds the bytes held in memory during a full scan.

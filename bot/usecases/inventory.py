@@ -34,15 +34,9 @@ from bot.github import retry
 from bot.github.client import ArchiveTooLarge, Repo, TreeEntry
 from bot.github.retry import RetryPolicy
 from bot.inventory import archive
-from bot.inventory.block import (
-    Inventory,
-    clear_comment,
-    mark_incomplete,
-    parse_history,
-    previous_total,
-    too_large,
-    update_body,
-)
+from bot.inventory.block import mark_incomplete, parse_history, update_body
+from bot.inventory.messages import clear_comment
+from bot.inventory.model import Inventory, previous_total, too_large
 from bot.inventory.scan import (
     analysis_key,
     archive_index,

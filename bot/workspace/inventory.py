@@ -13,7 +13,8 @@ from pathlib import Path
 
 from bot.config.model import Config
 from bot.engine.model import FileResult
-from bot.inventory.block import Point, render_block
+from bot.inventory.messages import render_block
+from bot.inventory.model import Point
 from bot.inventory.scan import inventory_rules, record_of, restricted, take
 from bot.workspace.config import load_config_or_report
 from bot.workspace.files import UsageError, collect, read

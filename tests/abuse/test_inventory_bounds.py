@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from bot.inventory.archive import MAX_HEADER_BYTES, extract
-from bot.inventory.block import END, INCOMPLETE, START
+from bot.inventory.block import END, START
+from bot.inventory.messages import INCOMPLETE
 from tests.integration.harness import REPO, Harness, running
 from tests.integration.test_inventory import LEGACY, block_of, config, push, setup
 

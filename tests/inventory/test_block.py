@@ -11,25 +11,29 @@ import pytest
 
 from bot import markers
 from bot.inventory.block import (
-    CHART_COLOR,
-    CHART_INIT,
     END,
     MAX_POINTS,
     START,
+    add_point,
+    parse_history,
+    replace_block,
+    update_body,
+)
+from bot.inventory.messages import (
+    CHART_COLOR,
+    CHART_INIT,
+    clear_comment,
+    render_block,
+    render_chart,
+)
+from bot.inventory.model import (
     TOP_FILES,
     FileCount,
     Inventory,
     Point,
-    add_point,
-    clear_comment,
-    parse_history,
     previous_total,
-    render_block,
-    render_chart,
-    replace_block,
     summarise,
     too_large,
-    update_body,
 )
 
 SEED = (Path(__file__).resolve().parents[1] / "data" / "tracking-issue-1103.md").read_bytes(

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.inventory.block import CHART_COLOR, MAX_DATE_LABELS, MAX_POINTS, Point, render_chart
+from bot.inventory.block import MAX_POINTS
+from bot.inventory.messages import CHART_COLOR, MAX_DATE_LABELS, render_chart
+from bot.inventory.model import Point
 
 ROOT = Path(__file__).resolve().parents[2]
 MERMAID_DIR = Path(os.environ.get("SSOT_MERMAID_DIR") or ROOT / ".ci" / "mermaid")
