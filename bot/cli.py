@@ -24,10 +24,10 @@ from bot.report.local import (
     format_sarif,
     format_text,
 )
-from bot.workspace.config import load_config_or_report
+from bot.workspace.command import analyse_inputs, fail, open_root
 from bot.workspace.diff import added_lines
-from bot.workspace.files import SKIPPED_DIRS, UsageError, collect, read
-from bot.workspace.progress import Progress, isatty
+from bot.workspace.files import SKIPPED_DIRS, UsageError, collect
+from bot.workspace.progress import isatty
 from bot.workspace.reexports import with_reexports
 
 if TYPE_CHECKING:
@@ -215,42 +215,19 @@ def main(argv: list[str] | None = None) -> int:
 # -- check -----------------------------------------------------------------------------------
 
 
-def _fail(message: str) -> int:
-    print(f"ssot-bot check: {message}", file=sys.stderr)
-    return 2
-
-
 def check_main(args: argparse.Namespace) -> int:
     root = Path(args.root)
-    if not root.is_dir():
-        return _fail(f"--root {args.root}: not a directory")
-    config = load_config_or_report(root, args.config)
-    if config is None:
-        return 2
+    config = open_root("check", root, f"--root {args.root}", args.config)
+    if isinstance(config, int):
+        return config
     try:
         added = added_lines(root, args.diff, args.diff_base)
         inputs = collect(root, args.paths or [str(root)], config, added)
     except UsageError as exc:
-        return _fail(str(exc))
-
-    from bot.engine.pool import analyse_files
-
+        return fail("check", str(exc))
     config = with_reexports(root, config)
-    progress = Progress.start(len(inputs.files), enabled=not args.no_progress)
-    read_errors: list[FileResult] = []
-    try:
-        results: list[FileResult] = list(
-            analyse_files(
-                read(inputs.files, read_errors),
-                config,
-                workers=args.jobs,
-                prefilter=not args.no_prefilter,
-                on_result=progress.advance,
-            )
-        )
-    finally:
-        progress.finish()
-    results.extend(read_errors)
+    results = analyse_inputs(inputs, config, jobs=args.jobs, progress=not args.no_progress,
+                             prefilter=not args.no_prefilter)
     results.extend(inputs.errors)
     results = [_mark(r, None if added is None else added.get(r.path)) for r in results]
     results.sort(key=lambda r: r.path)

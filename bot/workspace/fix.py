@@ -18,10 +18,9 @@ from pathlib import Path
 import libcst as cst
 
 from bot.engine.fix import FileFix, fix_file
-from bot.engine.model import FileResult
 from bot.engine.run import analyse_source, decode
-from bot.workspace.config import load_config_or_report
-from bot.workspace.files import UsageError, collect, read
+from bot.workspace.command import analyse_inputs, fail, open_root
+from bot.workspace.files import UsageError, collect
 from bot.workspace.reexports import with_reexports
 
 __all__ = ["add_fix_parser", "fix_main"]
@@ -56,32 +55,27 @@ def add_fix_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
 
 def fix_main(args: argparse.Namespace) -> int:
     root = Path(args.root)
-    if not root.is_dir():
-        return _fail(f"--root {args.root}: not a directory")
-    config = load_config_or_report(root, args.config)
-    if config is None:
-        return 2
+    config = open_root("fix", root, f"--root {args.root}", args.config)
+    if isinstance(config, int):
+        return config
     rules = None
     if args.rule:
         known = {r.id for r in config.rules}
         unknown = [r for r in args.rule if r not in known]
         if unknown:
-            return _fail(f"--rule {unknown[0]}: no such rule in {config.source}")
+            return fail("fix", f"--rule {unknown[0]}: no such rule in {config.source}")
         rules = frozenset(args.rule)
     try:
         inputs = collect(root, args.paths or [str(root)], config, None)
     except UsageError as exc:
-        return _fail(str(exc))
-
-    from bot.engine.pool import analyse_files
+        return fail("fix", str(exc))
 
     config = with_reexports(root, config)
-    read_errors: list[FileResult] = []
-    results = analyse_files(read(inputs.files, read_errors), config, workers=args.jobs)
+    results = analyse_inputs(inputs, config, jobs=args.jobs)
     on_disk = dict(inputs.files)
     remaining = 0
     changed = 0
-    for result in sorted([*results, *read_errors, *inputs.errors], key=lambda r: r.path):
+    for result in sorted([*results, *inputs.errors], key=lambda r: r.path):
         if result.error is not None:
             print(f"{result.path}: needs a person: not analysed ({result.error.message})",
                   file=sys.stderr)
@@ -112,11 +106,6 @@ def fix_main(args: argparse.Namespace) -> int:
           file=sys.stderr)
     sys.stdout.flush()
     return 1 if remaining else 0
-
-
-def _fail(message: str) -> int:
-    print(f"ssot-bot fix: {message}", file=sys.stderr)
-    return 2
 
 
 def _write(path: Path, raw: bytes, fix: FileFix) -> None:

@@ -12,19 +12,12 @@ import sys
 from pathlib import Path
 
 from bot.config.model import Config
-from bot.engine.model import FileResult
 from bot.inventory.messages import render_block
 from bot.inventory.model import Point
 from bot.inventory.scan import inventory_rules, record_of, restricted, take
-from bot.workspace.config import load_config_or_report
-from bot.workspace.files import UsageError, collect, read
-from bot.workspace.progress import Progress
+from bot.workspace.command import analyse_inputs, fail, open_root
+from bot.workspace.files import UsageError, collect
 from bot.workspace.reexports import with_reexports
-
-
-def _fail(message: str) -> int:
-    print(f"ssot-bot inventory: {message}", file=sys.stderr)
-    return 2
 
 
 def select_rules(config: Config, spec: str | None) -> tuple[str, ...]:
@@ -55,31 +48,22 @@ def _head(root: Path) -> str:
 
 
 def inventory_main(args: argparse.Namespace) -> int:
-    from bot.engine.pool import analyse_files
-
     root = Path(args.path)
-    if not root.is_dir():
-        return _fail(f"{args.path}: not a directory")
-    config = load_config_or_report(root, args.config)
-    if config is None:
-        return 2
+    config = open_root("inventory", root, args.path, args.config)
+    if isinstance(config, int):
+        return config
     try:
         rules = select_rules(config, args.rules)
     except ValueError as exc:
-        return _fail(str(exc))
-    config = with_reexports(root, restricted(config, rules))  # docs/behaviour.md §10
+        return fail("inventory", str(exc))
+    config = restricted(config, rules)
     try:
         inputs = collect(root, [str(root)], config, None)
     except UsageError as exc:
-        return _fail(str(exc))
-    progress = Progress.start(len(inputs.files), enabled=not args.no_progress)
-    unreadable: list[FileResult] = []
-    try:
-        results = analyse_files(read(inputs.files, unreadable), config, workers=args.jobs,
-                                on_result=progress.advance)
-    finally:
-        progress.finish()
-    records = {r.path: record_of(r) for r in [*results, *unreadable]}
+        return fail("inventory", str(exc))
+    config = with_reexports(root, config)  # docs/behaviour.md §10
+    results = analyse_inputs(inputs, config, jobs=args.jobs, progress=not args.no_progress)
+    records = {r.path: record_of(r) for r in results}
     sha = _head(root)
     date = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d")
     inventory = take(records, rules, sha=sha, date=date)
