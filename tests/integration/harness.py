@@ -37,6 +37,18 @@ def example_files() -> dict[str, bytes]:
     return demo.example_files(EXAMPLE)
 
 
+def example_before() -> dict[str, bytes]:
+    """The example before the regression: the factory uses only the bridge at lines 46 and 98."""
+    files = example_files()
+    files[demo.FACTORY] = demo.factory_before(files)
+    return files
+
+
+def example_regression() -> dict[str, str | bytes | None]:
+    """The PR: lines 46 and 98 go back to the legacy WebSocketManager (the seed's state)."""
+    return {demo.FACTORY: example_files()[demo.FACTORY]}
+
+
 @dataclass
 class Harness:
     emu: GitHubEmulator

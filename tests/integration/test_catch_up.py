@@ -15,7 +15,7 @@ import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot import logs
-from bot.demo import FACTORY, factory_before
+from bot.demo import FACTORY
 from bot.handlers import router
 from bot.service.app import serving
 from bot.service.context import Bot
@@ -29,18 +29,13 @@ from tests.integration.harness import (
     INSTALLATION,
     REPO,
     SECRET,
+    example_before,
     example_files,
     running,
 )
 
 SEED = (DATA / "tracking-issue-1103.md").read_bytes().decode("utf-8")
 EXPECTED = Path(__file__).resolve().parent.parent / "tracking" / "expected"
-
-
-def base_files() -> dict[str, bytes]:
-    files = example_files()
-    files[FACTORY] = factory_before(files)
-    return files
 
 
 def emulator() -> GitHubEmulator:
@@ -84,7 +79,7 @@ def completed_run(emu: GitHubEmulator, full_name: str, number: int, *,
 async def test_what_happened_while_down_is_caught_up_once() -> None:
     emu = emulator()
     emu.add_installation(INSTALLATION, REPO.split("/")[0])
-    emu.add_repo(REPO, base_files(), installation_id=INSTALLATION)
+    emu.add_repo(REPO, example_before(), installation_id=INSTALLATION)
     issue = emu.create_issue(REPO, "SSOT Regression: WebSocket Factory Fragmentation", SEED)
     async with EmulatorServer(emu) as api_url:
         async with service(emu, api_url) as (bot, _):  # up: nothing to catch up
@@ -142,7 +137,7 @@ async def scrape(base: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], flo
 async def test_an_analysis_cut_off_by_a_crash_is_found_by_the_next_pass() -> None:
     emu = emulator()
     emu.add_installation(INSTALLATION, REPO.split("/")[0])
-    emu.add_repo(REPO, base_files(), installation_id=INSTALLATION)
+    emu.add_repo(REPO, example_before(), installation_id=INSTALLATION)
     numbers = []
     for branch in ("crashed", "other-app", "done"):
         emu.commit(REPO, branch, {f"docs/{branch}.md": "text\n"})
@@ -301,7 +296,7 @@ async def test_a_pr_opened_while_down_gets_its_open_move_from_the_catch_up_pass(
     PROGRESS) of a PR opened while the bot was down, as the `opened` webhook would have."""
     emu = emulator()
     emu.add_installation(INSTALLATION, REPO.split("/")[0])
-    emu.add_repo(REPO, base_files(), installation_id=INSTALLATION)
+    emu.add_repo(REPO, example_before(), installation_id=INSTALLATION)
     issue = emu.create_issue(REPO, "Tracking", SEED)
     emu.set_permission(REPO, "octocat", "write")  # a maintainer's PR
     emu.commit(REPO, "step-2", {"tests/test_plan.py": "X = 1\n"})

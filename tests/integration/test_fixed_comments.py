@@ -6,13 +6,7 @@ from __future__ import annotations
 
 from bot import markers
 from bot.demo import FACTORY, factory_before
-from tests.integration.harness import REPO, example_files, running
-
-
-def base_files() -> dict[str, bytes]:
-    files = example_files()
-    files[FACTORY] = factory_before(files)
-    return files
+from tests.integration.harness import REPO, example_before, example_files, running
 
 
 def regression() -> bytes:
@@ -33,7 +27,7 @@ def marker_of(body: str) -> str:
 
 
 async def test_a_fixed_finding_is_marked_once_and_a_comeback_gets_a_new_comment() -> None:
-    async with running(base_files()) as h:
+    async with running(example_before()) as h:
         number = await h.open_pr({FACTORY: regression()})
         first = h.emu.review_comments(REPO, number)
         assert sorted(c.line for c in first) == [46, 46, 98]
@@ -74,7 +68,7 @@ async def test_a_fixed_finding_is_marked_once_and_a_comeback_gets_a_new_comment(
 
 
 async def test_a_whole_pr_fixed_marks_every_comment_and_posts_no_review() -> None:
-    async with running(base_files()) as h:
+    async with running(example_before()) as h:
         number = await h.open_pr({FACTORY: regression()})
         reviews = len(h.emu.reviews(REPO, number))
         await h.push(number, {FACTORY: factory_before(example_files()) + b"\n# done\n"})
@@ -87,7 +81,7 @@ async def test_a_whole_pr_fixed_marks_every_comment_and_posts_no_review() -> Non
 
 
 async def test_a_pasted_fingerprint_marker_suppresses_nothing() -> None:
-    async with running(base_files()) as h:
+    async with running(example_before()) as h:
         first = await h.open_pr({FACTORY: regression()}, branch="first")
         markers = [marker_of(c.body) for c in h.emu.review_comments(REPO, first)]
         assert len(set(markers)) == 3
@@ -114,7 +108,7 @@ async def test_a_pasted_fingerprint_marker_suppresses_nothing() -> None:
 
 
 async def test_a_file_that_no_longer_parses_fixes_nothing() -> None:
-    async with running(base_files()) as h:
+    async with running(example_before()) as h:
         number = await h.open_pr({FACTORY: regression()})
         original = {c.id: c.body for c in h.emu.review_comments(REPO, number)}
         await h.push(number, {FACTORY: regression() + b"\ndef broken(:\n"})
@@ -128,7 +122,7 @@ async def test_findings_carried_in_a_review_body_are_marked_fixed_like_inline_on
     findings (their fingerprints on its marker line); a push fixing line 98 marks that row of
     the body fixed, and its fingerprint, once, and the check run counts it; the line-46
     findings stay open."""
-    async with running(base_files()) as h:
+    async with running(example_before()) as h:
         h.emu.inject("POST", r"/pulls/\d+/reviews$", status=422, times=2)
         number = await h.open_pr({FACTORY: regression()})
         [review] = h.emu.reviews(REPO, number)

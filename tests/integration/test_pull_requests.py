@@ -8,27 +8,22 @@ import asyncio
 import aiohttp
 import pytest
 
-from bot.demo import FACTORY, factory_before
+from bot.demo import FACTORY
 from bot.usecases.reconcile import Reconciler
-from tests.integration.harness import REPO, ROOT, example_files, running
+from tests.integration.harness import (
+    REPO,
+    ROOT,
+    example_before,
+    example_files,
+    example_regression,
+    running,
+)
 from tests.timing import TIMED
 
 
-def base_files() -> dict[str, bytes]:
-    """The example before the regression: the factory uses only the bridge at lines 46 and 98."""
-    files = example_files()
-    files[FACTORY] = factory_before(files)
-    return files
-
-
-def regression() -> dict[str, str | bytes | None]:
-    """The PR: lines 46 and 98 go back to the legacy WebSocketManager (the seed's state)."""
-    return {FACTORY: example_files()[FACTORY]}
-
-
 async def test_opened_pr_gets_failing_check_and_review_at_the_changed_lines() -> None:
-    async with running(base_files()) as h:
-        number = await h.open_pr(regression())
+    async with running(example_before()) as h:
+        number = await h.open_pr(example_regression())
         runs = h.emu.check_runs(REPO)
         assert len(runs) == 1
         run = runs[0]
@@ -65,8 +60,8 @@ async def test_opened_pr_gets_failing_check_and_review_at_the_changed_lines() ->
 
 
 async def test_synchronize_adds_a_check_run_and_never_repeats_a_comment() -> None:
-    async with running(base_files()) as h:
-        number = await h.open_pr(regression())
+    async with running(example_before()) as h:
+        number = await h.open_pr(example_regression())
         first = [c.body for r in h.emu.reviews(REPO, number) for c in r.comments]
         # an unrelated push: same violations, one more unrelated line
         content = example_files()[FACTORY] + b"\n\nEXTRA = 1\n"
@@ -81,7 +76,7 @@ async def test_synchronize_adds_a_check_run_and_never_repeats_a_comment() -> Non
 
 
 async def test_clean_pr_passes_without_review() -> None:
-    async with running(base_files()) as h:
+    async with running(example_before()) as h:
         number = await h.open_pr({"netra_backend/app/services/util.py": "def helper():\n"
                                                                         "    return 1\n"})
         [run] = h.emu.check_runs(REPO)
@@ -91,7 +86,7 @@ async def test_clean_pr_passes_without_review() -> None:
 
 
 async def test_base_branch_config_wins_over_the_pr_editing_it() -> None:
-    files = base_files()
+    files = example_before()
     files[".github/ssot.yml"] = (
         b"version: 1\ncheck_name: SSOT strict\nrules:\n"
         b"  - id: no-legacy\n    kind: banned-import\n"
@@ -99,7 +94,7 @@ async def test_base_branch_config_wins_over_the_pr_editing_it() -> None:
         b"    message: No legacy manager.\n")
     async with running(files) as h:
         relaxed = b"version: 1\ncheck_name: SSOT strict\nrules: []\n"
-        number = await h.open_pr({**regression(), ".github/ssot.yml": relaxed})
+        number = await h.open_pr({**example_regression(), ".github/ssot.yml": relaxed})
         [run] = h.emu.check_runs(REPO)
         assert run.name == "SSOT strict"
         assert run.conclusion == "failure"
@@ -110,10 +105,10 @@ async def test_base_branch_config_wins_over_the_pr_editing_it() -> None:
 
 
 async def test_invalid_config_fails_the_check_with_file_and_line() -> None:
-    files = base_files()
+    files = example_before()
     files[".github/ssot.yml"] = b"version: 1\nrules:\n  - id: Bad Id\n    kind: nope\n"
     async with running(files) as h:
-        number = await h.open_pr(regression())
+        number = await h.open_pr(example_regression())
         [run] = h.emu.check_runs(REPO)
         assert run.name == "SSOT"  # the bundled default's check_name
         assert run.conclusion == "failure"
@@ -124,8 +119,8 @@ async def test_invalid_config_fails_the_check_with_file_and_line() -> None:
 
 
 async def test_redelivered_webhook_is_not_processed_again() -> None:
-    async with running(base_files()) as h:
-        h.emu.commit(REPO, "feature", regression())
+    async with running(example_before()) as h:
+        h.emu.commit(REPO, "feature", example_regression())
         number = h.emu.open_pull_request(REPO, "feature")
         payload = h.emu.payload_pull_request(REPO, number, "opened")
         assert await h.send("pull_request", payload, delivery_id="abc") == 202
@@ -135,13 +130,13 @@ async def test_redelivered_webhook_is_not_processed_again() -> None:
 
 
 async def test_github_faults_are_retried_to_one_check_run_and_one_review() -> None:
-    async with running(base_files()) as h:
+    async with running(example_before()) as h:
         h.emu.inject("GET", r"/pulls/\d+/files", status=502, times=2)
         h.emu.inject("POST", r"/check-runs$", rate_limit="secondary", retry_after=0, status=403)
         h.emu.inject("GET", r"/git/blobs/", status=500, times=1)
         h.emu.inject("PATCH", r"/check-runs/\d+", status=503, times=1)
         h.emu.inject("POST", r"/pulls/\d+/reviews", status=502, times=1)
-        number = await h.open_pr(regression())
+        number = await h.open_pr(example_regression())
         runs = h.emu.check_runs(REPO)
         assert len(runs) == 1
         assert runs[0].conclusion == "failure"
@@ -150,18 +145,18 @@ async def test_github_faults_are_retried_to_one_check_run_and_one_review() -> No
 
 
 async def test_primary_rate_limit_waits_for_reset() -> None:
-    async with running(base_files()) as h:
+    async with running(example_before()) as h:
         h.emu.inject("GET", r"/pulls/\d+$", rate_limit="primary", retry_after=1, status=403)
         loop = asyncio.get_running_loop()
         started = loop.time()
-        await h.open_pr(regression())
+        await h.open_pr(example_regression())
         assert loop.time() - started >= 0.5
         assert len(h.emu.check_runs(REPO)) == 1
 
 
 async def test_installation_token_is_cached_and_refreshed_after_a_401() -> None:
-    async with running(base_files()) as h:
-        number = await h.open_pr(regression())
+    async with running(example_before()) as h:
+        number = await h.open_pr(example_regression())
         assert len(h.calls("POST", "/access_tokens")) == 1  # one token for the whole analysis
         for issued in h.emu.tokens.values():  # GitHub revokes/expires it early
             issued.expires_at = 0
@@ -173,9 +168,9 @@ async def test_installation_token_is_cached_and_refreshed_after_a_401() -> None:
 
 async def test_comment_outside_the_diff_never_loses_the_others() -> None:
     # GitHub omits the patch of huge files: the bot cannot know which lines take a comment.
-    async with running(base_files()) as h:
+    async with running(example_before()) as h:
         h.emu.omit_patches_over = 1
-        number = await h.open_pr(regression())
+        number = await h.open_pr(example_regression())
         [run] = h.emu.check_runs(REPO)
         assert run.conclusion == "failure"  # every line of a patch-less file counts as new
         reviews = h.emu.reviews(REPO, number)
@@ -185,7 +180,7 @@ async def test_comment_outside_the_diff_never_loses_the_others() -> None:
 
 
 async def test_unrelated_event_is_accepted_and_ignored() -> None:
-    async with running(base_files()) as h:
+    async with running(example_before()) as h:
         status = await h.send("star", {"action": "created", "repository": {"full_name": REPO},
                                        "installation": {"id": 1}})
         assert status == 202
@@ -194,17 +189,17 @@ async def test_unrelated_event_is_accepted_and_ignored() -> None:
 
 @pytest.mark.parametrize("action", ["reopened", "ready_for_review"])
 async def test_other_triggers_analyse_too(action: str) -> None:
-    async with running(base_files()) as h:
-        h.emu.commit(REPO, "feature", regression())
+    async with running(example_before()) as h:
+        h.emu.commit(REPO, "feature", example_regression())
         number = h.emu.open_pull_request(REPO, "feature")
         await h.send("pull_request", h.emu.payload_pull_request(REPO, number, action))
         assert len(h.emu.check_runs(REPO)) == 1
 
 
 async def test_a_burst_of_pushes_coalesces_into_few_analyses_of_the_newest_head() -> None:
-    async with running(base_files()) as h:
+    async with running(example_before()) as h:
         h.emu.latency = 0.02
-        number = await h.open_pr(regression(), settle=False)
+        number = await h.open_pr(example_regression(), settle=False)
         for i in range(5):
             h.emu.commit(REPO, "feature", {"extra.py": f"X = {i}\n"})
             await h.send("pull_request", h.emu.payload_pull_request(REPO, number, "synchronize"),
@@ -216,8 +211,8 @@ async def test_a_burst_of_pushes_coalesces_into_few_analyses_of_the_newest_head(
 
 
 async def test_process_pool_analysis(tmp_path: object) -> None:
-    async with running(base_files(), workers=2) as h:
-        await h.open_pr(regression())
+    async with running(example_before(), workers=2) as h:
+        await h.open_pr(example_regression())
         [run] = h.emu.check_runs(REPO)
         assert run.output["title"] == "3 new SSOT violations"
 
@@ -225,9 +220,9 @@ async def test_process_pool_analysis(tmp_path: object) -> None:
 
 async def test_no_token_or_key_reaches_the_logs(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level("DEBUG")
-    async with running(base_files()) as h:
+    async with running(example_before()) as h:
         h.emu.inject("GET", r"/pulls/\d+/files", status=502, times=1)
-        await h.open_pr(regression())
+        await h.open_pr(example_regression())
         secrets = [*h.emu.tokens, h.emu.private_key_pem.splitlines()[1], "integration-secret"]
     text = "\n".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
     assert "retrying" in text  # the retry was logged ...
@@ -238,7 +233,7 @@ async def test_no_token_or_key_reaches_the_logs(caplog: pytest.LogCaptureFixture
 @TIMED
 async def test_hostile_file_is_reported_and_skipped_while_the_bot_stays_responsive(
         timed: bool) -> None:
-    files = base_files()
+    files = example_before()
     files[".github/ssot.yml"] = (
         b"version: 1\nfile_time_budget: 1\nrules:\n"
         b"  - id: no-legacy\n    kind: banned-import\n"
@@ -270,9 +265,9 @@ async def test_hostile_file_is_reported_and_skipped_while_the_bot_stays_responsi
 
 
 async def test_github_down_through_all_retries_the_catch_up_pass_analyses_later() -> None:
-    async with running(base_files()) as h:
+    async with running(example_before()) as h:
         h.emu.inject("GET", r"/pulls/\d+$", status=502, times=5)  # the policy's 5 attempts
-        number = await h.open_pr(regression())
+        number = await h.open_pr(example_regression())
         # one retry policy, applied once per call: 5 tries of the one GET, not 5 x 3 x 3
         tries = [r for r in h.emu.requests
                  if r.method == "GET" and r.path.endswith(f"/pulls/{number}")]
@@ -288,17 +283,17 @@ async def test_github_down_through_all_retries_the_catch_up_pass_analyses_later(
 
 
 async def test_a_refused_review_is_retried_as_one_review_and_loses_nothing() -> None:
-    async with running(base_files()) as h:
+    async with running(example_before()) as h:
         h.emu.inject("POST", r"/pulls/\d+/reviews$", status=422, times=1)
-        number = await h.open_pr(regression())
+        number = await h.open_pr(example_regression())
         [review] = h.emu.reviews(REPO, number)
         assert len(review.comments) == 3  # every comment is on an added line: all kept
 
 
 async def test_a_review_refused_twice_carries_its_findings_in_the_body() -> None:
-    async with running(base_files()) as h:
+    async with running(example_before()) as h:
         h.emu.inject("POST", r"/pulls/\d+/reviews$", status=422, times=2)
-        number = await h.open_pr(regression())
+        number = await h.open_pr(example_regression())
         [review] = h.emu.reviews(REPO, number)
         assert review.comments == []
         body = review.body or ""
@@ -316,9 +311,9 @@ async def test_a_retarget_to_a_base_with_another_check_name_supersedes_the_old_c
     bundled = (ROOT / "config" / "ssot.yml").read_text(encoding="utf-8")
     assert "\ncheck_name: SSOT\n" in bundled
     release = bundled.replace("\ncheck_name: SSOT\n", "\ncheck_name: SSOT release\n")
-    async with running(base_files()) as h:
+    async with running(example_before()) as h:
         h.emu.commit(REPO, "release", {".github/ssot.yml": release})
-        number = await h.open_pr(regression())
+        number = await h.open_pr(example_regression())
         [old] = h.emu.check_runs(REPO)
         assert (old.name, old.conclusion) == ("SSOT", "failure")
         h.emu.pull(REPO, number).base_ref = "release"  # retargeted on GitHub

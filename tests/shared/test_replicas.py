@@ -11,24 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.demo import FACTORY, factory_before
-from tests.integration.harness import DATA, REPO, example_files
+from tests.integration.harness import DATA, REPO, ROOT, example_before, example_regression
 from tests.shared.cluster import Cluster, TcpProxy, cluster
 
 pytestmark = pytest.mark.slow
 
-ROOT = str(Path(__file__).resolve().parent.parent.parent)
 SEED = (DATA / "tracking-issue-1103.md").read_bytes().decode("utf-8")
-
-
-def base_files() -> dict[str, bytes]:
-    files = example_files()
-    files[FACTORY] = factory_before(files)
-    return files
-
-
-def regression() -> dict[str, str | bytes | None]:
-    return {FACTORY: example_files()[FACTORY]}
 
 
 def runs_by_head(c: Cluster) -> dict[str, list[tuple[str, str | None]]]:
@@ -40,9 +28,9 @@ def runs_by_head(c: Cluster) -> dict[str, list[tuple[str, str | None]]]:
 
 async def test_deliveries_alternated_and_redelivered_across_three_replicas(
         database_url: str, tmp_path: Path) -> None:
-    async with cluster(database_url, tmp_path, base_files()) as c:
+    async with cluster(database_url, tmp_path, example_before()) as c:
         replicas = [await c.start() for _ in range(3)]
-        c.emu.commit(REPO, "feature", regression())
+        c.emu.commit(REPO, "feature", example_regression())
         number = c.emu.open_pull_request(REPO, "feature", title="A change", body=None,
                                          user="octocat")
         heads = [c.emu.head_sha(REPO, number)]
@@ -107,9 +95,9 @@ async def test_two_merges_linked_to_one_issue_on_two_replicas_at_once(
 
 async def test_a_killed_replica_s_analysis_is_finished_by_the_other(
         database_url: str, tmp_path: Path) -> None:
-    async with cluster(database_url, tmp_path, base_files()) as c:
+    async with cluster(database_url, tmp_path, example_before()) as c:
         a, b = await c.start(), await c.start()
-        c.emu.commit(REPO, "feature", regression())
+        c.emu.commit(REPO, "feature", example_regression())
         number = c.emu.open_pull_request(REPO, "feature", title="A change", body=None,
                                          user="octocat")
         # the analysis stalls on the file list, its check run in progress
@@ -148,12 +136,12 @@ async def test_database_unreachable_503_then_redeliver_processes_it_once(
     proxied = database_url.replace(database_url.rsplit("@", 1)[1].split("/")[0],
                                    f"127.0.0.1:{proxy.port}")
     try:
-        async with cluster(database_url, tmp_path, base_files()) as c:
+        async with cluster(database_url, tmp_path, example_before()) as c:
             web = await c.start("web", database_url=proxied)
             worker = await c.start("worker")
             # a worker answers no webhook (only /healthz and /metrics)
             assert await c.deliver(worker, "ping", {"zen": "z"}, "to-worker") in (404, 405)
-            c.emu.commit(REPO, "feature", regression())
+            c.emu.commit(REPO, "feature", example_regression())
             number = c.emu.open_pull_request(REPO, "feature", title="A change", body=None,
                                              user="octocat")
             payload = c.emu.payload_pull_request(REPO, number, "opened")
@@ -181,7 +169,7 @@ async def test_migrate_from_two_processes_at_once(database_url: str, tmp_path: P
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot", "migrate", "--database-url", database_url,
             cwd=str(tmp_path), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-            env={**os.environ, "PYTHONPATH": ROOT})
+            env={**os.environ, "PYTHONPATH": str(ROOT)})
         out, _ = await proc.communicate()
         return proc.returncode or 0, out
 
