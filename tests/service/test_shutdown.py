@@ -7,6 +7,7 @@ the test releases it, so that a job is running when the signal arrives."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import http.server
@@ -81,6 +82,17 @@ def _key() -> str:
         serialization.NoEncryption()).decode()
 
 
+@contextlib.contextmanager
+def _serving(tmp_path: Path, api_url: str) -> Iterator[tuple[subprocess.Popen[str], int]]:
+    """A started ``ssot-bot serve`` and its port; killed on the way out if still running."""
+    proc, port = _start(tmp_path, api_url)
+    try:
+        yield proc, port
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
 def _start(tmp_path: Path, api_url: str) -> tuple[subprocess.Popen[str], int]:
     port = free_port()
     env = {**os.environ, "WEBHOOK_SECRET": SECRET, "APP_ID": "12345", "PRIVATE_KEY": _key(),
@@ -122,7 +134,11 @@ def _health(port: int) -> int:
         return exc.code
 
 
-def _wait_draining(proc: subprocess.Popen[str], port: int) -> None:
+def _sigterm_while_a_job_runs(proc: subprocess.Popen[str], port: int, github: Held) -> None:
+    """A delivery's job is held at GitHub when SIGTERM arrives; returns once draining."""
+    assert _webhook(port, "d-1") == 202
+    assert github.arrived.wait(30), "the job never reached GitHub"
+    proc.send_signal(signal.SIGTERM)
     deadline = time.monotonic() + 20
     while _health(port) != 503:
         assert proc.poll() is None and time.monotonic() < deadline, "never started draining"
@@ -131,19 +147,12 @@ def _wait_draining(proc: subprocess.Popen[str], port: int) -> None:
 
 def test_sigterm_refuses_new_work_finishes_the_running_job_and_exits_0(
         tmp_path: Path, github: Held) -> None:
-    proc, port = _start(tmp_path, github.url)
-    try:
-        assert _webhook(port, "d-1") == 202
-        assert github.arrived.wait(30), "the job never reached GitHub"
-        proc.send_signal(signal.SIGTERM)
-        _wait_draining(proc, port)
+    with _serving(tmp_path, github.url) as (proc, port):
+        _sigterm_while_a_job_runs(proc, port, github)
         assert _webhook(port, "d-2") == 503  # stop taking work; GitHub can redeliver it
         assert proc.poll() is None  # the running job holds the exit
         github.release.set()
         _, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
     assert proc.returncode == 0, err
     messages = [json.loads(line)["msg"] for line in err.splitlines() if line.startswith("{")]
     assert "draining" in messages and messages[-1] == "stopped"
@@ -152,19 +161,12 @@ def test_sigterm_refuses_new_work_finishes_the_running_job_and_exits_0(
 
 def test_a_second_sigterm_exits_at_once_without_a_traceback(
         tmp_path: Path, github: Held) -> None:
-    proc, port = _start(tmp_path, github.url)
-    try:
-        assert _webhook(port, "d-1") == 202
-        assert github.arrived.wait(30), "the job never reached GitHub"
-        proc.send_signal(signal.SIGTERM)
-        _wait_draining(proc, port)
+    with _serving(tmp_path, github.url) as (proc, port):
+        _sigterm_while_a_job_runs(proc, port, github)
         started = time.monotonic()
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=20)
         took = time.monotonic() - started
-    finally:
-        if proc.poll() is None:
-            proc.kill()
     assert proc.returncode == 1, err
     assert took < 15  # the held job (60 s) was not waited for
     assert "Traceback" not in err
@@ -173,12 +175,8 @@ def test_a_second_sigterm_exits_at_once_without_a_traceback(
 
 
 def test_sigterm_on_an_idle_service_exits_0_at_once(tmp_path: Path, github: Held) -> None:
-    proc, _port = _start(tmp_path, github.url)
-    try:
+    with _serving(tmp_path, github.url) as (proc, _port):
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
     assert proc.returncode == 0, err
     assert "Traceback" not in err
