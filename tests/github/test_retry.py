@@ -67,18 +67,24 @@ async def _sleep(seconds: float) -> None:
 slept: list[float] = []
 
 
+class _Failing:
+    """A call that always fails with ``status``, counting its tries."""
+
+    def __init__(self, status: int) -> None:
+        self.status = status
+        self.tries = 0
+
+    async def __call__(self) -> None:
+        self.tries += 1
+        raise _error(self.status)
+
+
 async def test_a_call_is_tried_at_most_the_policy_s_attempts_then_raises() -> None:
     slept.clear()
-    tries = 0
-
-    async def down() -> None:
-        nonlocal tries
-        tries += 1
-        raise _error(502)
-
+    down = _Failing(502)
     with pytest.raises(gidgethub.GitHubBroken):
         await retry.call(down, POLICY, what="test", sleep=_sleep)
-    assert tries == POLICY.attempts
+    assert down.tries == POLICY.attempts
     assert len(slept) == POLICY.attempts - 1
 
 
@@ -94,13 +100,7 @@ async def test_a_call_that_recovers_returns_and_a_4xx_is_raised_at_once() -> Non
 
     assert await retry.call(flaky, POLICY, what="test", sleep=_sleep) == {"ok": True}
     assert len(slept) == 1
-    tries = 0
-
-    async def missing() -> None:
-        nonlocal tries
-        tries += 1
-        raise _error(404)
-
+    missing = _Failing(404)
     with pytest.raises(gidgethub.BadRequest):
         await retry.call(missing, POLICY, what="test", sleep=_sleep)
-    assert tries == 1
+    assert missing.tries == 1
