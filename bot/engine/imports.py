@@ -47,15 +47,20 @@ def imported_names(path: str, text: str) -> tuple[list[str], set[str]]:
     names: list[str] = []
     if tree is not None:
         for node in _statements(tree):
-            if isinstance(node, ast.ImportFrom):
-                base = resolve_relative(path, node.level or 0, node.module)
-                if base is None:
-                    continue
-                names.append(base)
-                names.extend(f"{base}.{a.name}" for a in node.names if a.name != "*")
-            elif isinstance(node, ast.Import):
-                names.extend(a.name for a in node.names)
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                names.extend(import_names(path, node))
     return names, used_words(text)
+
+
+def import_names(path: str, node: ast.Import | ast.ImportFrom) -> list[str]:
+    """What one import statement of the file at ``path`` imports, as :func:`imported_names`
+    lists it (a relative import that leaves the root: nothing)."""
+    if isinstance(node, ast.Import):
+        return [a.name for a in node.names]
+    base = resolve_relative(path, node.level or 0, node.module)
+    if base is None:
+        return []
+    return [base, *(f"{base}.{a.name}" for a in node.names if a.name != "*")]
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,8 +7,7 @@ import ast
 import sysconfig
 from pathlib import Path
 
-from bot.engine.imports import imported_names, scan_files
-from bot.engine.names import resolve_relative
+from bot.engine.imports import import_names, imported_names, scan_files
 from bot.service.context import Bot
 from bot.settings import Settings
 
@@ -52,14 +51,8 @@ def _every_node(path: str, text: str) -> list[str]:
     """The scan as it was: ``ast.walk`` over every node."""
     names: list[str] = []
     for node in ast.walk(ast.parse(text)):
-        if isinstance(node, ast.ImportFrom):
-            base = resolve_relative(path, node.level or 0, node.module)
-            if base is None:
-                continue
-            names.append(base)
-            names.extend(f"{base}.{a.name}" for a in node.names if a.name != "*")
-        elif isinstance(node, ast.Import):
-            names.extend(a.name for a in node.names)
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.extend(import_names(path, node))
     return names
 
 
