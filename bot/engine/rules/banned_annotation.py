@@ -10,6 +10,8 @@ from bot.engine.rules.base import (
     SHIMS,
     SYMBOLS_KEY,
     USE_KEY,
+    WS_CLASS,
+    WS_IMPORT,
     Example,
     Finding,
     RuleKind,
@@ -17,12 +19,11 @@ from bot.engine.rules.base import (
 )
 from bot.engine.rules.facts import Facts
 
-_IMPORT = "from netra_backend.app.websocket_core.websocket_manager import WebSocketManager\n"
 _RULE = Rule(
     id="ws-annotation",
     kind="banned-annotation",
     message="Annotate with AgentWebSocketBridge.",
-    symbols=("netra_backend.app.websocket_core.websocket_manager.WebSocketManager",),
+    symbols=(WS_CLASS,),
     use="netra_backend.app.services.agent_websocket_bridge.AgentWebSocketBridge",
 )
 
@@ -40,21 +41,21 @@ class BannedAnnotation(RuleKind):
     )
     reads_string_annotations = True
     VALID: ClassVar[tuple[Example, ...]] = (
-        Example(_IMPORT + "x = WebSocketManager\n", _RULE),
+        Example(WS_IMPORT + "x = WebSocketManager\n", _RULE),
         Example("class WebSocketManager: ...\ndef f(m: WebSocketManager) -> None: ...\n", _RULE),
-        Example(_IMPORT + "def f(m: 'Literal[\"WebSocketManager\"]'): ...\n", _RULE),
-        Example(_IMPORT + "# m: WebSocketManager\ns = 'x: WebSocketManager'\n", _RULE),
+        Example(WS_IMPORT + "def f(m: 'Literal[\"WebSocketManager\"]'): ...\n", _RULE),
+        Example(WS_IMPORT + "# m: WebSocketManager\ns = 'x: WebSocketManager'\n", _RULE),
         Example("from legacy.a import WebSocketManager\ndef f(m: WebSocketManager): ...\n",
                 _RULE, modules=SHIMS["cycle"]),
         Example("from legacy.own import WebSocketManager\nx: WebSocketManager\n", _RULE,
                 modules=SHIMS["defined"]),
     )
     INVALID: ClassVar[tuple[Example, ...]] = (
-        Example(_IMPORT + "def f(m: WebSocketManager) -> None: ...\n", _RULE, lines=(2,)),
-        Example(_IMPORT + "def f() -> 'WebSocketManager': ...\n", _RULE, lines=(2,)),
-        Example(_IMPORT + "x: Optional[WebSocketManager] = None\n", _RULE, lines=(2,)),
-        Example(_IMPORT + "x: WebSocketManager | None = None\n", _RULE, lines=(2,)),
-        Example(_IMPORT + "x: 'Optional[WebSocketManager]' = None\n", _RULE, lines=(2,)),
+        Example(WS_IMPORT + "def f(m: WebSocketManager) -> None: ...\n", _RULE, lines=(2,)),
+        Example(WS_IMPORT + "def f() -> 'WebSocketManager': ...\n", _RULE, lines=(2,)),
+        Example(WS_IMPORT + "x: Optional[WebSocketManager] = None\n", _RULE, lines=(2,)),
+        Example(WS_IMPORT + "x: WebSocketManager | None = None\n", _RULE, lines=(2,)),
+        Example(WS_IMPORT + "x: 'Optional[WebSocketManager]' = None\n", _RULE, lines=(2,)),
         Example(
             "import netra_backend.app.websocket_core.websocket_manager as wm\n"
             "def f(\n    a: int,\n    b: wm.WebSocketManager,\n): ...\n",

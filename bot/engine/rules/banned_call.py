@@ -12,6 +12,8 @@ from bot.engine.rules.base import (
     SHIMS,
     SYMBOLS_KEY,
     USE_KEY,
+    WS_CLASS,
+    WS_IMPORT,
     Example,
     Finding,
     RuleKind,
@@ -23,10 +25,9 @@ _RULE = Rule(
     id="ws-call",
     kind="banned-call",
     message="Create it through the factory.",
-    symbols=("netra_backend.app.websocket_core.websocket_manager.WebSocketManager",),
+    symbols=(WS_CLASS,),
     allow=("netra_backend/app/websocket_core/**",),
 )
-_IMPORT = "from netra_backend.app.websocket_core.websocket_manager import WebSocketManager\n"
 
 
 class BannedCall(RuleKind):
@@ -46,10 +47,10 @@ class BannedCall(RuleKind):
     )
     VALID: ClassVar[tuple[Example, ...]] = (
         Example("def WebSocketManager(): ...\nWebSocketManager()\n", _RULE),
-        Example(_IMPORT + "WebSocketManager.create()\n", _RULE),
-        Example(_IMPORT + "x = WebSocketManager\n", _RULE),
+        Example(WS_IMPORT + "WebSocketManager.create()\n", _RULE),
+        Example(WS_IMPORT + "x = WebSocketManager\n", _RULE),
         Example(
-            _IMPORT + "m = WebSocketManager()\n",
+            WS_IMPORT + "m = WebSocketManager()\n",
             _RULE,
             path="netra_backend/app/websocket_core/f.py",
         ),
@@ -64,7 +65,7 @@ class BannedCall(RuleKind):
                 modules=SHIMS["upstream"]),
     )
     INVALID: ClassVar[tuple[Example, ...]] = (
-        Example(_IMPORT + "m = WebSocketManager(user)\n", _RULE, lines=(2,)),
+        Example(WS_IMPORT + "m = WebSocketManager(user)\n", _RULE, lines=(2,)),
         Example(
             "import netra_backend.app.websocket_core.websocket_manager as wm\n"
             "def f():\n    return wm.WebSocketManager()\n",

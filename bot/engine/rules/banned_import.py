@@ -10,6 +10,8 @@ from bot.engine.rules.base import (
     SHIMS,
     SYMBOLS_KEY,
     USE_KEY,
+    WS_CLASS,
+    WS_MODULE,
     Example,
     Finding,
     RuleKind,
@@ -17,20 +19,18 @@ from bot.engine.rules.base import (
 )
 from bot.engine.rules.facts import Facts, ImportName
 
-_WS = "netra_backend.app.websocket_core.websocket_manager.WebSocketManager"
 _RULE = Rule(
     id="ws-import",
     kind="banned-import",
     message="Use the bridge factory.",
-    symbols=(_WS,),
+    symbols=(WS_CLASS,),
     use="netra_backend.app.services.agent_websocket_bridge.create_agent_websocket_bridge",
 )
-_WSM = "netra_backend.app.websocket_core.websocket_manager"
 _MOD_RULE = Rule(
     id="ws-module",
     kind="banned-import",
     message="Do not import the legacy module.",
-    symbols=("netra_backend.app.websocket_core.websocket_manager",),
+    symbols=(WS_MODULE,),
 )
 _CONV_RULE = Rule(id="no-conv", kind="banned-import", message="Use convert.",
                   symbols=("pkg.conv.conv",))
@@ -54,7 +54,7 @@ class BannedImport(RuleKind):
         Example("from netra_backend.app.websocket_core import websocket_manager\n", _RULE),
         Example("from other.place import WebSocketManager\n", _RULE),
         Example("class WebSocketManager:\n    pass\n", _RULE),
-        Example(f"s = 'from {_WSM} import x'\n", _MOD_RULE),
+        Example(f"s = 'from {WS_MODULE} import x'\n", _MOD_RULE),
         Example("import netra_backend.app.websocket_core\n", _MOD_RULE),
         Example("from .......far import WebSocketManager\n", _RULE, path="a/b.py"),
         # re-exports found in the tree (docs/behaviour.md §10): the negatives
@@ -100,7 +100,7 @@ class BannedImport(RuleKind):
         Example(
             "from netra_backend.app.websocket_core import WebSocketManager\n",
             _RULE,
-            aliases={"netra_backend.app.websocket_core.WebSocketManager": _WS},
+            aliases={"netra_backend.app.websocket_core.WebSocketManager": WS_CLASS},
             lines=(1,),
         ),
         Example(
@@ -109,16 +109,16 @@ class BannedImport(RuleKind):
             _RULE,
             lines=(3,),
         ),
-        Example(f"import {_WSM} as wm\n", _MOD_RULE, lines=(1,)),
-        Example(f"import {_WSM}.sub\n", _MOD_RULE, lines=(1,)),
+        Example(f"import {WS_MODULE} as wm\n", _MOD_RULE, lines=(1,)),
+        Example(f"import {WS_MODULE}.sub\n", _MOD_RULE, lines=(1,)),
         Example("from netra_backend.app.websocket_core import websocket_manager\n", _MOD_RULE,
                 lines=(1,)),
-        Example(f"from {_WSM} import X\n", _MOD_RULE, lines=(1,)),
+        Example(f"from {WS_MODULE} import X\n", _MOD_RULE, lines=(1,)),
         # the function the package binds as ``conv``, and the function from its module
         Example("from pkg import conv\n", _CONV_RULE, modules=SHIMS["conv"], lines=(1,)),
         Example("from pkg.conv import helper, conv as c\n", _CONV_RULE, modules=SHIMS["conv"],
                 lines=(1,)),
-        Example(f"from {_WSM}.a import *\n", _MOD_RULE, lines=(1,)),
+        Example(f"from {WS_MODULE}.a import *\n", _MOD_RULE, lines=(1,)),
         # re-exports found in the tree, without aliases (docs/behaviour.md §10)
         Example("from netra_backend.app.websocket_core import WebSocketManager\n", _RULE,
                 modules=SHIMS["init"], lines=(1,)),
@@ -129,7 +129,7 @@ class BannedImport(RuleKind):
         Example("from legacy import WebSocketManager\n", _RULE, modules=SHIMS["star"],
                 lines=(1,)),
         Example("from legacy.compat import websocket_manager\n", _MOD_RULE,
-                modules={"legacy/compat.py": f"from {_WSM.rpartition('.')[0]} import "
+                modules={"legacy/compat.py": f"from {WS_MODULE.rpartition('.')[0]} import "
                          "websocket_manager\n"}, lines=(1,)),
     )
 

@@ -33,6 +33,8 @@ class Example:
 
 # Shims of the legacy WebSocketManager, for the examples of every kind (docs/behaviour.md §10).
 WS_MODULE = "netra_backend.app.websocket_core.websocket_manager"
+WS_CLASS = f"{WS_MODULE}.WebSocketManager"
+WS_IMPORT = f"from {WS_MODULE} import WebSocketManager\n"
 WS_FILE = "netra_backend/app/websocket_core/websocket_manager.py"
 CORE_INIT = "netra_backend/app/websocket_core/__init__.py"
 SHIMS: Mapping[str, Mapping[str, str]] = {
