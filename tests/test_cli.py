@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
-import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -17,6 +15,7 @@ from typing import Any
 import pytest
 
 from bot.cli import main
+from tests.gitrepo import NEEDS_GIT, git
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "netra-apex"
@@ -264,17 +263,7 @@ def test_missing_diff_file_is_a_usage_error(repo: Path, capsys: pytest.CaptureFi
 # -- --diff-base -----------------------------------------------------------------------------
 
 
-def git(cwd: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-c", "user.email=t@example.com", "-c", "user.name=t", *args],
-        cwd=cwd,
-        capture_output=True,
-        check=True,
-    )
-    return done.stdout.decode()
-
-
-@pytest.mark.skipif(shutil.which("git") is None, reason="git not installed")
+@NEEDS_GIT
 def test_diff_base_against_the_merge_base(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     git(repo, "init", "-q", "-b", "main")
     (repo / ".gitignore").write_text(".venv/\nnode_modules/\n__pycache__/\n")
@@ -304,7 +293,7 @@ def test_diff_base_against_the_merge_base(repo: Path, capsys: pytest.CaptureFixt
     assert code == 2 and "git merge-base" in err
 
 
-@pytest.mark.skipif(shutil.which("git") is None, reason="git not installed")
+@NEEDS_GIT
 def test_diff_base_from_a_subfolder_root(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     git(repo, "init", "-q", "-b", "main")
     git(repo, "add", "pkg", ".github")

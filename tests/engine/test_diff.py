@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
-
-import pytest
 
 from bot.engine.diff import (
     added_lines_from_diff,
@@ -15,6 +11,7 @@ from bot.engine.diff import (
     mark_new,
 )
 from bot.engine.model import Violation
+from tests.gitrepo import NEEDS_GIT, git
 
 MULTI = """\
 diff --git a/pkg/keep.py b/pkg/keep.py
@@ -219,24 +216,15 @@ def test_empty_diff() -> None:
     assert added_lines_from_diff("") == {}
 
 
-@pytest.mark.skipif(shutil.which("git") is None, reason="git not installed")
+@NEEDS_GIT
 def test_real_git_diff(tmp_path: Path) -> None:
-    def git(*args: str) -> str:
-        done = subprocess.run(
-            ["git", "-c", "user.email=t@e", "-c", "user.name=t", *args],
-            cwd=tmp_path,
-            capture_output=True,
-            check=True,
-        )
-        return done.stdout.decode()
-
-    git("init", "-q")
+    git(tmp_path, "init", "-q")
     (tmp_path / "keep.py").write_text("a\nb\nc\n")
     (tmp_path / "gone.py").write_text("x\n")
     (tmp_path / "old.py").write_text("".join(f"line {i}\n" for i in range(20)))
     (tmp_path / "img.bin").write_bytes(b"\x00\x01\x02")
-    git("add", ".")
-    git("commit", "-q", "-m", "one")
+    git(tmp_path, "add", ".")
+    git(tmp_path, "commit", "-q", "-m", "one")
     (tmp_path / "keep.py").write_text("a\nB\nc\nd")
     (tmp_path / "gone.py").unlink()
     (tmp_path / "old.py").rename(tmp_path / "new.py")
@@ -244,8 +232,8 @@ def test_real_git_diff(tmp_path: Path) -> None:
     (tmp_path / "new.py").write_text(text)
     (tmp_path / "img.bin").write_bytes(b"\x00\x03")
     (tmp_path / "crlf.py").write_bytes(b"one\r\ntwo\r\n")
-    git("add", "-A")
-    diff = git("diff", "--cached", "-M", "--src-prefix=a/", "--dst-prefix=b/")
+    git(tmp_path, "add", "-A")
+    diff = git(tmp_path, "diff", "--cached", "-M", "--src-prefix=a/", "--dst-prefix=b/")
     assert added_lines_from_diff(diff) == {
         "keep.py": frozenset({2, 4}),
         "new.py": frozenset({6}),
