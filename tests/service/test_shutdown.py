@@ -7,28 +7,24 @@ the test releases it, so that a job is running when the signal arrives."""
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
 import http.server
 import json
-import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
-from .test_serve import free_port
+from .test_serve import serving
 
 SECRET = "shutdown-secret"
 PAYLOAD = json.loads((Path(__file__).resolve().parent.parent / "data" / "webhooks"
@@ -76,40 +72,10 @@ def github() -> Iterator[Held]:
         server.server_close()
 
 
-def _key() -> str:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption()).decode()
-
-
-@contextlib.contextmanager
-def _serving(tmp_path: Path, api_url: str) -> Iterator[tuple[subprocess.Popen[str], int]]:
-    """A started ``ssot-bot serve`` and its port; killed on the way out if still running."""
-    proc, port = _start(tmp_path, api_url)
-    try:
-        yield proc, port
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-
-
-def _start(tmp_path: Path, api_url: str) -> tuple[subprocess.Popen[str], int]:
-    port = free_port()
-    env = {**os.environ, "WEBHOOK_SECRET": SECRET, "APP_ID": "12345", "PRIVATE_KEY": _key(),
-           "GITHUB_API_URL": api_url, "HOST": "127.0.0.1", "PORT": str(port),
-           "LOG_LEVEL": "INFO", "SSOT_STATE_DIR": str(tmp_path / "state")}
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "serve"], cwd=tmp_path, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
-                return proc, port
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise AssertionError(proc.communicate()[1]) from None
-            time.sleep(0.1)
+def _serving(tmp_path: Path,
+             api_url: str) -> AbstractContextManager[tuple[subprocess.Popen[str], int]]:
+    return serving(tmp_path, {"WEBHOOK_SECRET": SECRET, "GITHUB_API_URL": api_url,
+                              "SSOT_STATE_DIR": str(tmp_path / "state")})
 
 
 def _webhook(port: int, delivery: str) -> int:
