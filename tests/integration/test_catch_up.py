@@ -20,7 +20,7 @@ from bot.handlers import router
 from bot.service.app import serving
 from bot.service.context import Bot
 from bot.settings import Settings
-from bot.usecases.reconcile import Reconciler
+from bot.usecases.reconcile import PassStats, Reconciler
 from ssot_emulator import OPENAPI_SUBSET, EmulatorServer, GitHubEmulator
 from ssot_emulator.state import CheckRun
 from tests.integration.harness import (
@@ -58,6 +58,16 @@ async def service(emu: GitHubEmulator, api_url: str, *,
         await bot.idle()
 
 
+async def first_pass(emu: GitHubEmulator, api_url: str) -> PassStats:
+    """The service started against ``emu`` until its first catch-up pass and the work that
+    pass started are done; the pass's stats."""
+    async with service(emu, api_url) as (bot, _):
+        assert bot.reconciler is not None
+        stats = await bot.reconciler.wait_passes(1)
+        await bot.idle()
+    return stats
+
+
 def writes(emu: GitHubEmulator) -> list[tuple[str, str]]:
     return [(r.method, r.path) for r in emu.requests if r.method in ("POST", "PATCH")
             and not r.path.endswith("/access_tokens")]
@@ -82,10 +92,8 @@ async def test_what_happened_while_down_is_caught_up_once() -> None:
     emu.add_repo(REPO, example_before(), installation_id=INSTALLATION)
     issue = emu.create_issue(REPO, "SSOT Regression: WebSocket Factory Fragmentation", SEED)
     async with EmulatorServer(emu) as api_url:
-        async with service(emu, api_url) as (bot, _):  # up: nothing to catch up
-            assert bot.reconciler is not None
-            stats = await bot.reconciler.wait_passes(1)
-            assert (stats.installations, stats.pull_requests) == (1, 0)
+        stats = await first_pass(emu, api_url)  # up: nothing to catch up
+        assert (stats.installations, stats.pull_requests) == (1, 0)
         # down: a PR is opened and a linked PR is merged; no webhook reaches anyone
         emu.commit(REPO, "feature", {FACTORY: example_files()[FACTORY]})
         opened = emu.open_pull_request(REPO, "feature")
@@ -116,11 +124,8 @@ async def test_what_happened_while_down_is_caught_up_once() -> None:
 
         # restarted again: nothing is said or written twice
         before = writes(emu)
-        async with service(emu, api_url) as (bot, _):
-            assert bot.reconciler is not None
-            stats = await bot.reconciler.wait_passes(1)
-            await bot.idle()
-            assert (stats.analysed, stats.up_to_date, stats.merges) == (0, 1, 1)
+        stats = await first_pass(emu, api_url)
+        assert (stats.analysed, stats.up_to_date, stats.merges) == (0, 1, 1)
         assert writes(emu) == before
         assert emu.issue(REPO, issue).body == want
         assert len(emu.issue(REPO, issue).comments) == 1
@@ -303,11 +308,8 @@ async def test_a_pr_opened_while_down_gets_its_open_move_from_the_catch_up_pass(
     opened = emu.open_pull_request(REPO, "step-2", user="octocat",
                                    body=f"SSOT-Tracking: #{issue}\nSSOT-Step: 2\n")
     async with EmulatorServer(emu) as api_url:
-        async with service(emu, api_url) as (bot, _):
-            assert bot.reconciler is not None
-            stats = await bot.reconciler.wait_passes(1)
-            await bot.idle()
-            assert (stats.analysed, stats.started) == (1, 1)
+        stats = await first_pass(emu, api_url)
+        assert (stats.analysed, stats.started) == (1, 1)
         want = (EXPECTED / "started-step-2.md").read_bytes().decode("utf-8")
         assert emu.issue(REPO, issue).body == want
         assert emu.issue(REPO, issue).comments == []
@@ -315,9 +317,6 @@ async def test_a_pr_opened_while_down_gets_its_open_move_from_the_catch_up_pass(
         assert run.head_sha == emu.head_sha(REPO, opened)
         # up again: the PR has its check now; nothing is moved or written twice
         before = writes(emu)
-        async with service(emu, api_url) as (bot, _):
-            assert bot.reconciler is not None
-            stats = await bot.reconciler.wait_passes(1)
-            await bot.idle()
-            assert (stats.analysed, stats.started, stats.up_to_date) == (0, 0, 1)
+        stats = await first_pass(emu, api_url)
+        assert (stats.analysed, stats.started, stats.up_to_date) == (0, 0, 1)
         assert writes(emu) == before
