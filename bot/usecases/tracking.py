@@ -16,6 +16,7 @@ repository; a merge always counts.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import functools
 import logging
@@ -123,6 +124,19 @@ def _links(full_name: str, pr: dict[str, Any]) -> tuple[list[StepLink], list[str
     return parse_links(body, default_owner=owner, default_repo=name), link_problems(body)
 
 
+@functools.lru_cache(maxsize=8)
+def _is_tracking(body: str) -> bool:
+    """Whether ``body`` is a tracking issue's (one parse per body: the guard, the completion
+    comment and the caller ask about the same text)."""
+    return parse_checklist(body).is_tracking
+
+
+async def _tracking_body(body: str) -> bool:
+    """:func:`_is_tracking` off the event loop (a 64 KiB body with a setext heading takes
+    ~0.4 s of markdown-it)."""
+    return await asyncio.to_thread(_is_tracking, body)
+
+
 def _unchanged(body: str) -> Edit:
     return Edit(body=body, changed=False, ticked=(), moved=(), missing=())
 
@@ -162,7 +176,7 @@ def _closing_guard(target: _Target, change: Callable[[str], Edit],
         return change
 
     def guarded(body: str) -> Edit:
-        if not parse_checklist(body).is_tracking:
+        if not _is_tracking(body):
             return _unchanged(body)
         return change(body)
 
@@ -217,11 +231,11 @@ async def apply_merge(parts: TrackingParts, installation_id: int, full_name: str
         async def say_done(repo: Repo, edit: Edit, steps: tuple[str, ...] = steps,
                            target: _Target = target, pr_ref: str | None = pr_ref) -> None:
             """The completion comment, inside the issue's lock (one per merge and steps)."""
-            if target.link.closing and not parse_checklist(edit.body).is_tracking:
+            if target.link.closing and not await _tracking_body(edit.body):
                 return
             linked = steps
             if not linked:
-                last = last_step(edit.body)
+                last = await asyncio.to_thread(last_step, edit.body)
                 if last is None:
                     return
                 linked = (last,)
@@ -235,8 +249,7 @@ async def apply_merge(parts: TrackingParts, installation_id: int, full_name: str
                                 "pr": number})
 
         _, edit, found = await _apply(parts, installation_id, target, change, then=say_done)
-        if edit is None or (target.link.closing
-                            and not parse_checklist(edit.body).is_tracking):
+        if edit is None or (target.link.closing and not await _tracking_body(edit.body)):
             problems.extend(found if edit is None else [])
             continue
         problems.extend(found)
@@ -269,7 +282,7 @@ async def apply_start(parts: TrackingParts, installation_id: int, full_name: str
         start = _closing_guard(target, functools.partial(start_steps, steps=target.link.steps),
                                tracking)
         _, edit, found = await _apply(parts, installation_id, target, start, write=write)
-        if edit is not None and target.link.closing and not parse_checklist(edit.body).is_tracking:
+        if edit is not None and target.link.closing and not await _tracking_body(edit.body):
             continue
         if not write:
             log.info("author may not write to the tracking repository; nothing moved",
