@@ -603,6 +603,19 @@ def html_base_of(repository: Mapping[str, Any]) -> str:
 MAX_BASE_FETCHES = 30  # base versions of touched files read per PR when the store lacks them
 
 
+def _touched(files: Sequence[Mapping[str, Any]], config: Config) -> dict[str, str | None]:
+    """The PR's files that existed on the base and that ``config`` checks: base path -> head
+    path (None: removed)."""
+    touched: dict[str, str | None] = {}
+    for f in files:
+        status, head_path = f.get("status"), str(f["filename"])
+        base_path = str(f.get("previous_filename") or head_path)
+        if status in ("modified", "renamed", "changed", "removed") and path_matches(
+                config.paths, base_path):
+            touched[base_path] = None if status == "removed" else head_path
+    return touched
+
+
 async def pull_request_note(
     workers: Workers, store: StoreFor, repo: Repo, pr: Mapping[str, Any], config: Config,
     violations: Sequence[Any], files: Sequence[Mapping[str, Any]] | None = None,
@@ -621,13 +634,8 @@ async def pull_request_note(
     if files is None:  # the analysis passes the file list it read (§14: read once)
         files = await repo.pull_files(int(pr["number"]))
         requests += max(1, -(-len(files) // 100))
-    touched: dict[str, str | None] = {}  # base path -> head path (None: removed)
-    for f in files:
-        status, head_path = f.get("status"), str(f["filename"])
-        base_path = str(f.get("previous_filename") or head_path)
-        if status in ("modified", "renamed", "changed", "removed") and path_matches(
-                inv_config.paths, base_path):
-            touched[base_path] = None if status == "removed" else head_path
+    # path matching is CPU on hostile globs and paths (3,000 files): never on the event loop
+    touched = await asyncio.to_thread(_touched, files, inv_config)
     if not touched:
         return None
     base = pr.get("base") or {}
