@@ -34,7 +34,7 @@ from bot.github import retry
 from bot.github.client import ArchiveTooLarge, Repo, TreeEntry
 from bot.github.retry import RetryPolicy
 from bot.inventory import archive
-from bot.inventory.block import mark_incomplete, parse_history, update_body
+from bot.inventory.block import mark_incomplete, update_body
 from bot.inventory.messages import clear_comment
 from bot.inventory.model import Inventory, previous_total, too_large
 from bot.inventory.scan import (
@@ -584,8 +584,9 @@ async def _write(parts: InventoryParts, repo: Repo, target: InventoryTarget, inv
     when the total went from above 0 to 0 (docs/behaviour.md §11)."""
 
     def change(body: str) -> tuple[str, int | None]:
-        new, _ = update_body(body, inventory, html_base=html_base)
-        return new, previous_total(parse_history(body), inventory.sha)
+        # the body's history with this commit's point: its other points are the body's
+        new, history = update_body(body, inventory, html_base=html_base)
+        return new, previous_total(history, inventory.sha)
 
     previous = await _edit_block(parts, repo, target, change)
     if inventory.too_large is None and inventory.total == 0 and previous:
