@@ -405,11 +405,10 @@ async def _head_and_files(
         if snapshot is not None and push.changed is not None and push.before == snapshot.sha:
             run.mode = "push"
             files = dict(snapshot.files)
-            wanted = []
-            for path, exists in push.changed.items():
+            for path in push.changed:
                 files.pop(path, None)
-                if exists and path_matches(config.paths, path):
-                    wanted.append(path)
+            wanted = await asyncio.to_thread(
+                _checked_paths, config, [p for p, exists in push.changed.items() if exists])
             # at most max_files (and no more than compare would list) read one by one; more:
             # the tarball, one request (docs/behaviour.md §13)
             if len(wanted) <= min(config.limits.max_files, COMPARE_FILES):
@@ -436,13 +435,15 @@ async def _head_and_files(
             run.mode = "compare"
             sha = str(commits[-1]["sha"])
             files = dict(snapshot.files)
-            known: dict[str, str] = {}
             for f in changed:
                 files.pop(str(f["filename"]), None)
                 if f.get("previous_filename"):
                     files.pop(str(f["previous_filename"]), None)
-                if f.get("status") != "removed" and path_matches(config.paths, f["filename"]):
-                    known[str(f["filename"])] = str(f["sha"])
+            present = [f for f in changed if f.get("status") != "removed"]
+            checked = set(await asyncio.to_thread(
+                _checked_paths, config, [str(f["filename"]) for f in present]))
+            known = {str(f["filename"]): str(f["sha"]) for f in present
+                     if str(f["filename"]) in checked}
             gone = [str(f.get("previous_filename") or f["filename"]) for f in changed
                     if f.get("status") in ("removed", "renamed")]
             blobs, records, index = await _fetch_changed(parts, repo, config, sha, sorted(known),
@@ -602,6 +603,12 @@ def html_base_of(repository: Mapping[str, Any]) -> str:
 # --- the PR check's summary (docs/behaviour.md §11) -----------------------------------------
 
 MAX_BASE_FETCHES = 30  # base versions of touched files read per PR when the store lacks them
+
+
+def _checked_paths(config: Config, paths: Sequence[str]) -> list[str]:
+    """The ``paths`` that ``config.paths`` checks, in order (CPU on hostile globs: called off
+    the event loop)."""
+    return [p for p in paths if path_matches(config.paths, p)]
 
 
 def _touched(files: Sequence[Mapping[str, Any]], config: Config) -> dict[str, str | None]:
