@@ -40,10 +40,9 @@ from prometheus_client import CollectorRegistry, Counter
 
 from bot import logs
 from bot.github.ratelimit import STOP, RateLimits
-from bot.tracking.links import link_problems, parse_links
 from bot.usecases.analysis import AnalysisParts, submit_analysis
 from bot.usecases.ports import Installations, Jobs, RepoFor
-from bot.usecases.tracking import TrackingParts, apply_merge, apply_start
+from bot.usecases.tracking import TrackingParts, apply_merge, apply_start, pr_links
 
 log = logging.getLogger(__name__)
 
@@ -321,7 +320,7 @@ class Reconciler:
             submit_analysis(self.parts.analysis, installation_id, full_name, number)
             stats.analysed += 1
             self.counters.analysed.inc()
-            if _has_links(full_name, pr):  # opened while the bot was down: the open/edit move
+            if await _has_links(full_name, pr):  # opened while the bot was down: the open/edit move
                 await visit.step(functools.partial(
                     apply_start, self.parts.tracking, installation_id, full_name, pr),
                     cost=lambda _: START_REQUESTS)
@@ -332,7 +331,7 @@ class Reconciler:
         seen = (full_name.lower(), number)
         if seen in self._merged_seen:
             return  # applied by an earlier pass of this process; a merge is final
-        if _has_links(full_name, pr):
+        if await _has_links(full_name, pr):
             await visit.step(functools.partial(
                 apply_merge, self.parts.tracking, installation_id, full_name, pr, catch_up=True),
                 cost=lambda _: MERGE_REQUESTS)
@@ -346,11 +345,10 @@ class Reconciler:
             del self._merged_seen[key]
 
 
-def _has_links(full_name: str, pr: dict[str, Any]) -> bool:
+async def _has_links(full_name: str, pr: dict[str, Any]) -> bool:
     """The PR's body names tracking steps (or a link the bot would report)."""
-    owner, _, name = full_name.partition("/")
-    body = pr.get("body")
-    return bool(parse_links(body, default_owner=owner, default_repo=name) or link_problems(body))
+    links, problems = await pr_links(full_name, pr)
+    return bool(links or problems)
 
 
 _T = TypeVar("_T")

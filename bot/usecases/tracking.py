@@ -118,6 +118,12 @@ async def _authorise(
     return targets, problems, tracking or Tracking()
 
 
+async def pr_links(full_name: str, pr: dict[str, Any]) -> tuple[list[StepLink], list[str]]:
+    """The tracking links of the PR's body and the problems to report about them, read off the
+    event loop (a 64 KiB body of links: ~80 ms)."""
+    return await asyncio.to_thread(_links, full_name, pr)
+
+
 def _links(full_name: str, pr: dict[str, Any]) -> tuple[list[StepLink], list[str]]:
     owner, _, name = full_name.partition("/")
     body = pr.get("body")
@@ -200,7 +206,7 @@ async def apply_merge(parts: TrackingParts, installation_id: int, full_name: str
     """
     if not pr.get("merged") and not pr.get("merged_at"):
         return
-    links, problems = _links(full_name, pr)
+    links, problems = await pr_links(full_name, pr)
     if not links and not problems:
         return
     number = int(pr["number"])
@@ -268,7 +274,7 @@ async def apply_start(parts: TrackingParts, installation_id: int, full_name: str
                       pr: dict[str, Any]) -> None:
     """An opened / reopened / edited / ready PR: move its PENDING steps to IN PROGRESS, when
     its author may write to the tracking issue's repository (else only report bad links)."""
-    links, problems = _links(full_name, pr)
+    links, problems = await pr_links(full_name, pr)
     if not links and not problems:
         return
     targets, refused, tracking = await _authorise(parts, installation_id, full_name, pr, links)
