@@ -122,25 +122,27 @@ class Endpoints:
 
     def __call__(self, method: str, path: str, *, auth: Literal["jwt", "installation", "repo"]
                  = "repo", perms: tuple[str, ...] = (), level: str = "read",
-                 validate: bool = True, doc: str | None = None,
-                 absolute: bool = False) -> Callable[[Handler], Handler]:
+                 validate: bool = True, doc: str | None = None) -> Callable[[Handler], Handler]:
+        """Registers ``handler`` for ``method`` on ``path`` (after the table's prefix)."""
         def register(handler: Handler) -> Handler:
             async def serve(request: web.Request) -> web.StreamResponse:
                 reply = handler(request.app[EMULATOR], exchange(request).call)
                 return json_response(reply.status, reply.body, reply.headers)
 
-            self.raw(method, path, absolute=absolute,
+            self.raw(method, self._prefix + path,
                      access=Access(auth, perms, level, validate, doc))(serve)
             return handler
         return register
 
-    def raw(self, method: str, path: str, *, absolute: bool = True,
+    def raw(self, method: str, path: str, *,
             access: Access = Access("raw")) -> Callable[[AioHandler], AioHandler]:
+        """Registers an aiohttp handler on ``path`` as it is (by default past every
+        middleware)."""
         def register(handler: AioHandler) -> AioHandler:
             _ACCESS[handler] = access
             # no implicit HEAD beside a GET: GitHub's description has none
             extra = {"allow_head": False} if method == "GET" else {}
-            self.table.route(method, path if absolute else self._prefix + path, **extra)(handler)
+            self.table.route(method, path, **extra)(handler)
             return handler
         return register
 
