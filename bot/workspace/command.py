@@ -31,13 +31,14 @@ def open_root(command: str, root: Path, shown: str, config_arg: str | None) -> C
 def analyse_inputs(inputs: Inputs, config: Config, *, jobs: int | None, progress: bool = False,
                    prefilter: bool = True) -> list[FileResult]:
     """The results of ``inputs.files`` (worker processes; a progress bar on a terminal when
-    ``progress``), then a result for each file that could not be read."""
+    ``progress``), then a result for each file that could not be read or is over
+    ``limits.max_file_bytes`` (:func:`bot.workspace.files.read`)."""
     from bot.engine.pool import analyse_files
 
     bar = Progress.start(len(inputs.files), enabled=progress)
     read_errors: list[FileResult] = []
     try:
-        results = analyse_files(read(inputs.files, read_errors), config, workers=jobs,
+        results = analyse_files(read(inputs.files, read_errors, config), config, workers=jobs,
                                 prefilter=prefilter, on_result=bar.advance)
     finally:
         bar.finish()

@@ -39,6 +39,7 @@ class BannedAnnotation(RuleKind):
         "with `use`, the annotation's name becomes `use`'s last component, imported where "
         "missing (docs/behaviour.md §16)."
     )
+    fix_site = "name"
     reads_string_annotations = True
     VALID: ClassVar[tuple[Example, ...]] = (
         Example(WS_IMPORT + "x = WebSocketManager\n", _RULE),
