@@ -332,26 +332,48 @@ class SharedBackend:
         """A waiting job of a key none of whose jobs runs, now running on ``worker``: of the
         installation with the fewest jobs running on all replicas (docs/behaviour.md §13: one
         installation's burst does not hold up the others'), the oldest. ``deliveries`` picks
-        delivery jobs, else the others."""
+        delivery jobs (:meth:`take_deliveries`), else the others."""
+        if deliveries:
+            taken = await self.take_deliveries(worker, 1)
+            return taken[0] if taken else None
         try:
             rows = await self.fetch(
                 "UPDATE ssot_jobs SET status = 'running', worker = %s, started_at = now(), "
                 "attempts = attempts + 1 WHERE id = (SELECT j.id FROM ssot_jobs j "
-                "WHERE j.status = 'queued' AND (j.kind = 'delivery') = %s AND NOT EXISTS "
+                "WHERE j.status = 'queued' AND j.kind <> 'delivery' AND NOT EXISTS "
                 "(SELECT 1 FROM ssot_jobs r WHERE r.key = j.key AND r.status = 'running') "
                 "ORDER BY (SELECT count(*) FROM ssot_jobs t WHERE t.status = 'running' AND "
                 "t.args->'installation' = j.args->'installation'), j.id "
-                "LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id, kind, key, args, "
-                "payload, extract(epoch FROM now() - enqueued_at)", (worker, deliveries))
+                "LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id, kind, key, args, payload, "
+                "extract(epoch FROM now() - enqueued_at)", (worker,))
         except psycopg.errors.UniqueViolation:
             return None  # another worker started this key's job an instant before
-        if not rows:
-            return None
-        id_, kind, key, args, payload, waited = rows[0]
-        job = Job(int(id_), str(kind), str(key), dict(args or {}),
-                  None if payload is None else bytes(payload), float(waited))
-        self.m_wait.labels(job.kind).observe(job.waited)
-        return job
+        return self._taken(rows)[0] if rows else None
+
+    async def take_deliveries(self, worker: str, most: int) -> list[Job]:
+        """Up to ``most`` waiting deliveries, the oldest, now running on ``worker``: one
+        statement for as many as the worker has room for (one a statement, a burst of 200
+        stored in a second took three to start). Their handlers store the jobs that need
+        fairness (analyses, inventories); a delivery's key is its own."""
+        try:
+            rows = await self.fetch(
+                "UPDATE ssot_jobs SET status = 'running', worker = %s, started_at = now(), "
+                "attempts = attempts + 1 WHERE id IN (SELECT j.id FROM ssot_jobs j "
+                "WHERE j.status = 'queued' AND j.kind = 'delivery' AND NOT EXISTS "
+                "(SELECT 1 FROM ssot_jobs r WHERE r.key = j.key AND r.status = 'running') "
+                "ORDER BY j.id LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING id, kind, key, args, "
+                "payload, extract(epoch FROM now() - enqueued_at)", (worker, most))
+        except psycopg.errors.UniqueViolation:
+            return []  # a redelivery's job was started again an instant before
+        return self._taken(rows)
+
+    def _taken(self, rows: Sequence[tuple[Any, ...]]) -> list[Job]:
+        jobs = sorted((Job(int(id_), str(kind), str(key), dict(args or {}),
+                           None if payload is None else bytes(payload), float(waited))
+                       for id_, kind, key, args, payload, waited in rows), key=lambda j: j.id)
+        for job in jobs:
+            self.m_wait.labels(job.kind).observe(job.waited)
+        return jobs
 
     async def finish(self, job: Job, worker: str, *, ok: bool) -> None:
         """The job is done: its row goes. A delivery that failed is forgotten (GitHub's
@@ -679,22 +701,36 @@ class Worker:
         slots, wake = self._slots[deliveries], self._wake[deliveries]
         while not self._stopping:
             await slots.acquire()
+            room = 1
+            while deliveries and not slots.locked():  # every free delivery slot, at once
+                await slots.acquire()
+                room += 1
+            # cleared before looking, not after finding nothing: a NOTIFY that arrives while
+            # the statement runs is kept (it was lost, and the loop slept a POLL, when one
+            # NOTIFY announced a whole batch of deliveries)
+            wake.clear()
             try:
-                job = await self.backend.take(self.id, deliveries=deliveries)
+                jobs = await (self.backend.take_deliveries(self.id, room) if deliveries
+                              else self._take_job())
             except DatabaseUnavailable:
-                job = None
+                jobs = []
             except BaseException:
-                slots.release()
+                for _ in range(room):
+                    slots.release()
                 raise
-            if job is None:
+            for _ in range(room - len(jobs)):
                 slots.release()
-                wake.clear()
+            for job in jobs:
+                task = asyncio.create_task(self._run(job, slots), name=f"ssot-job-{job.id}")
+                self._running[job.id] = task
+            if not jobs:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(POLL):
                         await wake.wait()
-                continue
-            task = asyncio.create_task(self._run(job, slots), name=f"ssot-job-{job.id}")
-            self._running[job.id] = task
+
+    async def _take_job(self) -> list[Job]:
+        job = await self.backend.take(self.id, deliveries=False)
+        return [job] if job else []
 
     async def _run(self, job: Job, slots: asyncio.Semaphore) -> None:
         ok = False
