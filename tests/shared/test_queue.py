@@ -246,6 +246,22 @@ async def test_delivery_bodies_are_compressed_with_lz4_where_the_server_has_it(
         ("lz4", body)]
 
 
+async def test_a_worker_takes_the_deliveries_it_has_room_for_in_one_statement(
+        backends: list[SharedBackend]) -> None:
+    a, b = backends
+    await a.enqueue(analysis(1))  # not a delivery: not taken with them
+    for i in range(5):
+        assert await a.accept_delivery(f"d-{i}", "push", b"{}")
+    before = statements(b)
+    first = await b.take_deliveries("w-b", 3)
+    assert statements(b) - before == 1
+    assert [j.args["delivery"] for j in first] == ["d-0", "d-1", "d-2"]  # the oldest first
+    assert [j.args["delivery"] for j in await a.take_deliveries("w-a", 16)] == ["d-3", "d-4"]
+    assert await a.take_deliveries("w-a", 16) == []
+    rows = await a.fetch("SELECT kind, status FROM ssot_jobs WHERE kind <> 'delivery'")
+    assert rows == [("analysis", "queued")]
+
+
 async def test_recheck_limit_counts_across_replicas(backends: list[SharedBackend]) -> None:
     a, b = backends
     allowed = [await (a if i % 2 else b).allow_recheck("O/R", 3, "Alice", i, limit=3,
