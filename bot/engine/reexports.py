@@ -384,10 +384,14 @@ class _Interesting:
 
 # where a re-export may bind a word (a superset of :func:`may_reexport`'s places): an
 # ``import (...)`` group, the rest of a line after ``import`` (continued lines too), the word
-# that ends an assignment's dotted value, the first word of a line continued by a backslash
+# that ends an assignment's dotted value, the first word of a line continued by a backslash.
+# Each alternative starts with a literal character, so the regex engine skips to the next
+# ``i``, ``=`` or backslash in C instead of trying every position (a leading ``\b`` defeats
+# that: 12.0 -> 2.4 s over the modules of sympy, Django and the stdlib, the same matches);
+# ``i(?<!\wi)mport`` is ``\bimport``, the boundary checked once the ``i`` is read.
 _BINDING_PLACES = re.compile(
-    r"\bimport[\s\\]*\(([^)]*)"
-    r"|\bimport\b((?:[^\n\\]|\\[\s\S])*)"
+    r"i(?<!\wi)mport[\s\\]*\(([^)]*)"
+    r"|i(?<!\wi)mport\b((?:[^\n\\]|\\[\s\S])*)"
     r"|=[ \t]*(?:\w+[ \t]*\.[ \t]*)*(\w+)[ \t]*(?:[#;\r\n]|\Z)"
     r"|\\\s*(\w+)"
 )
