@@ -241,7 +241,7 @@ def check_main(args: argparse.Namespace) -> int:
     try:
         results: list[FileResult] = list(
             analyse_files(
-                read(inputs.files, read_errors),
+                read(inputs.files, read_errors, config),
                 config,
                 workers=args.jobs,
                 prefilter=not args.no_prefilter,

@@ -382,16 +382,19 @@ class _Checker:
                 else:
                     message = f"unknown key '{key}' in {what} ({', '.join(known)})"
                 self.problem((*path, key), message, key=True)
-        elif keyword_ == "not":
-            # A key of another kind, refused by this kind's ``then``.
-            rule_path = path[:-1]
-            rule = self.document["rules"][rule_path[1]]
+        elif error.schema is False:
+            # A key of another kind, refused (``false``) by this kind's ``then``. jsonschema
+            # leaves a false schema's key out of the path: it is the key holding the value.
+            rule = self.document["rules"][path[1]]
             kind = kind_spec(rule.get("kind"))
+            own = {k.name for k in kind.keys} if kind is not None else set()
+            refused = [k for k in rule if k not in own and k not in COMMON_RULE_KEYS]
+            key = path[2] if len(path) > 2 else next(
+                (k for k in refused if rule[k] is instance), refused[0] if refused else "?")
             valid = ", ".join(k.name for k in kind.keys) if kind is not None else ""
             self.problem(
-                path, f"key '{path[-1]}' does not apply to kind {rule.get('kind')} ({valid})",
-                key=True,
-            )
+                (*path[:2], key),
+                f"key '{key}' does not apply to kind {rule.get('kind')} ({valid})", key=True)
         elif keyword_ == "pattern":
             if value == NON_BLANK:
                 self.problem(path, f"{what} must not be empty")

@@ -77,8 +77,10 @@ def _paths(default_include: str, what: str = "which files are checked at all") -
 
 def _rule(specs: tuple[KindSpec, ...]) -> dict[str, Any]:
     """A rule: the common keys, every kind's keys (a hover says which kinds take each), and per
-    kind an ``if kind == K then`` branch with K's keys and a refusal of the others that names
-    the keys K takes (``errorMessage``, which the YAML language server shows)."""
+    kind an ``if kind == K then`` branch with K's keys and a refusal (``false``) of the others;
+    the branch's ``errorMessage`` names the keys K takes. The YAML language server shows that
+    message for a refused property; a ``not`` schema's ``errorMessage`` it ignores ("Matches a
+    schema that is not allowed.": tests/config/test_editor.py asks the real server)."""
     takers: dict[str, list[KindSpec]] = {}
     for spec in specs:
         for key in spec.keys:
@@ -110,10 +112,11 @@ def _rule(specs: tuple[KindSpec, ...]) -> dict[str, Any]:
         then: dict[str, Any] = {
             "properties": {
                 key: (spec.key(key).schema() if spec.key(key) is not None  # type: ignore[union-attr]
-                      else {"not": {}, "errorMessage": f"{key} does not apply to kind "
-                            f"{spec.name} (it takes {', '.join(own)})"})
+                      else False)
                 for key in sorted(takers)
             },
+            "errorMessage": f"this key does not apply to kind {spec.name} "
+                            f"(it takes {', '.join(own)})",
         }
         required = [k.name for k in spec.keys if k.required]
         if required:

@@ -7,7 +7,7 @@ import it removed is still used, no import it touched is duplicated, and the eng
 finds the fixed violations. A fix that fails any of these is not offered: its violations are
 listed as needing a person.
 
-What each kind fixes (the rule must have ``use``):
+What each kind fixes (the rule must have ``use``; the kind declares it, ``RuleKind.fix_site``):
 
 - ``banned-annotation``: the annotation's name becomes ``use``'s last component;
 - ``banned-call``: the callee becomes ``use``'s last component;
@@ -36,8 +36,13 @@ from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from bot.config.model import Config, Rule
 from bot.engine.model import FileResult, Violation
+from bot.engine.rules import KINDS
+from bot.engine.rules.base import FixSite
 
-FIXABLE_KINDS = frozenset({"banned-import", "banned-annotation", "banned-call"})
+# what each kind's fix rewrites, as the kind declares it (``RuleKind.fix_site``)
+FIX_SITES: Mapping[str, FixSite] = {
+    name: kind.fix_site for name, kind in KINDS.items() if kind.fix_site is not None}
+FIXABLE_KINDS = frozenset(FIX_SITES)
 NEEDS_A_PERSON = "needs a person"
 
 Span = tuple[int, int, int, int]  # line, column (0-based), end line, end column (exclusive)
@@ -296,7 +301,7 @@ class _Planner:
         needed: dict[str, str] = {}  # name to import -> its module
         for v in candidates:
             rule = self.rules[v.rule]
-            if rule.kind == "banned-import":
+            if FIX_SITES[rule.kind] == "import":
                 imports.append(v)
                 continue
             why = self._name_fix(v, rule, needed)
@@ -336,7 +341,7 @@ class _Planner:
         span = _span_of(v)
         nodes = self.index.by_span.get(span, [])
         target: cst.BaseExpression | None = None
-        if rule.kind == "banned-call":
+        if FIX_SITES[rule.kind] == "call":
             call = next((n for n in nodes if isinstance(n, cst.Call)), None)
             if call is not None and _dotted(call.func) is not None:
                 target = call.func

@@ -66,11 +66,14 @@ class FileScan:
     names: list[str]
     words: set[str]
     info: ModuleInfo | None
+    size: int = 0  # roughly the memory it holds, in bytes (measured where it was made)
 
 
 def scan_file(path: str, text: str) -> FileScan:
     names, words = imported_names(path, text)
-    return FileScan(names, words, module_info(path, text))
+    # sized here, in the worker: summing a hostile file's 30,000 words took the loop 0.1 s
+    size = 200 + sum(len(w) + 60 for w in words) + sum(len(n) + 60 for n in names)
+    return FileScan(names, words, module_info(path, text), size)
 
 
 def scan_files(items: list[tuple[str, str]]) -> list[FileScan]:

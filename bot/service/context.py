@@ -148,6 +148,7 @@ class Bot:
     async def start(self) -> None:
         if self.shared is not None:
             await self.shared.open()  # migrates the schema (contract §15)
+        await asyncio.to_thread(lambda: self.store)  # opened off the loop, not by a first use
         if self.settings.workers != 0:
             self.spawn(self.workers.warm_up())
         if self.settings.can_call_github and self._github is None:

@@ -382,21 +382,15 @@ async def _analyse(parts: AnalysisParts, ctx: AnalysisContext) -> tuple[
             # names re-exported may hide a violation nobody could see: fail closed (§13)
             errors.extend(await asyncio.to_thread(_unresolved, config, sources, reads.failed))
     keys = await asyncio.to_thread(_result_keys, config, shas, contents, words)
-    stored = await _stored(parts.store, repo.installation_id, list(keys.values()))
-    kept: dict[str, FileResult] = {}
-    for path, k in keys.items():
-        found = reuse.loads(stored[k]) if k in stored else None
-        if found is not None and found.path == path:
-            kept[path] = found
+    kept = await _stored(parts.store, repo.installation_id, keys)
     await read([f for f in planned.fetch if f["filename"] not in kept])
     order = [f for f in planned.fetch if f["filename"] in contents or f["filename"] in kept]
     fresh = [(f["filename"], contents[f["filename"]]) for f in order
              if f["filename"] not in kept]
     contents.clear()
     analysed = {r.path: r for r in await parts.workers.analyse(fresh, config)} if fresh else {}
-    rows = [(keys[p], text) for p, r in analysed.items()
-            if p in keys and (text := reuse.dumps(r)) is not None]
-    await _store(parts.store, repo.installation_id, rows)
+    await _store(parts.store, repo.installation_id,
+                 [(keys[p], r) for p, r in analysed.items() if p in keys])
     results = [kept.get(f["filename"]) or analysed[f["filename"]] for f in order]
 
     def new_lines() -> list[Violation]:  # 300 patches parsed: 15-20 ms of CPU, off the loop
@@ -445,23 +439,43 @@ def _cached_text(texts: TextCache, sha: str, path: str, into: dict[str, bytes]) 
     return True
 
 
-async def _stored(store: StoreFor, installation_id: int, keys: list[str]) -> dict[str, str]:
-    """Results the store holds for ``keys``; a store that fails is logged and read as empty
-    (the files are analysed again: slower, never wrong)."""
+async def _stored(store: StoreFor, installation_id: int, keys: dict[str, str]
+                  ) -> dict[str, FileResult]:
+    """The reusable results the store holds, by path (``keys``: each path's key); a store that
+    fails is logged and read as empty (the files are analysed again: slower, never wrong).
+    Off the loop, decoding included: a hostile PR's results run to megabytes of JSON."""
     if not keys:
         return {}
+
+    def read() -> dict[str, FileResult]:
+        stored = store().findings(installation_id, list(keys.values()))
+        kept: dict[str, FileResult] = {}
+        for path, key in keys.items():
+            found = reuse.loads(stored[key]) if key in stored else None
+            if found is not None and found.path == path:
+                kept[path] = found
+        return kept
+
     try:
-        return await asyncio.to_thread(store().findings, installation_id, keys)
+        return await asyncio.to_thread(read)
     except (sqlite3.Error, OSError):
         log.error("reading reusable results failed", exc_info=True)
         return {}
 
 
-async def _store(store: StoreFor, installation_id: int, rows: list[tuple[str, str]]) -> None:
-    if not rows:
+async def _store(store: StoreFor, installation_id: int,
+                 results: list[tuple[str, FileResult]]) -> None:
+    """Keep ``results`` (key, result) for reuse; off the loop, encoding included."""
+    def write() -> None:
+        rows = [(key, text) for key, result in results
+                if (text := reuse.dumps(result)) is not None]
+        if rows:
+            store().put_findings(installation_id, rows)
+
+    if not results:
         return
     try:
-        await asyncio.to_thread(store().put_findings, installation_id, rows)
+        await asyncio.to_thread(write)
     except (sqlite3.Error, OSError):
         log.error("storing reusable results failed", exc_info=True)
 

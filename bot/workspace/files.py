@@ -4,6 +4,7 @@ filtered by the configuration's paths and a diff, read lazily."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -14,6 +15,8 @@ import pathspec
 from bot.config.globs import path_matches
 from bot.config.model import Config
 from bot.engine.model import FileError, FileResult
+from bot.engine.run import rules_for_path
+from bot.usecases.budget import oversized
 
 #: Folders never walked into when a PATH is a directory.
 SKIPPED_DIRS = frozenset(
@@ -163,14 +166,25 @@ def collect(
 
 
 def read(
-    files: Sequence[tuple[str, Path]], errors: list[FileResult]
+    files: Sequence[tuple[str, Path]], errors: list[FileResult], config: Config
 ) -> Iterator[tuple[str, bytes]]:
-    """File contents, lazily; a file that cannot be read becomes an error result."""
+    """File contents, lazily. A file that cannot be read becomes an error result; so does one
+    over ``limits.max_file_bytes`` (never read past the limit: a file the Action checks out from
+    a pull request is as hostile as one the App fetches), which fails the run, as the App's
+    check, when a rule applies to its path (contract §13)."""
+    limit = config.limits.max_file_bytes
     for rel, on_disk in files:
         try:
-            data = on_disk.read_bytes()
+            with on_disk.open("rb") as handle:
+                data = handle.read(limit + 1)
+                size = max(len(data), os.fstat(handle.fileno()).st_size)
         except OSError as exc:
             message = f"cannot read: {exc.strerror or exc}"
             errors.append(FileResult(path=rel, error=FileError(rel, message)))
+            continue
+        skip = oversized(rel, size, config.limits)
+        if skip is not None:
+            blocking = bool(rules_for_path(config, rel))
+            errors.append(FileResult(path=rel, error=dataclasses.replace(skip, blocking=blocking)))
             continue
         yield rel, data

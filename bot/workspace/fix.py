@@ -77,7 +77,7 @@ def fix_main(args: argparse.Namespace) -> int:
 
     config = with_reexports(root, config)
     read_errors: list[FileResult] = []
-    results = analyse_files(read(inputs.files, read_errors), config, workers=args.jobs)
+    results = analyse_files(read(inputs.files, read_errors, config), config, workers=args.jobs)
     on_disk = dict(inputs.files)
     remaining = 0
     changed = 0

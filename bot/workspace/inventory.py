@@ -74,7 +74,7 @@ def inventory_main(args: argparse.Namespace) -> int:
     progress = Progress.start(len(inputs.files), enabled=not args.no_progress)
     unreadable: list[FileResult] = []
     try:
-        results = analyse_files(read(inputs.files, unreadable), config, workers=args.jobs,
+        results = analyse_files(read(inputs.files, unreadable, config), config, workers=args.jobs,
                                 on_result=progress.advance)
     finally:
         progress.finish()

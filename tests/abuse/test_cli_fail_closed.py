@@ -99,3 +99,31 @@ def test_walking_honours_gitignore_and_skips_virtual_environments(
     # /build/ is anchored at the root: pkg/build/ is walked; a deeper .gitignore applies below it
     assert paths == ["pkg/build/ok.py", "pkg/keep.gen.py", "pkg/real.py"]
     assert doc["files_checked"] == 3
+
+
+def test_a_file_over_max_file_bytes_is_not_read_and_fails_the_run_where_a_rule_applies(
+        root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = CONFIG + "  - id: no-eval\n    kind: banned-call\n    symbols: [builtins.eval]\n" \
+        "    message: no eval\n    paths:\n      include: ['src/**']\n" \
+        "limits:\n  max_file_bytes: 1000\n"
+    (root / "ssot.yml").write_text(config)
+    (root / "big.py").write_text("x = 1\n" * 400)  # 2,400 bytes: no word of a symbol, unread
+    (root / "small.py").write_text("import os\nos.system('ls')\n")
+    code, doc = _check(capsys, root)
+    assert code == 1  # big.py may hold anything: a rule applies to it (§13)
+    (error,) = doc["errors"]
+    assert error["path"] == "big.py"
+    assert "over the max_file_bytes limit" in error["message"]
+    assert [v["path"] for v in doc["violations"]] == ["small.py"]
+
+
+def test_an_oversized_file_no_rule_applies_to_is_listed_and_exits_0(
+        root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = ("version: 1\nrules:\n  - id: no-os-system\n    kind: banned-call\n"
+              "    symbols: [os.system]\n    message: use subprocess.run\n"
+              "    paths:\n      include: ['src/**']\nlimits:\n  max_file_bytes: 1000\n")
+    (root / "ssot.yml").write_text(config)
+    (root / "big.py").write_text("x = 1\n" * 400)
+    code, doc = _check(capsys, root)
+    assert code == 0
+    assert [e["path"] for e in doc["errors"]] == ["big.py"]

@@ -79,7 +79,8 @@ def test_each_kind_branch_names_the_keys_it_takes() -> None:
     schema = yaml.safe_load((ROOT / catalog.SCHEMA_FILE).read_text())
     branches = schema["$defs"]["rule"]["allOf"]
     assert [b["if"]["properties"]["kind"]["const"] for b in branches] == list(KIND_NAMES)
-    call = branches[list(KIND_NAMES).index("banned-call")]["then"]["properties"]
-    assert "description" in call["allow"]
-    assert call["legacy"]["errorMessage"] == (
-        "legacy does not apply to kind banned-call (it takes symbols, use, allow)")
+    call = branches[list(KIND_NAMES).index("banned-call")]["then"]
+    assert "description" in call["properties"]["allow"]
+    assert call["properties"]["legacy"] is False
+    assert call["errorMessage"] == (
+        "this key does not apply to kind banned-call (it takes symbols, use, allow)")

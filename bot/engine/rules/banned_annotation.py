@@ -38,6 +38,7 @@ class BannedAnnotation(RuleKind):
         "with `use`, the annotation's name becomes `use`'s last component, imported where "
         "missing (docs/behaviour.md §16)."
     )
+    fix_site = "name"
     reads_string_annotations = True
     VALID: ClassVar[tuple[Example, ...]] = (
         Example(_IMPORT + "x = WebSocketManager\n", _RULE),

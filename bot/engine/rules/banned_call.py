@@ -44,6 +44,7 @@ class BannedCall(RuleKind):
         "with `use`, the callee becomes `use`'s last component, imported where missing "
         "(docs/behaviour.md §16)."
     )
+    fix_site = "call"
     VALID: ClassVar[tuple[Example, ...]] = (
         Example("def WebSocketManager(): ...\nWebSocketManager()\n", _RULE),
         Example(_IMPORT + "WebSocketManager.create()\n", _RULE),

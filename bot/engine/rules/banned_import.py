@@ -48,6 +48,7 @@ class BannedImport(RuleKind):
         "to the imported name is rewritten by a `banned-annotation`/`banned-call` rule "
         "(docs/behaviour.md §16)."
     )
+    fix_site = "import"
     reads_only_imports = True
     VALID: ClassVar[tuple[Example, ...]] = (
         Example("import netra_backend.app.websocket_core.websocket_manager as wm\n", _RULE),

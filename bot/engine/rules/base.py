@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar, cast
+from typing import ClassVar, Literal, cast
 
 import libcst as cst
 
@@ -13,6 +13,8 @@ from bot.config.keys import Key, KindSpec
 from bot.config.model import Rule
 from bot.engine.names import AliasTable, last_component, matches_symbol, prefixes
 from bot.engine.rules.facts import Facts, Ref, StringAnnotation
+
+FixSite = Literal["import", "call", "name"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +108,9 @@ class RuleKind:
     keys: ClassVar[tuple[Key, ...]]
     # how ``ssot-bot fix`` fixes it (docs/rules.md); "" for no automatic fix
     fix_doc: ClassVar[str] = ""
+    # what the fix engine (bot/engine/fix.py) rewrites for a rule of this kind with ``use``:
+    # the import statement, the callee of the call, or the referenced name; None: no fix
+    fix_site: ClassVar[FixSite | None] = None
     VALID: ClassVar[tuple[Example, ...]] = ()
     INVALID: ClassVar[tuple[Example, ...]] = ()
     # matches references inside string annotations (which the ast gate does not parse)
