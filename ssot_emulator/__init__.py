@@ -11,16 +11,13 @@ records requests, injects faults, and sends signed webhooks. ::
         ...
 """
 
+from ssot_emulator.auth import IssuedToken
 from ssot_emulator.diff import hunks, resolve_line, unified_patch
+from ssot_emulator.endpoints import Recorded
+from ssot_emulator.errors import HTTPError
+from ssot_emulator.faults import Fault
 from ssot_emulator.openapi import OPENAPI_SUBSET
-from ssot_emulator.server import (
-    EmulatorServer,
-    Fault,
-    GitHubEmulator,
-    HTTPError,
-    IssuedToken,
-    Recorded,
-)
+from ssot_emulator.server import EmulatorServer, GitHubEmulator
 from ssot_emulator.state import (
     CheckRun,
     Commit,

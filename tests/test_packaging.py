@@ -326,6 +326,7 @@ DEMO_DATA = (
     "bot/data/demo/netra-apex/netra_backend/app/agents/supervisor/agent_instance_factory.py",
     "ssot_emulator/data/openapi-subset.json",
     "ssot_emulator/server.py",
+    "ssot_emulator/routes/pulls.py",
 )
 
 
