@@ -15,6 +15,10 @@ processes (the deployment docs/deploy.md recommends when webhook latency matters
 Printed per mode:
 - ack p50 / p99 / max: the webhook's answer (202), measured by a load client in a process of
   its own;
+- stored (shared): from the delivery handed to the database to its job committed, the
+  replicas' ``ssot_delivery_store_seconds`` histogram (the buckets holding the median and the
+  99th percentile, and the mean): the ack less this is the HTTP exchange, the signature, the
+  JSON and the waits of both processes for a CPU;
 - delivery job start (shared): from stored to started, the replicas' ``ssot_job_wait_seconds``
   histogram (the bucket holding the median, and the mean); one process starts a delivery's
   handlers at once;
@@ -143,16 +147,18 @@ async def send_burst(spec: dict[str, Any]) -> dict[str, list[float]]:
     return results
 
 
-def histogram_median(text: str, name: str, label: str) -> tuple[float, float]:
-    """(upper bound of the bucket holding the median, mean) of a Prometheus histogram."""
+def histogram_median(text: str, name: str, label: str, q: float = 0.5) -> tuple[float, float]:
+    """(upper bound of the bucket holding the ``q`` quantile, mean) of a Prometheus histogram
+    (``label``: its label, or "" for one without)."""
+    labels, inner = (f"{label}," if label else ""), (f"{{{label}}}" if label else "")
     buckets = [(float("inf") if b == "+Inf" else float(b), float(v)) for b, v in re.findall(
-        rf'^{name}_bucket{{{label},le="([^"]+)"}} (\S+)$', text, re.M)]
-    count = re.search(rf"^{name}_count{{{label}}} (\S+)$", text, re.M)
-    total = re.search(rf"^{name}_sum{{{label}}} (\S+)$", text, re.M)
+        rf'^{name}_bucket{{{labels}le="([^"]+)"}} (\S+)$', text, re.M)]
+    count = re.search(rf"^{name}_count{inner} (\S+)$", text, re.M)
+    total = re.search(rf"^{name}_sum{inner} (\S+)$", text, re.M)
     if not buckets or not count or float(count.group(1)) == 0:
         return 0.0, 0.0
     n = float(count.group(1))
-    upper = next(b for b, v in sorted(buckets) if v >= n / 2)
+    upper = next(b for b, v in sorted(buckets) if v >= n * q)
     return upper, float(total.group(1)) / n if total else 0.0
 
 
@@ -261,6 +267,7 @@ async def run_mode(mode: str, events: int, in_flight: int) -> dict[str, Any]:
                 used = (await queries(session, metric_bases) - burst_q
                         - idle_rate * burst_seconds)
                 delivery_wait = (0.0, 0.0)
+                store: tuple[float, float, float] | None = None
                 if mode != "single":
                     texts = []
                     for base in metric_bases:
@@ -270,6 +277,12 @@ async def run_mode(mode: str, events: int, in_flight: int) -> dict[str, Any]:
                              for t in texts]
                     delivery_wait = (max(w[0] for w in waits),
                                      sum(w[1] for w in waits) / len(waits))
+                    stores = [(histogram_median(t, "ssot_delivery_store_seconds", ""),
+                               histogram_median(t, "ssot_delivery_store_seconds", "", 0.99))
+                              for t in texts]
+                    stores = [s for s in stores if s[0][0]]  # the replicas that answer webhooks
+                    store = (max(s[0][0] for s in stores), max(s[1][0] for s in stores),
+                             sum(s[0][1] for s in stores) / len(stores)) if stores else None
             starts = []
             for r in list(emu.requests):
                 if r.method == "POST" and r.path.endswith("/check-runs") and \
@@ -280,7 +293,7 @@ async def run_mode(mode: str, events: int, in_flight: int) -> dict[str, Any]:
             return {
                 "mode": mode, "replicas": count, "events": events,
                 "ack_p50_ms": pct(acks, 0.5) * 1000, "ack_p99_ms": pct(acks, 0.99) * 1000,
-                "ack_max_ms": max(acks) * 1000,
+                "ack_max_ms": max(acks) * 1000, "store": store,
                 "delivery_job_p50_s": delivery_wait[0], "delivery_job_mean_s": delivery_wait[1],
                 "start_p50_s": pct(starts, 0.5), "start_p90_s": pct(starts, 0.9),
                 "start_max_s": max(starts) if starts else 0.0,
@@ -324,6 +337,9 @@ def main() -> None:
         print(f"{mode:>6} ({result['replicas']} process{'es' if result['replicas'] > 1 else ''}"
               f"): ack p50 {result['ack_p50_ms']:.1f} ms, p99 {result['ack_p99_ms']:.1f} ms, "
               f"max {result['ack_max_ms']:.1f} ms; "
+              + ("stored p50 <= {:.0f} ms, p99 <= {:.0f} ms (mean {:.1f} ms); ".format(
+                  result["store"][0] * 1000, result["store"][1] * 1000,
+                  result["store"][2] * 1000) if result["store"] else "")
               + (f"delivery job start p50 <= {result['delivery_job_p50_s']:.2f} s (mean "
                  f"{result['delivery_job_mean_s']:.3f} s); " if mode != "single" else "")
               + f"analysis start p50 {result['start_p50_s']:.2f} s, "

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field, replace
 
 from bot.config.model import Config
 from bot.engine.names import EXACT_ONLY, MAX_DOTS, module_of_path, prefixes, resolve_relative
+from bot.engine.rules import referenced_names
 from bot.engine.rules.syntax import ast_dotted as _dotted
 from bot.engine.rules.syntax import parse_ast as parse
 from bot.engine.rules.syntax import search_word_start
@@ -266,9 +267,7 @@ def _is_all(node: ast.expr) -> bool:
 
 def symbols_of(config: Config) -> tuple[str, ...]:
     """Every name a rule matches references to (canonical-definition rules have none)."""
-    out = dict.fromkeys(
-        s for r in config.rules for s in (*r.symbols, *r.legacy, *r.ssot)
-    )
+    out = dict.fromkeys(referenced_names(config.rules))
     out.update(dict.fromkeys(config.aliases))  # declared re-exports are names too
     return tuple(out)
 

@@ -282,7 +282,7 @@ def _compiled(config: Config) -> _Compiled:
 
 
 def _symbol_words(rule: Rule, aliases: AliasTable) -> frozenset[str]:
-    names = [*rule.symbols, *rule.legacy, *rule.ssot, *rule.canonical]
+    names = KINDS[rule.kind].named(rule) if rule.kind in KINDS else ()
     out = {last_component(n) for n in names}
     for name in names:
         out.update(last_component(k) for k in aliases.keys_reaching_split(name)[0])

@@ -30,6 +30,10 @@ SCHEMA_VERSION = 1
 # pg_advisory_xact_lock keys (64-bit): fixed numbers, spelled out so they never collide with the
 # hashed keys of issue locks (those are hashes of text, see bot.service.shared.lock_id).
 MIGRATE_LOCK = 0x55_0150_7D_0001
+# a session with this setting 'off' stores jobs without the trigger's NOTIFY (the webhook's
+# connections: they notify after the commit, see bot.service.shared); older replicas' sessions
+# lack it and notify as before
+NOTIFY_SETTING = "ssot.notify"
 
 STATEMENTS: tuple[str, ...] = (
     "CREATE TABLE IF NOT EXISTS ssot_schema (version integer NOT NULL)",
@@ -71,10 +75,13 @@ STATEMENTS: tuple[str, ...] = (
     "CREATE INDEX IF NOT EXISTS ssot_findings_used ON ssot_findings (installation, used)",
     # a job stored wakes the workers (LISTEN ssot_jobs) without polling, and so does one that
     # finished (a job of its key may wait): the payload says which loop, 'delivery' or 'job';
-    # PostgreSQL sends each distinct notification once per transaction, at commit
-    """CREATE OR REPLACE FUNCTION ssot_jobs_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+    # PostgreSQL sends each distinct notification once per transaction, at commit; a session
+    # with NOTIFY_SETTING 'off' notifies on its own
+    f"""CREATE OR REPLACE FUNCTION ssot_jobs_notify() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
-            IF TG_OP = 'INSERT' THEN
+            IF current_setting('{NOTIFY_SETTING}', true) = 'off' THEN
+                RETURN NULL;
+            ELSIF TG_OP = 'INSERT' THEN
                 PERFORM pg_notify('ssot_jobs', CASE WHEN NEW.kind = 'delivery'
                                                THEN 'delivery' ELSE 'job' END);
             ELSIF OLD.kind <> 'delivery' THEN

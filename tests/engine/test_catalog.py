@@ -13,8 +13,9 @@ import yaml
 
 from bot.config.keys import KEY_TYPES, rule_fields
 from bot.config.kinds import KIND_NAMES, KIND_SPECS
+from bot.config.model import Rule
 from bot.engine import catalog
-from bot.engine.rules import KINDS
+from bot.engine.rules import KINDS, referenced_names
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "generate_kinds.py"
@@ -84,3 +85,16 @@ def test_each_kind_branch_names_the_keys_it_takes() -> None:
     assert call["properties"]["legacy"] is False
     assert call["errorMessage"] == (
         "this key does not apply to kind banned-call (it takes symbols, use, allow)")
+
+
+def test_the_names_a_rule_is_about_come_from_its_kinds_declared_keys() -> None:
+    dual = Rule(id="d", kind="dual-pattern", message="m", legacy=("a.Old",), ssot=("b.New",))
+    banned = Rule(id="b", kind="banned-call", message="m", symbols=("a.Old", "c.X"),
+                  use="b.New")
+    canonical = Rule(id="c", kind="canonical-definition", message="m",
+                     canonical={"Thing": "pkg/thing.py"})
+    assert KINDS["dual-pattern"].referenced(dual) == ("a.Old", "b.New")
+    assert KINDS["banned-call"].referenced(banned) == ("a.Old", "c.X")  # not `use`
+    assert KINDS["canonical-definition"].referenced(canonical) == ()
+    assert KINDS["canonical-definition"].named(canonical) == ("Thing",)
+    assert referenced_names([dual, banned, canonical]) == ("a.Old", "b.New", "c.X")

@@ -26,6 +26,12 @@ async def backends(database_url: str) -> AsyncIterator[list[SharedBackend]]:
         await b.close()
 
 
+def statements(backend: SharedBackend) -> float:
+    """``ssot_database_queries_total`` of ``backend``."""
+    return sum(s.value for m in backend.m_queries.collect() for s in m.samples
+               if s.name.endswith("_total"))
+
+
 def analysis(pr: int, head: str = "") -> Durable:
     return Durable("analysis", f"analysis:o/r#{pr}", {"number": pr, "head": head})
 
@@ -177,6 +183,83 @@ async def test_delivery_ids_are_shared_and_a_failed_one_is_forgotten(
     assert job is not None
     await a.finish(job, "w", ok=True)
     assert not await b.accept_delivery("d-1", "push", b"{}")
+
+
+async def test_a_burst_of_deliveries_is_stored_in_one_statement_each_once(
+        backends: list[SharedBackend]) -> None:
+    """Group commit (docs/benchmarks.md, "Several replicas"): deliveries arriving together are
+    stored by one statement; a delivery id seen before (on any replica) or twice in the burst
+    is answered as a duplicate and stored once; a request without an id is always new."""
+    a, b = backends
+    assert await b.accept_delivery("seen", "push", b"{}")
+    ids = [f"d-{i}" for i in range(30)] + ["seen", "d-3", "", ""]
+    before = statements(a)
+    fresh = await asyncio.gather(*(a.accept_delivery(i, "push", i.encode()) for i in ids))
+    await a.close()  # the wake-up statement sent after the commit is done too
+    assert fresh == [True] * 30 + [False, False, True, True]
+    assert statements(a) - before <= 2  # the burst's statement, the NOTIFY
+    rows = await b.fetch("SELECT args->>'delivery', payload FROM ssot_jobs "
+                         "WHERE kind = 'delivery' ORDER BY id")
+    assert sorted((r[0], bytes(r[1])) for r in rows) == sorted(
+        [(i, i.encode()) for i in ids[:30]] + [("seen", b"{}"), ("", b""), ("", b"")])
+    done = await b.fetch("SELECT count(*) FROM ssot_deliveries")
+    assert done == [(31,)]
+
+
+async def test_the_webhook_s_commit_does_not_notify_the_workers_are_woken_after_it(
+        backends: list[SharedBackend], database_url: str) -> None:
+    """PostgreSQL commits notifying transactions one at a time, each waiting for its flush:
+    the webhook's sessions store without the trigger's NOTIFY and notify after the commit."""
+    import psycopg
+
+    a, _ = backends
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as listen:
+        await listen.execute("LISTEN ssot_jobs")
+        notes = listen.notifies(timeout=10)
+        async with a.connection(web=True) as web:
+            await web.execute("INSERT INTO ssot_jobs (kind, key) VALUES ('delivery', 'd:x')")
+        await a.fetch("SELECT pg_notify('ssot_jobs', 'marker')")  # delivered in commit order
+        before_marker = []
+        async for note in notes:
+            if note.payload == "marker":
+                break
+            before_marker.append(note.payload)
+        assert before_marker == []
+        notes = listen.notifies(timeout=10, stop_after=1)
+        assert await a.accept_delivery("d-1", "push", b"{}")
+        assert [n.payload async for n in notes] == ["delivery"]
+        await a.enqueue(analysis(1))  # other sessions: the trigger notifies, as before
+        notes = listen.notifies(timeout=10, stop_after=1)
+        assert [n.payload async for n in notes] == ["job"]
+
+
+async def test_delivery_bodies_are_compressed_with_lz4_where_the_server_has_it(
+        backends: list[SharedBackend]) -> None:
+    a, _ = backends
+    rows = await a.fetch("SELECT 'lz4' = ANY(enumvals) FROM pg_settings "
+                         "WHERE name = 'default_toast_compression'")
+    if not rows or not rows[0][0]:
+        pytest.skip("this PostgreSQL has no LZ4 (PostgreSQL's own pglz is used)")
+    body = b'{"pull_request": {"url": "https://api.github.com/repos/o/r/pulls/1"}}' * 400
+    assert await a.accept_delivery("big", "pull_request", body)
+    assert await a.fetch("SELECT pg_column_compression(payload), payload FROM ssot_jobs") == [
+        ("lz4", body)]
+
+
+async def test_a_worker_takes_the_deliveries_it_has_room_for_in_one_statement(
+        backends: list[SharedBackend]) -> None:
+    a, b = backends
+    await a.enqueue(analysis(1))  # not a delivery: not taken with them
+    for i in range(5):
+        assert await a.accept_delivery(f"d-{i}", "push", b"{}")
+    before = statements(b)
+    first = await b.take_deliveries("w-b", 3)
+    assert statements(b) - before == 1
+    assert [j.args["delivery"] for j in first] == ["d-0", "d-1", "d-2"]  # the oldest first
+    assert [j.args["delivery"] for j in await a.take_deliveries("w-a", 16)] == ["d-3", "d-4"]
+    assert await a.take_deliveries("w-a", 16) == []
+    rows = await a.fetch("SELECT kind, status FROM ssot_jobs WHERE kind <> 'delivery'")
+    assert rows == [("analysis", "queued")]
 
 
 async def test_recheck_limit_counts_across_replicas(backends: list[SharedBackend]) -> None:

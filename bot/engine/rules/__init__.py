@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections.abc import Iterable
 
+from bot.config.model import Rule
 from bot.engine.rules.base import Example, Finding, RuleKind
 
 
@@ -25,4 +27,12 @@ def _discover() -> dict[str, RuleKind]:
 
 KINDS: dict[str, RuleKind] = _discover()
 
-__all__ = ["KINDS", "Example", "Finding", "RuleKind"]
+
+def referenced_names(rules: Iterable[Rule]) -> tuple[str, ...]:
+    """The names ``rules`` match references to, each once, in order (:meth:`RuleKind.referenced`:
+    what the kinds' ``names`` keys hold)."""
+    return tuple(dict.fromkeys(
+        name for rule in rules if rule.kind in KINDS for name in KINDS[rule.kind].referenced(rule)))
+
+
+__all__ = ["KINDS", "Example", "Finding", "RuleKind", "referenced_names"]

@@ -119,9 +119,23 @@ class RuleKind:
     # reduced to them (bot.engine.trim.imports_only)
     reads_only_imports: ClassVar[bool] = False
 
+    def referenced(self, rule: Rule) -> tuple[str, ...]:
+        """The names ``rule`` matches references to: the values of the kind's ``names`` keys
+        (the pre-filter, the ast gate and the re-export index follow these)."""
+        return tuple(name for key in self.keys if key.type == "names"
+                     for name in getattr(rule, key.attribute))
+
+    def named(self, rule: Rule) -> tuple[str, ...]:
+        """Every name ``rule`` is about: :meth:`referenced` and the names its ``name-paths``
+        keys define (a file naming one of their words fails closed, §13)."""
+        return self.referenced(rule) + tuple(
+            name for key in self.keys if key.type == "name-paths"
+            for name in getattr(rule, key.attribute))
+
     def required_names(self, rule: Rule, aliases: AliasTable) -> tuple[Need, ...]:
-        """Prefilter: the rule can only match text holding a word of each :class:`Need`."""
-        return needs_for(rule.symbols, aliases)
+        """Prefilter: the rule can only match text holding a word of each :class:`Need`
+        (by default one: a word of :meth:`referenced`)."""
+        return needs_for(self.referenced(rule), aliases)
 
     def check(self, rule: Rule, facts: Facts) -> list[Finding]:
         raise NotImplementedError

@@ -100,7 +100,8 @@ def gate_facts(
         if (
             kind is None
             or found
-            or (kind.reads_string_annotations and _strings_may_hit(facts, strings, rule.symbols))
+            or (kind.reads_string_annotations
+                and _strings_may_hit(facts, strings, kind.referenced(rule)))
         ):
             keep.append(rule)
             hits.extend(cast(ast.AST, n) for f in found for n in f.nodes)
@@ -127,7 +128,7 @@ def _spans(nodes: Iterable[ast.AST]) -> list[tuple[int, int]]:
 
 
 def _symbols(rules: Iterable[Rule]) -> tuple[str, ...]:
-    return tuple({s for r in rules for s in (*r.symbols, *r.legacy, *r.ssot)})
+    return rule_kinds.referenced_names(rules)
 
 
 def _related(a: str, b: str) -> bool:
