@@ -65,7 +65,7 @@ import pebble
 
 from bot.config.model import Config
 from bot.engine.model import FileError, FileResult
-from bot.engine.run import analyse_text, holds_symbol_word, plan
+from bot.engine.run import analyse_text, holds_symbol_word, plan_words
 
 DEFAULT_WORKER_MEMORY_MB = 1536
 _R = TypeVar("_R")
@@ -468,12 +468,12 @@ def _plan(items: list[tuple[str, bytes]], config: Config, prefilter: bool,
     rule_index = {id(r): n for n, r in enumerate(config.rules)}
     tasks: list[tuple[int, _Task]] = []
     for index, (path, source) in enumerate(items):
-        planned = plan(path, source, config, prefilter=prefilter)
+        planned = plan_words(path, source, config, prefilter=prefilter)
         if isinstance(planned, FileResult):
             batch.done(index, planned)
         else:
-            text, rules = planned
-            if holds_symbol_word(config, path, text):
+            text, rules, present = planned
+            if holds_symbol_word(config, path, text, present):
                 batch.worded.add(index)
             tasks.append((index, (path, text, tuple(rule_index[id(r)] for r in rules),
                                   prefilter)))

@@ -383,10 +383,14 @@ class _Interesting:
 
 # where a re-export may bind a word (a superset of :func:`may_reexport`'s places): an
 # ``import (...)`` group, the rest of a line after ``import`` (continued lines too), the word
-# that ends an assignment's dotted value, the first word of a line continued by a backslash
+# that ends an assignment's dotted value, the first word of a line continued by a backslash.
+# Each alternative starts with a literal character, so the regex engine skips to the next
+# ``i``, ``=`` or backslash in C instead of trying every position (a leading ``\b`` defeats
+# that: 12.0 -> 2.4 s over the modules of sympy, Django and the stdlib, the same matches);
+# ``i(?<!\wi)mport`` is ``\bimport``, the boundary checked once the ``i`` is read.
 _BINDING_PLACES = re.compile(
-    r"\bimport[\s\\]*\(([^)]*)"
-    r"|\bimport\b((?:[^\n\\]|\\[\s\S])*)"
+    r"i(?<!\wi)mport[\s\\]*\(([^)]*)"
+    r"|i(?<!\wi)mport\b((?:[^\n\\]|\\[\s\S])*)"
     r"|=[ \t]*(?:\w+[ \t]*\.[ \t]*)*(\w+)[ \t]*(?:[#;\r\n]|\Z)"
     r"|\\\s*(\w+)"
 )
@@ -430,6 +434,10 @@ def build_index(sources: Iterable[tuple[str, str]] | Mapping[str, str], config: 
     return Index(entries, frozenset(builder.words), builder.count)
 
 
+# up to this many words, the paths that may bind a word are found by a substring scan
+_DIRECT_WORDS = 32
+
+
 class _Builder:
     """The state of one index build: the modules read, the names found, what waits for what."""
 
@@ -443,13 +451,14 @@ class _Builder:
         self.interesting = _Interesting()
         self.entries: dict[str, list[str]] = {}
         self.words: set[str] = set()
-        self.by_word: dict[str, list[str]] = {}  # word -> pending paths that may bind it
+        # word -> pending paths that may bind it: built once the words outgrow _DIRECT_WORDS;
+        # until then each word's paths are found by a substring scan (:meth:`_binders`)
+        self.by_word: dict[str, list[str]] | None = None
+        self.found: dict[str, list[str]] = {}  # a scan's paths for the words waiting in turn
+        self.bound: dict[str, set[str]] = {}  # path -> binding_words of its text (computed)
         self.by_star: dict[str, list[str]] = {}  # module -> pending paths star-importing it
         for path in self.pending:
-            text = texts[path]
-            for word in binding_words(text):
-                self.by_word.setdefault(word, []).append(path)
-            for module in star_sources(path, text):
+            for module in star_sources(path, texts[path]):
                 self.by_star.setdefault(module, []).append(path)
         # bindings not related to a name yet: by each prefix of their target, and by target
         self.waiting_inside: dict[str, list[tuple[str, str]]] = {}
@@ -473,9 +482,47 @@ class _Builder:
             elif self.todo_stars:
                 self._star_entry(*self.todo_stars.pop())
             elif self.todo_words:
-                self.todo_paths.extend(reversed(self.by_word.pop(self.todo_words.pop(), ())))
+                self.todo_paths.extend(reversed(self._binders(self.todo_words.pop())))
             else:
                 return
+
+    def _binding_words(self, path: str) -> set[str]:
+        words = self.bound.get(path)
+        if words is None:
+            words = self.bound[path] = binding_words(self.texts[path])
+        return words
+
+    def _binders(self, word: str) -> list[str]:
+        """The pending paths whose text may bind ``word`` (:func:`binding_words`), in order.
+
+        Few words (a typical configuration: a handful of symbols nobody re-exports): a
+        substring scan of the pending texts for the words waiting, and :func:`binding_words`
+        only of the texts holding one (every word it finds is a substring of the text). Once
+        the words outgrow ``_DIRECT_WORDS`` (a package re-exporting much, an alias bomb), one
+        pass builds the word -> paths index and each later word is a look-up: linear in the
+        texts either way, and the same paths."""
+        if word in self.found:
+            return self.found.pop(word)
+        if self.by_word is None and len(self.words) <= _DIRECT_WORDS:
+            batch = [word, *(w for w in self.todo_words if w not in self.found)]
+            hits: dict[str, list[str]] = {w: [] for w in batch}
+            for path in self.pending:
+                text = self.texts[path]
+                inside = [w for w in batch if w in text]
+                if inside:
+                    bound = self._binding_words(path)
+                    for w in inside:
+                        if w in bound:
+                            hits[w].append(path)
+            self.found.update(hits)
+            return self.found.pop(word)
+        if self.by_word is None:
+            self.by_word = {}
+            for path in self.pending:
+                for w in self._binding_words(path):
+                    self.by_word.setdefault(w, []).append(path)
+            self.bound.clear()
+        return self.by_word.pop(word, [])
 
     def _word(self, word: str) -> None:
         if word not in self.words:

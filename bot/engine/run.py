@@ -359,6 +359,15 @@ def plan(
     path: str, source: bytes, config: Config, *, prefilter: bool = True
 ) -> tuple[str, tuple[Rule, ...]] | FileResult:
     """Cheap part of the analysis: a finished result, or the text and the rules left to run."""
+    planned = plan_words(path, source, config, prefilter=prefilter)
+    return planned if isinstance(planned, FileResult) else planned[:2]
+
+
+def plan_words(
+    path: str, source: bytes, config: Config, *, prefilter: bool = True
+) -> tuple[str, tuple[Rule, ...], Words | None] | FileResult:
+    """:func:`plan`, and the words of the text the pre-filter looked at (None: it did not),
+    for :func:`holds_symbol_word` to ask again without listing them again."""
     compiled = _compiled(config)
     if not compiled.checked(path):
         return FileResult(path)
@@ -367,12 +376,13 @@ def plan(
         lossy = source.decode("utf-8", "replace")
         return FileResult(path, error=failed_closed(config, path, lossy, text))
     rules = compiled.applying(path)
+    present = None
     if prefilter and rules:
         present = Words(text)
         rules = tuple(r for r in rules if may_match(config, r, path, text, present))
     if not rules:
         return FileResult(path)
-    return text, rules
+    return text, rules, present
 
 
 def analyse_source(
@@ -407,7 +417,8 @@ def analyse_text(
     ``fixable`` and the file's diff."""
     source = text
     if gate:
-        kept, tree, spans = gate_facts(path, text, rules, _compiled(config).aliases)
+        kept, tree, spans, whole = gate_facts(path, text, rules, _compiled(config).aliases,
+                                              outline=True)
         if kept is not None:
             if not kept:
                 return FileResult(path)
@@ -421,7 +432,9 @@ def analyse_text(
                     if fixes and done.violations:
                         done = with_fixes(done, text, config, check=analyse_source)
                     return done
-            source = trim(text, tree, spans) or text
+            if not whole:  # an import outline: the cut and the positions need the whole tree
+                tree = ast_parse(text)
+            source = (trim(text, tree, spans) if tree is not None else None) or text
     try:
         module = _parse(source, text)
     except cst.ParserSyntaxError as exc:

@@ -10,6 +10,9 @@ import sysconfig
 import time
 from pathlib import Path
 
+import pytest
+
+from bot.engine import reexports
 from bot.engine.names import AliasTable
 from bot.engine.reexports import binding_words, build_index, may_reexport
 from bot.engine.run import _compiled, analyse_source, plan
@@ -103,3 +106,24 @@ def test_binding_words_holds_every_word_may_reexport_finds() -> None:
             if may_reexport(text, re.compile(rf"\b{re.escape(word)}\b", re.ASCII)):
                 # may_reexport sees ASCII words; binding_words holds them (and more)
                 assert word in candidates or not word.isascii(), word
+
+
+def test_few_words_scan_the_texts_and_many_build_the_word_index_with_the_same_result(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # up to _DIRECT_WORDS words the modules that may bind a word are found by a substring
+    # scan, past it by the word -> modules index: the same modules read, the same entries
+    lib = Path(sysconfig.get_paths()["stdlib"])
+    texts = [(p.relative_to(lib).as_posix(), p.read_text("utf-8", "replace"))
+             for p in sorted(lib.glob("*.py"))[:150]]
+    texts += [("pkg/__init__.py", "from .shim import *\nfrom old import Legacy as L0\n"),
+              ("pkg/shim.py", "".join(f"from old import Legacy as N{i}\n" for i in range(40)))]
+    cfg = config(rule("banned-import", symbols=("old.Legacy", "os.path.join", "typing.Any",
+                                                "collections.OrderedDict")))
+    results = []
+    for limit in (0, 10_000, reexports._DIRECT_WORDS):
+        monkeypatch.setattr(reexports, "_DIRECT_WORDS", limit)
+        index = build_index(texts, cfg)
+        results.append((list(index.entries.items()), index.words, index.modules_read))
+    assert results[0] == results[1] == results[2]
+    assert len(results[0][0]) > 40

@@ -32,6 +32,7 @@ from bot.config.model import Rule
 from bot.engine import rules as rule_kinds  # (its KINDS are found after this module loads)
 from bot.engine.names import AliasTable, Bindings, module_of_path, resolve_relative
 from bot.engine.rules.facts import Definition, Facts, ImportName, Ref
+from bot.engine.rules.outline import import_outline
 from bot.engine.rules.syntax import ast_chain_base as _chain_base
 from bot.engine.rules.syntax import ast_dotted as _dotted
 from bot.engine.rules.syntax import is_literal, parse_ast
@@ -65,23 +66,31 @@ def gate_tree(
 ) -> tuple[tuple[Rule, ...] | None, ast.Module | None]:
     """:func:`gate`, and the ast it parsed (None when it could not), which locates statements
     for :mod:`bot.engine.rules.positions`."""
-    kept, tree, _ = gate_facts(path, text, rules, aliases)
+    kept, tree, _, _ = gate_facts(path, text, rules, aliases)
     return kept, tree
 
 
 def gate_facts(
-    path: str, text: str, rules: Sequence[Rule], aliases: AliasTable
-) -> tuple[tuple[Rule, ...] | None, ast.Module | None, list[tuple[int, int]]]:
+    path: str, text: str, rules: Sequence[Rule], aliases: AliasTable, *, outline: bool = False
+) -> tuple[tuple[Rule, ...] | None, ast.Module | None, list[tuple[int, int]], bool]:
     """:func:`gate_tree`, and the line spans of what the kept rules may use: every reference
     and import the gate gathered, and the string annotations when a kept rule reads them
     (:mod:`bot.engine.trim` keeps these lines). When every rule reads only imports: the
-    import statements a rule flags."""
-    tree = parse(text)
-    if tree is None:
-        return None, None, []
+    import statements a rule flags.
+
+    ``outline``: when every rule reads only imports, the tree may be the file's import outline
+    (:func:`bot.engine.rules.outline.import_outline`: the same imports, module-level
+    definitions and blocks around the imports, bodies without an import cut); the last value
+    says whether the tree is the whole file's."""
     # rules that read only imports need no references (the walk over every expression)
     kinds = rule_kinds.KINDS
     refs = not all(kinds[r.kind].reads_only_imports for r in rules if r.kind in kinds)
+    tree = import_outline(text) if outline and not refs else None
+    whole = tree is None
+    if tree is None:
+        tree = parse(text)
+    if tree is None:
+        return None, None, [], True
     facts, strings = collect_ast(tree, path, aliases, _symbols(rules), refs=refs)
     keep: list[Rule] = []
     hits: list[ast.AST] = []
@@ -99,12 +108,12 @@ def gate_facts(
     if not refs:
         # rules that read only imports: the statements that may hold a violation are the ones
         # the check flagged on these (superset) facts
-        return tuple(keep), tree, _spans(hits)
+        return tuple(keep), tree, _spans(hits), whole
     nodes: list[ast.AST] = [*(cast(ast.AST, r.node) for r in facts.refs),
                             *(cast(ast.AST, i.stmt) for i in facts.imports)]
     if any(kinds[r.kind].reads_string_annotations for r in keep if r.kind in kinds):
         nodes.extend(strings)
-    return tuple(keep), tree, _spans(nodes)
+    return tuple(keep), tree, _spans(nodes), whole
 
 
 def _spans(nodes: Iterable[ast.AST]) -> list[tuple[int, int]]:

@@ -1,0 +1,111 @@
+"""The import outline (bot/engine/rules/outline.py) the ast gate parses for rules that read only
+imports: the same imports, module-level definitions and import blocks as the whole tree, and
+only for a text the whole parse accepts."""
+
+from __future__ import annotations
+
+import ast
+import sysconfig
+from pathlib import Path
+
+import pytest
+
+from bot.engine.names import AliasTable
+from bot.engine.rules.gate import collect_ast
+from bot.engine.rules.outline import import_outline
+from bot.engine.rules.syntax import parse_ast
+from bot.engine.run import analyse_source
+from bot.engine.trim import imports_only
+from tests.engine.conftest import config, rule
+
+PAD = "".join(f"# padding line {i}\n" for i in range(12))  # above the size worth a cut
+
+
+def _facts(tree: ast.Module) -> object:
+    facts, _ = collect_ast(tree, "pkg/mod.py", AliasTable({}), ("old.Legacy",), refs=False)
+    return (
+        [(d.name, d.node.lineno, d.node.col_offset, d.fallback) for d in facts.definitions],
+        [(i.qualified, i.node.lineno, i.node.col_offset, i.from_module) for i in facts.imports],
+        sorted((k, tuple(v)) for k, v in facts.bindings.names.items()),
+        facts.bindings.stars,
+    )
+
+
+def _same_as_whole(text: str) -> bool:
+    """The outline's facts and import cut are the whole tree's; False: no outline given."""
+    outline = import_outline(text)
+    if outline is None:
+        return False
+    whole = parse_ast(text)
+    assert whole is not None, "an outline of a text ast.parse refuses"
+    assert _facts(outline) == _facts(whole)
+    assert imports_only(text, outline) == imports_only(text, whole)
+    return True
+
+
+def test_bodies_without_imports_are_cut_lines_kept() -> None:
+    text = PAD + (
+        "from old import Legacy\n"
+        "class K:\n"
+        '    """Doc.\n\n    >>> from old import Legacy\n    """\n'
+        "    def a(self):\n        x = 1\n        return x\n"
+        "    def b(self):\n        from old import Legacy as L\n        return L\n"
+        "def f():\n    y = [\n        1,\n    ]\n    return y\n"
+        "if True:\n    Z = 1\n"
+    )
+    outline = import_outline(text)
+    assert outline is not None
+    cls = outline.body[1]
+    assert isinstance(cls, ast.ClassDef)
+    # the doctest's import is in a string: the method without an import is cut, the other kept
+    a, b = cls.body[1], cls.body[2]
+    assert isinstance(a, ast.FunctionDef) and isinstance(a.body[0], ast.Expr)
+    assert isinstance(b, ast.FunctionDef) and isinstance(b.body[0], ast.ImportFrom)
+    assert b.body[0].lineno == text.splitlines().index("        from old import Legacy as L") + 1
+    assert _same_as_whole(text)
+
+
+UNSAFE = {
+    # the gate sees what the whole parse would: nothing here may hide or invent an import
+    "syntax error in a cut body": "def f():\n    x = (\n    return 1\n",
+    "string open at a body's end": 'def f():\n    x = """\n    y\n"""\nimport os\n',
+    "comment hides a quote": 'def f():\n    # """\n    x = """\nimport os\n"""\nz = 1  # """\n',
+    "bracket open at a body's end": "def f():\n    x = [\n        1,\n]\nimport os\n",
+    "backslash joins the next line": "def f():\n    y = 1\n    x = \\\n1; import os\n",
+    "one-line def": "def f(): return 1\ndef g():\n    a = 1\n    return a\n",
+    "header in a string": 's = """\ndef x():\n    y = 1\n    z = 2\n"""\nimport os\n',
+    "tab mixed indentation": "if 1:\n\tdef f():\n        a = 1\n        b = 2\n",
+    "barry": "from __future__ import barry_as_FLUFL\ndef f():\n    a = 1 <> 2\n    b = 3\n",
+    "nonlocal at module level inside": "def f():\n    a = 1\n    b = 2\nnonlocal q\n",
+}
+
+
+@pytest.mark.parametrize("text", UNSAFE.values(), ids=UNSAFE.keys())
+def test_an_outline_only_for_what_the_whole_parse_accepts(text: str) -> None:
+    text = PAD + text
+    outline = import_outline(text)
+    if parse_ast(text) is None:
+        assert outline is None
+    elif outline is not None:
+        assert _same_as_whole(text)
+
+
+def test_the_stdlib_outlines_have_the_whole_trees_facts() -> None:
+    lib = Path(sysconfig.get_paths()["stdlib"])
+    outlined = 0
+    for path in sorted(lib.glob("*.py"))[:120]:
+        outlined += _same_as_whole(path.read_text("utf-8", "replace"))
+    assert outlined > 60
+
+
+def test_banned_import_findings_and_errors_are_the_whole_parses() -> None:
+    cfg = config(rule("banned-import", symbols=("old.Legacy",)))
+    body = "".join(f"    v{i} = {i}\n" for i in range(20))
+    good = PAD + "from old import Legacy\ndef f():\n" + body + "    from old import Legacy\n"
+    found = analyse_source("pkg/a.py", good.encode(), cfg)
+    assert [v.line for v in found.violations] == [13, 35]
+    # a syntax error in a body the outline would cut: the file does not parse, as before
+    bad = PAD + "from old import Legacy\ndef f():\n" + body + "    x = = 1\n"
+    failed = analyse_source("pkg/b.py", bad.encode(), cfg)
+    assert failed.error is not None and "does not parse" in failed.error.message
+    assert failed.error.blocking
