@@ -67,6 +67,11 @@ def _move_blocks(doc: Doc, blocks: Sequence[int], target: int) -> list[Line]:
         removed.update(range(start, end))
     moved = [doc.lines[j] for start, end in ranges for j in range(start, end)]
     at = doc.insertion_point(target)
+    # a line of text right after the moved list would be read as its lazy continuation (a
+    # setext heading's text, which then stops being a heading): a blank line keeps them apart
+    follow = next((j for j in range(at, len(doc.lines)) if j not in removed), None)
+    if moved and follow is not None and _absorbed(doc, follow):
+        moved.append(Line("", moved[-1].ending or "\n"))
     out: list[Line] = []
     for j, line in enumerate(doc.lines):
         if j == at:
@@ -77,6 +82,14 @@ def _move_blocks(doc: Doc, blocks: Sequence[int], target: int) -> list[Line]:
         out.extend(moved)
     _keep_final_newline(doc.lines, out)
     return out
+
+
+def _absorbed(doc: Doc, j: int) -> bool:
+    """Line ``j``, right after a list, would continue the list's last paragraph."""
+    content = doc.lines[j].content
+    text = content.lstrip(" ")
+    return bool(text) and len(content) - len(text) < 4 and not doc.list_lines[j] \
+        and not doc.fenced[j] and not text.startswith(("#", "```", "~~~", "<"))
 
 
 def _keep_final_newline(before: Sequence[Line], after: list[Line]) -> None:

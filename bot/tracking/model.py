@@ -269,12 +269,21 @@ class Doc:
                 content = self.lines[j + 1].content
                 if not content.strip():
                     break
-                if not (self.fenced[j + 1] or self.list_lines[j + 1] or content[:1].isspace()):
+                if not (self.fenced[j + 1] or self.list_lines[j + 1] or content[:1].isspace()
+                        or _lazy(content)):
                     break
                 j += 1
         while j > start and self.open_after[j]:  # never inside a fenced code block
             j -= 1
         return j + 1
+
+
+def _lazy(content: str) -> bool:
+    """A non-blank line right after a list line that continues its paragraph (CommonMark's
+    lazy continuation) rather than starting a block of its own; headings are sections' ends."""
+    text = content.strip()
+    return bool(text) and not text.startswith(("```", "~~~", "<", ">")) \
+        and text not in ("---", "***", "___")
 
 
 def leading(content: str) -> str:
