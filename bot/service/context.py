@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 from collections.abc import AsyncIterator, Awaitable
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from bot.service.shared import SharedBackend
 
 log = logging.getLogger(__name__)
+GIL_SWITCH_INTERVAL = 0.001  # seconds (Python's default: 0.005)
 
 
 class DeliveryLog:
@@ -149,6 +151,9 @@ class Bot:
         if self.shared is not None:
             await self.shared.open()  # migrates the schema (contract §15)
         await asyncio.to_thread(lambda: self.store)  # opened off the loop, not by a first use
+        # the loop's thread waits for the GIL behind the service's own threads (worker results
+        # unpickled, findings encoded): up to 5 ms per wait by default, several per answer
+        sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_INTERVAL))
         if self.settings.workers != 0:
             self.spawn(self.workers.warm_up())
         if self.settings.can_call_github and self._github is None:
