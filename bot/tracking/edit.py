@@ -30,6 +30,7 @@ from bot.tracking.model import (
     id_key,
     is_title_link,
     join_lines,
+    lazy_continuation,
     parse_doc,
     plain,
     tickable,
@@ -86,10 +87,8 @@ def _move_blocks(doc: Doc, blocks: Sequence[int], target: int) -> list[Line]:
 
 def _absorbed(doc: Doc, j: int) -> bool:
     """Line ``j``, right after a list, would continue the list's last paragraph."""
-    content = doc.lines[j].content
-    text = content.lstrip(" ")
-    return bool(text) and len(content) - len(text) < 4 and not doc.list_lines[j] \
-        and not doc.fenced[j] and not text.startswith(("#", "```", "~~~", "<"))
+    return not doc.list_lines[j] and not doc.fenced[j] \
+        and lazy_continuation(doc.lines[j].content)
 
 
 def _keep_final_newline(before: Sequence[Line], after: list[Line]) -> None:

@@ -270,7 +270,7 @@ class Doc:
                 if not content.strip():
                     break
                 if not (self.fenced[j + 1] or self.list_lines[j + 1] or content[:1].isspace()
-                        or _lazy(content)):
+                        or lazy_continuation(content)):
                     break
                 j += 1
         while j > start and self.open_after[j]:  # never inside a fenced code block
@@ -278,12 +278,15 @@ class Doc:
         return j + 1
 
 
-def _lazy(content: str) -> bool:
-    """A non-blank line right after a list line that continues its paragraph (CommonMark's
-    lazy continuation) rather than starting a block of its own; headings are sections' ends."""
-    text = content.strip()
-    return bool(text) and not text.startswith(("```", "~~~", "<", ">")) \
-        and text not in ("---", "***", "___")
+def lazy_continuation(content: str) -> bool:
+    """Text that, right after a list line, continues its paragraph (CommonMark's lazy
+    continuation) instead of starting a block: not blank, not indented code, not an ATX
+    heading, fence, HTML, quote or thematic break. List items and fenced lines are the
+    caller's to tell apart."""
+    text = content.lstrip(" ")
+    return bool(text.strip()) and len(content) - len(text) < 4 \
+        and not text.startswith(("#", "```", "~~~", "<", ">")) \
+        and text.rstrip() not in ("---", "***", "___")
 
 
 def leading(content: str) -> str:
