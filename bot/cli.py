@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot import __version__
+from bot.engine import collector
 from bot.engine.diff import mark_new
 from bot.engine.model import FileResult
 from bot.report.local import (
@@ -225,9 +226,10 @@ def check_main(args: argparse.Namespace) -> int:
         inputs = collect(root, args.paths or [str(root)], config, added)
     except UsageError as exc:
         return fail("check", str(exc))
-    config = with_reexports(root, config)
-    results = analyse_inputs(inputs, config, jobs=args.jobs, progress=not args.no_progress,
-                             prefilter=not args.no_prefilter)
+    with collector.batch():  # thousands of parses ahead: the collector set for them
+        config = with_reexports(root, config)
+        results = analyse_inputs(inputs, config, jobs=args.jobs, progress=not args.no_progress,
+                                 prefilter=not args.no_prefilter)
     results.extend(inputs.errors)
     results = [_mark(r, None if added is None else added.get(r.path)) for r in results]
     results.sort(key=lambda r: r.path)

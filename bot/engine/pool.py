@@ -64,6 +64,7 @@ from typing import TypeVar
 import pebble
 
 from bot.config.model import Config
+from bot.engine import collector
 from bot.engine.model import FileError, FileResult
 from bot.engine.run import analyse_text, holds_symbol_word, plan_words
 
@@ -103,7 +104,8 @@ WORKER_NICENESS = 10
 
 def _init_worker(memory_mb: int | None) -> None:
     """Worker initialiser: ignore SIGINT (the parent decides), die at once on SIGTERM, run at a
-    lower priority than the service (:data:`WORKER_NICENESS`), set the memory ceiling.
+    lower priority than the service (:data:`WORKER_NICENESS`), set the memory ceiling and the
+    collector for many parses (:func:`bot.engine.collector.for_batch`).
 
     pebble stops a worker (a task past its budget, cancelled, or taken back for another
     installation) with SIGTERM, then waits up to 3 s before SIGKILL; its own SIGTERM handler is
@@ -125,6 +127,7 @@ def _init_worker(memory_mb: int | None) -> None:
         if hard != resource.RLIM_INFINITY:
             limit = min(limit, hard)
         resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    collector.for_batch()
 
 
 def _work(key: str, blob: bytes, task: _Task) -> FileResult:
