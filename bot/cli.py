@@ -226,6 +226,12 @@ def check_main(args: argparse.Namespace) -> int:
         inputs = collect(root, args.paths or [str(root)], config, added)
     except UsageError as exc:
         return fail("check", str(exc))
+    if args.jobs != 0 and inputs.files:
+        from bot.engine.pool import warm_up
+
+        # the workers' server imports the engine (and this module, which each worker's
+        # import of the ``ssot-bot`` script needs) while this process indexes
+        warm_up([__name__])
     with collector.batch():  # thousands of parses ahead: the collector set for them
         config = with_reexports(root, config)
         results = analyse_inputs(inputs, config, jobs=args.jobs, progress=not args.no_progress,

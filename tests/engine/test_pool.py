@@ -110,3 +110,16 @@ def test_read_only_mappings_reach_the_workers() -> None:
     good = (WS_IMPORT + "def f(m: WebSocketManager) -> None: ...\n").encode()
     (r,) = analyse_files([(SEED_PATH, good)], cfg, workers=1)
     assert [v.line for v in r.violations] == [1, 2]
+
+
+def test_files_queued_behind_a_stuck_one_get_their_own_budget() -> None:
+    """``ssot-bot check``'s pool hands a worker its next file before it is free: the files
+    waiting in the channel while one worker is stuck are not charged its time."""
+    good = (WS_IMPORT + "def f(m: WebSocketManager) -> None: ...\n").encode()
+    fs = [("netra_backend/app/agents/hostile.py", HOSTILE),
+          *((f"netra_backend/app/agents/g{n}.py", good) for n in range(3))]
+    hostile, *rest = analyse_files(fs, budget_config(1.0), workers=1)
+    assert hostile.error is not None and hostile.error.message == budget_message(1.0)
+    assert hostile.error.blocking  # it names the symbol: the run fails closed (§13)
+    assert [[v.line for v in r.violations] for r in rest] == [[1, 2]] * 3
+    assert all(r.error is None for r in rest)
