@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.config.model import Config, Limits
 from bot.engine.model import FileError
-from bot.github.client import Repo, Tree
+
+if TYPE_CHECKING:  # annotations only: the local commands import this module, not aiohttp
+    from bot.github.client import Repo, Tree
 
 TIMED_OUT_TITLE = "SSOT analysis timed out"
 
