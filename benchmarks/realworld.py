@@ -8,10 +8,11 @@ unpacks it there; never run by the test suite. For each codebase it writes an ss
 configuration (one ``banned-import`` rule over a few much-imported symbols of the codebase)
 and a ruff configuration banning the same symbols (``flake8-tidy-imports.banned-api``), and
 runs the whole ``ssot-bot check --format json`` (the default workers) and ``ruff check
---no-cache`` as subprocesses, best of ``--runs``. Then, untimed: ``ssot-bot check --jobs 0``
-(one process: its CPU time is the whole work, which a loaded machine does not blur as it does
-wall time), and ruff once more, told also the names the codebase re-exports the symbols under
-(ssot's re-export index finds those itself; ruff has to be told), for the findings.
+--no-cache`` as subprocesses, best of ``--runs``; then ``ssot-bot check --jobs 0`` (one
+process: its CPU time is the whole work, which a loaded machine does not blur as it does wall
+time), best of ``--runs`` too. Then, untimed: ruff once more, told also the names the
+codebase re-exports the symbols under (ssot's re-export index finds those itself; ruff has to
+be told), for the findings.
 
 Prints the wall time of each, the ratio, the finding counts, and compares the findings: the
 import statements each tool flags, as (path, first line of the statement). ruff also flags
@@ -203,7 +204,7 @@ def run(codebase: Codebase, cache: Path, runs: int, jobs: int | None) -> bool:
 
     ssot_time, _, ssot_out = timed(argv, root, runs)
     ruff_time, ruff_cpu, _ = timed(ruff(ruff_config), root, runs)
-    _, ssot_cpu, _ = timed([*argv[:2], "--jobs", "0", *argv[2:]], root, 1)
+    _, ssot_cpu, _ = timed([*argv[:2], "--jobs", "0", *argv[2:]], root, runs)
     _, _, ruff_out = timed(ruff(told_config), root, 1)
 
     report = json.loads(ssot_out)

@@ -77,6 +77,11 @@ UNSAFE = {
     "tab mixed indentation": "if 1:\n\tdef f():\n        a = 1\n        b = 2\n",
     "barry": "from __future__ import barry_as_FLUFL\ndef f():\n    a = 1 <> 2\n    b = 3\n",
     "nonlocal at module level inside": "def f():\n    a = 1\n    b = 2\nnonlocal q\n",
+    # the bodies are syntax-checked in one text: one that ends inside a string must not be
+    # cut, or a later one closes it (the standard library's idlelib/idle_test/mock_tk.py)
+    "a string one body opens and a later one closes": (
+        'class M:\n    """Doc.\n    more\nfrom os import path\n\n'
+        'class T:\n    x = 1\n    """\n    a = 1\n    b = 2\n'),
 }
 
 

@@ -566,3 +566,13 @@ def test_has_word_past_many_near_misses() -> None:
     near = "xLegacyx " * 100  # past the occurrences tried by hand: the pattern decides
     assert not has_word(near, "Legacy")
     assert has_word(near + "(Legacy)", "Legacy")
+
+
+@pytest.mark.parametrize("text", [
+    "from sympy import Symbol, S\nx = Symbol('x')  # é\n",
+    "naïve_name = café2 + Ωmega_3\tx\x0cy\x1cz\u2028w",  # non-ASCII letters end a word
+    "a.b(c)[d]{e}:f;g,h'i\"j\\k\r\nl\x00m",
+    "",
+])
+def test_ascii_words_are_the_runs_of_ascii_word_characters(text: str) -> None:
+    assert run_module.ascii_words(text) == frozenset(run_module._PLAIN_WORD.findall(text))
