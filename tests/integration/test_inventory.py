@@ -191,6 +191,40 @@ async def test_inventory_command_on_an_issue_without_an_inventory_refreshes_noth
         assert h.emu.issue(REPO, other).body == "Nothing to see."
 
 
+@pytest.mark.parametrize(("login", "user_type"), [
+    ("renovate[bot]", "User"),  # a bot's login, whatever its type says
+    ("ci-helper", "Bot"),
+])
+async def test_inventory_command_from_a_bot_is_ignored(tmp_path: Path, login: str,
+                                                       user_type: str) -> None:
+    async with running() as h:
+        h.bot.store = open_store(tmp_path)
+        issue = h.emu.create_issue(REPO, "Tracking", SEED)
+        h.emu.commit(REPO, "main", {".github/ssot.yml": config(issue)})
+        h.emu.set_permission(REPO, login, "admin")
+        since = len(h.emu.requests)
+        comment = h.emu.add_issue_comment(REPO, issue, "/ssot inventory", login, user_type)
+        await h.send("issue_comment", h.emu.payload_issue_comment(REPO, issue, comment))
+        assert h.emu.requests[since:] == []
+        assert h.emu.issue(REPO, issue).body == SEED
+
+
+async def test_inventory_command_at_the_end_of_a_long_comment_is_answered(
+        tmp_path: Path) -> None:
+    """A comment over 4 KiB is parsed off the event loop; its command counts all the same."""
+    async with running() as h:
+        h.bot.store = open_store(tmp_path)
+        issue = h.emu.create_issue(REPO, "Tracking", SEED)
+        h.emu.commit(REPO, "main", {".github/ssot.yml": config(issue)})
+        h.emu.set_permission(REPO, "maintainer", "write")
+        body = "Some notes.\n" * 800 + "\n/ssot inventory\n"
+        assert len(body) > 8000
+        comment = h.emu.add_issue_comment(REPO, issue, body, user="maintainer")
+        await h.send("issue_comment", h.emu.payload_issue_comment(REPO, issue, comment))
+        assert [r.content for r in h.emu.reactions(REPO, comment)] == ["eyes"]
+        assert len(h.calls("GET", f"/repos/{REPO}/tarball/")) == 1
+
+
 async def test_a_push_to_another_branch_or_without_inventory_does_nothing(tmp_path: Path) -> None:
     async with running() as h:
         h.bot.store = open_store(tmp_path)
