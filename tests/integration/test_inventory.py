@@ -26,6 +26,15 @@ def config(issue: int, extra: str = "") -> str:
             f"      rules: [ws-legacy-import, ws-legacy-annotation, ws-dual-pattern]\n" + extra)
 
 
+def seed_tracking(h: Harness, tmp_path: Path) -> int:
+    """A store under ``tmp_path``, the seed tracking issue, and ``main``'s configuration giving
+    it an inventory (no webhook sent); the issue's number."""
+    h.bot.store = open_store(tmp_path)
+    issue = h.emu.create_issue(REPO, "Tracking", SEED)
+    h.emu.commit(REPO, "main", {".github/ssot.yml": config(issue)})
+    return issue
+
+
 def block_of(body: str) -> str:
     start = body.index(START)
     return body[start:body.index(END) + len(END)]
@@ -149,9 +158,7 @@ async def test_zero_posts_one_comment_once(tmp_path: Path) -> None:
 
 async def test_inventory_command_needs_write_permission(tmp_path: Path) -> None:
     async with running() as h:
-        h.bot.store = open_store(tmp_path)
-        issue = h.emu.create_issue(REPO, "Tracking", SEED)
-        h.emu.commit(REPO, "main", {".github/ssot.yml": config(issue)})
+        issue = seed_tracking(h, tmp_path)
         h.emu.set_permission(REPO, "drive-by", "read")
         h.emu.set_permission(REPO, "maintainer", "write")
         refused = h.emu.add_issue_comment(REPO, issue, "/ssot inventory", user="drive-by")
@@ -178,10 +185,8 @@ async def test_inventory_command_needs_write_permission(tmp_path: Path) -> None:
 async def test_inventory_command_on_an_issue_without_an_inventory_refreshes_nothing(
         tmp_path: Path) -> None:
     async with running() as h:
-        h.bot.store = open_store(tmp_path)
-        issue = h.emu.create_issue(REPO, "Tracking", SEED)
+        issue = seed_tracking(h, tmp_path)
         other = h.emu.create_issue(REPO, "Unrelated", "Nothing to see.")
-        h.emu.commit(REPO, "main", {".github/ssot.yml": config(issue)})
         h.emu.set_permission(REPO, "maintainer", "write")
         comment = h.emu.add_issue_comment(REPO, other, "/ssot inventory", user="maintainer")
         await h.send("issue_comment", h.emu.payload_issue_comment(REPO, other, comment))
@@ -198,9 +203,7 @@ async def test_inventory_command_on_an_issue_without_an_inventory_refreshes_noth
 async def test_inventory_command_from_a_bot_is_ignored(tmp_path: Path, login: str,
                                                        user_type: str) -> None:
     async with running() as h:
-        h.bot.store = open_store(tmp_path)
-        issue = h.emu.create_issue(REPO, "Tracking", SEED)
-        h.emu.commit(REPO, "main", {".github/ssot.yml": config(issue)})
+        issue = seed_tracking(h, tmp_path)
         h.emu.set_permission(REPO, login, "admin")
         since = len(h.emu.requests)
         comment = h.emu.add_issue_comment(REPO, issue, "/ssot inventory", login, user_type)
@@ -213,9 +216,7 @@ async def test_inventory_command_at_the_end_of_a_long_comment_is_answered(
         tmp_path: Path) -> None:
     """A comment over 4 KiB is parsed off the event loop; its command counts all the same."""
     async with running() as h:
-        h.bot.store = open_store(tmp_path)
-        issue = h.emu.create_issue(REPO, "Tracking", SEED)
-        h.emu.commit(REPO, "main", {".github/ssot.yml": config(issue)})
+        issue = seed_tracking(h, tmp_path)
         h.emu.set_permission(REPO, "maintainer", "write")
         body = "Some notes.\n" * 800 + "\n/ssot inventory\n"
         assert len(body) > 8000
