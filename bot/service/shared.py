@@ -78,6 +78,11 @@ WEB_FIRST = 0.25
 _SUBMITTED: ContextVar[list[asyncio.Future[str]] | None] = ContextVar(
     "ssot_submitted", default=None)
 
+# the stored order (job id) of the delivery whose handlers run now: a job they submit carries
+# it, and a queued job of the same key keeps the arguments of the latest delivery, whichever
+# handler stored them last (a worker runs a burst's deliveries at once, in any order)
+_TRIGGER: ContextVar[int | None] = ContextVar("ssot_trigger", default=None)
+
 JobRunner = Callable[[Mapping[str, Any], bytes | None], Awaitable[None]]
 DB_ERRORS: tuple[type[BaseException], ...] = (psycopg.OperationalError, psycopg.InterfaceError)
 
@@ -334,13 +339,18 @@ class SharedBackend:
 
     # jobs -----------------------------------------------------------------------------------
     async def enqueue(self, job: Durable) -> str:
-        """Store ``job``: ``queued``, or ``merged`` into the one of its key already waiting
-        (which takes the newest arguments)."""
+        """Store ``job``: ``queued``, or ``merged`` into the one of its key already waiting,
+        which takes the newest arguments: those of the later delivery when both were
+        submitted by deliveries (``trigger``: its stored order), else the ones stored last."""
+        trigger = _TRIGGER.get()
+        args = dict(job.args) if trigger is None else {**job.args, "trigger": trigger}
         rows = await self.fetch(
             "INSERT INTO ssot_jobs (kind, key, args) VALUES (%s, %s, %s) "
-            "ON CONFLICT (key) WHERE status = 'queued' DO UPDATE SET args = EXCLUDED.args, "
+            "ON CONFLICT (key) WHERE status = 'queued' DO UPDATE SET args = CASE WHEN "
+            "(ssot_jobs.args->>'trigger')::bigint > (EXCLUDED.args->>'trigger')::bigint "
+            "THEN ssot_jobs.args ELSE EXCLUDED.args END, "
             "triggers = ssot_jobs.triggers + 1 RETURNING (xmax = 0)",
-            (job.kind, job.key, Jsonb(dict(job.args))))
+            (job.kind, job.key, Jsonb(args)))
         return "queued" if rows and rows[0][0] else "merged"
 
     def submit(self, job: Durable) -> str:
@@ -783,9 +793,11 @@ class Worker:
             else:
                 submitted: list[asyncio.Future[str]] = []
                 token = _SUBMITTED.set(submitted)
+                trigger = _TRIGGER.set(job.id if job.kind == "delivery" else None)
                 try:
                     await runner(job.args, job.payload)
                 finally:
+                    _TRIGGER.reset(trigger)
                     _SUBMITTED.reset(token)
                 await asyncio.gather(*submitted)  # what it queued is stored before it is done
                 ok = True

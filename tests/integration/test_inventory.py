@@ -280,6 +280,24 @@ async def test_pushes_during_a_run_fold_into_one_follow_up_of_the_newest(
         assert len(h.calls("GET", "/compare/")) == 1  # the follow-up reads what changed since
 
 
+async def test_a_push_handled_after_a_newer_one_changes_nothing(tmp_path: Path) -> None:
+    """Deliveries handled out of order (GitHub does not promise order; replicas run a burst's
+    deliveries at once): an older push arriving after the inventory of a newer one is taken
+    leaves the block as it is, and reads no tarball."""
+    async with running() as h:
+        issue, first = await setup(h, tmp_path)
+        older_payload = h.emu.payload_push(REPO, h.emu.repo(REPO).branches["main"],
+                                           h.emu.commit(REPO, "main", {"a.py": "x = 1\n"}))
+        await push(h, {EXTRA: FIXED_TEXT})  # the newer push, handled first
+        body = h.emu.issue(REPO, issue).body
+        tarballs, writes = len(h.calls("GET", "/tarball/")), len(h.calls("PATCH", "/issues/"))
+        await h.send("push", older_payload)  # the older one, handled last
+        assert h.emu.issue(REPO, issue).body == body
+        assert len(h.calls("GET", "/tarball/")) == tarballs
+        assert len(h.calls("PATCH", "/issues/")) == writes
+        assert [p.total for p in parse_history(body)][-1] == 4
+
+
 async def test_reexports_are_followed_with_the_index_of_the_whole_archive(
         tmp_path: Path) -> None:
     """docs/behaviour.md §10: a name imported through a shim module counts, as in `check`."""

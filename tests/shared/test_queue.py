@@ -54,6 +54,35 @@ async def test_one_waiting_and_one_running_per_key_the_newest_waiting(
     assert (await a.queue_state()).queued == 0
 
 
+async def test_a_waiting_job_keeps_the_arguments_of_the_later_delivery(
+        backends: list[SharedBackend]) -> None:
+    """A worker runs a burst's deliveries at once: the handler of an older delivery may store
+    its job after a newer one's. The waiting job keeps the later delivery's arguments (by the
+    order the deliveries were stored); a job not submitted by a delivery takes its place."""
+    import bot.service.shared as shared
+
+    a, b = backends
+
+    async def enqueue_from(backend: SharedBackend, trigger: int | None, head: str) -> str:
+        token = shared._TRIGGER.set(trigger)
+        try:
+            return await backend.enqueue(analysis(3, head))
+        finally:
+            shared._TRIGGER.reset(token)
+
+    assert await enqueue_from(a, 7, "newer") == "queued"
+    assert await enqueue_from(b, 5, "older") == "merged"  # handled last, delivered first
+    job = await a.take("w-a", deliveries=False)
+    assert job is not None and job.args["head"] == "newer" and job.args["trigger"] == 7
+    assert await enqueue_from(a, 9, "h9") == "queued"
+    assert await enqueue_from(b, None, "catch-up") == "merged"  # not from a delivery
+    follow_up = await b.take("w-b", deliveries=False)
+    assert follow_up is None  # its key runs on w-a
+    await a.finish(job, "w-a", ok=True)
+    follow_up = await b.take("w-b", deliveries=False)
+    assert follow_up is not None and follow_up.args["head"] == "catch-up"
+
+
 async def test_the_installation_with_fewest_jobs_running_goes_first(
         backends: list[SharedBackend]) -> None:
     a, b = backends
