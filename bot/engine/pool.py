@@ -69,7 +69,7 @@ from bot.engine.run import analyse_text, holds_symbol_word, plan_words
 
 DEFAULT_WORKER_MEMORY_MB = 1536
 _R = TypeVar("_R")
-D = TypeVar("D")
+_D = TypeVar("_D")
 log = logging.getLogger(__name__)
 
 # path, text, indexes into config.rules, ast gate on (the prefilter's second stage)
@@ -152,7 +152,7 @@ def portable(config: Config) -> Config:
                    rules=tuple(_plain_mappings(r) for r in config.rules))
 
 
-def _plain_mappings(item: D) -> D:
+def _plain_mappings(item: _D) -> _D:
     """``item`` (a dataclass) with each field that holds a mapping other than a dict as a dict."""
     changed = {f.name: dict(value) for f in fields(item)  # type: ignore[arg-type]
                if isinstance(value := getattr(item, f.name), Mapping) and type(value) is not dict}

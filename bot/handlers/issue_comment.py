@@ -22,6 +22,7 @@ from bot.usecases.analysis import submit_analysis
 log = logging.getLogger(__name__)
 router = routing.Router()
 
+
 async def _reply_once(parts: HandlerParts, repo: Repo, number: int, body: str, marker: str) -> None:
     """Reply unless a reply of the App's own with ``marker`` exists; overlapping replays of
     one comment are serialised so that only one of them writes."""
