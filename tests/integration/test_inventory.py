@@ -285,7 +285,7 @@ async def test_a_push_handled_after_a_newer_one_changes_nothing(tmp_path: Path) 
     deliveries at once): an older push arriving after the inventory of a newer one is taken
     leaves the block as it is, and reads no tarball."""
     async with running() as h:
-        issue, first = await setup(h, tmp_path)
+        issue, _ = await setup(h, tmp_path)
         older_payload = h.emu.payload_push(REPO, h.emu.repo(REPO).branches["main"],
                                            h.emu.commit(REPO, "main", {"a.py": "x = 1\n"}))
         await push(h, {EXTRA: FIXED_TEXT})  # the newer push, handled first
