@@ -9,6 +9,7 @@ from bot.commands import (
     KNOWN_COMMANDS,
     MAX_COMMANDS,
     Command,
+    from_a_bot,
     help_text,
     is_allowed_to_recheck,
     parse_commands,
@@ -225,3 +226,28 @@ def test_is_allowed_to_recheck(commenter: str, author: str, permission: str | No
                                allowed: bool) -> None:
     assert is_allowed_to_recheck(commenter=commenter, pr_author=author,
                                  permission=permission) is allowed
+
+
+@pytest.mark.parametrize(("comment", "bot"), [
+    ({"user": {"login": "dependabot[bot]", "type": "Bot"}}, True),
+    ({"user": {"login": "renovate[bot]", "type": "User"}}, True),
+    ({"user": {"login": "ci-helper", "type": "Bot"}}, True),
+    ({"user": {"login": "octocat", "type": "User"},
+      "performed_via_github_app": {"id": 42}}, True),  # written through this App
+    ({"user": {"login": "octocat", "type": "User"},
+      "performed_via_github_app": {"id": 7}}, False),  # another App, for a person
+    ({"user": {"login": "octocat", "type": "User"}}, False),
+    ({}, False),
+])
+def test_comments_of_bots_and_of_this_app_hold_no_commands(comment: dict[str, object],
+                                                           bot: bool) -> None:
+    assert from_a_bot(comment, "42") is bot
+
+
+def test_a_comment_without_ssot_is_not_parsed_and_one_with_it_is_parsed_once() -> None:
+    assert parse_commands("x" * 65_000) == []
+    body = "hi\n/ssot help\n" + "text\n" * 2000
+    first = parse_commands(body)
+    assert first == [Command("help", (), 2)]
+    first.append(Command("recheck", (), 9))  # the caller's list is its own
+    assert parse_commands(body) == [Command("help", (), 2)]

@@ -65,8 +65,8 @@ import threading
 import time
 import zlib
 from collections import deque
-from collections.abc import Callable, Hashable, Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, fields, replace
 from multiprocessing.context import BaseContext
 from types import FrameType
 from typing import TypeVar
@@ -80,6 +80,7 @@ from bot.engine.run import analyse_text, holds_symbol_word, plan_words
 
 DEFAULT_WORKER_MEMORY_MB = 1536
 _R = TypeVar("_R")
+_D = TypeVar("_D")
 log = logging.getLogger(__name__)
 
 # path, text, indexes into config.rules, ast gate on (the prefilter's second stage)
@@ -159,10 +160,17 @@ def _work(key: str, blob: bytes, task: _Task) -> FileResult:
 
 
 def portable(config: Config) -> Config:
-    """The config with plain dicts for its mappings (a read-only mapping proxy cannot be
-    pickled to a worker). Rule order is kept: tasks name rules by index."""
-    rules = tuple(replace(r, canonical=dict(r.canonical)) for r in config.rules)
-    return replace(config, rules=rules, aliases=dict(config.aliases))
+    """The config with plain dicts for its mappings, and its rules' (a read-only mapping proxy
+    cannot be pickled to a worker). Rule order is kept: tasks name rules by index."""
+    return replace(_plain_mappings(config),
+                   rules=tuple(_plain_mappings(r) for r in config.rules))
+
+
+def _plain_mappings(item: _D) -> _D:
+    """``item`` (a dataclass) with each field that holds a mapping other than a dict as a dict."""
+    changed = {f.name: dict(value) for f in fields(item)  # type: ignore[arg-type]
+               if isinstance(value := getattr(item, f.name), Mapping) and type(value) is not dict}
+    return replace(item, **changed) if changed else item  # type: ignore[type-var]
 
 
 # what the forkserver imports before it forks the first worker (:func:`warm_up` may add)

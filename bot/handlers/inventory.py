@@ -9,9 +9,8 @@ import logging
 
 from gidgethub import routing, sansio
 
-from bot.commands import parse_commands
 from bot.config.model import ConfigError
-from bot.handlers.parts import HandlerParts
+from bot.handlers.parts import HandlerParts, comment_commands
 from bot.usecases.inventory import html_base_of, submit_inventory
 from bot.usecases.repo_config import load_repo_config
 
@@ -24,9 +23,9 @@ async def on_inventory_command(event: sansio.Event, parts: HandlerParts) -> None
     data = event.data
     issue, comment = data["issue"], data["comment"]
     user = comment.get("user") or {}
-    if "pull_request" in issue or user.get("type") == "Bot":
+    if "pull_request" in issue:
         return
-    if not any(c.name == "inventory" for c in parse_commands(comment.get("body"))):
+    if not any(c.name == "inventory" for c in await comment_commands(comment, parts.app_id)):
         return
     repository = data["repository"]
     repo = parts.repo(data["installation"]["id"], repository["full_name"])

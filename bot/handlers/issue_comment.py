@@ -14,19 +14,13 @@ from typing import Any
 from gidgethub import routing, sansio
 
 from bot import markers
-from bot.commands import is_allowed_to_recheck, parse_commands, reply_to
+from bot.commands import is_allowed_to_recheck, reply_to
 from bot.github.client import Repo
-from bot.handlers.parts import HandlerParts
+from bot.handlers.parts import HandlerParts, comment_commands
 from bot.usecases.analysis import submit_analysis
 
 log = logging.getLogger(__name__)
 router = routing.Router()
-
-def _is_bot(comment: dict[str, Any], app_id: str | None) -> bool:
-    user = comment.get("user") or {}
-    via_app = (comment.get("performed_via_github_app") or {}).get("id")
-    return (user.get("type") == "Bot" or str(user.get("login", "")).endswith("[bot]")
-            or (via_app is not None and str(via_app) == str(app_id)))
 
 
 async def _reply_once(parts: HandlerParts, repo: Repo, number: int, body: str, marker: str) -> None:
@@ -60,9 +54,9 @@ async def _recheck(parts: HandlerParts, data: dict[str, Any], repo: Repo) -> Non
 async def on_comment(event: sansio.Event, parts: HandlerParts) -> None:
     data = event.data
     issue, comment = data["issue"], data["comment"]
-    if "pull_request" not in issue or _is_bot(comment, parts.app_id):
+    if "pull_request" not in issue:
         return
-    commands = parse_commands(comment.get("body"))
+    commands = await comment_commands(comment, parts.app_id)
     if not commands:
         return
     repo = parts.repo(data["installation"]["id"], data["repository"]["full_name"])

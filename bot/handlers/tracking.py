@@ -13,10 +13,9 @@ router = routing.Router()
 
 @router.register("pull_request", action="closed")
 async def pr_merged(event: sansio.Event, parts: HandlerParts) -> None:
-    data = event.data
-    if data["pull_request"].get("merged"):
-        await apply_merge(parts.tracking, data["installation"]["id"],
-                          data["repository"]["full_name"], data["pull_request"])
+    data = event.data  # a PR closed without merging: apply_merge does nothing
+    await apply_merge(parts.tracking, data["installation"]["id"], data["repository"]["full_name"],
+                      data["pull_request"])
 
 
 @router.register("pull_request", action="opened")

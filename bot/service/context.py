@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import logging
 import sys
+import time
 from collections.abc import AsyncIterator, Awaitable
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 GIL_SWITCH_INTERVAL = 0.001  # seconds (Python's default: 0.005)
+HANDLER_GRACE = 5.0  # seconds a shutdown waits for handlers of deliveries answered already
 
 
 class DeliveryLog:
@@ -173,14 +175,24 @@ class Bot:
     async def stop(self) -> None:
         if self.reconciler is not None:
             await self.reconciler.stop()
-        await self.jobs.shutdown(grace=25.0)
-        if self._tasks:
-            await asyncio.wait(list(self._tasks), timeout=5)
+        await self.drain(grace=25.0)
         if self.shared is not None:
             await self.shared.close()
         if self._session is not None:
             await self._session.close()
         await self.workers.close()
+
+    async def drain(self, grace: float) -> None:
+        """Shutting down: the handlers of deliveries already answered 202 finish first (up to
+        :data:`HANDLER_GRACE`), so that the jobs they submit are taken; then the running jobs
+        get the rest of ``grace`` seconds and the others are cancelled (redelivery and the
+        catch-up pass redo them). A second call finds nothing left to wait for."""
+        started = time.monotonic()
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=min(HANDLER_GRACE, grace))
+        await self.jobs.shutdown(grace=max(0.0, grace - (time.monotonic() - started)))
+        if self._tasks:  # handlers that were still waiting for GitHub
+            await asyncio.wait(list(self._tasks), timeout=5)
 
     def spawn(self, work: Awaitable[Any]) -> asyncio.Future[Any]:
         """Run ``work`` in the background, tracked so that shutdown and tests can wait for it."""

@@ -109,10 +109,8 @@ async def _serve(app: web.Application, host: str, port: int, draining: Draining)
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, on_signal, signum)
     await stop.wait()
-    bot = app[BOT_KEY]
-    # running jobs finish within the grace; the rest are cancelled (redelivery and the
-    # catch-up pass redo them). Webhooks meanwhile get 503.
-    await bot.jobs.shutdown(grace=DRAIN_GRACE)
+    # webhooks meanwhile get 503
+    await app[BOT_KEY].drain(grace=DRAIN_GRACE)
     try:
         await asyncio.wait_for(runner.cleanup(), timeout=CLOSE_BOUND)
     except TimeoutError:

@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import math
 import os
 import socket
 import time
@@ -66,11 +67,21 @@ SWEEP_LOCK = 0x55_0150_7D_0002
 RECONCILE_LOCK = "catch-up pass"
 STORE_BATCH = 64  # deliveries stored in one statement at most ...
 STORE_BUDGET = 4 * 1024 * 1024  # ... or bytes of payload (a batch holds one delivery at least)
+# web first (role ``all``): while this process is storing webhooks, and until they have been
+# quiet this long, its worker takes no job, for at most WEB_FIRST seconds a take: a burst's
+# 202s do not wait for a CPU behind the jobs it started (docs/benchmarks.md, "Web first")
+WEB_QUIET = 0.02
+WEB_FIRST = 0.25
 
 # the delivery job whose handlers run now: durable jobs they submit are awaited before the
 # delivery counts as done (a replica dying in between leaves the delivery to be run again)
 _SUBMITTED: ContextVar[list[asyncio.Future[str]] | None] = ContextVar(
     "ssot_submitted", default=None)
+
+# the stored order (job id) of the delivery whose handlers run now: a job they submit carries
+# it, and a queued job of the same key keeps the arguments of the latest delivery, whichever
+# handler stored them last (a worker runs a burst's deliveries at once, in any order)
+_TRIGGER: ContextVar[int | None] = ContextVar("ssot_trigger", default=None)
 
 JobRunner = Callable[[Mapping[str, Any], bytes | None], Awaitable[None]]
 DB_ERRORS: tuple[type[BaseException], ...] = (psycopg.OperationalError, psycopg.InterfaceError)
@@ -155,6 +166,8 @@ class SharedBackend:
             budget=STORE_BUDGET, size=lambda d: len(d.body))
         self._announce_due = False
         self._announcer: asyncio.Task[None] | None = None
+        self._receiving = 0  # webhooks being stored now
+        self._received_at = -math.inf  # when the last one was (time.monotonic)
         self._tracked: set[asyncio.Future[Any]] = set()
         r = metrics.registry
         self.m_queries = Counter("ssot_database_queries", "Statements sent to the shared "
@@ -192,6 +205,15 @@ class SharedBackend:
                 self._web_options = await self._web_session(conn)
         if self.role in ("web", "all"):
             await self.web_pool.open(wait=False)
+            with contextlib.suppress(DatabaseUnavailable, TimeoutError):
+                async with asyncio.timeout(POOL_WAIT):
+                    await asyncio.gather(*(self._warm() for _ in range(WEB_CONNECTIONS)))
+
+    async def _warm(self) -> None:
+        """The storing statement run once, storing nothing, on a webhook connection: the first
+        burst after a start does not pay for the server's first plan and catalog reads of each
+        connection, nor this process's first use of the statement's adapters."""
+        await self.fetch(_STORE_DELIVERIES, ([], [], [], []), web=True, retry=False)
 
     async def _web_session(self, conn: psycopg.AsyncConnection[Any]) -> str:
         """The webhook's sessions: no NOTIFY in the storing transaction (:data:`NOTIFY_SETTING`),
@@ -252,9 +274,25 @@ class SharedBackend:
         a batch: :class:`~bot.service.batching.GroupCommit`); False when its id was seen
         before."""
         started = time.perf_counter()
-        fresh = await self._intake.put(Delivery(delivery_id, event, body))
+        self._receiving += 1
+        try:
+            fresh = await self._intake.put(Delivery(delivery_id, event, body))
+        finally:
+            self._receiving -= 1
+            self._received_at = time.monotonic()
         self.m_store.observe(time.perf_counter() - started)
         return fresh
+
+    async def web_first(self) -> None:
+        """Return once this process's webhooks have been quiet for :data:`WEB_QUIET` (none
+        being stored), or after :data:`WEB_FIRST` seconds: what a worker in the same process
+        waits for before it takes a job."""
+        deadline = time.monotonic() + WEB_FIRST
+        while (now := time.monotonic()) < deadline:
+            quiet = self._received_at + WEB_QUIET - now
+            if not self._receiving and quiet <= 0:
+                return
+            await asyncio.sleep(min(max(quiet, WEB_QUIET / 2), deadline - now))
 
     async def _store_deliveries(self, batch: Sequence[Delivery]) -> list[bool]:
         """One statement for ``batch``, on the webhook's connections, which do not NOTIFY in
@@ -301,13 +339,18 @@ class SharedBackend:
 
     # jobs -----------------------------------------------------------------------------------
     async def enqueue(self, job: Durable) -> str:
-        """Store ``job``: ``queued``, or ``merged`` into the one of its key already waiting
-        (which takes the newest arguments)."""
+        """Store ``job``: ``queued``, or ``merged`` into the one of its key already waiting,
+        which takes the newest arguments: those of the later delivery when both were
+        submitted by deliveries (``trigger``: its stored order), else the ones stored last."""
+        trigger = _TRIGGER.get()
+        args = dict(job.args) if trigger is None else {**job.args, "trigger": trigger}
         rows = await self.fetch(
             "INSERT INTO ssot_jobs (kind, key, args) VALUES (%s, %s, %s) "
-            "ON CONFLICT (key) WHERE status = 'queued' DO UPDATE SET args = EXCLUDED.args, "
+            "ON CONFLICT (key) WHERE status = 'queued' DO UPDATE SET args = CASE WHEN "
+            "(ssot_jobs.args->>'trigger')::bigint > (EXCLUDED.args->>'trigger')::bigint "
+            "THEN ssot_jobs.args ELSE EXCLUDED.args END, "
             "triggers = ssot_jobs.triggers + 1 RETURNING (xmax = 0)",
-            (job.kind, job.key, Jsonb(dict(job.args))))
+            (job.kind, job.key, Jsonb(args)))
         return "queued" if rows and rows[0][0] else "merged"
 
     def submit(self, job: Durable) -> str:
@@ -718,6 +761,7 @@ class Worker:
             # NOTIFY announced a whole batch of deliveries)
             wake.clear()
             try:
+                await self.backend.web_first()
                 jobs = await (self.backend.take_deliveries(self.id, room) if deliveries
                               else self._take_job())
             except DatabaseUnavailable:
@@ -749,9 +793,11 @@ class Worker:
             else:
                 submitted: list[asyncio.Future[str]] = []
                 token = _SUBMITTED.set(submitted)
+                trigger = _TRIGGER.set(job.id if job.kind == "delivery" else None)
                 try:
                     await runner(job.args, job.payload)
                 finally:
+                    _TRIGGER.reset(trigger)
                     _SUBMITTED.reset(token)
                 await asyncio.gather(*submitted)  # what it queued is stored before it is done
                 ok = True

@@ -105,7 +105,7 @@ class Push:
 class Run:
     """Counters of one run (logged, and read by the benchmark)."""
 
-    mode: str = ""  # cached | push | compare | archive | too-large | incomplete
+    mode: str = ""  # cached | push | compare | archive | too-large | incomplete | stale
     analysed: int = 0
     fetched: int = 0
     inventories: list[Inventory] = field(default_factory=list)
@@ -115,6 +115,11 @@ class Run:
 
 class Incomplete(Exception):
     """The inventory could not be finished (its reason is said in the block)."""
+
+
+class Stale(Exception):
+    """The push's commit is older than the one the inventory was last taken at (deliveries
+    handled out of order): nothing to do."""
 
 
 @dataclass(frozen=True)
@@ -429,6 +434,8 @@ async def _head_and_files(
         if compared.get("status") == "identical":
             run.mode = "cached"
             return snapshot.sha, dict(snapshot.files), {}, None, index
+        if push is not None and compared.get("status") == "behind":
+            raise Stale(sha)
         if (compared.get("status") == "ahead" and commits
                 and int(compared.get("total_commits") or 0) <= COMPARE_COMMITS
                 and len(changed) < min(COMPARE_FILES, config.limits.max_files + 1)):
@@ -498,6 +505,11 @@ async def run_inventory(
             records = await _complete(parts, name, key, files, records, run)
     except Incomplete as exc:
         return await _incomplete(parts, repo, config, run, str(exc), html_base)
+    except Stale as exc:
+        run.mode = "stale"
+        log.info("inventory: the push is older than the inventory taken; nothing to do",
+                 extra={"repo": full_name, "sha": str(exc), "taken_at": snapshot and snapshot.sha})
+        return run
     except TimeoutError:
         if not deadline.expired():
             raise

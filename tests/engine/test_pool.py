@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 
 import pytest
 
@@ -106,7 +107,9 @@ def test_read_only_mappings_reach_the_workers() -> None:
     from types import MappingProxyType
 
     base = seed_config()
-    cfg = Config(rules=base.rules, aliases=MappingProxyType({"a.B": "c.D"}))
+    rules = tuple(replace(r, canonical=MappingProxyType(dict(r.canonical))) for r in base.rules)
+    cfg = Config(rules=rules, aliases=MappingProxyType({"a.B": "c.D"}),
+                 reexports=MappingProxyType({"a.C": ("c.D",)}))
     good = (WS_IMPORT + "def f(m: WebSocketManager) -> None: ...\n").encode()
     (r,) = analyse_files([(SEED_PATH, good)], cfg, workers=1)
     assert [v.line for v in r.violations] == [1, 2]

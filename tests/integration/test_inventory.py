@@ -26,6 +26,15 @@ def config(issue: int, extra: str = "") -> str:
             f"      rules: [ws-legacy-import, ws-legacy-annotation, ws-dual-pattern]\n" + extra)
 
 
+def seed_tracking(h: Harness, tmp_path: Path) -> int:
+    """A store under ``tmp_path``, the seed tracking issue, and ``main``'s configuration giving
+    it an inventory (no webhook sent); the issue's number."""
+    h.bot.store = open_store(tmp_path)
+    issue = h.emu.create_issue(REPO, "Tracking", SEED)
+    h.emu.commit(REPO, "main", {".github/ssot.yml": config(issue)})
+    return issue
+
+
 def block_of(body: str) -> str:
     start = body.index(START)
     return body[start:body.index(END) + len(END)]
@@ -149,9 +158,7 @@ async def test_zero_posts_one_comment_once(tmp_path: Path) -> None:
 
 async def test_inventory_command_needs_write_permission(tmp_path: Path) -> None:
     async with running() as h:
-        h.bot.store = open_store(tmp_path)
-        issue = h.emu.create_issue(REPO, "Tracking", SEED)
-        h.emu.commit(REPO, "main", {".github/ssot.yml": config(issue)})
+        issue = seed_tracking(h, tmp_path)
         h.emu.set_permission(REPO, "drive-by", "read")
         h.emu.set_permission(REPO, "maintainer", "write")
         refused = h.emu.add_issue_comment(REPO, issue, "/ssot inventory", user="drive-by")
@@ -178,10 +185,8 @@ async def test_inventory_command_needs_write_permission(tmp_path: Path) -> None:
 async def test_inventory_command_on_an_issue_without_an_inventory_refreshes_nothing(
         tmp_path: Path) -> None:
     async with running() as h:
-        h.bot.store = open_store(tmp_path)
-        issue = h.emu.create_issue(REPO, "Tracking", SEED)
+        issue = seed_tracking(h, tmp_path)
         other = h.emu.create_issue(REPO, "Unrelated", "Nothing to see.")
-        h.emu.commit(REPO, "main", {".github/ssot.yml": config(issue)})
         h.emu.set_permission(REPO, "maintainer", "write")
         comment = h.emu.add_issue_comment(REPO, other, "/ssot inventory", user="maintainer")
         await h.send("issue_comment", h.emu.payload_issue_comment(REPO, other, comment))
@@ -189,6 +194,36 @@ async def test_inventory_command_on_an_issue_without_an_inventory_refreshes_noth
         assert h.calls("GET", f"/repos/{REPO}/tarball/") == []
         assert h.emu.issue(REPO, issue).body == SEED
         assert h.emu.issue(REPO, other).body == "Nothing to see."
+
+
+@pytest.mark.parametrize(("login", "user_type"), [
+    ("renovate[bot]", "User"),  # a bot's login, whatever its type says
+    ("ci-helper", "Bot"),
+])
+async def test_inventory_command_from_a_bot_is_ignored(tmp_path: Path, login: str,
+                                                       user_type: str) -> None:
+    async with running() as h:
+        issue = seed_tracking(h, tmp_path)
+        h.emu.set_permission(REPO, login, "admin")
+        since = len(h.emu.requests)
+        comment = h.emu.add_issue_comment(REPO, issue, "/ssot inventory", login, user_type)
+        await h.send("issue_comment", h.emu.payload_issue_comment(REPO, issue, comment))
+        assert h.emu.requests[since:] == []
+        assert h.emu.issue(REPO, issue).body == SEED
+
+
+async def test_inventory_command_at_the_end_of_a_long_comment_is_answered(
+        tmp_path: Path) -> None:
+    """A comment over 4 KiB is parsed off the event loop; its command counts all the same."""
+    async with running() as h:
+        issue = seed_tracking(h, tmp_path)
+        h.emu.set_permission(REPO, "maintainer", "write")
+        body = "Some notes.\n" * 800 + "\n/ssot inventory\n"
+        assert len(body) > 8000
+        comment = h.emu.add_issue_comment(REPO, issue, body, user="maintainer")
+        await h.send("issue_comment", h.emu.payload_issue_comment(REPO, issue, comment))
+        assert [r.content for r in h.emu.reactions(REPO, comment)] == ["eyes"]
+        assert len(h.calls("GET", f"/repos/{REPO}/tarball/")) == 1
 
 
 async def test_a_push_to_another_branch_or_without_inventory_does_nothing(tmp_path: Path) -> None:
@@ -243,6 +278,24 @@ async def test_pushes_during_a_run_fold_into_one_follow_up_of_the_newest(
         assert [(p.sha, p.total) for p in history] == [(first, 5), (last, 4)]
         assert len(h.calls("GET", "/tarball/")) == 1
         assert len(h.calls("GET", "/compare/")) == 1  # the follow-up reads what changed since
+
+
+async def test_a_push_handled_after_a_newer_one_changes_nothing(tmp_path: Path) -> None:
+    """Deliveries handled out of order (GitHub does not promise order; replicas run a burst's
+    deliveries at once): an older push arriving after the inventory of a newer one is taken
+    leaves the block as it is, and reads no tarball."""
+    async with running() as h:
+        issue, _ = await setup(h, tmp_path)
+        older_payload = h.emu.payload_push(REPO, h.emu.repo(REPO).branches["main"],
+                                           h.emu.commit(REPO, "main", {"a.py": "x = 1\n"}))
+        await push(h, {EXTRA: FIXED_TEXT})  # the newer push, handled first
+        body = h.emu.issue(REPO, issue).body
+        tarballs, writes = len(h.calls("GET", "/tarball/")), len(h.calls("PATCH", "/issues/"))
+        await h.send("push", older_payload)  # the older one, handled last
+        assert h.emu.issue(REPO, issue).body == body
+        assert len(h.calls("GET", "/tarball/")) == tarballs
+        assert len(h.calls("PATCH", "/issues/")) == writes
+        assert [p.total for p in parse_history(body)][-1] == 4
 
 
 async def test_reexports_are_followed_with_the_index_of_the_whole_archive(

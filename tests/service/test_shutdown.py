@@ -7,12 +7,16 @@ the test releases it, so that a job is running when the signal arrives."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import hmac
 import http.server
 import json
+import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -24,7 +28,10 @@ from pathlib import Path
 
 import pytest
 
-from .test_serve import serving
+from ssot_emulator import OPENAPI_SUBSET, EmulatorServer, GitHubEmulator
+from tests.integration.harness import INSTALLATION, REPO, example_files
+
+from .test_serve import free_port, serving
 
 SECRET = "shutdown-secret"
 PAYLOAD = json.loads((Path(__file__).resolve().parent.parent / "data" / "webhooks"
@@ -146,3 +153,56 @@ def test_sigterm_on_an_idle_service_exits_0_at_once(tmp_path: Path, github: Held
         _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert "Traceback" not in err
+
+
+async def test_sigterm_lets_an_answered_delivery_s_handler_submit_its_job(
+        tmp_path: Path) -> None:
+    """A delivery answered 202 whose handler is still talking to GitHub when SIGTERM arrives
+    (here ``/ssot recheck``, its reaction held for 2 s): the handler finishes, the analysis it
+    submits runs to a completed check run, and the process exits 0. Before, the job queue was
+    shut down first and the analysis was dropped ("job queue is shut down")."""
+    emu = GitHubEmulator(OPENAPI_SUBSET)
+    emu.add_installation(INSTALLATION, REPO.split("/")[0])
+    emu.add_repo(REPO, example_files(), installation_id=INSTALLATION)
+    emu.commit(REPO, "feature", {"netra_backend/app/services/util.py": "def helper():\n    "
+                                 "return 1\n"})
+    number = emu.open_pull_request(REPO, "feature", title="A change", user="octocat")
+    held = emu.inject("POST", r"/reactions$", status=None, delay=2.0)
+    async with EmulatorServer(emu) as api_url:
+        port = free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SSOT_", "DATABASE"))}
+        env.update({"APP_ID": str(emu.app_id), "PRIVATE_KEY": emu.private_key_pem,
+                    "WEBHOOK_SECRET": SECRET, "GITHUB_API_URL": api_url, "HOST": "127.0.0.1",
+                    "PORT": str(port), "SSOT_WORKERS": "0", "SSOT_RECONCILE_MINUTES": "0",
+                    "LOG_LEVEL": "INFO", "SSOT_STATE_DIR": str(tmp_path / "state")})
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "serve", cwd=str(tmp_path), env=env,
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+            stdin=asyncio.subprocess.DEVNULL)
+        try:
+            url = f"http://127.0.0.1:{port}/api/github/webhooks"
+            for _ in range(300):
+                with contextlib.suppress(OSError):
+                    if await asyncio.to_thread(_health, port) == 200:
+                        break
+                await asyncio.sleep(0.1)
+            comment = emu.add_issue_comment(REPO, number, "/ssot recheck", "octocat", "User")
+            assert await emu.deliver(url, SECRET, "issue_comment", emu.payload_issue_comment(
+                REPO, number, comment)) == 202
+            for _ in range(300):  # the handler is waiting for its reaction
+                if held.used:
+                    break
+                await asyncio.sleep(0.02)
+            assert held.used and emu.check_runs(REPO) == []
+            proc.send_signal(signal.SIGTERM)
+            async with asyncio.timeout(60):
+                _, err = await proc.communicate()
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+    text = err.decode(errors="replace")
+    assert proc.returncode == 0, text
+    assert "job queue is shut down" not in text
+    [run] = emu.check_runs(REPO)
+    assert run.status == "completed" and run.head_sha == emu.head_sha(REPO, number)

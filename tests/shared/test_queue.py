@@ -54,6 +54,35 @@ async def test_one_waiting_and_one_running_per_key_the_newest_waiting(
     assert (await a.queue_state()).queued == 0
 
 
+async def test_a_waiting_job_keeps_the_arguments_of_the_later_delivery(
+        backends: list[SharedBackend]) -> None:
+    """A worker runs a burst's deliveries at once: the handler of an older delivery may store
+    its job after a newer one's. The waiting job keeps the later delivery's arguments (by the
+    order the deliveries were stored); a job not submitted by a delivery takes its place."""
+    import bot.service.shared as shared
+
+    a, b = backends
+
+    async def enqueue_from(backend: SharedBackend, trigger: int | None, head: str) -> str:
+        token = shared._TRIGGER.set(trigger)
+        try:
+            return await backend.enqueue(analysis(3, head))
+        finally:
+            shared._TRIGGER.reset(token)
+
+    assert await enqueue_from(a, 7, "newer") == "queued"
+    assert await enqueue_from(b, 5, "older") == "merged"  # handled last, delivered first
+    job = await a.take("w-a", deliveries=False)
+    assert job is not None and job.args["head"] == "newer" and job.args["trigger"] == 7
+    assert await enqueue_from(a, 9, "h9") == "queued"
+    assert await enqueue_from(b, None, "catch-up") == "merged"  # not from a delivery
+    follow_up = await b.take("w-b", deliveries=False)
+    assert follow_up is None  # its key runs on w-a
+    await a.finish(job, "w-a", ok=True)
+    follow_up = await b.take("w-b", deliveries=False)
+    assert follow_up is not None and follow_up.args["head"] == "catch-up"
+
+
 async def test_the_installation_with_fewest_jobs_running_goes_first(
         backends: list[SharedBackend]) -> None:
     a, b = backends
@@ -260,6 +289,51 @@ async def test_a_worker_takes_the_deliveries_it_has_room_for_in_one_statement(
     assert await a.take_deliveries("w-a", 16) == []
     rows = await a.fetch("SELECT kind, status FROM ssot_jobs WHERE kind <> 'delivery'")
     assert rows == [("analysis", "queued")]
+
+
+async def test_a_worker_takes_no_job_while_its_own_process_stores_webhooks(
+        backends: list[SharedBackend], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Web first: a burst's 202s do not wait for a CPU behind the jobs it started. A worker
+    waits until its own process's webhooks are quiet (at most WEB_FIRST a take); another
+    process's worker does not wait for them."""
+    import bot.service.shared as shared
+
+    monkeypatch.setattr(shared, "WEB_FIRST", 0.6)
+    a, b = backends
+    started: dict[str, float] = {}
+
+    async def run(args: Mapping[str, Any], _payload: bytes | None) -> None:
+        started[str(args["delivery"])] = asyncio.get_running_loop().time()
+
+    worker = Worker(a, {"delivery": run}, slots=1)
+    await worker.start()
+    loop = asyncio.get_running_loop()
+    try:
+        await asyncio.sleep(0.1)  # the worker is idle, waiting for work
+        stream_from = loop.time()
+        for i in range(12):  # a stream of webhooks into a, one every 5 ms: never quiet
+            await a.accept_delivery(f"burst-{i}", "push", b"{}")
+            await asyncio.sleep(0.005)
+        stream_to = loop.time()
+        for _ in range(200):
+            if len(started) == 12:
+                break
+            await asyncio.sleep(0.02)
+        # nothing started during the stream, but within WEB_FIRST of the first one stored
+        assert len(started) == 12
+        first = min(started.values())
+        assert first >= min(stream_to, stream_from + 0.6) - 0.05
+        assert first <= stream_from + 0.6 + 0.3
+        # webhooks into another process hold nothing up
+        assert await b.accept_delivery("elsewhere", "push", b"{}")
+        sent = loop.time()
+        for _ in range(100):
+            if "elsewhere" in started:
+                break
+            await asyncio.sleep(0.01)
+        assert started["elsewhere"] - sent < 0.3
+    finally:
+        await worker.stop(grace=5)
 
 
 async def test_recheck_limit_counts_across_replicas(backends: list[SharedBackend]) -> None:
