@@ -41,9 +41,9 @@ from dataclasses import dataclass, field, replace
 from bot.config.model import Config
 from bot.engine.names import EXACT_ONLY, MAX_DOTS, module_of_path, prefixes, resolve_relative
 from bot.engine.rules import referenced_names
+from bot.engine.rules.syntax import ASCII_WORD, search_word_start
 from bot.engine.rules.syntax import ast_dotted as _dotted
 from bot.engine.rules.syntax import parse_ast as parse
-from bot.engine.rules.syntax import search_word_start
 
 _COMPOUND = (
     ast.If, ast.Try, ast.TryStar, ast.With, ast.AsyncWith, ast.For, ast.AsyncFor, ast.While,
@@ -394,7 +394,6 @@ _BINDING_PLACES = re.compile(
     r"|=[ \t]*(?:\w+[ \t]*\.[ \t]*)*(\w+)[ \t]*(?:[#;\r\n]|\Z)"
     r"|\\\s*(\w+)"
 )
-_ASCII_WORD = re.compile(r"[A-Za-z0-9_]+")
 _WORD = re.compile(r"\w+")
 
 
@@ -406,7 +405,7 @@ def binding_words(text: str) -> set[str]:
     for m in _BINDING_PLACES.finditer(text):
         for group in m.groups():
             if group:
-                out.update(_ASCII_WORD.findall(group))
+                out.update(ASCII_WORD.findall(group))
                 out.update(_WORD.findall(group))
     return out
 

@@ -8,6 +8,7 @@ import pytest
 from bot.config.model import PathFilter
 from bot.engine import run as run_module
 from bot.engine.model import Violation
+from bot.engine.rules.syntax import ASCII_WORD, ascii_words
 from bot.engine.run import analyse_source, has_word, rules_for_path
 
 from .conftest import (
@@ -575,4 +576,4 @@ def test_has_word_past_many_near_misses() -> None:
     "",
 ])
 def test_ascii_words_are_the_runs_of_ascii_word_characters(text: str) -> None:
-    assert run_module.ascii_words(text) == frozenset(run_module._PLAIN_WORD.findall(text))
+    assert ascii_words(text) == frozenset(ASCII_WORD.findall(text))

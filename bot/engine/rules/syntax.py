@@ -2,7 +2,8 @@
 :mod:`bot.engine.rules.gate` (and :mod:`bot.engine.reexports`) the stdlib ``ast``. The same
 questions are asked of both trees: the dotted name of a ``Name``/``Attribute`` chain, the base
 of a chain that is not one, and whether a subscript is ``Literal[...]``; and, for the cheap text
-scans before any tree, a keyword pattern's next match at the start of a word."""
+scans before any tree, a keyword pattern's next match at the start of a word and a text's ASCII
+words."""
 
 from __future__ import annotations
 
@@ -77,3 +78,17 @@ def search_word_start(pattern: re.Pattern[str], text: str, pos: int = 0) -> re.M
             return m
         pos = start + 1  # ``xfrom``: not the keyword
     return None
+
+
+# the cheap text scans' words: runs of ASCII word characters
+ASCII_WORD = re.compile(r"[A-Za-z0-9_]+")
+_WORD_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+# every byte that is not an ASCII word character becomes a space
+_SPACES = bytes(b if b in _WORD_BYTES else 0x20 for b in range(256))
+
+
+def ascii_words(text: str) -> frozenset[str]:
+    """The runs of ASCII word characters in ``text`` (what :data:`ASCII_WORD` finds), listed in
+    C: non-ASCII characters become ``?`` and every non-word byte a space, then the text is split
+    (sympy's 1,562 files: 0.50 s with ``findall``, 0.30 s so)."""
+    return frozenset(text.encode("ascii", "replace").translate(_SPACES).decode("ascii").split())
