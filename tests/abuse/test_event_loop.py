@@ -6,6 +6,7 @@ waits with that loop, and once reported 7 ms while the loop was blocked 1.4 s.""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from tests.integration.harness import REPO, Harness, running
@@ -80,3 +81,38 @@ async def test_alias_bomb_is_prepared_its_real_banned_import_annotated_and_the_c
              for a in run.output["annotations"]}
     assert ("pkg/use.py", 2, "failure") in notes, run.output
     assert run.conclusion == "failure"
+
+
+def hostile_comment() -> str:
+    """A comment at GitHub's 65,536-character limit: distinct unknown commands with markup in
+    their names, then fenced blocks of commands, then the same command again and again."""
+    lines = [f"/ssot <b>x{i}</b>`](javascript:alert({i}))" for i in range(600)]
+    lines += ["```", *["/ssot recheck"] * 300, "```"] * 3
+    text = "\n".join(lines)
+    text += ("\n/ssot help" * 6000)[: 65_536 - len(text)]
+    assert 65_000 < len(text) <= 65_536
+    return text
+
+
+@TIMED
+async def test_a_64_kib_comment_of_hostile_commands_gets_one_bounded_reply(timed: bool) -> None:
+    """Parsed off the event loop (up to 18 ms on it, measured), at most MAX_COMMANDS commands
+    counted, one reply naming at most five unknown ones, each only inside a code span."""
+    from bot.commands import MAX_LISTED_UNKNOWN
+
+    async with running() as h:
+        number = await h.open_pr({"a.py": "x = 1\n"})
+        comment = h.emu.add_issue_comment(REPO, number, hostile_comment(), "stranger")
+        times = await h.health_from_outside(
+            "issue_comment", h.emu.payload_issue_comment(REPO, number, comment))
+        [reply] = [c.body for c in h.emu.issue(REPO, number).comments
+                   if c.user == h.emu.bot_login]
+        assert [r.content for r in h.emu.reactions(REPO, comment)] == ["confused"]
+        assert len(h.emu.check_runs(REPO)) == 1  # the fenced rechecks are no commands
+    unknown = reply.split("\n", 1)[0]
+    spans = re.findall(r"(`+)(.+?)\1", unknown)
+    assert len(spans) == MAX_LISTED_UNKNOWN and unknown.endswith(" and 5 more.")  # 10 counted
+    outside = re.sub(r"(`+)(.+?)\1", "", unknown)
+    assert "<b>" not in outside and "javascript" not in outside  # echoed only in code spans
+    print(f"hostile comment: {len(times)} answers, max {max(times):.3f} s")
+    assert max(times) < 0.1 or not timed, times
