@@ -72,9 +72,12 @@ class EngineWorkers:
             items.clear()  # the batch holds the texts of the files queued, no more
             if started is not None:
                 started()
-            try:  # waited for on the loop: no thread sits blocked per batch
-                if batch.futures:
-                    await asyncio.wait([asyncio.wrap_future(f) for f in batch.futures])
+            try:  # waited for on the loop: no thread sits blocked per batch; each file's
+                # outcome is read from the batch below, and gather reads every wrapper's
+                # exception (asyncio.wait left a file past its budget to be logged, when
+                # collected, as "Future exception was never retrieved")
+                await asyncio.gather(*(asyncio.wrap_future(f) for f in batch.futures),
+                                     return_exceptions=True)
             except asyncio.CancelledError:
                 batch.cancel()
                 raise
