@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from bot.config.model import Config
-from bot.workspace.files import relative, walk
+from bot.workspace.files import walk
 
 
 def with_reexports(root: Path, config: Config) -> Config:
@@ -18,14 +18,12 @@ def with_reexports(root: Path, config: Config) -> Config:
         return config
     root_abs = os.path.abspath(root)
     sources: list[tuple[str, str]] = []
-    for on_disk in walk(root_abs, root_abs):
-        if not on_disk.endswith(".py"):
+    for entry in walk(root_abs, root_abs):
+        if not entry.rel.endswith(".py"):
             continue
-        rel = relative(root_abs, on_disk)
         try:
-            text = Path(on_disk).read_bytes().decode("utf-8-sig")
+            text = Path(entry.on_disk).read_bytes().decode("utf-8-sig")
         except (OSError, UnicodeDecodeError):
             continue  # a file that cannot be read re-exports nothing
-        if rel:
-            sources.append((rel, text))
+        sources.append((entry.rel, text))
     return build_index(sources, config).as_config(config)
