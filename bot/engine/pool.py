@@ -59,6 +59,7 @@ import logging
 import multiprocessing
 import os
 import pickle
+import queue
 import signal
 import sys
 import threading
@@ -225,14 +226,18 @@ class Batch:
             self.on_result(result)
 
     def wait(self) -> list[FileResult]:
-        """Block until every file is settled (or the batch cancelled); input order."""
-        pending = set(self.futures)
-        while pending:
-            finished, pending = concurrent.futures.wait(
-                pending, return_when=concurrent.futures.FIRST_COMPLETED)
-            for future in finished:
-                index = self.futures[future]
-                self.done(index, self._outcome(future, self.paths[index]))
+        """Block until every file is settled (or the batch cancelled); input order.
+
+        Each future hands itself to one queue as it finishes (``concurrent.futures.wait`` with
+        ``FIRST_COMPLETED`` set up a waiter on every pending future each time one finished:
+        O(n²), ~0.4 s of this process's CPU on sympy's 1,200 files while the workers ran)."""
+        finished: queue.SimpleQueue[concurrent.futures.Future[FileResult]] = queue.SimpleQueue()
+        for future in self.futures:
+            future.add_done_callback(finished.put)
+        for _ in range(len(self.futures)):
+            future = finished.get()
+            index = self.futures[future]
+            self.done(index, self._outcome(future, self.paths[index]))
         return [r if r is not None else FileResult(self.paths[i])
                 for i, r in enumerate(self.results)]
 
