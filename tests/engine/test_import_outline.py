@@ -72,6 +72,11 @@ UNSAFE = {
     "comment hides a quote": 'def f():\n    # """\n    x = """\nimport os\n"""\nz = 1  # """\n',
     "bracket open at a body's end": "def f():\n    x = [\n        1,\n]\nimport os\n",
     "backslash joins the next line": "def f():\n    y = 1\n    x = \\\n1; import os\n",
+    "backslash joins the body's next line": (
+        "def f():\n    x = 1 + \\\n2\n    import os\n    return x\n"),
+    "backslash in a string joins the next line": (
+        "def f():\n    s = 'a\\\ndef g(): pass'\n    t = 1\nimport os\n"),
+    "backslash before a comment line": "def f():\n    x = 1 + \\\n# c\n2\nimport os\n",
     "one-line def": "def f(): return 1\ndef g():\n    a = 1\n    return a\n",
     "header in a string": 's = """\ndef x():\n    y = 1\n    z = 2\n"""\nimport os\n',
     "tab mixed indentation": "if 1:\n\tdef f():\n        a = 1\n        b = 2\n",
@@ -93,6 +98,17 @@ def test_an_outline_only_for_what_the_whole_parse_accepts(text: str) -> None:
         assert outline is None
     elif outline is not None:
         assert _same_as_whole(text)
+
+
+def test_a_body_continued_with_backslashes_is_cut() -> None:
+    # sympy's tests continue long asserts with backslashes: 40% of its text was parsed whole
+    body = "".join(f"    assert f({i}) == \\\n        g({i})\n" for i in range(10))
+    text = PAD + "from old import Legacy\ndef test_f():\n" + body + "def h():\n    return 1\n"
+    outline = import_outline(text)
+    assert outline is not None
+    test_f = outline.body[1]
+    assert isinstance(test_f, ast.FunctionDef) and isinstance(test_f.body[0], ast.Expr)
+    assert _same_as_whole(text)
 
 
 def test_the_stdlib_outlines_have_the_whole_trees_facts() -> None:

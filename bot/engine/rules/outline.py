@@ -9,6 +9,9 @@ file with those bodies cut: each becomes ``...`` on its first statement's line, 
 blank, so every kept line keeps its number and columns; the bodies cut are only checked for
 syntax (:func:`symtable.symtable`: the same parser, no tree of Python objects). On sympy's
 1,211 pre-filtered files: ``ast.parse`` 6.4 s, the outline 5.2 s (2026-12-06, load 4).
+Bodies continued with backslashes (sympy's tests continue long asserts so) were kept whole
+until 2026-12-06: 9.2 MB of those files' 24.5 MB were parsed; cutting them too, 5.8 MB, and
+the outlines' parse took 1.5 s instead of 3.8 s.
 
 The tree it returns has the same import statements (same nodes' lines and columns), the same
 module-level definitions and the same statements around each import as ``ast.parse(text)``,
@@ -16,8 +19,10 @@ and it is returned only when ``ast.parse(text)`` would succeed:
 
 - a body is cut only when its code holds no ``import`` (an import statement always names the
   keyword; one in a string or a comment, a doctest's ``>>> from x import y``, is no
-  statement), no backslash before a line end, and no string left open at its end (strings and
-  comments are read with a pattern, from the code state the header's colon leaves);
+  statement), its last line does not end in a backslash (the line after it, dedented, would
+  be that line's continuation, not the body's end; a backslash inside the body joins lines
+  the cut blanks together), and no string is left open at its end (strings and comments are
+  read with a pattern, from the code state the header's colon leaves);
 - every cut is checked on the tree: a ``def``/``class`` at the header's line whose body is just
   that ``...`` (a "header" inside a string, or a colon misread as the header's, fails this).
   So the body began in code at bracket depth 0; a body that leaves a bracket open leaves the
@@ -135,7 +140,7 @@ def _cuts(text: str) -> list[tuple[int, int, int, int]]:
         if (
             first is not None
             and text.count("\n", start, end) >= _MIN_CUT
-            and text.find("\\\n", start, end) < 0
+            and text[end - 2:end] != "\\\n"  # the line at ``end`` continues the body's
             and _code_without_import(text, start, end)
         ):
             cuts.append((line, start, first.start(), end))
