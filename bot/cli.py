@@ -25,11 +25,10 @@ from bot.report.local import (
     format_sarif,
     format_text,
 )
-from bot.workspace.command import analyse_inputs, fail, open_root
+from bot.workspace.command import analyse_tree, fail, open_root
 from bot.workspace.diff import added_lines
 from bot.workspace.files import SKIPPED_DIRS, UsageError, collect
 from bot.workspace.progress import isatty
-from bot.workspace.reexports import with_reexports
 
 if TYPE_CHECKING:
     from bot.engine.model import Violation
@@ -233,9 +232,9 @@ def check_main(args: argparse.Namespace) -> int:
         # import of the ``ssot-bot`` script needs) while this process indexes
         warm_up([__name__])
     with collector.batch():  # thousands of parses ahead: the collector set for them
-        config = with_reexports(root, config)
-        results = analyse_inputs(inputs, config, jobs=args.jobs, progress=not args.no_progress,
-                                 prefilter=not args.no_prefilter)
+        config, results = analyse_tree(root, inputs, config, jobs=args.jobs,
+                                       progress=not args.no_progress,
+                                       prefilter=not args.no_prefilter)
     results.extend(inputs.errors)
     results = [_mark(r, None if added is None else added.get(r.path)) for r in results]
     results.sort(key=lambda r: r.path)

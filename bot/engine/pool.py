@@ -70,7 +70,7 @@ from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
 from multiprocessing.context import BaseContext
 from types import FrameType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pebble
 
@@ -317,6 +317,16 @@ class FairDispatch:
         with self._lock:
             return sum(not p.outer.done() for p in self._queues.get(tenant, ()))
 
+    def cancel_waiting(self, futures: Iterable[concurrent.futures.Future[Any]]) -> None:
+        """Cancel those of ``futures`` (this dispatcher's) still waiting for a worker; the
+        running ones go on (cancelling one stops its worker)."""
+        wanted = {id(f) for f in futures}
+        with self._lock:  # held: none of them can start meanwhile
+            for queue_ in self._queues.values():
+                for pending in queue_:
+                    if id(pending.outer) in wanted and pending.inner is None:
+                        pending.outer.cancel()
+
     def cancel_all(self) -> None:
         with self._lock:
             queued = [p for q in self._queues.values() for p in q]
@@ -493,6 +503,10 @@ class EnginePool:
         function of the engine, which the workers import by name), in ``tenant``'s turn."""
         return self.fair.submit(tenant, fn, args, timeout)
 
+    def cancel_waiting(self, futures: Iterable[concurrent.futures.Future[Any]]) -> None:
+        """Cancel those of ``futures`` (from :meth:`submit`) no worker has started."""
+        self.fair.cancel_waiting(futures)
+
     def analyse(self, files: Iterable[tuple[str, bytes]], config: Config, *,
                 prefilter: bool = True,
                 on_result: Callable[[FileResult], None] | None = None) -> list[FileResult]:
@@ -562,11 +576,10 @@ def analyse_files(
             return batch.wait()
         finally:
             own.close()
-    tasks = _plan(items, config, prefilter, batch)
-    if pool is not None:
-        pool.schedule(batch, tasks, config)
+    if pool is not None:  # the workers start on the first files while this plans the rest
+        pool.schedule(batch, _planned(items, config, prefilter, batch), config)
     else:
-        for index, task in tasks:
+        for index, task in _planned(items, config, prefilter, batch):
             batch.done(index, _in_process(task, config))
     return batch.wait()
 

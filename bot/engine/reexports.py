@@ -35,8 +35,9 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 from bot.config.model import Config
 from bot.engine.names import EXACT_ONLY, MAX_DOTS, module_of_path, prefixes, resolve_relative
@@ -410,8 +411,21 @@ def binding_words(text: str) -> set[str]:
     return out
 
 
-def build_index(sources: Iterable[tuple[str, str]] | Mapping[str, str], config: Config
-                ) -> Index:
+class ModulesAhead(Protocol):
+    """The modules' :func:`module_info` worked out elsewhere (``ssot-bot check``: in its
+    worker processes, :class:`bot.workspace.reexports.Ahead`) ahead of the index reading them.
+    """
+
+    def ahead(self, paths: Sequence[str]) -> None:
+        """The index will read these modules, in this order (some perhaps never)."""
+
+    def get(self, path: str) -> tuple[bool, ModuleInfo | None]:
+        """(True, ``path``'s facts) when worked out, waiting for them if need be; (False,
+        None) when not (never asked for, or the work failed): the index parses it."""
+
+
+def build_index(sources: Iterable[tuple[str, str]] | Mapping[str, str], config: Config,
+                facts: ModulesAhead | None = None) -> Index:
     """The re-export index of the modules in ``sources`` (``(path, text)``, root-relative
     paths, or a mapping path -> text, whose texts are then looked up when needed and never all
     held: a large tree read from disk) for ``config``'s symbols (and its ``aliases``' keys).
@@ -419,12 +433,16 @@ def build_index(sources: Iterable[tuple[str, str]] | Mapping[str, str], config: 
     Linear in the texts and in the names found: each module's texts is scanned once for the
     words it may bind (:func:`binding_words`), a module is parsed when a word it binds becomes
     interesting, and each binding is looked at when it is read and again only when a name it
-    is related to appears. Chains of any length resolve; cycles end."""
+    is related to appears. Chains of any length resolve; cycles end.
+
+    ``facts``: the modules to read are announced to it as they are found, and their facts
+    taken from it: the same index, the parsing done elsewhere (``ssot-bot check``: in its
+    worker processes, while this process builds the index)."""
     symbols = symbols_of(config)
     if not symbols:
         return Index({}, frozenset(), 0)
     texts = sources if isinstance(sources, Mapping) else dict(sources)
-    builder = _Builder(texts, module_paths(texts), symbols)
+    builder = _Builder(texts, module_paths(texts), symbols, facts)
     builder.run()
     # a key that is also a module of the tree applies to itself only, never as a prefix: a
     # module path in an import names the module (AliasTable, EXACT_ONLY)
@@ -441,8 +459,9 @@ class _Builder:
     """The state of one index build: the modules read, the names found, what waits for what."""
 
     def __init__(self, texts: Mapping[str, str], modules: Mapping[str, str],
-                 symbols: Iterable[str]) -> None:
+                 symbols: Iterable[str], facts: ModulesAhead | None = None) -> None:
         self.texts = texts  # path -> text
+        self.facts = facts
         self.modules = modules  # module -> path
         self.pending = dict.fromkeys(modules.values())  # the paths not read yet, in order
         self.parsed: dict[str, ModuleInfo] = {}
@@ -481,9 +500,15 @@ class _Builder:
             elif self.todo_stars:
                 self._star_entry(*self.todo_stars.pop())
             elif self.todo_words:
-                self.todo_paths.extend(reversed(self._binders(self.todo_words.pop())))
+                self._to_read(self._binders(self.todo_words.pop()))
             else:
                 return
+
+    def _to_read(self, paths: Sequence[str]) -> None:
+        """Read ``paths``, in this order, before what is waiting to be read."""
+        if self.facts is not None and paths:
+            self.facts.ahead([p for p in paths if p in self.pending])
+        self.todo_paths.extend(reversed(paths))
 
     def _binding_words(self, path: str) -> set[str]:
         words = self.bound.get(path)
@@ -534,7 +559,7 @@ class _Builder:
         self.todo_names.append(name)
         for module, child in self.interesting.add(name):
             # a star import of ``module`` now binds ``child``: read the modules doing one
-            self.todo_paths.extend(self.by_star.pop(module, ()))
+            self._to_read(self.by_star.pop(module, ())[::-1])
             self.todo_stars.extend((info, module, child)
                                    for info in self.importers.get(module, ()))
 
@@ -562,9 +587,10 @@ class _Builder:
         if path not in self.pending:
             return None
         del self.pending[path]
-        text = self.texts[path]
         self.count += 1
-        info = module_info(path, text)
+        found, info = self.facts.get(path) if self.facts is not None else (False, None)
+        if not found:
+            info = module_info(path, self.texts[path])
         if info is not None:
             self.parsed[info.module] = info
             self._bindings(info)

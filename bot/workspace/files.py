@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +35,12 @@ class Inputs:
 
     files: list[tuple[str, Path]] = field(default_factory=list)  # (root-relative, on disk)
     errors: list[FileResult] = field(default_factory=list)
+    # the whole root as walked, when a PATH was the root: the re-export index reads its
+    # modules from this listing instead of walking the tree again
+    listing: list[Entry] | None = None
+    # contents read already (the re-export index's), by root-relative path: :func:`read`
+    # takes them from here instead of from the disk
+    contents: dict[str, bytes] = field(default_factory=dict)
 
 
 def relative(root_abs: str, path: str) -> str | None:
@@ -184,7 +190,10 @@ def collect(
         if relative(root_abs, path) is None:
             raise UsageError(f"{path}: not inside the root {root} (see --root)")
         if os.path.isdir(path) and not _escapes(real_root, path):
-            for entry in walk(path, root_abs):
+            entries: Iterable[Entry] = walk(path, root_abs)
+            if relative(root_abs, path) == "" and inputs.listing is None:
+                entries = inputs.listing = list(entries)
+            for entry in entries:
                 consider(entry.on_disk, entry.rel, entry.link)
         else:
             consider(path)
@@ -193,18 +202,25 @@ def collect(
 
 
 def read(
-    files: Sequence[tuple[str, Path]], errors: list[FileResult], config: Config
+    files: Sequence[tuple[str, Path]], errors: list[FileResult], config: Config,
+    contents: dict[str, bytes] | None = None,
 ) -> Iterator[tuple[str, bytes]]:
     """File contents, lazily. A file that cannot be read becomes an error result; so does one
     over ``limits.max_file_bytes`` (never read past the limit: a file the Action checks out from
     a pull request is as hostile as one the App fetches), which fails the run, as the App's
-    check, when a rule applies to its path (contract §13)."""
+    check, when a rule applies to its path (contract §13). ``contents``: files read already,
+    taken from there (and dropped) instead of read again."""
     limit = config.limits.max_file_bytes
     for rel, on_disk in files:
         try:
-            with on_disk.open("rb") as handle:
-                data = handle.read(limit + 1)
-                size = max(len(data), os.fstat(handle.fileno()).st_size)
+            data = contents.pop(rel, None) if contents is not None else None
+            if data is not None:
+                size = len(data)
+                data = data[:limit + 1]
+            else:
+                with on_disk.open("rb") as handle:
+                    data = handle.read(limit + 1)
+                    size = max(len(data), os.fstat(handle.fileno()).st_size)
         except OSError as exc:
             message = f"cannot read: {exc.strerror or exc}"
             errors.append(FileResult(path=rel, error=FileError(rel, message)))

@@ -19,9 +19,8 @@ import libcst as cst
 
 from bot.engine.fix import FileFix, fix_file
 from bot.engine.run import analyse_source, decode
-from bot.workspace.command import analyse_inputs, fail, open_root
+from bot.workspace.command import analyse_tree, fail, open_root
 from bot.workspace.files import UsageError, collect
-from bot.workspace.reexports import with_reexports
 
 __all__ = ["add_fix_parser", "fix_main"]
 
@@ -70,8 +69,7 @@ def fix_main(args: argparse.Namespace) -> int:
     except UsageError as exc:
         return fail("fix", str(exc))
 
-    config = with_reexports(root, config)
-    results = analyse_inputs(inputs, config, jobs=args.jobs)
+    config, results = analyse_tree(root, inputs, config, jobs=args.jobs)
     on_disk = dict(inputs.files)
     remaining = 0
     changed = 0

@@ -15,9 +15,8 @@ from bot.config.model import Config
 from bot.inventory.messages import render_block
 from bot.inventory.model import Point
 from bot.inventory.scan import inventory_rules, record_of, restricted, take
-from bot.workspace.command import analyse_inputs, fail, open_root
+from bot.workspace.command import analyse_tree, fail, open_root
 from bot.workspace.files import UsageError, collect
-from bot.workspace.reexports import with_reexports
 
 
 def select_rules(config: Config, spec: str | None) -> tuple[str, ...]:
@@ -61,8 +60,8 @@ def inventory_main(args: argparse.Namespace) -> int:
         inputs = collect(root, [str(root)], config, None)
     except UsageError as exc:
         return fail("inventory", str(exc))
-    config = with_reexports(root, config)  # docs/behaviour.md §10
-    results = analyse_inputs(inputs, config, jobs=args.jobs, progress=not args.no_progress)
+    config, results = analyse_tree(root, inputs, config, jobs=args.jobs,  # behaviour.md §10
+                                   progress=not args.no_progress)
     records = {r.path: record_of(r) for r in results}
     sha = _head(root)
     date = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d")

@@ -2,28 +2,119 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.config.model import Config
-from bot.workspace.files import walk
+from bot.workspace.files import Inputs, walk
+
+if TYPE_CHECKING:
+    from bot.engine.pool import EnginePool
+    from bot.engine.reexports import ModuleInfo
+
+# a worker's task: modules until this many bytes, or this many modules
+_CHUNK_BYTES = 128 * 1024
+_CHUNK_FILES = 16
 
 
-def with_reexports(root: Path, config: Config) -> Config:
+def with_reexports(root: Path, config: Config, pool: EnginePool | None = None,
+                   inputs: Inputs | None = None) -> Config:
     """``config`` with the re-exports found in every module under ``root``, checked or not
-    (docs/behaviour.md §10)."""
+    (docs/behaviour.md §10). ``pool``: its workers parse the modules the index reads while
+    this process builds it (:class:`Ahead`); without, this process parses them. ``inputs``:
+    the files a command checks: the tree as :func:`bot.workspace.files.collect` walked it,
+    when it did, and what is read here of those files is kept for the analysis
+    (``inputs.contents``), which then reads nothing again."""
     from bot.engine.reexports import build_index, symbols_of
 
     if not symbols_of(config):
         return config
     root_abs = os.path.abspath(root)
-    sources: list[tuple[str, str]] = []
-    for entry in walk(root_abs, root_abs):
+    listing = inputs.listing if inputs is not None else None
+    checked = {rel for rel, _ in inputs.files} if inputs is not None else set()
+    sources: dict[str, str] = {}
+    for entry in listing if listing is not None else walk(root_abs, root_abs):
         if not entry.rel.endswith(".py"):
             continue
         try:
-            text = Path(entry.on_disk).read_bytes().decode("utf-8-sig")
-        except (OSError, UnicodeDecodeError):
+            data = Path(entry.on_disk).read_bytes()
+        except OSError:
             continue  # a file that cannot be read re-exports nothing
-        sources.append((entry.rel, text))
-    return build_index(sources, config).as_config(config)
+        if inputs is not None and entry.rel in checked:
+            inputs.contents[entry.rel] = data
+        try:
+            sources[entry.rel] = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            continue
+    if pool is None:
+        return build_index(sources, config).as_config(config)
+    ahead = Ahead(pool, sources, config.file_time_budget)
+    try:
+        return build_index(sources, config, facts=ahead).as_config(config)
+    finally:
+        ahead.cancel()
+
+
+class Ahead:
+    """The modules the index is about to read, parsed in the pool's workers
+    (:func:`bot.engine.imports.module_facts`, a few modules a task, in the order the index
+    will read them) while the index goes on in this process, which waits only for a module
+    not parsed yet (:class:`bot.engine.reexports.ModulesAhead`).
+
+    Measured on sympy (the index reads 1,046 of 1,562 modules; 2 workers, 2026-12-06): the
+    index took 2.2-2.7 s parsing in this process, 1.6-1.8 s so (the workers start meanwhile
+    too, for the analysis). Only the modules the index asks for are parsed: parsing every
+    module ahead gave Django's index (435 of 2,788 modules read) no gain. A task that fails
+    (past its budget, its worker died) gives nothing: the index parses its modules itself,
+    as without a pool."""
+
+    def __init__(self, pool: EnginePool, sources: dict[str, str], budget: float) -> None:
+        self._pool = pool
+        self._sources = sources
+        self._budget = budget
+        Task = concurrent.futures.Future[list["ModuleInfo | None"]]
+        self._where: dict[str, tuple[Task, int]] = {}
+        self._futures: list[Task] = []
+
+    def ahead(self, paths: Sequence[str]) -> None:
+        from bot.engine.imports import module_facts
+
+        chunk: list[tuple[str, str]] = []
+        size = 0
+
+        def send() -> None:
+            future = self._pool.submit(module_facts, list(chunk),
+                                       timeout=self._budget * len(chunk))
+            self._futures.append(future)
+            for n, (path, _) in enumerate(chunk):
+                self._where[path] = (future, n)
+            chunk.clear()
+
+        for path in paths:
+            if path in self._where:
+                continue
+            chunk.append((path, self._sources[path]))
+            size += len(chunk[-1][1])
+            if size >= _CHUNK_BYTES or len(chunk) >= _CHUNK_FILES:
+                send()
+                size = 0
+        if chunk:
+            send()
+
+    def get(self, path: str) -> tuple[bool, ModuleInfo | None]:
+        where = self._where.get(path)
+        if where is None:
+            return False, None
+        future, n = where
+        try:
+            return True, future.result()[n]
+        except Exception:  # past its budget, its worker died: the index parses it
+            return False, None
+
+    def cancel(self) -> None:
+        """Drop the tasks the index did not need and no worker has started (stopping a
+        running one would stop its worker, which the analysis needs next)."""
+        self._pool.cancel_waiting(self._futures)

@@ -76,3 +76,14 @@ def test_the_spare_worker_serves_a_tenant_with_nothing_running_without_stopping_
             f.cancel()
     finally:
         engine.close()
+
+
+def test_cancel_waiting_drops_the_waiting_calls_and_lets_the_running_ones_finish(
+        pool: EnginePool) -> None:
+    running = [pool.submit(sleeper, 0.5, f"r{n}", timeout=60) for n in range(2)]
+    waiting = [pool.submit(sleeper, 0.0, f"w{n}", timeout=60) for n in range(3)]
+    pool.cancel_waiting([*running, *waiting])
+    # the running calls keep their workers (cancelling one would stop its worker)
+    assert sorted(f.result(timeout=60) for f in running) == ["r0", "r1"]
+    assert all(f.cancelled() for f in waiting)
+    assert pool.fair.waiting(None) == 0
