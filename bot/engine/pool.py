@@ -527,11 +527,17 @@ def _plan(items: list[tuple[str, bytes]], config: Config, prefilter: bool,
 
 
 def _planned(items: list[tuple[str, bytes]], config: Config, prefilter: bool,
-             batch: Batch) -> Iterator[tuple[int, _Task]]:
+             batch: Batch, *, largest_first: bool = False) -> Iterator[tuple[int, _Task]]:
     """The files that need a worker, each as soon as it is planned; the others settled in
-    ``batch`` on the way."""
+    ``batch`` on the way. ``largest_first``: the files in decreasing size, so that the last
+    ones the workers take are small, and finish together (in path order, sympy's 180 KB test
+    files came last and one worker parsed them while the other waited)."""
     rule_index = {id(r): n for n, r in enumerate(config.rules)}
-    for index, (path, source) in enumerate(items):
+    order: Iterable[int] = range(len(items))
+    if largest_first:
+        order = sorted(order, key=lambda i: -len(items[i][1]))
+    for index in order:
+        path, source = items[index]
         planned = plan_words(path, source, config, prefilter=prefilter)
         if isinstance(planned, FileResult):
             batch.done(index, planned)
@@ -565,7 +571,7 @@ def analyse_files(
     if pool is None and count > 0:
         # a pool of its own (ssot-bot check): the workers start on the first files while this
         # process plans the rest, one more file queued per worker (the module doc)
-        planned = _planned(items, config, prefilter, batch)
+        planned = _planned(items, config, prefilter, batch, largest_first=True)
         first = next(planned, None)
         if first is None:
             return batch.wait()
@@ -577,7 +583,8 @@ def analyse_files(
         finally:
             own.close()
     if pool is not None:  # the workers start on the first files while this plans the rest
-        pool.schedule(batch, _planned(items, config, prefilter, batch), config)
+        pool.schedule(batch, _planned(items, config, prefilter, batch, largest_first=True),
+                      config)
     else:
         for index, task in _planned(items, config, prefilter, batch):
             batch.done(index, _in_process(task, config))
