@@ -81,8 +81,16 @@ from bot.engine.run import analyse_text, holds_symbol_word, plan_words
 
 DEFAULT_WORKER_MEMORY_MB = 1536
 _R = TypeVar("_R")
+_A = TypeVar("_A", bound=tuple[object, ...])
 _D = TypeVar("_D")
 log = logging.getLogger(__name__)
+
+#: ``ssot-bot check`` hands the workers files under this many characters several to a task, up
+#: to GROUP_FILES files or GROUP_SIZE characters: pebble's hand-over costs the parent and the
+#: worker ~0.5 ms a task, as much as analysing a small file
+SMALL_FILE = 8 * 1024
+GROUP_FILES = 8
+GROUP_SIZE = 32 * 1024
 
 # path, text, indexes into config.rules, ast gate on (the prefilter's second stage)
 _Task = tuple[str, str, tuple[int, ...], bool]
@@ -158,6 +166,11 @@ def _work(key: str, blob: bytes, task: _Task) -> FileResult:
         return FileResult(path, error=FileError(path, memory_message(_MEMORY_MB)))
     except Exception as exc:  # one bad file must not end the run
         return FileResult(path, error=FileError(path, f"internal error: {type(exc).__name__}"))
+
+
+def _work_many(calls: list[tuple[str, bytes, _Task]]) -> list[FileResult]:
+    """Several small files in one task (:meth:`EnginePool.submit_group`)."""
+    return [_work(*call) for call in calls]
 
 
 def portable(config: Config) -> Config:
@@ -423,8 +436,13 @@ class FairDispatch:
             pending.inner.cancel()  # running: its worker is stopped
 
 
-def _settle(outer: concurrent.futures.Future[object],
-            inner: concurrent.futures.Future[object]) -> None:
+def _resolve(future: concurrent.futures.Future[_R], result: _R) -> None:
+    with contextlib.suppress(concurrent.futures.InvalidStateError):  # cancelled meanwhile
+        future.set_result(result)
+
+
+def _settle(outer: concurrent.futures.Future[Any],
+            inner: concurrent.futures.Future[Any]) -> None:
     """Hand ``inner``'s outcome to ``outer`` (unless ``outer`` was cancelled already)."""
     if outer.done():
         return
@@ -483,25 +501,83 @@ class EnginePool:
         return batch
 
     def schedule(self, batch: Batch, tasks: Iterable[tuple[int, _Task]], config: Config, *,
-                 tenant: Hashable = None) -> None:
+                 tenant: Hashable = None, group: bool = False) -> None:
         """Queue ``tasks``, each as it comes (an iterator: the workers start on the first ones
-        while the caller plans the rest)."""
-        batch.budget = config.file_time_budget
+        while the caller plans the rest). ``group``: files under :data:`SMALL_FILE` characters
+        go several to a task (:meth:`submit_group`; ``ssot-bot check``'s own pool)."""
+        budget = config.file_time_budget
+        batch.budget = budget
         batch.memory_mb = self.memory_mb
         args: tuple[str, bytes] | None = None
+        small: list[tuple[int, tuple[str, bytes, _Task]]] = []
+        size = 0
+
+        def send_small() -> None:
+            futures = self.submit_group(_work_many, _work, [c for _, c in small],
+                                        timeout=budget, tenant=tenant)
+            for (index, _), future in zip(small, futures, strict=True):
+                batch.futures[future] = index
+            small.clear()
+
         for index, task in tasks:
             if args is None:
                 blob = zlib.compress(
                     pickle.dumps(portable(config), protocol=pickle.HIGHEST_PROTOCOL), 1)
                 args = (hashlib.sha256(blob).hexdigest(), blob)
-            future = self.fair.submit(tenant, _work, (*args, task), config.file_time_budget)
+            if group and len(task[1]) < SMALL_FILE:
+                small.append((index, (*args, task)))
+                size += len(task[1])
+                if len(small) >= GROUP_FILES or size >= GROUP_SIZE:
+                    send_small()
+                    size = 0
+                continue
+            future = self.fair.submit(tenant, _work, (*args, task), budget)
             batch.futures[future] = index
+        if small:
+            send_small()
 
     def submit(self, fn: Callable[..., _R], *args: object, timeout: float,
                tenant: Hashable = None) -> concurrent.futures.Future[_R]:
         """``fn(*args)`` in a worker, stopped past ``timeout`` seconds (``fn``: a module-level
         function of the engine, which the workers import by name), in ``tenant``'s turn."""
         return self.fair.submit(tenant, fn, args, timeout)
+
+    def submit_group(self, many: Callable[[list[_A]], list[_R]], one: Callable[..., _R],
+                     calls: list[_A], *, timeout: float, tenant: Hashable = None
+                     ) -> list[concurrent.futures.Future[_R]]:
+        """``one(*call)`` for each of ``calls``, all in one task (``many(calls)``: the list of
+        their results), stopped past ``timeout`` seconds in all; a future for each call. When
+        the task fails (past its timeout, its worker died), each call runs again alone with
+        its own ``timeout``, so that only the culprit fails. A call's future cancelled
+        cancels the task (and stops its worker, as a cancelled call does)."""
+        parts: list[concurrent.futures.Future[_R]] = [concurrent.futures.Future() for _ in calls]
+        group = self.fair.submit(tenant, many, (calls,), timeout)
+        running: list[concurrent.futures.Future[Any]] = [group]
+
+        def settle(done: concurrent.futures.Future[list[_R]]) -> None:
+            if done.cancelled():
+                for part in parts:
+                    part.cancel()
+                return
+            if done.exception() is None:
+                for part, result in zip(parts, done.result(), strict=True):
+                    _resolve(part, result)
+                return
+            for part, call in zip(parts, calls, strict=True):
+                if not part.done():  # alone, with its own budget
+                    single = self.fair.submit(tenant, one, tuple(call), timeout)
+                    running.append(single)
+                    single.add_done_callback(functools.partial(_settle, part))
+
+        def cancelled(part: concurrent.futures.Future[_R]) -> None:
+            if part.cancelled():
+                for future in list(running):
+                    future.cancel()
+
+        group.add_done_callback(settle)
+        for part in parts:
+            part.add_done_callback(cancelled)
+        return parts
 
     def cancel_waiting(self, futures: Iterable[concurrent.futures.Future[Any]]) -> None:
         """Cancel those of ``futures`` (from :meth:`submit`) no worker has started."""
@@ -578,13 +654,13 @@ def analyse_files(
         size = min(count, len(items))
         own = EnginePool(size, memory_mb=memory_mb, queued=size)
         try:
-            own.schedule(batch, itertools.chain((first,), planned), config)
+            own.schedule(batch, itertools.chain((first,), planned), config, group=True)
             return batch.wait()
         finally:
             own.close()
     if pool is not None:  # the workers start on the first files while this plans the rest
         pool.schedule(batch, _planned(items, config, prefilter, batch, largest_first=True),
-                      config)
+                      config, group=True)
     else:
         for index, task in _planned(items, config, prefilter, batch):
             batch.done(index, _in_process(task, config))

@@ -8,7 +8,7 @@ import concurrent.futures
 import pytest
 
 from bot.engine.pool import EnginePool
-from tests.abuse.workload import sleeper
+from tests.abuse.workload import sleeper, sleepers
 
 
 @pytest.fixture
@@ -87,3 +87,24 @@ def test_cancel_waiting_drops_the_waiting_calls_and_lets_the_running_ones_finish
     assert sorted(f.result(timeout=60) for f in running) == ["r0", "r1"]
     assert all(f.cancelled() for f in waiting)
     assert pool.fair.waiting(None) == 0
+
+
+def test_a_group_runs_in_one_task_and_a_group_past_its_budget_runs_again_one_by_one(
+        pool: EnginePool) -> None:
+    quick = pool.submit_group(sleepers, sleeper, [(0.0, "a"), (0.0, "b")], timeout=30)
+    assert [f.result(timeout=30) for f in quick] == ["a", "b"]
+    # together past the budget: each again alone with the budget, and only the culprit fails
+    group = pool.submit_group(sleepers, sleeper, [(0.0, "c"), (30.0, "stuck"), (0.0, "d")],
+                              timeout=1.0)
+    c, stuck, d = group
+    assert (c.result(timeout=30), d.result(timeout=30)) == ("c", "d")
+    with pytest.raises(concurrent.futures.TimeoutError):
+        stuck.result(timeout=30)
+
+
+def test_a_cancelled_call_of_a_group_stops_the_group(pool: EnginePool) -> None:
+    first, second = pool.submit_group(sleepers, sleeper, [(30.0, "a"), (0.0, "b")],
+                                      timeout=60)
+    assert first.cancel()
+    assert second.cancelled() or second.exception(timeout=30) is not None
+    assert pool.submit(sleeper, 0.0, "next", timeout=30).result(timeout=30) == "next"
