@@ -1,6 +1,6 @@
 """``ssot-bot check`` against ruff's banned-api check (TID251) on large public codebases.
 
-    python benchmarks/realworld.py [--cache DIR] [--only NAME] [--runs N] [--jobs N]
+    python benchmarks/realworld.py [--cache DIR] [--only NAME] [--runs N] [--jobs N] [--pairs N]
 
 Downloads each codebase's sdist from PyPI once (``pip download --no-deps --no-binary :all:``)
 into the cache folder (default ``benchmarks/.cache/realworld``, or ``$SSOT_BENCH_CACHE``) and
@@ -10,9 +10,12 @@ and a ruff configuration banning the same symbols (``flake8-tidy-imports.banned-
 runs the whole ``ssot-bot check --format json`` (the default workers) and ``ruff check
 --no-cache`` as subprocesses, best of ``--runs``; then ``ssot-bot check --jobs 0`` (one
 process: its CPU time is the whole work, which a loaded machine does not blur as it does wall
-time), best of ``--runs`` too. Then, untimed: ruff once more, told also the names the
-codebase re-exports the symbols under (ssot's re-export index finds those itself; ruff has to
-be told), for the findings.
+time), best of ``--runs`` too. Then ``--pairs`` (default 5) back-to-back pairs of the whole
+check and ruff, which goes first alternating, and the median of their ratios: on a machine
+whose speed drifts between runs (this project's, by a fifth to a third), the best runs taken
+apart can pair ssot's slow minutes with ruff's quick ones, or the reverse. Then, untimed:
+ruff once more, told also the names the codebase re-exports the symbols under (ssot's
+re-export index finds those itself; ruff has to be told), for the findings.
 
 Prints the wall time of each, the ratio, the finding counts, and compares the findings: the
 import statements each tool flags, as (path, first line of the statement). ruff also flags
@@ -161,6 +164,20 @@ def timed(argv: list[str], cwd: Path, runs: int) -> tuple[float, float, str]:
     return best, cpu, out
 
 
+def paired(first: list[str], second: list[str], cwd: Path, pairs: int) -> list[float]:
+    """``first``'s wall time over ``second``'s, each pair run back to back (which goes first
+    alternates): on a machine whose speed drifts, both runs of a pair see about the same."""
+    ratios = []
+    for n in range(pairs):
+        took: dict[int, float] = {}
+        for k in ((0, 1) if n % 2 == 0 else (1, 0)):
+            start = time.perf_counter()
+            subprocess.run((first, second)[k], cwd=cwd, capture_output=True, check=False)
+            took[k] = time.perf_counter() - start
+        ratios.append(took[0] / took[1])
+    return ratios
+
+
 class Statements:
     """Which import statement a line of a file lies in (first line of the statement)."""
 
@@ -185,7 +202,7 @@ class Statements:
         return None
 
 
-def run(codebase: Codebase, cache: Path, runs: int, jobs: int | None) -> bool:
+def run(codebase: Codebase, cache: Path, runs: int, jobs: int | None, pairs: int) -> bool:
     root = fetch(codebase, cache)
     ssot_config, ruff_config, told_config, extra = write_configs(codebase, root,
                                                                  cache / "configs")
@@ -206,6 +223,7 @@ def run(codebase: Codebase, cache: Path, runs: int, jobs: int | None) -> bool:
     ruff_time, ruff_cpu, _ = timed(ruff(ruff_config), root, runs)
     _, ssot_cpu, _ = timed([*argv[:2], "--jobs", "0", *argv[2:]], root, runs)
     _, _, ruff_out = timed(ruff(told_config), root, 1)
+    ratios = sorted(paired(argv, ruff(ruff_config), root, pairs))
 
     report = json.loads(ssot_out)
     statements = Statements(root)
@@ -229,6 +247,11 @@ def run(codebase: Codebase, cache: Path, runs: int, jobs: int | None) -> bool:
           f"names: {len(ruff_found)} import statements (+{ruff_uses} attribute uses)")
     print(f"   ratio          {ssot_time / ruff_time:7.1f}x   import findings "
           f"{'the same' if same else 'DIFFER'}")
+    if ratios:
+        median = ratios[len(ratios) // 2] if len(ratios) % 2 else (
+            ratios[len(ratios) // 2 - 1] + ratios[len(ratios) // 2]) / 2
+        print(f"   paired         {median:7.1f}x   median of {len(ratios)} back-to-back pairs "
+              f"({ratios[0]:.1f}x-{ratios[-1]:.1f}x)")
     print(f"   CPU time       {ssot_cpu:7.2f} s (--jobs 0) / {ruff_cpu:.2f} s (ruff) = "
           f"{ssot_cpu / ruff_cpu:.1f}x")
     if not same:
@@ -248,11 +271,13 @@ def main() -> int:
     parser.add_argument("--only", choices=[c.name for c in CODEBASES])
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--jobs", type=int, default=None, help="ssot-bot check --jobs")
+    parser.add_argument("--pairs", type=int, default=5,
+                        help="back-to-back pairs of ssot-bot check and ruff (0: none)")
     args = parser.parse_args()
     ok = True
     for codebase in CODEBASES:
         if args.only is None or args.only == codebase.name:
-            ok = run(codebase, args.cache.resolve(), args.runs, args.jobs) and ok
+            ok = run(codebase, args.cache.resolve(), args.runs, args.jobs, args.pairs) and ok
     return 0 if ok else 1
 
 
