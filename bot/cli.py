@@ -14,26 +14,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot import __version__
-from bot.engine import collector
-from bot.engine.diff import mark_new
-from bot.engine.model import FileResult
-from bot.report.local import (
-    FORMATS,
-    fails,
-    format_github,
-    format_json,
-    format_sarif,
-    format_text,
-)
-from bot.workspace.command import analyse_tree, fail, open_root
-from bot.workspace.diff import added_lines
-from bot.workspace.files import SKIPPED_DIRS, UsageError, collect
-from bot.workspace.progress import isatty
+from bot.report.local import FORMATS
 
 if TYPE_CHECKING:
-    from bot.engine.model import Violation
+    from bot.engine.model import FileResult, Violation
 
-__all__ = ["SKIPPED_DIRS", "UsageError", "build_parser", "check_main", "main"]
+__all__ = ["build_parser", "check_main", "main"]
 
 # -- argument parsing ------------------------------------------------------------------------
 
@@ -216,6 +202,20 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def check_main(args: argparse.Namespace) -> int:
+    if args.jobs != 0:
+        from bot.engine.processes import warm_up
+
+        # the workers' server imports the engine (and this module, which each worker's import
+        # of the ``ssot-bot`` script needs) on another core while this process imports it
+        # too, reads the configuration, walks the tree and builds the re-export index
+        warm_up([__name__])
+    from bot.engine import collector
+    from bot.report.local import fails, format_github, format_json, format_sarif, format_text
+    from bot.workspace.command import analyse_tree, fail, open_root
+    from bot.workspace.diff import added_lines
+    from bot.workspace.files import UsageError, collect
+    from bot.workspace.progress import isatty
+
     root = Path(args.root)
     config = open_root("check", root, f"--root {args.root}", args.config)
     if isinstance(config, int):
@@ -225,12 +225,6 @@ def check_main(args: argparse.Namespace) -> int:
         inputs = collect(root, args.paths or [str(root)], config, added)
     except UsageError as exc:
         return fail("check", str(exc))
-    if args.jobs != 0 and inputs.files:
-        from bot.engine.pool import warm_up
-
-        # the workers' server imports the engine (and this module, which each worker's
-        # import of the ``ssot-bot`` script needs) while this process indexes
-        warm_up([__name__])
     with collector.batch():  # thousands of parses ahead: the collector set for them
         config, results = analyse_tree(root, inputs, config, jobs=args.jobs,
                                        progress=not args.no_progress,
@@ -259,6 +253,9 @@ def check_main(args: argparse.Namespace) -> int:
 
 
 def _mark(result: FileResult, added: frozenset[int] | None) -> FileResult:
+    from bot.engine.diff import mark_new
+    from bot.engine.model import FileResult
+
     if not result.violations:
         return result
     return FileResult(

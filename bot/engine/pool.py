@@ -62,19 +62,16 @@ import functools
 import hashlib
 import itertools
 import logging
-import multiprocessing
 import os
 import pickle
 import queue
 import signal
-import sys
 import threading
 import time
 import zlib
 from collections import deque
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
-from multiprocessing.context import BaseContext
 from types import FrameType
 from typing import Any, TypeVar
 
@@ -83,6 +80,8 @@ import pebble
 from bot.config.model import Config
 from bot.engine import collector
 from bot.engine.model import FileError, FileResult
+from bot.engine.processes import context
+from bot.engine.processes import warm_up as warm_up  # the service and ssot-bot check call it here
 from bot.engine.run import analyse_text, holds_symbol_word, plan_words
 
 DEFAULT_WORKER_MEMORY_MB = 1536
@@ -191,35 +190,6 @@ def _plain_mappings(item: _D) -> _D:
     changed = {f.name: dict(value) for f in fields(item)  # type: ignore[arg-type]
                if isinstance(value := getattr(item, f.name), Mapping) and type(value) is not dict}
     return replace(item, **changed) if changed else item  # type: ignore[type-var]
-
-
-# what the forkserver imports before it forks the first worker (:func:`warm_up` may add)
-_PRELOAD = ["bot.engine.run"]
-
-
-def warm_up(imports: Iterable[str] = ()) -> None:
-    """Start the worker machinery now (the forkserver, with the engine imported), so that the
-    first analysis does not pay for it. Safe to call from any thread, and more than once.
-
-    ``imports``: modules the server imports too, before it starts (a later call adds nothing
-    to a running server). A worker imports the parent's main script again on start (as
-    ``__mp_main__``; Python 3.11's forkserver drops the script's path it would need to import
-    it once in the server): the ``ssot-bot`` script imports :mod:`bot.cli` and with it every
-    command, 0.3 s of CPU in each worker before its first file unless the server has it."""
-    _PRELOAD.extend(m for m in imports if m not in _PRELOAD)
-    if _context().get_start_method() == "forkserver":
-        from multiprocessing import forkserver
-
-        forkserver.ensure_running()
-
-
-def _context() -> BaseContext:
-    if sys.platform.startswith("linux") and "forkserver" in multiprocessing.get_all_start_methods():
-        ctx = multiprocessing.get_context("forkserver")
-        # workers fork from a server that has the engine imported already: fast (re)starts
-        ctx.set_forkserver_preload(list(_PRELOAD))
-        return ctx
-    return multiprocessing.get_context("spawn")
 
 
 @dataclass
@@ -486,7 +456,7 @@ class EnginePool:
             if self._pool is None:
                 self._pool = pebble.ProcessPool(
                     max_workers=self.workers + self.reserve, initializer=_init_worker,
-                    initargs=(self.memory_mb,), context=_context())
+                    initargs=(self.memory_mb,), context=context())
             return self._pool
 
     def _pebble_schedule(self, fn: Callable[..., object], *, args: tuple[object, ...],
