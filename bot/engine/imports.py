@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from bot.config.model import Config
 from bot.engine.names import resolve_relative
-from bot.engine.reexports import ModuleInfo, build_index, module_info
+from bot.engine.reexports import ModuleInfo, binding_words, build_index, module_info
 from bot.engine.rules.syntax import parse_ast
 
 _WORD = re.compile(r"[A-Za-z_]\w*")
@@ -89,6 +89,11 @@ def scan_files(items: list[tuple[str, str]]) -> list[FileScan]:
 def module_facts(items: list[tuple[str, str]]) -> list[ModuleInfo | None]:
     """:func:`bot.engine.reexports.module_info` of each ``(path, text)``: a worker's task."""
     return [module_info(path, text) for path, text in items]
+
+
+def binding_words_of(texts: list[str]) -> list[frozenset[str]]:
+    """:func:`bot.engine.reexports.binding_words` of each text: a worker's task."""
+    return [frozenset(binding_words(text)) for text in texts]
 
 
 def reexport_entries(sources: list[tuple[str, str]], config: Config

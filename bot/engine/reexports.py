@@ -36,6 +36,7 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
@@ -423,6 +424,10 @@ class ModulesAhead(Protocol):
         """(True, ``path``'s facts) when worked out, waiting for them if need be; (False,
         None) when not (never asked for, or the work failed): the index parses it."""
 
+    def words(self, path: str) -> AbstractSet[str] | None:
+        """``path``'s :func:`binding_words`, waiting for them if need be; None when not worked
+        out: the index lists them."""
+
 
 def build_index(sources: Iterable[tuple[str, str]] | Mapping[str, str], config: Config,
                 facts: ModulesAhead | None = None) -> Index:
@@ -473,7 +478,7 @@ class _Builder:
         # until then each word's paths are found by a substring scan (:meth:`_binders`)
         self.by_word: dict[str, list[str]] | None = None
         self.found: dict[str, list[str]] = {}  # a scan's paths for the words waiting in turn
-        self.bound: dict[str, set[str]] = {}  # path -> binding_words of its text (computed)
+        self.bound: dict[str, AbstractSet[str]] = {}  # path -> binding_words of its text (computed)
         self.by_star: dict[str, list[str]] = {}  # module -> pending paths star-importing it
         for path in self.pending:
             for module in star_sources(path, texts[path]):
@@ -510,10 +515,12 @@ class _Builder:
             self.facts.ahead([p for p in paths if p in self.pending])
         self.todo_paths.extend(reversed(paths))
 
-    def _binding_words(self, path: str) -> set[str]:
+    def _binding_words(self, path: str) -> AbstractSet[str]:
         words = self.bound.get(path)
         if words is None:
-            words = self.bound[path] = binding_words(self.texts[path])
+            ahead = self.facts.words(path) if self.facts is not None else None
+            words = self.bound[path] = (
+                ahead if ahead is not None else binding_words(self.texts[path]))
         return words
 
     def _binders(self, word: str) -> list[str]:
