@@ -91,9 +91,9 @@ def module_facts(items: list[tuple[str, str]]) -> list[ModuleInfo | None]:
     return [module_info(path, text) for path, text in items]
 
 
-def binding_words_of(texts: list[str]) -> list[frozenset[str]]:
-    """:func:`bot.engine.reexports.binding_words` of each text: a worker's task."""
-    return [frozenset(binding_words(text)) for text in texts]
+def binding_words_of(items: list[tuple[str, str]]) -> list[frozenset[str]]:
+    """:func:`bot.engine.reexports.binding_words` of each ``(path, text)``: a worker's task."""
+    return [frozenset(binding_words(text)) for _, text in items]
 
 
 def reexport_entries(sources: list[tuple[str, str]], config: Config

@@ -459,6 +459,16 @@ class EnginePool:
                     initargs=(self.memory_mb,), context=context())
             return self._pool
 
+    @classmethod
+    def for_command(cls, workers: int | None, files: int, *,
+                    memory_mb: int | None = DEFAULT_WORKER_MEMORY_MB) -> EnginePool | None:
+        """A command's own pool (``ssot-bot check --jobs``): ``workers`` processes (None: one
+        per CPU), no more than ``files``, each with one more file queued (the module doc);
+        None when that is none: everything in the calling process."""
+        count = (os.cpu_count() or 1) if workers is None else max(0, workers)
+        size = min(count, files)
+        return cls(size, memory_mb=memory_mb, queued=size) if size else None
+
     def _pebble_schedule(self, fn: Callable[..., object], *, args: tuple[object, ...],
                          timeout: float) -> concurrent.futures.Future[object]:
         future: concurrent.futures.Future[object] = self._get().schedule(
@@ -618,17 +628,16 @@ def analyse_files(
     called in this process as each file finishes.
     """
     items = list(files)
-    count = (os.cpu_count() or 1) if workers is None else max(0, workers)
     batch = Batch([p for p, _ in items], [None] * len(items), on_result=on_result)
-    if pool is None and count > 0:
+    if pool is None and (workers is None or workers > 0):
         # a pool of its own (ssot-bot check): the workers start on the first files while this
         # process plans the rest, one more file queued per worker (the module doc)
         planned = _planned(items, config, prefilter, batch, largest_first=True)
         first = next(planned, None)
         if first is None:
             return batch.wait()
-        size = min(count, len(items))
-        own = EnginePool(size, memory_mb=memory_mb, queued=size)
+        own = EnginePool.for_command(workers, len(items), memory_mb=memory_mb)
+        assert own is not None  # a file to parse, and workers
         try:
             own.schedule(batch, itertools.chain((first,), planned), config, group=True)
             return batch.wait()

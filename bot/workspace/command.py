@@ -4,7 +4,6 @@ configuration, the usage error's exit, and the analysis of the collected files."
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -40,14 +39,12 @@ def engine_pool(jobs: int | None, files: int) -> Iterator[EnginePool | None]:
     """The worker processes of one command, shared by the re-export index and the analysis:
     ``jobs`` of them (None: one per CPU, at most one per file; 0 or no files: none, everything
     in this process), each with one more file queued (:mod:`bot.engine.pool`)."""
-    count = (os.cpu_count() or 1) if jobs is None else max(0, jobs)
-    size = min(count, files)
-    if size == 0:
-        yield None
-        return
     from bot.engine.pool import EnginePool
 
-    pool = EnginePool(size, queued=size)
+    pool = EnginePool.for_command(jobs, files)
+    if pool is None:
+        yield None
+        return
     try:
         yield pool
     finally:

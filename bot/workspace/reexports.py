@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,8 +18,9 @@ if TYPE_CHECKING:
 # a worker's task: modules until this many bytes, or this many modules
 _CHUNK_BYTES = 128 * 1024
 _CHUNK_FILES = 16
-# the binding words' tasks (a pattern over the text, no parse): this many bytes each
+# the binding words' tasks (a pattern over the text, no parse): this many bytes or modules
 _WORDS_BYTES = 1024 * 1024
+_WORDS_FILES = 1024
 
 
 def with_reexports(root: Path, config: Config, pool: EnginePool | None = None,
@@ -78,77 +79,71 @@ class Ahead:
     as without a pool."""
 
     def __init__(self, pool: EnginePool, sources: dict[str, str], budget: float) -> None:
-        self._pool = pool
-        self._sources = sources
-        self._budget = budget
-        Task = concurrent.futures.Future[list["ModuleInfo | None"]]
-        self._where: dict[str, tuple[Task, int]] = {}
-        self._futures: list[concurrent.futures.Future[Any]] = []
-        # every module's binding words, in the order the index scans the modules
         from bot.engine.imports import binding_words_of
         from bot.engine.reexports import module_paths
 
-        Words = concurrent.futures.Future[list[frozenset[str]]]
-        self._words: dict[str, tuple[Words, int]] = {}
-        chunk: list[str] = []
-        size = 0
-        for path in [*module_paths(sources).values(), None]:
-            if path is not None:
-                chunk.append(path)
-                size += len(sources[path])
-            if chunk and (path is None or size >= _WORDS_BYTES):
-                future = pool.submit(binding_words_of, [sources[p] for p in chunk],
-                                     timeout=budget * len(chunk))
-                self._futures.append(future)
-                self._words.update((p, (future, n)) for n, p in enumerate(chunk))
-                chunk, size = [], 0
+        self._pool = pool
+        self._sources = sources
+        self._budget = budget
+        self._futures: list[concurrent.futures.Future[Any]] = []
+        self._facts: dict[str, tuple[concurrent.futures.Future[Any], int]] = {}
+        self._words: dict[str, tuple[concurrent.futures.Future[Any], int]] = {}
+        # every module's binding words, in the order the index scans the modules
+        self._send(binding_words_of, module_paths(sources).values(), self._words,
+                   _WORDS_BYTES, _WORDS_FILES)
 
     def ahead(self, paths: Sequence[str]) -> None:
         from bot.engine.imports import module_facts
 
+        self._send(module_facts, paths, self._facts, _CHUNK_BYTES, _CHUNK_FILES)
+
+    def get(self, path: str) -> tuple[bool, ModuleInfo | None]:
+        return _taken(self._facts, path)
+
+    def words(self, path: str) -> frozenset[str] | None:
+        found, words = _taken(self._words, path)
+        return words if found else None
+
+    def _send(self, fn: Callable[[list[tuple[str, str]]], list[Any]], paths: Iterable[str],
+              where: dict[str, tuple[concurrent.futures.Future[Any], int]],
+              max_bytes: int, max_files: int) -> None:
+        """``fn`` over the modules of ``paths`` not sent to it yet, a few a task, in order;
+        where each module's answer will be, in ``where``."""
         chunk: list[tuple[str, str]] = []
         size = 0
-
-        def send() -> None:
-            future = self._pool.submit(module_facts, list(chunk),
-                                       timeout=self._budget * len(chunk))
-            self._futures.append(future)
-            for n, (path, _) in enumerate(chunk):
-                self._where[path] = (future, n)
-            chunk.clear()
-
-        for path in paths:
-            if path in self._where:
+        for path in dict.fromkeys(paths):
+            if path in where:
                 continue
             chunk.append((path, self._sources[path]))
             size += len(chunk[-1][1])
-            if size >= _CHUNK_BYTES or len(chunk) >= _CHUNK_FILES:
-                send()
-                size = 0
+            if size >= max_bytes or len(chunk) >= max_files:
+                self._submit(fn, chunk, where)
+                chunk, size = [], 0
         if chunk:
-            send()
+            self._submit(fn, chunk, where)
 
-    def words(self, path: str) -> frozenset[str] | None:
-        where = self._words.get(path)
-        if where is None:
-            return None
-        future, n = where
-        try:
-            return future.result()[n]
-        except Exception:  # past its budget, its worker died: the index lists them
-            return None
-
-    def get(self, path: str) -> tuple[bool, ModuleInfo | None]:
-        where = self._where.get(path)
-        if where is None:
-            return False, None
-        future, n = where
-        try:
-            return True, future.result()[n]
-        except Exception:  # past its budget, its worker died: the index parses it
-            return False, None
+    def _submit(self, fn: Callable[[list[tuple[str, str]]], list[Any]],
+                chunk: list[tuple[str, str]],
+                where: dict[str, tuple[concurrent.futures.Future[Any], int]]) -> None:
+        future = self._pool.submit(fn, chunk, timeout=self._budget * len(chunk))
+        self._futures.append(future)
+        where.update((path, (future, n)) for n, (path, _) in enumerate(chunk))
 
     def cancel(self) -> None:
         """Drop the tasks the index did not need and no worker has started (stopping a
         running one would stop its worker, which the analysis needs next)."""
         self._pool.cancel_waiting(self._futures)
+
+
+def _taken(where: dict[str, tuple[concurrent.futures.Future[Any], int]], path: str
+           ) -> tuple[bool, Any]:
+    """(True, ``path``'s answer), waiting for its task; (False, None) when it was never sent
+    or its task failed (past its budget, its worker died): the index does that work itself."""
+    at = where.get(path)
+    if at is None:
+        return False, None
+    future, n = at
+    try:
+        return True, future.result()[n]
+    except Exception:
+        return False, None
