@@ -12,7 +12,7 @@ import pytest
 
 from bot.engine.names import AliasTable
 from bot.engine.rules.gate import collect_ast
-from bot.engine.rules.outline import import_outline
+from bot.engine.rules.outline import _code_without_import, definitions_outline, import_outline
 from bot.engine.rules.syntax import parse_ast
 from bot.engine.run import analyse_source
 from bot.engine.trim import imports_only
@@ -130,3 +130,46 @@ def test_banned_import_findings_and_errors_are_the_whole_parses() -> None:
     failed = analyse_source("pkg/b.py", bad.encode(), cfg)
     assert failed.error is not None and "does not parse" in failed.error.message
     assert failed.error.blocking
+
+
+# (text, imports may stand in code) -> the body reads as code to its end with no import
+CODE_READS = {
+    "plain code": ("x = 1\nreturn x\n", False, True),
+    "import in code": ("x = 1\nimport os\n", False, False),
+    "import in code, allowed": ("x = 1\nimport os\n", True, True),
+    "reimport is a word with import in it": ("reimport(x)\n", False, False),
+    "import in a docstring": ('"""\n>>> from old import Legacy\n"""\nx = 1\n', False, True),
+    "import in a comment": ("x = 1  # import this\n", False, True),
+    "a triple quote left open": ('x = """\nabc\n', True, False),
+    # a triple quote left open whose text closes a one-quote string later: still open
+    "an open triple quote that reads as two strings": ('x = """abc"\ny = 1\n', True, False),
+    "an empty string then code": ('x = ""\ny = 1\n', True, True),
+    "a string left open at the line end": ("x = 'abc\ny = 1\n", True, False),
+    "a backslash keeps the quote in": ('x = "a\\"b"\n', True, True),
+    "raw and byte prefixes read the same": ("x = rb'\\''\n", True, True),
+}
+
+
+@pytest.mark.parametrize("case", CODE_READS.values(), ids=CODE_READS.keys())
+def test_a_body_reads_as_code_to_its_end(case: tuple[str, bool, bool]) -> None:
+    text, imports, expected = case
+    assert _code_without_import(text, 0, len(text), imports=imports) is expected
+
+
+def test_the_definitions_outline_cuts_bodies_with_imports_too() -> None:
+    text = PAD + (
+        "from a import B\n"
+        "def f():\n    from c import D\n    return D\n"
+        "class K:\n    from x import Y\n    def m(self):\n        return 1\n"
+        "E = B\n"
+    )
+    tree = definitions_outline(text)
+    assert tree is not None
+    f, k = tree.body[1], tree.body[2]
+    assert isinstance(f, ast.FunctionDef) and isinstance(k, ast.ClassDef)
+    for node in (f, k):  # each body is ``...`` on its first statement's line
+        assert len(node.body) == 1 and isinstance(node.body[0], ast.Expr)
+    assert [n.lineno for n in tree.body] == [n.lineno for n in ast.parse(text).body]
+    # a "header" inside a string is not a body: the tree does not confirm the cut
+    assert definitions_outline(PAD + 's = """\ndef x():\n    y\n    z\n"""\nfrom p import Q\n') \
+        is None
