@@ -444,3 +444,17 @@ def test_example_with_a_diff_of_only_the_annotation(
     old = {(v["rule"], v["line"]) for v in doc["violations"] if not v["new"]}
     assert ("ws-legacy-import", 46) in old
     assert code == 1
+
+
+def test_building_the_parsers_imports_no_engine() -> None:
+    """``ssot-bot check`` starts its workers' server before it imports the engine, so that the
+    server imports it on the other core meanwhile (bot/engine/processes.py): building every
+    command's parser first must import neither the engine nor libcst."""
+    import subprocess
+
+    probe = ("import sys; from bot.cli import build_parser; build_parser(); "
+             "print(sorted(m for m in sys.modules if m == 'libcst' or "
+             "m.startswith(('bot.engine.run', 'bot.engine.rules', 'bot.workspace.command'))))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=True, cwd=ROOT)
+    assert done.stdout.strip() == "[]"

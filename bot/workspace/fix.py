@@ -14,13 +14,12 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import libcst as cst
-
-from bot.engine.fix import FileFix, fix_file
-from bot.engine.run import analyse_source, decode
-from bot.workspace.command import analyse_tree, fail, open_root
-from bot.workspace.files import UsageError, collect
+# the engine is imported when the command runs: ``ssot-bot`` builds every command's parser
+# first, and ``check`` starts its workers' server before it imports the engine (bot.cli)
+if TYPE_CHECKING:
+    from bot.engine.fix import FileFix
 
 __all__ = ["add_fix_parser", "fix_main"]
 
@@ -53,6 +52,11 @@ def add_fix_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
 
 
 def fix_main(args: argparse.Namespace) -> int:
+    from bot.engine.fix import fix_file
+    from bot.engine.run import analyse_source, decode
+    from bot.workspace.command import analyse_tree, fail, open_root
+    from bot.workspace.files import UsageError, collect
+
     root = Path(args.root)
     config = open_root("fix", root, f"--root {args.root}", args.config)
     if isinstance(config, int):
@@ -108,6 +112,8 @@ def fix_main(args: argparse.Namespace) -> int:
 
 def _write(path: Path, raw: bytes, fix: FileFix) -> None:
     """Replace the file with the fixed text (its BOM kept), only when it parses back."""
+    import libcst as cst
+
     cst.parse_module(fix.fixed)  # verified already; never write what does not parse back
     data = fix.fixed.encode("utf-8")
     if raw.startswith(b"\xef\xbb\xbf"):

@@ -11,9 +11,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from bot.config.loader import bundled_config_text
-from bot.config.schema import schema_text
-
 __all__ = ["SCHEMA_LINE", "add_init_parser", "init_main"]
 
 SCHEMA_LINE = "# yaml-language-server: $schema=ssot.schema.json"
@@ -32,6 +29,10 @@ def add_init_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser
 
 
 def init_main(args: argparse.Namespace) -> int:
+    # imported when the command runs, not when ``ssot-bot`` builds its parsers (bot.cli)
+    from bot.config.loader import bundled_config_text
+    from bot.config.schema import schema_text
+
     root = Path(args.root)
     if not root.is_dir():
         print(f"ssot-bot init: --root {args.root}: not a directory", file=sys.stderr)
