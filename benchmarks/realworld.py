@@ -8,14 +8,15 @@ unpacks it there; never run by the test suite. For each codebase it writes an ss
 configuration (one ``banned-import`` rule over a few much-imported symbols of the codebase)
 and a ruff configuration banning the same symbols (``flake8-tidy-imports.banned-api``), and
 runs the whole ``ssot-bot check --format json`` (the default workers) and ``ruff check
---no-cache`` as subprocesses, best of ``--runs``; then ``ssot-bot check --jobs 0`` (one
-process: its CPU time is the whole work, which a loaded machine does not blur as it does wall
-time), best of ``--runs`` too. Then ``--pairs`` (default 5) back-to-back pairs of the whole
-check and ruff, which goes first alternating, and the median of their ratios: on a machine
-whose speed drifts between runs (this project's, by a fifth to a third), the best runs taken
-apart can pair ssot's slow minutes with ruff's quick ones, or the reverse. Then, untimed:
-ruff once more, told also the names the codebase re-exports the symbols under (ssot's
-re-export index finds those itself; ruff has to be told), for the findings.
+--no-cache`` as subprocesses in back-to-back pairs, which goes first alternating,
+``max(--runs, --pairs)`` pairs (default 5): the best wall time of each and their ratio, and
+the median of the pairs' ratios, all from the same minutes of a machine whose speed drifts
+between runs (this project's, by a fifth to a third: the best runs taken minutes apart paired
+ssot's slow minutes with ruff's quick ones, or the reverse). Then ``ssot-bot check --jobs 0``
+(one process: its CPU time is the whole work, which a loaded machine does not blur as it does
+wall time) against ruff's CPU time, best of ``--runs``. Then, untimed: ruff once more, told
+also the names the codebase re-exports the symbols under (ssot's re-export index finds those
+itself; ruff has to be told), for the findings.
 
 Prints the wall time of each, the ratio, the finding counts, and compares the findings: the
 import statements each tool flags, as (path, first line of the statement). ruff also flags
@@ -167,18 +168,25 @@ def timed(argv: list[str], cwd: Path, runs: int) -> tuple[float, float, str]:
     return best, cpu, out
 
 
-def paired(first: list[str], second: list[str], cwd: Path, pairs: int) -> list[float]:
-    """``first``'s wall time over ``second``'s, each pair run back to back (which goes first
-    alternates): on a machine whose speed drifts, both runs of a pair see about the same."""
-    ratios = []
+def paired(first: list[str], second: list[str], cwd: Path, pairs: int
+           ) -> tuple[list[float], list[float], str]:
+    """Wall times of ``first`` and of ``second``, each pair run back to back (which goes
+    first alternates): on a machine whose speed drifts, both runs of a pair see about the
+    same; and ``first``'s last output."""
+    times: tuple[list[float], list[float]] = ([], [])
+    out = ""
     for n in range(pairs):
-        took: dict[int, float] = {}
         for k in ((0, 1) if n % 2 == 0 else (1, 0)):
             start = time.perf_counter()
-            subprocess.run((first, second)[k], cwd=cwd, capture_output=True, check=False)
-            took[k] = time.perf_counter() - start
-        ratios.append(took[0] / took[1])
-    return ratios
+            done = subprocess.run((first, second)[k], cwd=cwd, capture_output=True, text=True,
+                                  check=False)
+            times[k].append(time.perf_counter() - start)
+            if done.returncode not in (0, 1):
+                raise SystemExit(f"{(first, second)[k][0]} failed ({done.returncode}): "
+                                 f"{done.stderr[-2000:]}")
+            if k == 0:
+                out = done.stdout
+    return times[0], times[1], out
 
 
 class Statements:
@@ -230,11 +238,14 @@ def run(codebase: Codebase, cache: Path, runs: int, jobs: int | None, pairs: int
         return [ruff_bin, "check", "--no-cache", "--exit-zero", "--ignore-noqa", "--config",
                 str(config), "--output-format", "json", "."]
 
-    ssot_time, _, ssot_out = timed(argv, root, runs)
-    ruff_time, ruff_cpu, _ = timed(ruff(ruff_config), root, runs)
+    # wall: the whole check and ruff back to back, max(runs, pairs) times; the best of each
+    # and the median of the pairs' ratios, all from the same minutes of the machine
+    ssot_times, ruff_times, ssot_out = paired(argv, ruff(ruff_config), root, max(runs, pairs))
+    ssot_time, ruff_time = min(ssot_times), min(ruff_times)
+    ratios = sorted(a / b for a, b in zip(ssot_times, ruff_times, strict=True))
+    _, ruff_cpu, _ = timed(ruff(ruff_config), root, runs)
     _, ssot_cpu, _ = timed([*argv[:2], "--jobs", "0", *argv[2:]], root, runs)
     _, _, ruff_out = timed(ruff(told_config), root, 1)
-    ratios = sorted(paired(argv, ruff(ruff_config), root, pairs))
 
     report = json.loads(ssot_out)
     statements = Statements(root)
@@ -258,11 +269,10 @@ def run(codebase: Codebase, cache: Path, runs: int, jobs: int | None, pairs: int
           f"names: {len(ruff_found)} import statements (+{ruff_uses} attribute uses)")
     print(f"   ratio          {ssot_time / ruff_time:7.1f}x   import findings "
           f"{'the same' if same else 'DIFFER'}")
-    if ratios:
-        median = ratios[len(ratios) // 2] if len(ratios) % 2 else (
-            ratios[len(ratios) // 2 - 1] + ratios[len(ratios) // 2]) / 2
-        print(f"   paired         {median:7.1f}x   median of {len(ratios)} back-to-back pairs "
-              f"({ratios[0]:.1f}x-{ratios[-1]:.1f}x)")
+    median = ratios[len(ratios) // 2] if len(ratios) % 2 else (
+        ratios[len(ratios) // 2 - 1] + ratios[len(ratios) // 2]) / 2
+    print(f"   paired         {median:7.1f}x   median of {len(ratios)} back-to-back pairs "
+          f"({ratios[0]:.1f}x-{ratios[-1]:.1f}x)")
     print(f"   CPU time       {ssot_cpu:7.2f} s (--jobs 0) / {ruff_cpu:.2f} s (ruff) = "
           f"{ssot_cpu / ruff_cpu:.1f}x")
     if not same:
@@ -280,10 +290,11 @@ def main() -> int:
     parser.add_argument("--cache", type=Path, default=Path(
         os.environ.get("SSOT_BENCH_CACHE", HERE / ".cache" / "realworld")))
     parser.add_argument("--only", choices=[c.name for c in CODEBASES])
-    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--runs", type=int, default=1,
+                        help="runs of the CPU-time comparison (best of); at least as many pairs")
     parser.add_argument("--jobs", type=int, default=None, help="ssot-bot check --jobs")
     parser.add_argument("--pairs", type=int, default=5,
-                        help="back-to-back pairs of ssot-bot check and ruff (0: none)")
+                        help="back-to-back pairs of ssot-bot check and ruff (the wall times)")
     args = parser.parse_args()
     as_installed()
     ok = True
