@@ -65,7 +65,7 @@ _FIRST_STATEMENT = re.compile(r"^([ \t]*)(?=[^ \t\n#])", re.MULTILINE)
 # code read to its end, strings (any prefix reads the same: a backslash keeps a quote in, even
 # in a raw string) and comments taken whole, in the order a tokenizer meets them; the match
 # stops before a string left open. Possessive: linear, never backtracking. One match in C per
-# body instead of a loop over its strings (sympy's bodies: 0.7 s -> 0.2 s).
+# body instead of a loop over its strings (sympy's cut bodies: 0.36 s -> 0.25 s).
 _STRING_ALTERNATIVES = (
     r"|#[^\n]*+"
     r'|"""(?:[^"\\]|\\[\s\S]|"(?!""))*+"""'
