@@ -125,9 +125,7 @@ def _add_spec(specs: _Specs, folder: str, folder_rel: str) -> _Specs:
     try:
         with open(os.path.join(folder, ".gitignore"), encoding="utf-8", errors="replace") as f:
             spec = pathspec.GitIgnoreSpec.from_lines(f.read().splitlines())
-    except OSError:
-        return specs
-    except Exception:  # a line pathspec cannot read: the file ignores nothing
+    except Exception:  # none, unreadable, or a line pathspec cannot read: it ignores nothing
         return specs
     return (*specs, (folder_rel, spec))
 
@@ -201,6 +199,14 @@ def collect(
     return inputs
 
 
+def read_at_most(on_disk: str | Path, limit: int) -> tuple[bytes, int]:
+    """The file's first ``limit + 1`` bytes, never more, and its size (what was read, or what
+    the file system says when that is more): over ``limit`` when the size is."""
+    with open(on_disk, "rb") as handle:
+        data = handle.read(limit + 1)
+        return data, max(len(data), os.fstat(handle.fileno()).st_size)
+
+
 def read(
     files: Sequence[tuple[str, Path]], errors: list[FileResult], config: Config,
     contents: dict[str, bytes] | None = None,
@@ -214,13 +220,10 @@ def read(
     for rel, on_disk in files:
         try:
             data = contents.pop(rel, None) if contents is not None else None
-            if data is not None:
-                size = len(data)
-                data = data[:limit + 1]
+            if data is None:
+                data, size = read_at_most(on_disk, limit)
             else:
-                with on_disk.open("rb") as handle:
-                    data = handle.read(limit + 1)
-                    size = max(len(data), os.fstat(handle.fileno()).st_size)
+                size = len(data)  # read within the limit (bot.workspace.reexports)
         except OSError as exc:
             message = f"cannot read: {exc.strerror or exc}"
             errors.append(FileResult(path=rel, error=FileError(rel, message)))

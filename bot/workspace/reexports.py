@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.config.model import Config
-from bot.workspace.files import Inputs, walk
+from bot.workspace.files import Inputs, read_at_most, walk
 
 if TYPE_CHECKING:
     from bot.engine.pool import EnginePool
@@ -30,7 +30,9 @@ def with_reexports(root: Path, config: Config, pool: EnginePool | None = None,
     this process builds it (:class:`Ahead`); without, this process parses them. ``inputs``:
     the files a command checks: the tree as :func:`bot.workspace.files.collect` walked it,
     when it did, and what is read here of those files is kept for the analysis
-    (``inputs.contents``), which then reads nothing again."""
+    (``inputs.contents``), which then reads nothing again. A module over
+    ``limits.max_file_bytes`` is never read past the limit and re-exports nothing, as in the
+    App (:mod:`bot.usecases.modules`); the analysis lists it (§13)."""
     from bot.engine.reexports import build_index, symbols_of
 
     if not symbols_of(config):
@@ -38,14 +40,17 @@ def with_reexports(root: Path, config: Config, pool: EnginePool | None = None,
     root_abs = os.path.abspath(root)
     listing = inputs.listing if inputs is not None else None
     checked = {rel for rel, _ in inputs.files} if inputs is not None else set()
+    limit = config.limits.max_file_bytes
     sources: dict[str, str] = {}
     for entry in listing if listing is not None else walk(root_abs, root_abs):
         if not entry.rel.endswith(".py"):
             continue
         try:
-            data = Path(entry.on_disk).read_bytes()
+            data, size = read_at_most(entry.on_disk, limit)
         except OSError:
             continue  # a file that cannot be read re-exports nothing
+        if size > limit:
+            continue  # re-exports nothing, as in the App; the analysis reports it (§13)
         if inputs is not None and entry.rel in checked:
             inputs.contents[entry.rel] = data
         try:

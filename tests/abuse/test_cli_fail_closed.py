@@ -127,3 +127,28 @@ def test_an_oversized_file_no_rule_applies_to_is_listed_and_exits_0(
     code, doc = _check(capsys, root)
     assert code == 0
     assert [e["path"] for e in doc["errors"]] == ["big.py"]
+
+
+def test_a_module_over_max_file_bytes_re_exports_nothing_and_still_fails_the_run(
+        root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The re-export index reads a module no further than the analysis does: an oversized shim
+    re-exports nothing, as in the App (bot/usecases/modules.py), and fails the run itself."""
+    (root / "ssot.yml").write_text(
+        "version: 1\nrules:\n  - id: no-old\n    kind: banned-import\n"
+        "    symbols: [legacy.Old]\n    message: use New\nlimits:\n  max_file_bytes: 1000\n")
+    (root / "shim.py").write_text("from legacy import Old as New\n" + "# pad\n" * 300)
+    (root / "use.py").write_text("from shim import New\n")
+    code, doc = _check(capsys, root)
+    assert code == 1
+    assert [(e["path"], "over the max_file_bytes limit" in e["message"])
+            for e in doc["errors"]] == [("shim.py", True)]
+    assert doc["violations"] == []  # shim.New was never read as a re-export of legacy.Old
+
+
+def test_a_file_is_read_no_further_than_the_limit(tmp_path: Path) -> None:
+    from bot.workspace.files import read_at_most
+
+    big = tmp_path / "big.py"
+    big.write_bytes(b"x" * 100_000)
+    data, size = read_at_most(big, 1000)
+    assert (len(data), size) == (1001, 100_000)
